@@ -1,0 +1,190 @@
+"""Firm facts from what owners type: deterministic parsing of normalised text.
+
+DIET entities align poorly with jieba tokens for amounts and percentages, and an eligibility
+verdict must not hinge on a classifier's guess, so the facts that rules read are parsed here,
+from the same normalised text NLU sees. Every function takes text already passed through
+:func:`knowledge.text.normalize` (``extract_facts`` does that itself).
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from typing import Any
+
+from stdnum.cn import uscc as uscc_std
+from stdnum.exceptions import ValidationError
+
+from knowledge.text import normalize
+
+UNKNOWN = "unknown"
+ZJTX_LEVELS = ("市级", "省级", "国家级小巨人", "单项冠军培育", "无")
+# Industries the letter names (clusters 二（一）); owners' words on the left.
+INDUSTRY_WORDS = {
+    "板式家具": "板式家具", "家具": "板式家具", "小家电": "小家电", "家电": "家电", "厨电": "厨卫",
+    "厨卫": "厨卫", "卫浴": "厨卫", "灯饰": "灯饰", "照明": "灯饰", "灯具": "灯具", "五金": "五金",
+}
+BOOL_FACTS = ("shareholding_reform", "digital_project", "manufacturing", "apprenticeship", "skill_certification")
+_BOOL_WORDS = {
+    "shareholding_reform": ("股份制改造", "股改", "股份改造", "改制"),
+    "digital_project": ("数字化改造", "智能化改造", "数字化转型", "智能化转型", "数字化智能化", "数字化升级",
+                        "智能制造", "上云", "工业互联网", "数字化项目", "智能化项目", "智能工厂", "数字化车间"),
+    "manufacturing": ("制造业", "制造企业", "工厂", "生产企业", "做制造", "加工厂"),
+    "apprenticeship": ("学徒制", "学徒"),
+    "skill_certification": ("技能等级认定", "等级认定", "技能认定", "职业技能等级"),
+}
+_NEG = re.compile(r"(不|没|未|无|暂不|暂时不|还没|没有|并未|尚未|不会|不打算|不准备|不考虑)[^,.;!?，。；！？]{0,6}$")
+_LEVEL_PATTERNS = (
+    ("单项冠军培育", re.compile(r"单项冠军")),
+    ("国家级小巨人", re.compile(r"小巨人|国家级专精特新|国家专精特新|国家级的")),
+    ("省级", re.compile(r"省级专精特新|省专精特新|省级的|省级$|^省级|省里认定|省级认定|省一级")),
+    ("市级", re.compile(r"市级专精特新|市专精特新|市级的|市级$|^市级|市里认定|市级认定|市一级")),
+    ("无", re.compile(r"(不是|还不是|并非|非|没有?评上|没有?认定|没评|未认定|尚未认定|没有?申请过?)[^,.]{0,3}专精特新"
+                     r"|^(都)?不是$|^还不是|^没有$|^都没有")),
+)
+_PERCENT = re.compile(r"(-?\d+(?:\.\d+)?)%")
+_GROWTH_CTX = re.compile(r"(增长|增幅|增速|涨|提高|提升|上升|多了|增加|同比)")
+_DECLINE_CTX = re.compile(r"(下降|下滑|减少|降了|跌|少了|负增长)")
+_CHENG = re.compile(r"(增长|涨|提高|提升|增加|多)了?(\d+(?:\.\d+)?)成")
+_AMOUNT = re.compile(r"(\d+(?:\.\d+)?)\s*(亿元|亿|万元|万|元)")
+_REVENUE_CTX = re.compile(r"(营收|营业收入|营业额|产值|销售额|收入|年销售|销售收入)")
+_USCC = re.compile(r"(?<![0-9A-Z])[0-9A-Z]{18}(?![0-9A-Z])")
+_FIRM = re.compile(r"([\u4e00-\u9fa5A-Za-z0-9()]{2,30}?(?:股份有限公司|有限责任公司|有限公司|集团|工厂|厂))")
+_FIRM_PREFIX = re.compile(r"^(我们是|我们公司是|我们公司叫|公司叫|我们叫|我是|我司是|我司|公司名称是|公司名是|企业名称是|名称是|叫做|叫)")
+_UNSURE = re.compile(r"不清楚|不知道|不确定|不太清楚|说不准|不好说|跳过|保密|不方便")
+
+
+@dataclass
+class Facts:
+    """What one message says about the firm; ``None`` means the message did not say."""
+
+    values: dict[str, Any] = field(default_factory=dict)
+    uscc_error: str | None = None
+
+
+def uscc_problem(code: str) -> str | None:
+    """Why ``code`` is not a valid 统一社会信用代码 (in Chinese), or None when it is valid."""
+    try:
+        uscc_std.validate(code)
+    except ValidationError as exc:
+        kind = type(exc).__name__
+        if kind == "InvalidChecksum":
+            return "最后一位校验码不对"
+        if kind == "InvalidLength":
+            return "长度应为18位"
+        return "含有统一社会信用代码不使用的字符（不含 I、O、S、V、Z）"
+    return None
+
+
+def negated(text: str, start: int) -> bool:
+    """Whether the words just before position ``start`` negate what follows."""
+    return bool(_NEG.search(text[max(0, start - 8):start]))
+
+
+def parse_level(text: str) -> str | None:
+    """专精特新 level named in ``text``, or None."""
+    for level, pattern in _LEVEL_PATTERNS:
+        if pattern.search(text):
+            return level
+    return None
+
+
+def parse_growth(text: str, *, asked: bool = False) -> float | None:
+    """Growth over last year in percent; negative for a decline. ``asked``: the bot just asked it."""
+    cheng = _CHENG.search(text)
+    if cheng:
+        return float(cheng.group(2)) * 10
+    if re.search(r"翻(了)?(一番|1番|倍)", text):
+        return 100.0
+    for match in _PERCENT.finditer(text):
+        before = text[max(0, match.start() - 12):match.start()]
+        value = float(match.group(1))
+        if _DECLINE_CTX.search(before) or _DECLINE_CTX.search(text[match.end():match.end() + 3]):
+            return -abs(value)
+        if _GROWTH_CTX.search(before) or asked:
+            return value
+    if asked and re.fullmatch(r"\s*(-?\d+(?:\.\d+)?)\s*", text):
+        return float(text)
+    if asked and re.search(r"没(有)?增长|持平|零增长", text):
+        return 0.0
+    return None
+
+
+def parse_amount_wan(text: str) -> float | None:
+    """First money amount in ``text``, in 万元."""
+    match = _AMOUNT.search(text)
+    if not match:
+        return None
+    value, unit = float(match.group(1)), match.group(2)
+    return value * 10000 if unit.startswith("亿") else value / 10000 if unit == "元" else value
+
+
+def parse_industry(text: str) -> str | None:
+    """The letter's industry cluster named in ``text`` (longest owner word wins)."""
+    for word in sorted(INDUSTRY_WORDS, key=len, reverse=True):
+        if word in text:
+            return INDUSTRY_WORDS[word]
+    return None
+
+
+def parse_bool(fact: str, text: str) -> bool | None:
+    """True/False when ``text`` says the firm does (not) do the thing ``fact`` is about."""
+    for word in _BOOL_WORDS[fact]:
+        pos = text.find(word)
+        if pos >= 0:
+            return not negated(text, pos)
+    return None
+
+
+def extract_facts(raw: str, *, requested: str | None = None, intent: str | None = None) -> Facts:
+    """Every firm fact ``raw`` states.
+
+    Args:
+        raw: The user's message as typed.
+        requested: The fact the bot just asked for, so that a bare '是', '35%' or '省级' answers it.
+        intent: The NLU intent, so affirm/deny answer a yes/no question.
+
+    Returns:
+        The facts found (``unknown`` where the owner said they do not know the asked fact).
+    """
+    text = normalize(raw)
+    facts = Facts()
+    values = facts.values
+    level = parse_level(text)
+    if level is None and requested == "zjtx_level" and intent == "deny":
+        level = "无"
+    if level:
+        values["zjtx_level"] = level
+    growth = parse_growth(text, asked=requested == "growth_pct")
+    if growth is not None:
+        values["growth_pct"] = growth
+    industry = parse_industry(text)
+    if industry:
+        values["industry"] = industry
+    elif requested == "industry" and text and not _UNSURE.search(text) and len(text) <= 12:
+        values["industry"] = "其他"
+    for fact in BOOL_FACTS:
+        answer = parse_bool(fact, text)
+        if answer is None and requested == fact and intent in ("affirm", "deny"):
+            answer = intent == "affirm"
+        if answer is not None:
+            values[fact] = answer
+    if requested and requested not in values and _UNSURE.search(text):
+        values[requested] = UNKNOWN
+    if _REVENUE_CTX.search(text):
+        amount = parse_amount_wan(text)
+        if amount is not None:
+            values["revenue_wan"] = amount
+    code = _USCC.search(text.upper())
+    if code:
+        problem = uscc_problem(code.group(0))
+        if problem:
+            facts.uscc_error = f"统一社会信用代码 {code.group(0)} {problem}，请核对后重新输入。"
+        else:
+            values["uscc"] = code.group(0)
+    firm = _FIRM.search(text)
+    if firm:
+        name = _FIRM_PREFIX.sub("", firm.group(1))
+        if len(name) >= 4:
+            values["firm_name"] = name
+    return facts

@@ -1,0 +1,110 @@
+"""Eligibility verdicts: a firm profile against the conditions the letter states for a record.
+
+Verdicts are 符合 / 不符合 / 信息不足, each with reasons and the quoted condition; a condition the
+letter leaves open for a value (``unknown_values``) yields 信息不足, never a guess.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from knowledge.facts import UNKNOWN
+
+MATCH, NO_MATCH, UNDECIDED = "符合", "不符合", "信息不足"
+FACT_LABELS = {
+    "zjtx_level": "专精特新认定级别",
+    "growth_pct": "较上一年增长率",
+    "shareholding_reform": "实施股份制改造",
+    "industry": "所属产业",
+    "digital_project": "实施数字化智能化转型项目",
+    "manufacturing": "制造业企业",
+    "apprenticeship": "开展企业新型学徒制培训",
+    "skill_certification": "开展职业技能等级认定",
+}
+
+
+@dataclass
+class Verdict:
+    """The outcome of one policy's conditions for one firm."""
+
+    policy_id: str
+    status: str
+    reasons: list[str] = field(default_factory=list)
+    missing: list[str] = field(default_factory=list)
+
+
+def describe(value: Any) -> str:
+    """A fact value as owners read it."""
+    if value is True:
+        return "是"
+    if value is False:
+        return "否"
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    return str(value)
+
+
+def _check(cond: dict[str, Any], profile: dict[str, Any]) -> tuple[str, str, list[str]]:
+    """(status, reason, missing facts) of one condition or group."""
+    if "all" in cond or "any" in cond:
+        parts = [_check(c, profile) for c in cond.get("all") or cond.get("any") or []]
+        statuses = [p[0] for p in parts]
+        missing = [m for p in parts for m in p[2]]
+        reasons = [p[1] for p in parts]
+        if "all" in cond:
+            status = NO_MATCH if NO_MATCH in statuses else UNDECIDED if UNDECIDED in statuses else MATCH
+            chosen = [r for p, r in zip(statuses, reasons, strict=True) if p == status] or reasons
+        else:
+            status = MATCH if MATCH in statuses else UNDECIDED if UNDECIDED in statuses else NO_MATCH
+            chosen = [r for p, r in zip(statuses, reasons, strict=True) if p == status] or reasons
+        return status, "；".join(chosen), missing if status == UNDECIDED else []
+    fact, op, want = cond["fact"], cond["op"], cond.get("value")
+    label = FACT_LABELS.get(fact, fact)
+    have = profile.get(fact)
+    if have is None:
+        return UNDECIDED, f"尚不清楚{label}", [fact]
+    if have == UNKNOWN:  # the owner said they do not know: undecided, but not worth asking again
+        return UNDECIDED, f"尚不清楚{label}", []
+    note = f"（{cond['note']}）" if cond.get("note") else ""
+    if op == "in":
+        if have in (want or []):
+            return MATCH, f"{label}：{describe(have)}", []
+        if have in (cond.get("unknown_values") or []):
+            return UNDECIDED, f"{label}为{describe(have)}，答复函未明确该情形是否适用{note}", []
+        return NO_MATCH, f"{label}为{describe(have)}，不在答复函所列范围（{'、'.join(map(str, want or []))}）内", []
+    if op == ">=":
+        try:
+            ok = float(have) >= float(want)
+        except (TypeError, ValueError):
+            return UNDECIDED, f"{label}无法判断", [fact]
+        verb = "达到" if ok else "低于"
+        return (MATCH if ok else NO_MATCH), f"{label}{describe(have)}%，{verb}答复函要求的{describe(want)}%", []
+    if op == "==":
+        ok = have == want
+        return (MATCH if ok else NO_MATCH), f"{label}：{describe(have)}", []
+    raise ValueError(f"unknown condition operator {op!r}")
+
+
+def evaluate(policy_id: str, conditions: dict[str, Any], profile: dict[str, Any]) -> Verdict:
+    """Verdict of one policy's ``conditions`` (``{"all": [...]}`` or ``{"any": [...]}``) for ``profile``."""
+    status, reason, missing = _check(conditions, profile)
+    return Verdict(policy_id, status, [r for r in reason.split("；") if r], list(dict.fromkeys(missing)))
+
+
+def needed_facts(conditions: dict[str, Any]) -> list[str]:
+    """Every fact a policy's conditions read, in order."""
+    if "all" in conditions or "any" in conditions:
+        return [f for c in conditions.get("all") or conditions.get("any") or [] for f in needed_facts(c)]
+    return [conditions["fact"]]
+
+
+def next_missing(rules: dict[str, dict[str, Any]], profile: dict[str, Any]) -> list[str]:
+    """Facts still worth asking: those that could change an undecided verdict, most useful first."""
+    counts: dict[str, int] = {}
+    for pid, conditions in rules.items():
+        verdict = evaluate(pid, conditions, profile)
+        for fact in verdict.missing:
+            counts[fact] = counts.get(fact, 0) + 1
+    order = list(FACT_LABELS)
+    return sorted(counts, key=lambda f: (-counts[f], order.index(f) if f in order else 99))

@@ -1,0 +1,141 @@
+"""Search the knowledge base: normalise, segment, drop stopwords, expand aliases, OR the terms, rank.
+
+One :class:`Searcher` per process holds the read-only SQLite connection, the records and the
+alias table; a query is one FTS5 statement ranked by bm25 with title and aliases weighted up.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+import threading
+from dataclasses import asdict, dataclass
+from functools import lru_cache
+from pathlib import Path
+from typing import Any
+
+from knowledge.segment import terms
+from knowledge.settings import get_settings
+from knowledge.text import normalize
+
+# bm25 column weights, in FTS_COLUMNS order: title, aliases, quote, benefit.
+WEIGHTS = (6.0, 5.0, 1.0, 1.5)
+# An alias or title found verbatim in the question is the strongest signal owners give us.
+PHRASE_BONUS = 2.5
+
+
+@dataclass(frozen=True)
+class Hit:
+    """One matching record."""
+
+    policy_id: str
+    title: str
+    section: str
+    quote: str
+    departments: list[str]
+    score: float
+    category: str = ""
+    status: str = ""
+    benefit: str = ""
+
+    def as_dict(self) -> dict[str, Any]:
+        """JSON form (CLI, actions)."""
+        return asdict(self)
+
+
+def fts_query(words: list[str]) -> str:
+    """An FTS5 MATCH expression that ORs each quoted term."""
+    return " OR ".join('"' + w.replace('"', '""') + '"' for w in dict.fromkeys(words))
+
+
+class Searcher:
+    """Read-only access to one built index."""
+
+    def __init__(self, path: Path) -> None:
+        if not path.exists():
+            raise FileNotFoundError(f"knowledge base not built: {path} (run `make kb`)")
+        self._local = threading.local()
+        self._path = path
+        con = self._connect()
+        rows = con.execute("SELECT * FROM policies").fetchall()
+        cols = [d[0] for d in con.execute("SELECT * FROM policies LIMIT 0").description]
+        self.policies: dict[str, dict[str, Any]] = {}
+        for row in rows:
+            rec = dict(zip(cols, row, strict=True))
+            for key in ("departments", "aliases", "amounts_wan", "conditions"):
+                rec[key] = json.loads(rec[key]) if rec[key] else None
+            self.policies[rec["id"]] = rec
+        # Normalised phrase → policy ids, longest first, for the verbatim-phrase bonus.
+        phrases: dict[str, set[str]] = {}
+        for pid, rec in self.policies.items():
+            for phrase in [rec["title"], *(rec["aliases"] or [])]:
+                key = normalize(phrase).lower()
+                if len(key) >= 2:
+                    phrases.setdefault(key, set()).add(pid)
+        self._phrases = sorted(phrases.items(), key=lambda kv: -len(kv[0]))
+
+    def _connect(self) -> sqlite3.Connection:
+        con = getattr(self._local, "con", None)
+        if con is None:
+            con = sqlite3.connect(f"file:{self._path}?mode=ro", uri=True, check_same_thread=False)
+            self._local.con = con
+        return con
+
+    def phrase_hits(self, text: str) -> dict[str, float]:
+        """Policies whose title or alias occurs verbatim in ``text`` (normalised), with a bonus each."""
+        found: dict[str, float] = {}
+        for phrase, pids in self._phrases:
+            if phrase in text:
+                for pid in pids:
+                    found[pid] = max(found.get(pid, 0.0), PHRASE_BONUS * min(len(phrase), 6) / 4)
+        return found
+
+    def search(self, query: str, top: int = 5) -> list[Hit]:
+        """Best-matching records for a question, best first.
+
+        Args:
+            query: The owner's question in any script or width.
+            top: At most this many hits.
+
+        Returns:
+            Hits with a positive score; empty when nothing in the letter matches.
+        """
+        text = normalize(query).lower()
+        words = terms(text)
+        bonus = self.phrase_hits(text)
+        scores: dict[str, float] = {}
+        if words:
+            sql = (
+                "SELECT p.policy_id, bm25(passages_fts, ?, ?, ?, ?) AS r FROM passages_fts "
+                "JOIN passages p ON p.id = passages_fts.rowid "
+                "WHERE passages_fts MATCH ? ORDER BY r LIMIT ?"
+            )
+            for pid, rank in self._connect().execute(sql, (*WEIGHTS, fts_query(words), max(top * 4, 20))):
+                scores[pid] = max(scores.get(pid, 0.0), -rank)
+        for pid, extra in bonus.items():
+            scores[pid] = scores.get(pid, 0.0) + extra
+        best = sorted(scores.items(), key=lambda kv: -kv[1])[:top]
+        return [self._hit(pid, score) for pid, score in best if score > 0]
+
+    def _hit(self, pid: str, score: float) -> Hit:
+        rec = self.policies[pid]
+        return Hit(
+            policy_id=pid, title=rec["title"], section=rec["section"], quote=rec["quote"],
+            departments=list(rec["departments"] or []), score=round(score, 4),
+            category=rec["category"], status=rec["status"], benefit=rec["benefit"],
+        )
+
+    def get(self, policy_id: str) -> dict[str, Any] | None:
+        """The full record of one policy, or None."""
+        return self.policies.get(policy_id)
+
+
+@lru_cache(maxsize=1)
+def default_searcher() -> Searcher:
+    """The process-wide searcher over the configured index, opened on first use."""
+    return Searcher(get_settings().kb_path)
+
+
+def search(query: str, top: int = 5) -> list[Hit]:
+    """Search the configured knowledge base (see :meth:`Searcher.search`)."""
+    return default_searcher().search(query, top)

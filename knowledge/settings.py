@@ -1,0 +1,84 @@
+"""The one settings object of 惠企通, read once from the environment (and `.env`).
+
+It lives in `knowledge/` because that is the one package every service (gateway, actions, the
+Rasa launcher) already imports; every setting is listed in `.env.example`.
+"""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from pathlib import Path
+
+from pydantic import BaseSettings, Field
+
+ROOT = Path(__file__).resolve().parent.parent
+PLACEHOLDER = "change-me"
+
+
+class Settings(BaseSettings):
+    """All settings; environment variables of the same name (upper case) override the defaults."""
+
+    env: str = Field("development", description="development or production")
+    var_dir: Path = ROOT / "var"
+    kb_path: Path = ROOT / "var" / "knowledge.db"
+    policies_dir: Path = ROOT / "knowledge" / "policies"
+    sources_dir: Path = ROOT / "knowledge" / "sources"
+    jieba_dict_dir: Path = ROOT / "nlu_data" / "jieba"
+    models_dir: Path = ROOT / "models"
+
+    rasa_host: str = "127.0.0.1"
+    rasa_port: int = 5005
+    rasa_token: str = "dev-rasa-token"
+    actions_host: str = "127.0.0.1"
+    actions_port: int = 5055
+    gateway_host: str = "127.0.0.1"
+    gateway_port: int = 8000
+    public_url: str = ""
+
+    handoff_secret: str = "dev-handoff-secret"
+    handoff_url: str = ""
+    handoff_timeout_s: float = 5.0
+    rasa_timeout_s: float = 15.0
+
+    database_url: str = ""
+    sla_working_hours: float = 4.0
+    workday_start_hour: int = 9
+    workday_end_hour: int = 18
+    token_ttl_s: int = 8 * 3600
+    max_message_chars: int = 2000
+    rate_limit_per_minute: int = 30
+
+    class Config:
+        env_file = str(ROOT / ".env")
+        env_file_encoding = "utf-8"
+
+    @property
+    def rasa_url(self) -> str:
+        """Base URL of the Rasa server."""
+        return f"http://{self.rasa_host}:{self.rasa_port}"
+
+    @property
+    def actions_url(self) -> str:
+        """Webhook URL of the action server, as Rasa's endpoints file needs it."""
+        return f"http://{self.actions_host}:{self.actions_port}/webhook"
+
+    @property
+    def gateway_url(self) -> str:
+        """URL users open; PUBLIC_URL when set (behind a proxy), else the local bind address."""
+        return self.public_url.rstrip("/") or f"http://{self.gateway_host}:{self.gateway_port}"
+
+    @property
+    def handoff_endpoint(self) -> str:
+        """Where the action server posts handoff packets."""
+        return self.handoff_url or f"http://{self.gateway_host}:{self.gateway_port}/internal/handoff"
+
+    @property
+    def db_url(self) -> str:
+        """SQLAlchemy URL of the gateway store (SQLite under var/ unless DATABASE_URL is set)."""
+        return self.database_url or f"sqlite:///{self.var_dir / 'app.db'}"
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    """The settings, read once per process."""
+    return Settings()

@@ -1,0 +1,104 @@
+"""The one text-normalisation function used by NLU, the knowledge base and the eligibility rules.
+
+繁→简 (opencc ``t2s``), 全角→半角 (NFKC), 中文数字→阿拉伯数字 (cn2an). cn2an's own
+``transform()`` rewrites every numeral character it meets (统一 → 统1, 五金 → 5金, 一站式 →
+1站式), which breaks policy names, so we hand cn2an only the spans that really are quantities:
+``百分之…``, numeral runs that carry a unit (十百千万亿), digit strings like 二〇二二, and a single
+numeral directly followed by a unit of measure.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+import warnings
+from functools import lru_cache
+
+import cn2an
+import opencc
+
+_NUM = "零〇一二两三四五六七八九十百千万亿"
+_PERCENT = re.compile(rf"百分之([{_NUM}点]+|\d+(?:\.\d+)?)")
+_RUN = re.compile(rf"[{_NUM}点]+")
+# A lone numeral is a quantity only before a unit of measure (一家, 五年, 三项); 五金, 一站式,
+# 第一步, 二级母基金 and 一（二） are names or ordinals and must stay as written.
+_MEASURE = "万亿元%倍年个月天日家人项次岁层所台件名位"
+# Words built on numerals that must never be rewritten.
+_PROTECTED = ("统一", "万一", "一起", "一下", "一些", "一直", "一定", "一般", "一体", "唯一", "单一",
+              "一站式", "一把手", "一线", "五金", "十四五", "一方面", "一是", "二是", "三是", "四是",
+              "一批", "一并", "进一步", "一样", "同一", "第一", "一律", "一旦", "逐一", "一切", "之一")
+_PROTECT_RE = re.compile("|".join(sorted(map(re.escape, _PROTECTED), key=len, reverse=True)))
+_WS = re.compile(r"[ \t\u3000]+")
+_UNITS = set("十百千万亿")
+
+
+@lru_cache(maxsize=1)
+def _t2s() -> opencc.OpenCC:
+    return opencc.OpenCC("t2s")
+
+
+def _to_number(span: str) -> str | None:
+    """Convert one numeral span with cn2an, or None when cn2an rejects it."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        try:
+            if not _UNITS & set(span) and "点" not in span:
+                value = cn2an.cn2an(span, "direct")
+            else:
+                value = cn2an.cn2an(span, "smart")
+        except (ValueError, KeyError, IndexError):
+            return None
+    if isinstance(value, float) and value.is_integer():
+        value = int(value)
+    return str(value)
+
+
+def _convert_run(span: str, following: str) -> str:
+    """Arabic form of a numeral run, keeping a trailing 万/亿 as the unit owners write (2000万)."""
+    has_unit = bool(_UNITS & set(span)) or "点" in span
+    if not has_unit and len(span) < 3 and not (following and following in _MEASURE):
+        return span
+    if span in ("点", "万", "亿", "千", "百") or span.startswith("点") or span.endswith("点"):
+        return span
+    if len(span) > 1 and span[-1] in "万亿" and not _UNITS & set(span[:-1]) - {"十", "百", "千"}:
+        head = _to_number(span[:-1])
+        if head is not None:
+            return head + span[-1]
+    converted = _to_number(span)
+    return span if converted is None else converted
+
+
+def _numerals(text: str) -> str:
+    text = _PERCENT.sub(lambda m: (_to_number(m.group(1)) or m.group(1)) + "%", text)
+    pieces: list[str] = []
+    last = 0
+    for protected in _PROTECT_RE.finditer(text):
+        pieces.append(_numerals_unprotected(text[last:protected.start()]))
+        pieces.append(protected.group(0))
+        last = protected.end()
+    pieces.append(_numerals_unprotected(text[last:]))
+    return "".join(pieces)
+
+
+def _numerals_unprotected(text: str) -> str:
+    return _RUN.sub(lambda m: _convert_run(m.group(0), text[m.end():m.end() + 1]), text)
+
+
+def normalize(text: str) -> str:
+    """Normalise owner text once, at the edge, for NLU, search and rules.
+
+    Args:
+        text: Raw text as typed (traditional or simplified, full- or half-width, any numerals).
+
+    Returns:
+        Simplified, half-width text with Chinese numerals as Arabic digits and runs of spaces
+        folded, e.g. '增长百分之三十' and '增长３０％' both become '增长30%'.
+    """
+    if not text:
+        return ""
+    text = unicodedata.normalize("NFKC", text)
+    # Control characters carry no meaning in a chat message; keep newlines and tabs.
+    text = "".join(ch for ch in text if ch in "\n\t" or unicodedata.category(ch)[0] != "C")
+    text = _t2s().convert(text)
+    text = _numerals(text)
+    return _WS.sub(" ", text).strip()
