@@ -1,0 +1,27 @@
+"""Start the action server on the configured port: ``python -m actions``."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+
+from rasa_sdk.endpoint import run
+
+from actions.gateway_client import HandoffClient
+from knowledge.search import default_searcher
+from knowledge.settings import get_settings
+
+
+def main() -> None:
+    """Open the knowledge base, send any handoff left in the outbox, then serve."""
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s %(message)s")
+    settings = get_settings()
+    default_searcher()  # open the index and load jieba once, before the first request
+    sent = asyncio.run(HandoffClient(settings).flush())
+    if sent:
+        logging.getLogger(__name__).info("sent %d handoff packets left in the outbox", sent)
+    run("actions", port=settings.actions_port, auto_reload=False)
+
+
+if __name__ == "__main__":
+    main()
