@@ -33,7 +33,8 @@ train: bootstrap ## train the Rasa model unless one for the same inputs is cache
 
 run: bootstrap kb train ## start Rasa, actions and the gateway; prints the URL
 	@$(PY) -m gateway.admin load-demo
-	@$(PY) -m bot.procfile
+	@echo "starting 惠企通 at $$($(PY) -c "from knowledge.settings import get_settings; print(get_settings().gateway_url)") (Rasa takes ~30 s to load) ..."
+	exec $(VENV)/bin/honcho start -f Procfile
 
 test: bootstrap sysdeps kb train ## the whole suite: ruff, mypy, pytest (exit 5 = no tests = failure)
 	$(VENV)/bin/ruff check .

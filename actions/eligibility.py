@@ -57,8 +57,11 @@ def render_verdict(verdict: Verdict) -> str:
     )
 
 
-class _ProfileForm(FormValidationAction):
-    """Shared logic of the two forms: ask only facts that can still change a verdict."""
+class _ProfileForm:
+    """Shared logic of the two forms: ask only facts that can still change a verdict.
+
+    A mixin, not an Action: rasa-sdk registers every Action subclass it finds.
+    """
 
     def targets(self, tracker: Tracker) -> dict[str, dict[str, Any]]:
         """The policies this form decides."""
@@ -111,7 +114,7 @@ class _ProfileForm(FormValidationAction):
         return self._accept("skill_certification", value)
 
 
-class ValidateEligibilityForm(_ProfileForm):
+class ValidateEligibilityForm(_ProfileForm, FormValidationAction):
     """eligibility_form: the policies the owner asked about."""
 
     def name(self) -> str:
@@ -123,7 +126,7 @@ class ValidateEligibilityForm(_ProfileForm):
         return targets_for(eligibility_question(tracker))
 
 
-class ValidateMatchForm(_ProfileForm):
+class ValidateMatchForm(_ProfileForm, FormValidationAction):
     """match_form: every rule-bearing policy."""
 
     def name(self) -> str:

@@ -18,10 +18,17 @@ def profile(tracker: Tracker) -> dict[str, Any]:
     return {name: tracker.get_slot(name) for name in FACT_SLOTS if tracker.get_slot(name) is not None}
 
 
+# Intents whose messages describe the owner's own firm. A policy question that names a level or a
+# growth rate ("省级专精特新有什么补贴") says nothing about the asker.
+STATEMENT_INTENTS = ("provide_firm_info", "ask_eligibility", "match_policies", "affirm", "deny", "nlu_fallback")
+
+
 def latest_facts(tracker: Tracker) -> dict[str, Any]:
     """Facts in the latest user message, including entities sent by a button payload."""
     message = tracker.latest_message or {}
     intent = (message.get("intent") or {}).get("name")
+    if intent not in STATEMENT_INTENTS and not tracker.get_slot("requested_slot"):
+        return {}
     facts = extract_facts(message.get("text") or "", requested=tracker.get_slot("requested_slot"), intent=intent)
     values = dict(facts.values)
     for entity in message.get("entities") or []:

@@ -49,8 +49,12 @@ _CHENG = re.compile(r"(增长|涨|提高|提升|增加|多)了?(\d+(?:\.\d+)?)�
 _AMOUNT = re.compile(r"(\d+(?:\.\d+)?)\s*(亿元|亿|万元|万|元)")
 _REVENUE_CTX = re.compile(r"(营收|营业收入|营业额|产值|销售额|收入|年销售|销售收入)")
 _USCC = re.compile(r"(?<![0-9A-Z])[0-9A-Z]{18}(?![0-9A-Z])")
-_FIRM = re.compile(r"([\u4e00-\u9fa5A-Za-z0-9()]{2,30}?(?:股份有限公司|有限责任公司|有限公司|集团|工厂|厂))")
+_FIRM = re.compile(r"([\u4e00-\u9fa5A-Za-z0-9()]{2,30}?(?:股份有限公司|有限责任公司|有限公司|集团|公司))")
 _FIRM_PREFIX = re.compile(r"^(我们是|我们公司是|我们公司叫|公司叫|我们叫|我是|我司是|我司|公司名称是|公司名是|企业名称是|名称是|叫做|叫)")
+# A yes/no fact counts only when the owner says they do it ("打算股改"), not when they ask about it
+# ("股改资助多少").
+_DOING = re.compile(r"(打算|计划|准备|正在|在做|已经|已|开展|实施|推进|做了|做过|搞|进行|启动|考虑|要|有|在|是)[^,.;!?]{0,4}$")
+_OTHER_INDUSTRY = re.compile(r"(我们)?(是)?(做|搞)?[\u4e00-\u9fa5]{1,8}?(行业|产业|的|类|企业)?")
 _UNSURE = re.compile(r"不清楚|不知道|不确定|不太清楚|说不准|不好说|跳过|保密|不方便")
 
 
@@ -127,12 +131,19 @@ def parse_industry(text: str) -> str | None:
     return None
 
 
-def parse_bool(fact: str, text: str) -> bool | None:
-    """True/False when ``text`` says the firm does (not) do the thing ``fact`` is about."""
+def parse_bool(fact: str, text: str, *, asked: bool = False) -> bool | None:
+    """True/False when ``text`` says the firm does (not) do the thing ``fact`` is about.
+
+    ``asked``: the bot just asked about this fact, so naming it is an answer even without a verb.
+    """
     for word in _BOOL_WORDS[fact]:
         pos = text.find(word)
         if pos >= 0:
-            return not negated(text, pos)
+            if negated(text, pos):
+                return False
+            before = text[max(0, pos - 6):pos]
+            if asked or fact == "manufacturing" or _DOING.search(before):
+                return True
     return None
 
 
@@ -161,10 +172,10 @@ def extract_facts(raw: str, *, requested: str | None = None, intent: str | None 
     industry = parse_industry(text)
     if industry:
         values["industry"] = industry
-    elif requested == "industry" and text and not _UNSURE.search(text) and len(text) <= 12:
-        values["industry"] = "其他"
+    elif requested == "industry" and _OTHER_INDUSTRY.fullmatch(text) and not _UNSURE.search(text):
+        values["industry"] = "其他"  # a short answer naming an industry the letter's clusters do not cover
     for fact in BOOL_FACTS:
-        answer = parse_bool(fact, text)
+        answer = parse_bool(fact, text, asked=requested == fact)
         if answer is None and requested == fact and intent in ("affirm", "deny"):
             answer = intent == "affirm"
         if answer is not None:
@@ -185,6 +196,6 @@ def extract_facts(raw: str, *, requested: str | None = None, intent: str | None 
     firm = _FIRM.search(text)
     if firm:
         name = _FIRM_PREFIX.sub("", firm.group(1))
-        if len(name) >= 4:
+        if len(name) >= 4 and "的" not in name and not name.startswith(("我们", "你们", "贵")):
             values["firm_name"] = name
     return facts

@@ -33,6 +33,7 @@ class Settings(BaseSettings):
     actions_port: int = 5055
     gateway_host: str = "127.0.0.1"
     gateway_port: int = 8000
+    gateway_workers: int = 1
     public_url: str = ""
 
     handoff_secret: str = "dev-handoff-secret"
@@ -41,6 +42,8 @@ class Settings(BaseSettings):
     rasa_timeout_s: float = 15.0
 
     database_url: str = ""
+    rasa_tracker_store_url: str = ""
+    redis_url: str = ""
     sla_working_hours: float = 4.0
     workday_start_hour: int = 9
     workday_end_hour: int = 18

@@ -1,0 +1,21 @@
+"""Run the gateway: ``python -m gateway``."""
+
+from __future__ import annotations
+
+import logging
+
+import uvicorn
+
+from knowledge.settings import get_settings
+
+
+def main() -> None:
+    """Serve the app on GATEWAY_HOST:GATEWAY_PORT with GATEWAY_WORKERS processes."""
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s %(message)s")
+    s = get_settings()
+    uvicorn.run("gateway.main:create_app", factory=True, host=s.gateway_host, port=s.gateway_port,
+                workers=s.gateway_workers, log_level="info", access_log=False, ws="none")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,83 @@
+"""One owner turn, whatever the channel: persist, route to the liaison or to Rasa, persist replies."""
+
+from __future__ import annotations
+
+import logging
+import re
+from dataclasses import dataclass
+from typing import Any
+
+from gateway.rasa_client import RasaUnavailable, Reply
+from gateway.services import Services
+
+logger = logging.getLogger(__name__)
+BUSY = "系统繁忙，机器人暂时无法回答，请稍后再试。您的消息已保存。"
+BUSY_HANDOFF = "系统繁忙，机器人暂时无法回答。已为您转接{liaison}，工作人员会尽快回复。"
+RESUMED = "工作人员已结束本次服务，惠企通机器人已恢复为您解答。"
+# Asking for a person must work even when Rasa is down.
+_WANTS_PERSON = re.compile(r"人工|真人|工作人员|客服|挂点|领导|找人|联系.{0,4}(人|部门)")
+
+
+@dataclass
+class Turn:
+    """The outcome of one owner message."""
+
+    replies: list[Reply]
+    handoff: dict[str, Any] | None
+
+
+def handoff_view(services: Services, esc: dict[str, Any] | None) -> dict[str, Any] | None:
+    """The ``handoff`` part of a chat response."""
+    if esc is None:
+        return None
+    return {"escalation_id": esc["id"], "status": esc["status"], "liaison": services.escalations.label(esc)}
+
+
+async def resume_if_needed(services: Services, sender_id: str) -> None:
+    """Resume Rasa's tracker after a resolved escalation when that has not happened yet."""
+    conv = services.store.conversation(sender_id)
+    if conv and conv.get("needs_resume"):
+        await services.rasa.resume(sender_id)
+        services.store.set_needs_resume(sender_id, False)
+
+
+async def handle(services: Services, sender_id: str, text: str, channel: str) -> Turn:
+    """Persist the message first, then let the liaison or the bot answer it."""
+    message_id = services.store.add_message(sender_id, "user", text, channel=channel)
+    esc = services.escalations.open_for(sender_id)
+    if esc is not None:
+        services.escalations.hold_message(esc["id"], message_id)
+        await services.notify(esc, "message")
+        return Turn([], handoff_view(services, esc))
+    try:
+        await resume_if_needed(services, sender_id)
+        replies = await services.rasa.send(sender_id, text, channel)
+    except (RasaUnavailable, Exception) as exc:  # noqa: BLE001 - any failure: answer honestly, keep the message
+        logger.warning("rasa unavailable for %s: %s", sender_id, exc)
+        services.store.set_message_status(message_id, "failed")
+        return await _busy(services, sender_id, text, channel)
+    for reply in replies:
+        services.store.add_message(sender_id, "bot", reply.text, channel=channel, sources=reply.sources,
+                                   buttons=reply.buttons, status="processed")
+    services.store.set_message_status(message_id, "processed")
+    esc = services.escalations.open_for(sender_id)
+    if not replies and esc is None:
+        # Rasa answered but said nothing: its action server failed. Say so rather than stay mute.
+        return await _busy(services, sender_id, text, channel)
+    return Turn(replies, handoff_view(services, esc))
+
+
+async def _busy(services: Services, sender_id: str, text: str, channel: str) -> Turn:
+    """Rasa is down: say so; if the owner wants a person, escalate anyway."""
+    if _WANTS_PERSON.search(text):
+        packet = {"sender_id": sender_id, "channel": channel, "firm": {}, "intent": "request_human",
+                  "reason": "bot_unavailable", "slots": {}, "question": text, "citations": [], "last_turns": []}
+        esc, created = services.escalations.create(packet)
+        if created:
+            await services.notify(esc, "created")
+        reply = Reply(text=BUSY_HANDOFF.format(liaison=services.escalations.label(esc)))
+        services.store.add_message(sender_id, "system", reply.text, channel=channel, status="processed")
+        return Turn([reply], handoff_view(services, esc))
+    reply = Reply(text=BUSY)
+    services.store.add_message(sender_id, "system", reply.text, channel=channel, status="processed")
+    return Turn([reply], None)

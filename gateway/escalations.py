@@ -1,0 +1,295 @@
+"""Escalations: routing a handoff packet to a liaison or a department queue, and the lifecycle
+open → claimed → resolved (or returned to the queue), each step an event with actor and time."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.exc import IntegrityError
+
+from gateway.registry import Registry
+from gateway.sla import add_working_hours, sla_state
+from gateway.store import Store, aware, conversations, escalation_events, escalations, messages, notes, utcnow
+from knowledge.settings import Settings
+
+DEFAULT_DEPARTMENT = "市工业和信息化局"
+# Topic → the department the letter makes responsible, for packets that cite no policy.
+INTENT_DEPARTMENTS = {
+    "ask_talent_subsidy": "市人力资源和社会保障局",
+    "ask_financing": "市工业和信息化局",
+    "ask_eligibility": "市工业和信息化局",
+    "match_policies": "市工业和信息化局",
+}
+
+
+class EscalationError(Exception):
+    """A lifecycle step that is not allowed; ``status`` is the HTTP status to answer."""
+
+    def __init__(self, status: int, message: str) -> None:
+        super().__init__(message)
+        self.status = status
+
+
+@dataclass
+class Route:
+    """Where an escalation goes."""
+
+    liaison: str | None
+    backup: str | None
+    department: str
+    firm_uscc: str | None
+    firm_name: str | None
+    label: str
+
+
+def _iso(value: datetime | None) -> str | None:
+    value = aware(value)
+    return value.isoformat() if value else None
+
+
+class Escalations:
+    """Creation, routing, visibility and lifecycle of escalations."""
+
+    def __init__(self, store: Store, registry: Registry, settings: Settings) -> None:
+        self.store, self.registry, self.settings = store, registry, settings
+
+    # -- routing ------------------------------------------------------------------------------
+    def route(self, packet: dict[str, Any]) -> Route:
+        """A registered firm's own liaison; otherwise the shared queue of the responsible department."""
+        firm_info = packet.get("firm") or {}
+        firm = self.registry.firm(uscc=firm_info.get("uscc")) or self.registry.firm(name=firm_info.get("name"))
+        if firm is None:
+            conv = self.store.conversation(packet["sender_id"])
+            if conv and conv.get("firm_uscc"):
+                firm = self.registry.firm(uscc=conv["firm_uscc"])
+        if firm is not None and firm.get("liaison"):
+            liaison = self.registry.liaison(firm["liaison"])
+            if liaison is not None:
+                return Route(liaison["username"], firm.get("backup_liaison"), liaison["department"], firm["uscc"],
+                             firm["name"], f"{firm['name']}的挂点服务领导{liaison['name']}（{liaison['department']}）")
+        department = self.department_for(packet)
+        return Route(None, None, department, firm["uscc"] if firm else firm_info.get("uscc"),
+                     firm["name"] if firm else firm_info.get("name"), f"{department}的工作人员")
+
+    @staticmethod
+    def department_for(packet: dict[str, Any]) -> str:
+        """The department the letter names for the cited policy, else by topic."""
+        for citation in packet.get("citations") or []:
+            deps = citation.get("departments") or []
+            if deps:
+                return str(deps[0])
+        return INTENT_DEPARTMENTS.get(packet.get("intent") or "", DEFAULT_DEPARTMENT)
+
+    # -- creation -----------------------------------------------------------------------------
+    def create(self, packet: dict[str, Any]) -> tuple[dict[str, Any], bool]:
+        """Create the escalation for a packet, or return the conversation's open one.
+
+        Returns:
+            (escalation summary, created?)
+        """
+        sender = packet["sender_id"]
+        existing = self.open_for(sender)
+        if existing:
+            return existing, False
+        route = self.route(packet)
+        now = utcnow()
+        due = add_working_hours(now, self.settings.sla_working_hours, self.settings.workday_start_hour,
+                                self.settings.workday_end_hour)
+        try:
+            with self.store.tx() as con:
+                self.store.ensure_conversation(con, sender, packet.get("channel") or "web")
+                result = con.execute(escalations.insert().values(
+                    sender_id=sender, channel=packet.get("channel") or "web", status="open", open_key=sender,
+                    firm_uscc=route.firm_uscc, firm_name=route.firm_name, question=packet.get("question") or "",
+                    department=route.department, liaison=route.liaison, backup_liaison=route.backup,
+                    packet=json.dumps(packet, ensure_ascii=False), created_at=now, due_at=due,
+                ))
+                esc_id = int(result.inserted_primary_key[0])
+                con.execute(escalation_events.insert().values(
+                    escalation_id=esc_id, kind="created", actor="bot", detail=route.label, created_at=now))
+        except IntegrityError:
+            # A concurrent handoff of the same conversation won: answer with that one.
+            existing = self.open_for(sender)
+            if existing is None:
+                raise
+            return existing, False
+        created = self.get(esc_id)
+        assert created is not None
+        return created, True
+
+    def open_for(self, sender_id: str) -> dict[str, Any] | None:
+        """The conversation's escalation that is not resolved, if any."""
+        with self.store.engine.connect() as con:
+            row = con.execute(sa.select(escalations).where(escalations.c.open_key == sender_id)).mappings().first()
+        return self._summary(row) if row else None
+
+    def label(self, esc: dict[str, Any]) -> str:
+        """Who holds an escalation, for the owner."""
+        holder = self.registry.liaison(esc.get("claimed_by") or esc.get("liaison"))
+        if holder:
+            return f"{holder['name']}（{holder['department']}）"
+        return f"{esc.get('department') or DEFAULT_DEPARTMENT}工作人员"
+
+    # -- reading ------------------------------------------------------------------------------
+    def _summary(self, row: Any) -> dict[str, Any]:
+        now = utcnow()
+        due = aware(row["due_at"])
+        assert due is not None
+        with self.store.engine.connect() as con:
+            unread = con.execute(
+                sa.select(sa.func.count()).select_from(messages).where(
+                    messages.c.escalation_id == row["id"], messages.c.role == "user", messages.c.status == "held")
+            ).scalar_one()
+        return {
+            "id": row["id"], "sender_id": row["sender_id"], "channel": row["channel"], "status": row["status"],
+            "firm_name": row["firm_name"], "firm_uscc": row["firm_uscc"], "question": row["question"],
+            "department": row["department"], "liaison_username": row["liaison"], "backup_username": row["backup_liaison"],
+            "claimed_by": row["claimed_by"], "created_at": _iso(row["created_at"]), "first_response_due": _iso(due),
+            "first_response_at": _iso(row["first_response_at"]), "resolved_at": _iso(row["resolved_at"]),
+            "sla_state": sla_state(due, aware(row["first_response_at"]), now), "unread": unread,
+        }
+
+    def get(self, esc_id: int) -> dict[str, Any] | None:
+        """One escalation summary."""
+        with self.store.engine.connect() as con:
+            row = con.execute(sa.select(escalations).where(escalations.c.id == esc_id)).mappings().first()
+        return self._summary(row) if row else None
+
+    def visible_to(self, esc: dict[str, Any], user: dict[str, str]) -> bool:
+        """Own firms, own claims, the department's shared queue, or a backup's overdue case."""
+        me = user["username"]
+        if me in (esc["liaison_username"], esc["claimed_by"]):
+            return True
+        if esc["liaison_username"] is None and esc["department"] == user["department"]:
+            return True
+        return esc["backup_username"] == me and esc["status"] == "open" and esc["sla_state"] == "overdue"
+
+    def list_for(self, user: dict[str, str], scope: str = "all", include_resolved: bool = False) -> list[dict[str, Any]]:
+        """Escalations the liaison may see: ``mine`` (own firms and claims), ``queue`` (department), or both."""
+        me = user["username"]
+        cond = sa.or_(
+            escalations.c.liaison == me, escalations.c.claimed_by == me, escalations.c.backup_liaison == me,
+            sa.and_(escalations.c.liaison.is_(None), escalations.c.department == user["department"]),
+        )
+        query = sa.select(escalations).where(cond).order_by(escalations.c.id.desc()).limit(500)
+        if not include_resolved:
+            query = query.where(escalations.c.status != "resolved")
+        with self.store.engine.connect() as con:
+            rows = con.execute(query).mappings().all()
+        items = [s for s in (self._summary(r) for r in rows) if self.visible_to(s, user)]
+        if scope == "mine":
+            return [s for s in items if me in (s["liaison_username"], s["claimed_by"], s["backup_username"])]
+        if scope == "queue":
+            return [s for s in items if s["liaison_username"] is None and s["claimed_by"] != me]
+        return items
+
+    def detail(self, esc_id: int, user: dict[str, str]) -> dict[str, Any]:
+        """Summary + packet + transcript + events + notes, for a liaison who may see it."""
+        esc = self.require(esc_id, user)
+        with self.store.engine.connect() as con:
+            row = con.execute(sa.select(escalations.c.packet).where(escalations.c.id == esc_id)).one()
+            events = con.execute(sa.select(escalation_events).where(escalation_events.c.escalation_id == esc_id)
+                                 .order_by(escalation_events.c.id)).mappings().all()
+            note_rows = con.execute(sa.select(notes).where(notes.c.escalation_id == esc_id)
+                                    .order_by(notes.c.id)).mappings().all()
+        return {
+            **esc,
+            "packet": json.loads(row[0]),
+            "transcript": self.store.messages_after(esc["sender_id"], 0),
+            "events": [{"kind": e["kind"], "actor": e["actor"], "detail": e["detail"],
+                        "created_at": _iso(e["created_at"])} for e in events],
+            "notes": [{"id": n["id"], "author": n["author"], "text": n["text"], "created_at": _iso(n["created_at"])}
+                      for n in note_rows],
+        }
+
+    def require(self, esc_id: int, user: dict[str, str]) -> dict[str, Any]:
+        """The escalation, or 404 when it does not exist or is not the liaison's to see."""
+        esc = self.get(esc_id)
+        if esc is None or not self.visible_to(esc, user):
+            raise EscalationError(404, "escalation not found")
+        return esc
+
+    # -- lifecycle ----------------------------------------------------------------------------
+    def _event(self, con: Any, esc_id: int, kind: str, actor: str, detail: str = "") -> None:
+        con.execute(escalation_events.insert().values(escalation_id=esc_id, kind=kind, actor=actor, detail=detail,
+                                                      created_at=utcnow()))
+
+    def claim(self, esc_id: int, user: dict[str, str]) -> dict[str, Any]:
+        """open → claimed by this liaison (atomic: two liaisons cannot both claim)."""
+        esc = self.require(esc_id, user)
+        if esc["status"] == "claimed" and esc["claimed_by"] == user["username"]:
+            return esc
+        with self.store.tx() as con:
+            done = con.execute(escalations.update().where(escalations.c.id == esc_id, escalations.c.status == "open")
+                               .values(status="claimed", claimed_by=user["username"])).rowcount
+            if not done:
+                raise EscalationError(409, f"escalation is {esc['status']}, claimed by {esc['claimed_by']}")
+            self._event(con, esc_id, "claimed", user["username"])
+        return self.require(esc_id, user)
+
+    def reply(self, esc_id: int, user: dict[str, str], text: str) -> tuple[dict[str, Any], int]:
+        """Store the liaison's answer for the owner (claiming an open escalation first)."""
+        esc = self.require(esc_id, user)
+        if esc["status"] == "open":
+            esc = self.claim(esc_id, user)
+        if esc["status"] != "claimed" or esc["claimed_by"] != user["username"]:
+            raise EscalationError(409, f"escalation is {esc['status']} by {esc['claimed_by']}")
+        message_id = self.store.add_message(esc["sender_id"], "liaison", text, channel=esc["channel"],
+                                            author=user["name"], escalation_id=esc_id, status="processed")
+        with self.store.tx() as con:
+            con.execute(escalations.update().where(escalations.c.id == esc_id, escalations.c.first_response_at.is_(None))
+                        .values(first_response_at=utcnow()))
+            con.execute(messages.update().where(messages.c.escalation_id == esc_id, messages.c.status == "held")
+                        .values(status="read"))
+            self._event(con, esc_id, "replied", user["username"], text[:200])
+        return self.require(esc_id, user), message_id
+
+    def resolve(self, esc_id: int, user: dict[str, str]) -> dict[str, Any]:
+        """claimed → resolved; frees the conversation for the bot."""
+        esc = self.require(esc_id, user)
+        if esc["status"] == "open":
+            esc = self.claim(esc_id, user)
+        if esc["status"] != "claimed" or esc["claimed_by"] != user["username"]:
+            raise EscalationError(409, f"escalation is {esc['status']}")
+        with self.store.tx() as con:
+            con.execute(escalations.update().where(escalations.c.id == esc_id)
+                        .values(status="resolved", resolved_at=utcnow(), open_key=None))
+            self._event(con, esc_id, "resolved", user["username"])
+        resolved = self.get(esc_id)
+        assert resolved is not None
+        return resolved
+
+    def return_to_queue(self, esc_id: int, user: dict[str, str]) -> dict[str, Any]:
+        """claimed → open again, for someone else to take."""
+        esc = self.require(esc_id, user)
+        if esc["status"] != "claimed" or esc["claimed_by"] != user["username"]:
+            raise EscalationError(409, "only the liaison who claimed it can return it")
+        with self.store.tx() as con:
+            con.execute(escalations.update().where(escalations.c.id == esc_id).values(status="open", claimed_by=None))
+            self._event(con, esc_id, "returned", user["username"])
+        returned = self.get(esc_id)
+        assert returned is not None
+        return returned
+
+    def add_note(self, esc_id: int, user: dict[str, str], text: str) -> dict[str, Any]:
+        """An internal note (never shown to the owner)."""
+        self.require(esc_id, user)
+        with self.store.tx() as con:
+            con.execute(notes.insert().values(escalation_id=esc_id, author=user["name"], text=text, created_at=utcnow()))
+            self._event(con, esc_id, "note", user["username"])
+        return self.detail(esc_id, user)
+
+    def hold_message(self, esc_id: int, message_id: int) -> None:
+        """Mark an owner's message as waiting for the liaison."""
+        with self.store.tx() as con:
+            con.execute(messages.update().where(messages.c.id == message_id).values(status="held", escalation_id=esc_id))
+
+    def firm_for_conversation(self, sender_id: str) -> str | None:
+        """The credit code a conversation is bound to."""
+        with self.store.engine.connect() as con:
+            row = con.execute(sa.select(conversations.c.firm_uscc).where(conversations.c.sender_id == sender_id)).first()
+        return row[0] if row else None

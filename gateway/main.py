@@ -1,0 +1,50 @@
+"""Build the FastAPI app: ``create_app()``; run with ``python -m gateway``."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from fastapi.staticfiles import StaticFiles
+
+from gateway.routes import chat, escalations, handoff, health, liaison, pages
+from gateway.services import Services
+from gateway.store import StoreError
+from knowledge.settings import ROOT, Settings, get_settings
+
+logger = logging.getLogger(__name__)
+
+
+def create_app(settings: Settings | None = None, services: Services | None = None) -> FastAPI:
+    """The gateway app with every route; ``services`` lets tests inject their own."""
+    settings = settings or get_settings()
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        app.state.services = services or Services.build(settings)
+        yield
+        await app.state.services.rasa.close()
+
+    app = FastAPI(title="惠企通 gateway", version="0.1.0", lifespan=lifespan,
+                  description="Chat API, liaison console and channels of 惠企通 (中工信函〔2022〕38号).")
+    for module in (chat, handoff, liaison, escalations, health, pages):
+        app.include_router(module.router)
+    app.mount("/static", StaticFiles(directory=str(ROOT / "gateway" / "static")), name="static")
+
+    @app.exception_handler(StoreError)
+    async def _store_down(request: Request, exc: StoreError) -> JSONResponse:
+        logger.error("store error on %s: %s", request.url.path, exc)
+        return JSONResponse({"detail": "storage temporarily unavailable, nothing was changed"}, status_code=503)
+
+    @app.exception_handler(RequestValidationError)
+    async def _invalid(request: Request, exc: RequestValidationError) -> JSONResponse:
+        # Keep 422 but make the message readable; never echo huge inputs back.
+        errors = [{"loc": e.get("loc"), "msg": e.get("msg")} for e in exc.errors()]
+        logger.info("invalid request on %s: %s", request.url.path, errors)
+        return JSONResponse({"detail": errors}, status_code=422)
+
+    return app

@@ -1,0 +1,42 @@
+"""Wait until /healthz is green, then print where to go (``make run``'s last word); stays alive
+because honcho stops every process when one exits."""
+
+from __future__ import annotations
+
+import threading
+import time
+
+import httpx
+
+from knowledge.settings import get_settings
+
+
+def wait_healthy(url: str, timeout_s: float = 600.0) -> bool:
+    """Poll ``url``/healthz until it answers 200; False on timeout."""
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        try:
+            if httpx.get(f"{url}/healthz", timeout=3.0).status_code == 200:
+                return True
+        except httpx.HTTPError:
+            pass
+        time.sleep(1.0)
+    return False
+
+
+def main() -> None:
+    """Announce readiness once, then idle."""
+    url = get_settings().gateway_url
+    started = time.monotonic()
+    if wait_healthy(url):
+        print(f"惠企通 is ready after {time.monotonic() - started:.0f}s", flush=True)
+        print(f"  chat widget:     {url}/", flush=True)
+        print(f"  liaison console: {url}/console   (demo logins were printed above)", flush=True)
+        print(f"  API docs:        {url}/docs", flush=True)
+    else:
+        print(f"惠企通 did not become healthy; see {url}/healthz", flush=True)
+    threading.Event().wait()
+
+
+if __name__ == "__main__":
+    main()

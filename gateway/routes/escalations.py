@@ -1,0 +1,123 @@
+"""Liaison console API: queues, cases, claim / reply / resolve / return, notes, CSV export."""
+
+from __future__ import annotations
+
+import csv
+import io
+import logging
+from typing import Any
+
+from fastapi import APIRouter, HTTPException, Query
+from fastapi.responses import Response
+
+from gateway.conversation import RESUMED
+from gateway.escalations import EscalationError
+from gateway.schemas import TextIn
+from gateway.services import ServicesDep, UserDep
+
+router = APIRouter(prefix="/api", tags=["escalations"])
+logger = logging.getLogger(__name__)
+CSV_COLUMNS = [
+    ("id", "工单号"), ("firm_name", "企业名称"), ("firm_uscc", "统一社会信用代码"), ("channel", "渠道"),
+    ("question", "诉求内容"), ("department", "承办部门"), ("liaison_username", "挂点领导"),
+    ("claimed_by", "受理人"), ("status", "状态"), ("created_at", "提交时间"),
+    ("first_response_due", "首次响应时限"), ("first_response_at", "首次响应时间"),
+    ("resolved_at", "办结时间"), ("sla_state", "时限状态"),
+]
+
+
+def _fail(exc: EscalationError) -> HTTPException:
+    return HTTPException(exc.status, str(exc))
+
+
+@router.get("/escalations")
+async def list_escalations(
+    user: UserDep, services: ServicesDep, scope: str = Query("all", regex="^(mine|queue|all)$"),
+) -> list[dict[str, Any]]:
+    """Escalations of my firms and claims (``mine``), my department's shared queue (``queue``), or both."""
+    return services.escalations.list_for(user, scope)
+
+
+@router.get("/escalations.csv")
+async def export_csv(user: UserDep, services: ServicesDep) -> Response:
+    """Every escalation I may see, resolved ones included, as CSV (书记市长直通车-style records)."""
+    buf = io.StringIO()
+    writer = csv.writer(buf)
+    writer.writerow([label for _, label in CSV_COLUMNS])
+    for esc in services.escalations.list_for(user, "all", include_resolved=True):
+        writer.writerow([_safe_cell(esc.get(key)) for key, _ in CSV_COLUMNS])
+    return Response("\ufeff" + buf.getvalue(), media_type="text/csv; charset=utf-8",
+                    headers={"Content-Disposition": 'attachment; filename="escalations.csv"'})
+
+
+def _safe_cell(value: Any) -> str:
+    """A CSV cell that spreadsheets will not run as a formula."""
+    text = "" if value is None else str(value)
+    return "'" + text if text[:1] in ("=", "+", "-", "@") else text
+
+
+@router.get("/escalations/{esc_id}")
+async def get_escalation(esc_id: int, user: UserDep, services: ServicesDep) -> dict[str, Any]:
+    """One case: handoff packet, transcript, events, notes."""
+    try:
+        return services.escalations.detail(esc_id, user)
+    except EscalationError as exc:
+        raise _fail(exc) from exc
+
+
+@router.post("/escalations/{esc_id}/claim")
+async def claim(esc_id: int, user: UserDep, services: ServicesDep) -> dict[str, Any]:
+    """Take an open case."""
+    try:
+        services.escalations.claim(esc_id, user)
+        return services.escalations.detail(esc_id, user)
+    except EscalationError as exc:
+        raise _fail(exc) from exc
+
+
+@router.post("/escalations/{esc_id}/reply")
+async def reply(esc_id: int, body: TextIn, user: UserDep, services: ServicesDep) -> dict[str, Any]:
+    """Answer the owner; the answer reaches them in the channel they used."""
+    try:
+        esc, _ = services.escalations.reply(esc_id, user, body.text)
+    except EscalationError as exc:
+        raise _fail(exc) from exc
+    await services.deliver(esc["sender_id"], "liaison", body.text)
+    return services.escalations.detail(esc_id, user)
+
+
+@router.post("/escalations/{esc_id}/resolve")
+async def resolve(esc_id: int, user: UserDep, services: ServicesDep) -> dict[str, Any]:
+    """Close the case; the bot resumes the conversation and tells the owner."""
+    try:
+        esc = services.escalations.resolve(esc_id, user)
+    except EscalationError as exc:
+        raise _fail(exc) from exc
+    sender = esc["sender_id"]
+    services.store.set_needs_resume(sender, True)
+    try:
+        await services.rasa.resume(sender)
+        services.store.set_needs_resume(sender, False)
+    except Exception as exc:  # noqa: BLE001 - retried before the owner's next message
+        logger.warning("resume of %s failed, will retry on next message: %s", sender, exc)
+    services.store.add_message(sender, "system", RESUMED, channel=esc["channel"], status="processed")
+    await services.deliver(sender, "system", RESUMED)
+    return services.escalations.detail(esc_id, user)  # the resolver claimed it, so may still see it
+
+
+@router.post("/escalations/{esc_id}/return")
+async def return_to_queue(esc_id: int, user: UserDep, services: ServicesDep) -> dict[str, Any]:
+    """Give a claimed case back to the queue."""
+    try:
+        return services.escalations.return_to_queue(esc_id, user)
+    except EscalationError as exc:
+        raise _fail(exc) from exc
+
+
+@router.post("/escalations/{esc_id}/notes")
+async def add_note(esc_id: int, body: TextIn, user: UserDep, services: ServicesDep) -> dict[str, Any]:
+    """Add an internal note (never shown to the owner)."""
+    try:
+        return services.escalations.add_note(esc_id, user, body.text)
+    except EscalationError as exc:
+        raise _fail(exc) from exc

@@ -1,0 +1,41 @@
+"""Liaison login and identity."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Header, HTTPException, Request
+
+from gateway.schemas import LoginIn
+from gateway.services import ServicesDep, UserDep
+
+router = APIRouter(prefix="/api/liaison", tags=["liaison"])
+
+
+@router.post("/login")
+async def login(body: LoginIn, request: Request, services: ServicesDep) -> dict[str, object]:
+    """Exchange username and password for a bearer token (expires after TOKEN_TTL_S)."""
+    client = request.client.host if request.client else "?"
+    key = f"{body.username}|{client}"
+    if services.auth.limiter.blocked(key):
+        raise HTTPException(429, "too many failed logins; try again in a few minutes")
+    result = services.auth.login(body.username, body.password)
+    if result is None:
+        services.auth.limiter.fail(key)
+        raise HTTPException(401, "wrong username or password")
+    services.auth.limiter.reset(key)
+    token, liaison = result
+    return {"token": token, "liaison": liaison}
+
+
+@router.post("/logout")
+async def logout(user: UserDep, services: ServicesDep, authorization: Annotated[str | None, Header()] = None) -> dict[str, bool]:
+    """Revoke the current token."""
+    services.auth.logout((authorization or "").split(" ", 1)[-1].strip())
+    return {"ok": True}
+
+
+@router.get("/me")
+async def me(user: UserDep) -> dict[str, str]:
+    """The logged-in liaison."""
+    return user

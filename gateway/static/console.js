@@ -1,0 +1,655 @@
+/* 惠企通 liaison console: login, the two escalation lists, the detail pane and its actions.
+ *
+ * Lists and the open escalation are polled every 3 s. Each part of the page is redrawn only when
+ * its data changed, so polling does not steal focus, scroll position or half-typed replies.
+ * All data goes in through textContent, never innerHTML.
+ */
+(() => {
+  "use strict";
+
+  const BASE = (document.body.getAttribute("data-base-url") || "").replace(/\/+$/, "");
+  const TOKEN_KEY = "hqt_token";
+  const LIAISON_KEY = "hqt_liaison";
+  const POLL_MS = 3000;
+
+  const FACT_LABELS = {
+    firm_name: "企业名称",
+    uscc: "统一社会信用代码",
+    revenue_wan: "营业收入（万元）",
+    zjtx_level: "专精特新认定级别",
+    growth_pct: "较上一年增长率",
+    shareholding_reform: "实施股份制改造",
+    industry: "所属产业",
+    digital_project: "实施数字化智能化转型项目",
+    manufacturing: "制造业企业",
+    apprenticeship: "开展企业新型学徒制培训",
+    skill_certification: "开展职业技能等级认定",
+  };
+  const STATUS_LABELS = { open: "待认领", claimed: "处理中", resolved: "已办结" };
+  const SLA_LABELS = { ok: "未超时", due_soon: "即将超时", overdue: "已超时", met: "已按时响应" };
+  const ROLE_LABELS = { user: "企业", bot: "惠企通", liaison: "工作人员", system: "系统" };
+  const EVENT_LABELS = {
+    created: "转人工", claimed: "认领", replied: "回复企业", returned: "退回队列", resolved: "办结", note: "备注",
+  };
+  const REASON_LABELS = {
+    user_request: "企业主动要求转人工",
+    offer_accepted: "企业接受了转人工建议",
+    repeated_fallback: "机器人多次未能理解",
+  };
+  const CHANNEL_LABELS = { web: "网页", widget: "网页", rest: "网页", wecom: "企业微信" };
+
+  const $ = (id) => document.getElementById(id);
+
+  const state = {
+    token: storageGet(TOKEN_KEY),
+    liaison: parseJson(storageGet(LIAISON_KEY)),
+    currentId: null,
+    detail: null,
+    sigs: {},            // part name -> JSON of the data it was last drawn from
+    timer: null,
+    ticking: false,
+    acting: false,       // an action request is in flight
+    statusTimer: null,
+  };
+
+  // -- small helpers ---------------------------------------------------------------------------
+  function storageGet(key) {
+    try { return window.sessionStorage.getItem(key); } catch (e) { return null; }
+  }
+  function storageSet(key, value) {
+    try {
+      if (value === null) window.sessionStorage.removeItem(key);
+      else window.sessionStorage.setItem(key, value);
+    } catch (e) { /* storage disabled: the session lasts until reload */ }
+  }
+  function parseJson(text) {
+    try { return text ? JSON.parse(text) : null; } catch (e) { return null; }
+  }
+
+  function el(tag, className, text) {
+    const node = document.createElement(tag);
+    if (className) node.className = className;
+    if (text !== undefined && text !== null) node.textContent = String(text);
+    return node;
+  }
+
+  function clear(node) {
+    while (node.firstChild) node.removeChild(node.firstChild);
+  }
+
+  function pad(n) { return String(n).padStart(2, "0"); }
+
+  /** "03-08 14:05" for lists; the full local time goes in a title. */
+  function shortTime(iso) {
+    const d = new Date(iso);
+    if (!iso || Number.isNaN(d.getTime())) return iso ? String(iso) : "";
+    return `${pad(d.getMonth() + 1)}-${pad(d.getDate())} ${pad(d.getHours())}:${pad(d.getMinutes())}`;
+  }
+  function fullTime(iso) {
+    const d = new Date(iso);
+    if (!iso || Number.isNaN(d.getTime())) return iso ? String(iso) : "";
+    return d.toLocaleString("zh-CN", { hour12: false });
+  }
+
+  function describe(name, value) {
+    if (value === true) return "是";
+    if (value === false) return "否";
+    if (value === "unknown") return "不清楚";
+    if (value === null || value === undefined || value === "") return "—";
+    if (Array.isArray(value)) return value.map((v) => describe(name, v)).join("、");
+    if (typeof value === "object") return JSON.stringify(value);
+    return name === "growth_pct" ? `${value}%` : String(value);
+  }
+
+  function snippet(text, max) {
+    const s = String(text || "").replace(/\s+/g, " ").trim();
+    return s.length > max ? `${s.slice(0, max)}…` : s;
+  }
+
+  /** Redraw a part only when its data changed; returns true when it did. */
+  function changed(part, data) {
+    const sig = JSON.stringify(data === undefined ? null : data);
+    if (state.sigs[part] === sig) return false;
+    state.sigs[part] = sig;
+    return true;
+  }
+
+  // -- status line -----------------------------------------------------------------------------
+  function setStatus(text, kind) {
+    const line = $("status");
+    line.textContent = text || "";
+    line.className = `status${kind ? ` status-${kind}` : ""}`;
+    if (state.statusTimer) clearTimeout(state.statusTimer);
+    state.statusTimer = null;
+    if (text && kind !== "error") {
+      state.statusTimer = setTimeout(() => { line.textContent = ""; line.className = "status"; }, 5000);
+    }
+  }
+
+  // -- API -------------------------------------------------------------------------------------
+  class ApiError extends Error {
+    constructor(status, detail) {
+      super(detail);
+      this.status = status;
+    }
+  }
+
+  function detailText(status, body) {
+    const detail = body && body.detail;
+    if (typeof detail === "string" && detail) return detail;
+    if (Array.isArray(detail)) {
+      const msgs = detail.map((d) => (d && d.msg ? String(d.msg) : "")).filter(Boolean);
+      if (msgs.length) return `请求格式有误：${msgs.join("；")}`;
+    }
+    if (status === 401) return "用户名或密码错误。";
+    if (status === 403) return "没有权限执行此操作。";
+    if (status === 404) return "工单不存在。";
+    if (status === 409) return "工单状态已变化，请刷新后重试。";
+    if (status === 429) return "操作过于频繁，请稍后再试。";
+    if (status >= 500) return "服务暂时不可用，请稍后再试。";
+    return `请求失败（${status}）。`;
+  }
+
+  /** fetch with the Bearer token; 401 sends the liaison back to the login form. */
+  async function api(path, options = {}) {
+    const headers = Object.assign({ Accept: "application/json" }, options.headers || {});
+    if (state.token) headers.Authorization = `Bearer ${state.token}`;
+    if (options.json !== undefined) headers["Content-Type"] = "application/json";
+    let res;
+    try {
+      res = await fetch(BASE + path, {
+        method: options.method || "GET",
+        headers,
+        body: options.json !== undefined ? JSON.stringify(options.json) : undefined,
+      });
+    } catch (e) {
+      throw new ApiError(0, "无法连接服务器，请检查网络。");
+    }
+    if (res.status === 401 && state.token) {
+      logout("登录已过期，请重新登录。");
+      throw new ApiError(401, "登录已过期，请重新登录。");
+    }
+    if (options.raw && res.ok) return res;
+    let body = null;
+    try { body = await res.json(); } catch (e) { body = null; }
+    if (!res.ok) throw new ApiError(res.status, detailText(res.status, body));
+    return body;
+  }
+
+  // -- login / logout --------------------------------------------------------------------------
+  function showLoginError(text) {
+    const box = $("login-error");
+    box.textContent = text || "";
+    box.hidden = !text;
+  }
+
+  async function login(event) {
+    event.preventDefault();
+    const username = $("login-username").value.trim();
+    const password = $("login-password").value;
+    if (!username || !password) {
+      showLoginError("请输入用户名和密码。");
+      return;
+    }
+    const submit = $("login-submit");
+    submit.disabled = true;
+    showLoginError("");
+    try {
+      state.token = null;
+      const data = await api("/api/liaison/login", { method: "POST", json: { username, password } });
+      if (!data || !data.token) throw new ApiError(500, "登录响应无效，请稍后再试。");
+      state.token = data.token;
+      state.liaison = data.liaison || { username };
+      storageSet(TOKEN_KEY, state.token);
+      storageSet(LIAISON_KEY, JSON.stringify(state.liaison));
+      $("login-password").value = "";
+      showApp();
+    } catch (err) {
+      showLoginError(err.message || "登录失败，请稍后再试。");
+    } finally {
+      submit.disabled = false;
+    }
+  }
+
+  function logout(message) {
+    stopPolling();
+    state.token = null;
+    state.liaison = null;
+    state.currentId = null;
+    state.detail = null;
+    state.sigs = {};
+    storageSet(TOKEN_KEY, null);
+    storageSet(LIAISON_KEY, null);
+    clear($("list-mine"));
+    clear($("list-queue"));
+    showDetailPane(false);
+    setStatus("");
+    $("app").hidden = true;
+    $("login-view").hidden = false;
+    showLoginError(message || "");
+    $("login-username").focus();
+  }
+
+  function showApp() {
+    $("login-view").hidden = true;
+    $("app").hidden = false;
+    const who = state.liaison || {};
+    $("liaison-name").textContent = who.name || who.username || "";
+    $("liaison-department").textContent = who.department || "";
+    refreshAll();
+    startPolling();
+  }
+
+  // -- polling ---------------------------------------------------------------------------------
+  function startPolling() {
+    stopPolling();
+    state.timer = setInterval(() => {
+      if (!document.hidden) refreshAll();
+    }, POLL_MS);
+  }
+  function stopPolling() {
+    if (state.timer) clearInterval(state.timer);
+    state.timer = null;
+  }
+
+  async function refreshAll() {
+    if (state.ticking || !state.token) return;
+    state.ticking = true;
+    try {
+      await Promise.all([refreshList("mine"), refreshList("queue"), refreshDetail()]);
+    } finally {
+      state.ticking = false;
+    }
+  }
+
+  // -- lists -----------------------------------------------------------------------------------
+  async function refreshList(scope) {
+    let items;
+    try {
+      items = await api(`/api/escalations?scope=${scope}`);
+    } catch (err) {
+      if (err.status !== 401) setStatus(`工单列表刷新失败：${err.message}`, "error");
+      return;
+    }
+    renderList(scope, Array.isArray(items) ? items : []);
+  }
+
+  function slaBadge(sla, due) {
+    const key = SLA_LABELS[sla] ? sla : "ok";
+    const badge = el("span", `sla-badge sla-${key}`, SLA_LABELS[key]);
+    if (due) badge.title = `首次响应时限：${fullTime(due)}`;
+    return badge;
+  }
+
+  function renderList(scope, items) {
+    const list = $(`list-${scope}`);
+    $(`count-${scope}`).textContent = `（${items.length}）`;
+    if (!changed(`list-${scope}`, [items, state.currentId])) return;
+    const focusedId = document.activeElement && list.contains(document.activeElement)
+      ? document.activeElement.getAttribute("data-id") : null;
+    clear(list);
+    if (!items.length) {
+      list.appendChild(el("li", "empty", scope === "mine" ? "暂无我的工单" : "队列中暂无工单"));
+      return;
+    }
+    for (const item of items) {
+      const li = el("li");
+      const btn = el("button", `esc-item status-${item.status}`);
+      btn.type = "button";
+      btn.setAttribute("data-id", String(item.id));
+      if (item.sla_state === "overdue") btn.classList.add("is-overdue");
+      if (String(item.id) === String(state.currentId)) {
+        btn.classList.add("selected");
+        btn.setAttribute("aria-current", "true");
+      }
+
+      const top = el("div", "esc-top");
+      top.appendChild(el("span", "esc-firm", item.firm_name || "未登记企业"));
+      if (item.unread > 0) {
+        const unread = el("span", "esc-unread", item.unread > 99 ? "99+" : item.unread);
+        unread.title = `${item.unread} 条未读消息`;
+        top.appendChild(unread);
+      }
+      btn.appendChild(top);
+
+      const question = el("div", "esc-question", snippet(item.question, 60) || "（无问题描述）");
+      question.title = item.question || "";
+      btn.appendChild(question);
+
+      const meta = el("div", "esc-meta");
+      meta.appendChild(el("span", "esc-id", `#${item.id}`));
+      meta.appendChild(el("span", `esc-status status-tag status-${item.status}`, STATUS_LABELS[item.status] || item.status));
+      meta.appendChild(slaBadge(item.sla_state, item.first_response_due));
+      const when = el("span", "esc-time", shortTime(item.created_at));
+      when.title = `创建于 ${fullTime(item.created_at)}`;
+      meta.appendChild(when);
+      if (item.claimed_by) meta.appendChild(el("span", "esc-claimed", `认领：${item.claimed_by}`));
+      btn.appendChild(meta);
+
+      btn.addEventListener("click", () => openDetail(item.id));
+      li.appendChild(btn);
+      list.appendChild(li);
+    }
+    if (focusedId) {
+      const again = list.querySelector(`.esc-item[data-id="${CSS.escape(focusedId)}"]`);
+      if (again) again.focus();
+    }
+  }
+
+  function markSelected() {
+    for (const btn of document.querySelectorAll(".esc-item")) {
+      const on = btn.getAttribute("data-id") === String(state.currentId);
+      btn.classList.toggle("selected", on);
+      if (on) btn.setAttribute("aria-current", "true"); else btn.removeAttribute("aria-current");
+    }
+  }
+
+  // -- detail ----------------------------------------------------------------------------------
+  function showDetailPane(on) {
+    $("detail-empty").hidden = on;
+    $("detail-body").hidden = !on;
+    $("app").classList.toggle("show-detail", on);
+  }
+
+  async function openDetail(id) {
+    if (String(id) !== String(state.currentId)) {
+      state.currentId = id;
+      state.detail = null;
+      for (const part of ["head", "packet", "transcript", "notes", "events"]) delete state.sigs[part];
+      $("reply-input").value = "";
+      $("note-input").value = "";
+    }
+    markSelected();
+    showDetailPane(true);
+    $("detail-title").textContent = `工单 #${id}`;
+    await refreshDetail();
+    $("transcript").scrollTop = $("transcript").scrollHeight;
+  }
+
+  async function refreshDetail() {
+    const id = state.currentId;
+    if (id === null) return;
+    try {
+      const detail = await api(`/api/escalations/${encodeURIComponent(id)}`);
+      if (String(id) === String(state.currentId)) renderDetail(detail);
+    } catch (err) {
+      if (err.status === 401 || String(id) !== String(state.currentId)) return;
+      setStatus(`工单 #${id} 加载失败：${err.message}`, "error");
+    }
+  }
+
+  function renderDetail(d) {
+    if (!d) return;
+    state.detail = d;
+    const packet = d.packet || {};
+    const firm = packet.firm || {};
+    const firmName = d.firm_name || firm.name || "未登记企业";
+
+    if (changed("head", [d.id, d.status, d.sla_state, d.first_response_due, firmName, d.channel, d.sender_id,
+      d.created_at, d.department, d.liaison_username, d.claimed_by])) {
+      $("detail-title").textContent = `工单 #${d.id} · ${firmName}`;
+      const status = $("detail-status");
+      status.textContent = STATUS_LABELS[d.status] || d.status || "";
+      status.className = `status-tag status-${d.status}`;
+      const sla = $("detail-sla");
+      const key = SLA_LABELS[d.sla_state] ? d.sla_state : "ok";
+      sla.textContent = SLA_LABELS[key];
+      sla.className = `sla-badge sla-${key}`;
+      sla.title = d.first_response_due ? `首次响应时限：${fullTime(d.first_response_due)}` : "";
+      const meta = [
+        `渠道：${CHANNEL_LABELS[d.channel] || d.channel || "—"}`,
+        `会话：${d.sender_id || "—"}`,
+        `创建：${fullTime(d.created_at)}`,
+        `首次响应时限：${fullTime(d.first_response_due) || "—"}`,
+      ];
+      if (d.department) meta.push(`部门：${d.department}`);
+      if (d.liaison_username) meta.push(`挂点联络员：${d.liaison_username}`);
+      if (d.claimed_by) meta.push(`认领人：${d.claimed_by}`);
+      $("detail-meta").textContent = meta.join(" · ");
+    }
+    updateActionButtons();
+
+    if (changed("packet", [packet, d.firm_name, d.firm_uscc, d.question])) renderPacket(d, packet, firm);
+    const transcript = Array.isArray(d.transcript) && d.transcript.length ? d.transcript : (packet.last_turns || []);
+    if (changed("transcript", transcript)) renderTranscript(transcript);
+    if (changed("notes", d.notes || [])) renderNotes(d.notes || []);
+    if (changed("events", d.events || [])) renderEvents(d.events || []);
+  }
+
+  function addField(dl, label, value, className) {
+    dl.appendChild(el("dt", null, label));
+    dl.appendChild(el("dd", className || null, value));
+  }
+
+  function renderPacket(d, packet, firm) {
+    const dl = $("packet");
+    clear(dl);
+    addField(dl, "企业", d.firm_name || firm.name || "未登记企业");
+    addField(dl, "统一社会信用代码", d.firm_uscc || firm.uscc || "未提供", "mono");
+    addField(dl, "咨询问题", d.question || packet.question || "（无）", "question");
+    if (packet.reason) addField(dl, "转人工原因", REASON_LABELS[packet.reason] || packet.reason);
+    if (packet.intent) addField(dl, "识别意图", packet.intent, "mono");
+
+    const body = $("facts").querySelector("tbody");
+    clear(body);
+    const slots = packet.slots && typeof packet.slots === "object" ? packet.slots : {};
+    const names = Object.keys(slots).filter((k) => slots[k] !== null && slots[k] !== undefined);
+    if (!names.length) {
+      const tr = el("tr", "empty");
+      const td = el("td", null, "企业尚未提供相关情况");
+      td.colSpan = 2;
+      tr.appendChild(td);
+      body.appendChild(tr);
+    }
+    for (const name of names) {
+      const tr = el("tr");
+      const th = el("th", null, FACT_LABELS[name] || name);
+      th.scope = "row";
+      tr.appendChild(th);
+      tr.appendChild(el("td", null, describe(name, slots[name])));
+      body.appendChild(tr);
+    }
+
+    const cites = $("citations");
+    clear(cites);
+    const citations = Array.isArray(packet.citations) ? packet.citations : [];
+    if (!citations.length) cites.appendChild(el("li", "empty", "无"));
+    for (const c of citations) {
+      const li = el("li", "citation");
+      li.appendChild(el("span", "cite-section", `答复函 ${c.section || ""}`.trim()));
+      li.appendChild(el("span", "cite-title", c.title || c.policy_id || ""));
+      if (c.policy_id) li.appendChild(el("span", "cite-id mono", c.policy_id));
+      const deps = Array.isArray(c.departments) ? c.departments : [];
+      if (deps.length) li.appendChild(el("span", "cite-deps", `责任部门：${deps.join("、")}`));
+      cites.appendChild(li);
+    }
+  }
+
+  function renderTranscript(messages) {
+    const box = $("transcript");
+    const atBottom = box.scrollHeight - box.scrollTop - box.clientHeight < 60;
+    clear(box);
+    if (!messages.length) box.appendChild(el("p", "empty", "暂无对话记录"));
+    for (const m of messages) {
+      const role = ROLE_LABELS[m.role] ? m.role : "system";
+      const row = el("div", `msg msg-${role}`);
+      row.setAttribute("data-role", role);
+      if (m.id !== undefined && m.id !== null) row.setAttribute("data-id", String(m.id));
+      const head = el("div", "msg-head");
+      head.appendChild(el("span", "msg-who", role === "liaison" && m.author ? `工作人员 · ${m.author}` : ROLE_LABELS[role]));
+      const when = m.created_at || m.timestamp;
+      if (when) {
+        const t = el("span", "msg-time", typeof when === "number" ? fullTime(when * 1000) : fullTime(when));
+        head.appendChild(t);
+      }
+      row.appendChild(head);
+      row.appendChild(el("div", "msg-text", m.text || ""));
+      const sources = Array.isArray(m.sources) ? m.sources : [];
+      if (sources.length) {
+        const wrap = el("div", "msg-sources");
+        for (const s of sources) {
+          wrap.appendChild(el("span", "chip", ["依据：答复函", s.section, s.title].filter(Boolean).join(" ")));
+        }
+        row.appendChild(wrap);
+      }
+      const buttons = Array.isArray(m.buttons) ? m.buttons : [];
+      if (buttons.length) {
+        const wrap = el("div", "msg-buttons");
+        for (const b of buttons) wrap.appendChild(el("span", "chip chip-button", `按钮：${b.title || b.payload || ""}`));
+        row.appendChild(wrap);
+      }
+      box.appendChild(row);
+    }
+    if (atBottom) box.scrollTop = box.scrollHeight;
+  }
+
+  function renderNotes(notes) {
+    const list = $("notes");
+    clear(list);
+    if (!notes.length) list.appendChild(el("li", "empty", "暂无备注"));
+    for (const n of notes) {
+      const li = el("li", "note");
+      if (n.id !== undefined) li.setAttribute("data-id", String(n.id));
+      const head = el("div", "note-head");
+      head.appendChild(el("span", "note-author", n.author || ""));
+      head.appendChild(el("span", "note-time", fullTime(n.created_at)));
+      li.appendChild(head);
+      li.appendChild(el("div", "note-text", n.text || ""));
+      list.appendChild(li);
+    }
+  }
+
+  function renderEvents(events) {
+    const list = $("events");
+    clear(list);
+    if (!events.length) list.appendChild(el("li", "empty", "暂无记录"));
+    for (const e of events) {
+      const li = el("li", `event event-${e.kind}`);
+      li.setAttribute("data-kind", e.kind || "");
+      li.appendChild(el("span", "event-time", fullTime(e.created_at)));
+      li.appendChild(el("span", "event-kind", EVENT_LABELS[e.kind] || e.kind || ""));
+      li.appendChild(el("span", "event-actor", e.actor || ""));
+      if (e.detail) li.appendChild(el("span", "event-detail", e.detail));
+      list.appendChild(li);
+    }
+  }
+
+  function updateActionButtons() {
+    const d = state.detail;
+    const status = d ? d.status : null;
+    const busy = state.acting || !d;
+    $("btn-claim").disabled = busy || status !== "open";
+    $("btn-return").disabled = busy || status !== "claimed";
+    $("btn-resolve").disabled = busy || status === "resolved";
+    $("reply-submit").disabled = busy || status === "resolved";
+    $("reply-input").disabled = status === "resolved";
+    $("note-submit").disabled = busy;
+  }
+
+  // -- actions ---------------------------------------------------------------------------------
+  async function act(path, body, done) {
+    const id = state.currentId;
+    if (id === null || state.acting) return false;
+    state.acting = true;
+    updateActionButtons();
+    try {
+      const detail = await api(`/api/escalations/${encodeURIComponent(id)}/${path}`, { method: "POST", json: body });
+      if (String(id) === String(state.currentId)) renderDetail(detail);
+      setStatus(done, "ok");
+      return true;
+    } catch (err) {
+      if (err.status !== 401) setStatus(`工单 #${id}：${err.message}`, "error");
+      return false;
+    } finally {
+      state.acting = false;
+      updateActionButtons();
+      refreshList("mine");
+      refreshList("queue");
+    }
+  }
+
+  async function sendReply(event) {
+    if (event) event.preventDefault();
+    const input = $("reply-input");
+    const text = input.value.trim();
+    if (!text) { setStatus("请输入回复内容。", "error"); input.focus(); return; }
+    if (await act("reply", { text }, `已回复工单 #${state.currentId}`)) {
+      input.value = "";
+      const box = $("transcript");
+      box.scrollTop = box.scrollHeight;
+    }
+  }
+
+  async function addNote(event) {
+    if (event) event.preventDefault();
+    const input = $("note-input");
+    const text = input.value.trim();
+    if (!text) { setStatus("请输入备注内容。", "error"); input.focus(); return; }
+    if (await act("notes", { text }, `已添加备注（工单 #${state.currentId}）`)) input.value = "";
+  }
+
+  async function exportCsv() {
+    const btn = $("btn-export");
+    btn.disabled = true;
+    try {
+      const res = await api("/api/escalations.csv", { raw: true, headers: { Accept: "text/csv" } });
+      const blob = await res.blob();
+      const url = URL.createObjectURL(blob);
+      const link = document.createElement("a");
+      link.href = url;
+      link.download = "escalations.csv";
+      link.hidden = true;
+      document.body.appendChild(link);
+      link.click();
+      document.body.removeChild(link);
+      setTimeout(() => URL.revokeObjectURL(url), 10000);
+      setStatus("已导出 escalations.csv", "ok");
+    } catch (err) {
+      if (err.status !== 401) setStatus(`导出失败：${err.message}`, "error");
+    } finally {
+      btn.disabled = false;
+    }
+  }
+
+  /** Ctrl/⌘+Enter submits a textarea, except while an IME is composing. */
+  function submitOnCtrlEnter(textarea, submit) {
+    textarea.addEventListener("keydown", (event) => {
+      if (event.key !== "Enter" || !(event.ctrlKey || event.metaKey)) return;
+      if (event.isComposing || event.keyCode === 229) return;
+      event.preventDefault();
+      submit();
+    });
+  }
+
+  // -- wiring ----------------------------------------------------------------------------------
+  function init() {
+    $("login-form").addEventListener("submit", login);
+    $("btn-logout").addEventListener("click", () => logout(""));
+    $("btn-export").addEventListener("click", exportCsv);
+    $("btn-claim").addEventListener("click", () => act("claim", undefined, `已认领工单 #${state.currentId}`));
+    $("btn-return").addEventListener("click", () => act("return", undefined, `工单 #${state.currentId} 已退回部门队列`));
+    $("btn-resolve").addEventListener("click", () => act("resolve", undefined, `工单 #${state.currentId} 已办结`));
+    $("reply-form").addEventListener("submit", sendReply);
+    $("note-form").addEventListener("submit", addNote);
+    submitOnCtrlEnter($("reply-input"), sendReply);
+    submitOnCtrlEnter($("note-input"), addNote);
+    $("btn-back").addEventListener("click", () => {
+      const id = state.currentId;
+      state.currentId = null;
+      state.detail = null;
+      showDetailPane(false);
+      markSelected();
+      const item = document.querySelector(`.esc-item[data-id="${CSS.escape(String(id))}"]`);
+      if (item) item.focus();
+    });
+    document.addEventListener("visibilitychange", () => {
+      if (!document.hidden && state.token) refreshAll();
+    });
+    updateActionButtons();
+
+    if (state.token) showApp();
+    else logout("");
+  }
+
+  init();
+})();

@@ -1,0 +1,522 @@
+/* 惠企通 chat widget: one <script src=".../static/widget.js" defer></script> on any page.
+ *
+ * Messages are rendered by their store id only: the POST /api/chat body is not rendered, because
+ * the same replies arrive on the SSE stream and from /messages?after=N, and rendering twice is the
+ * bug to avoid. The owner's own bubble is shown at once (pending) and adopts its id when the stored
+ * copy comes back. All data goes in through textContent, never innerHTML.
+ */
+(function () {
+  "use strict";
+
+  if (window.__hqtWidget) return; // the tag was included twice
+  window.__hqtWidget = true;
+
+  var SENDER_KEY = "hqt_sender_id";
+  var HANDOFF_KEY = "hqt_handoff";
+  var RECONNECT_MAX_MS = 30000;
+
+  var script = document.currentScript || findScript();
+  var scriptUrl = new URL(script && script.src ? script.src : "/static/widget.js", location.href);
+  // The API lives where the script came from, so the widget also works embedded on other sites.
+  var apiBase = scriptUrl.origin;
+
+  function findScript() {
+    var tags = document.getElementsByTagName("script");
+    for (var i = tags.length - 1; i >= 0; i--) {
+      if (/widget\.js(\?|#|$)/.test(tags[i].src || "")) return tags[i];
+    }
+    return null;
+  }
+
+  // -- storage (private mode may forbid it: fall back to memory) -------------------------------
+  var memory = {};
+  function load(key) {
+    try { return window.localStorage.getItem(key); } catch (e) { return memory[key] || null; }
+  }
+  function save(key, value) {
+    try {
+      if (value === null) window.localStorage.removeItem(key); else window.localStorage.setItem(key, value);
+    } catch (e) {
+      if (value === null) delete memory[key]; else memory[key] = value;
+    }
+  }
+
+  // -- state -----------------------------------------------------------------------------------
+  var state = {
+    senderId: load(SENDER_KEY),
+    lastId: 0,
+    seen: {},            // message id -> element
+    pending: [],         // [{text, el}] own bubbles waiting for their stored copy
+    buttonTitles: {},    // payload -> title, so a clicked payload shows as its title
+    inFlight: false,
+    composing: false,
+    started: false,      // history loaded and stream opened for state.senderId
+    stream: null,
+    reconnectMs: 1000,
+    reconnectTimer: null,
+    open: false,
+    unread: 0,
+  };
+
+  // -- DOM -------------------------------------------------------------------------------------
+  function el(tag, attrs, text) {
+    var node = document.createElement(tag);
+    if (attrs) {
+      for (var name in attrs) {
+        if (Object.prototype.hasOwnProperty.call(attrs, name)) node.setAttribute(name, attrs[name]);
+      }
+    }
+    if (text !== undefined && text !== null) node.textContent = String(text);
+    return node;
+  }
+
+  var root = el("div", { id: "hqt-root", "class": "hqt-root" });
+  root.style.display = "none"; // until widget.css has loaded, so nothing flashes unstyled
+
+  var launcher = el("button", {
+    id: "hqt-launcher", type: "button", "class": "hqt-launcher",
+    title: "惠企通 政策咨询", "aria-label": "打开惠企通政策咨询", "aria-controls": "hqt-panel",
+    "aria-expanded": "false",
+  });
+  launcher.appendChild(el("span", { "class": "hqt-launcher-icon", "aria-hidden": "true" }, "💬"));
+  launcher.appendChild(el("span", { "class": "hqt-launcher-text" }, "政策咨询"));
+  var badge = el("span", { "class": "hqt-badge", "aria-hidden": "true" });
+  badge.hidden = true;
+  launcher.appendChild(badge);
+
+  var panel = el("section", {
+    id: "hqt-panel", "class": "hqt-panel", role: "dialog", "aria-label": "惠企通 政策咨询",
+  });
+  panel.hidden = true;
+
+  var header = el("header", { "class": "hqt-header" });
+  var heading = el("div", { "class": "hqt-heading" });
+  heading.appendChild(el("strong", { "class": "hqt-title" }, "惠企通 政策咨询"));
+  heading.appendChild(el("span", { "class": "hqt-subtitle" }, "中山市工业和信息化局"));
+  var closeBtn = el("button", { id: "hqt-close", type: "button", "class": "hqt-close", "aria-label": "关闭对话窗口" }, "×");
+  header.appendChild(heading);
+  header.appendChild(closeBtn);
+
+  var handoffBanner = el("div", { id: "hqt-handoff", "class": "hqt-handoff", role: "status" });
+  handoffBanner.hidden = true;
+
+  var list = el("div", {
+    id: "hqt-messages", "class": "hqt-messages", role: "log", "aria-live": "polite", "aria-label": "对话记录",
+  });
+  var welcome = el("div", { "class": "hqt-welcome" });
+  welcome.appendChild(el("p", null, "您好！我是惠企通，可以解答中山市工业和信息化局答复函（中工信函〔2022〕38号）涉及的扶持政策。"));
+  welcome.appendChild(el("p", null, "例如：“专精特新企业有什么补贴？”、“数字化转型项目怎么申请？”，也可以随时要求转人工。"));
+  list.appendChild(welcome);
+
+  var form = el("form", { "class": "hqt-form", autocomplete: "off" });
+  var input = el("textarea", {
+    id: "hqt-input", "class": "hqt-input", rows: "1", maxlength: "2000",
+    placeholder: "请输入您的问题（Enter 发送，Shift+Enter 换行）", "aria-label": "输入您的问题",
+  });
+  var sendBtn = el("button", { id: "hqt-send", type: "submit", "class": "hqt-send", "aria-label": "发送" }, "发送");
+  form.appendChild(input);
+  form.appendChild(sendBtn);
+
+  panel.appendChild(header);
+  panel.appendChild(handoffBanner);
+  panel.appendChild(list);
+  panel.appendChild(form);
+  root.appendChild(panel);
+  root.appendChild(launcher);
+
+  function reveal() { root.style.display = ""; }
+  var css = el("link", { rel: "stylesheet", href: new URL("widget.css", scriptUrl).href });
+  css.onload = reveal;
+  css.onerror = reveal; // unstyled but usable beats invisible
+  setTimeout(reveal, 3000);
+  (document.head || document.documentElement).appendChild(css);
+
+  function mount() {
+    document.body.appendChild(root);
+    restoreHandoff();
+    if (state.senderId) start();
+    if (location.hash === "#chat") openPanel();
+  }
+
+  // -- panel -----------------------------------------------------------------------------------
+  function openPanel() {
+    if (state.open) return;
+    state.open = true;
+    panel.hidden = false;
+    root.classList.add("hqt-is-open");
+    launcher.setAttribute("aria-expanded", "true");
+    setUnread(0);
+    if (state.senderId && !state.started) start();
+    scrollToBottom();
+    input.focus();
+  }
+
+  function closePanel() {
+    if (!state.open) return;
+    state.open = false;
+    panel.hidden = true;
+    root.classList.remove("hqt-is-open");
+    launcher.setAttribute("aria-expanded", "false");
+    launcher.focus();
+  }
+
+  function setUnread(n) {
+    state.unread = n;
+    badge.textContent = n > 9 ? "9+" : String(n);
+    badge.hidden = n === 0;
+    launcher.setAttribute("aria-label", n ? "打开惠企通政策咨询（" + n + " 条新消息）" : "打开惠企通政策咨询");
+  }
+
+  launcher.addEventListener("click", function () { if (state.open) closePanel(); else openPanel(); });
+  closeBtn.addEventListener("click", closePanel);
+  panel.addEventListener("keydown", function (event) {
+    if (event.key === "Escape") closePanel();
+  });
+  window.addEventListener("hashchange", function () { if (location.hash === "#chat") openPanel(); });
+
+  // -- rendering -------------------------------------------------------------------------------
+  function nearBottom() {
+    return list.scrollHeight - list.scrollTop - list.clientHeight < 80;
+  }
+  function scrollToBottom() { list.scrollTop = list.scrollHeight; }
+
+  function sourceLabel(src) {
+    var parts = ["依据：答复函"];
+    if (src.section) parts.push(src.section);
+    if (src.title) parts.push(src.title);
+    return parts.join(" ");
+  }
+
+  function formatTime(iso) {
+    var d = new Date(iso);
+    if (!iso || isNaN(d.getTime())) return "";
+    return d.toLocaleString("zh-CN", { hour12: false });
+  }
+
+  function buildMessage(msg) {
+    var role = ["user", "bot", "liaison", "system"].indexOf(msg.role) >= 0 ? msg.role : "system";
+    var node = el("div", { "class": "hqt-msg hqt-" + role, "data-role": role });
+    if (msg.id !== undefined && msg.id !== null) node.setAttribute("data-id", String(msg.id));
+    if (msg.created_at) node.setAttribute("title", formatTime(msg.created_at));
+
+    if (role === "liaison") {
+      var label = el("div", { "class": "hqt-label" }, "工作人员");
+      if (msg.author) label.setAttribute("title", String(msg.author));
+      node.appendChild(label);
+    }
+    var text = msg.text || "";
+    if (role === "user" && Object.prototype.hasOwnProperty.call(state.buttonTitles, text)) {
+      text = state.buttonTitles[text];
+    }
+    node.appendChild(el("div", { "class": "hqt-bubble" }, text));
+
+    var sources = Array.isArray(msg.sources) ? msg.sources : [];
+    if (sources.length) {
+      var srcBox = el("div", { "class": "hqt-sources" });
+      sources.forEach(function (src) {
+        if (!src) return;
+        var chip = el("span", { "class": "hqt-source" }, sourceLabel(src));
+        if (src.policy_id) chip.setAttribute("data-policy-id", String(src.policy_id));
+        srcBox.appendChild(chip);
+      });
+      node.appendChild(srcBox);
+    }
+
+    var buttons = Array.isArray(msg.buttons) ? msg.buttons : [];
+    if (buttons.length) {
+      var btnBox = el("div", { "class": "hqt-buttons" });
+      buttons.forEach(function (b) {
+        if (!b) return;
+        var title = String(b.title || b.payload || "");
+        var payload = String(b.payload || b.title || "");
+        if (!payload) return;
+        state.buttonTitles[payload] = title;
+        var btn = el("button", { type: "button", "class": "hqt-button", "data-payload": payload }, title);
+        btn.addEventListener("click", function () { send(payload, title); });
+        btnBox.appendChild(btn);
+      });
+      node.appendChild(btnBox);
+    }
+    return node;
+  }
+
+  /** Render one stored message once, by id; ``live`` when it came from the stream. */
+  function addStored(msg, live) {
+    if (!msg || typeof msg.id !== "number") return;
+    if (state.seen[msg.id]) return;
+    var stick = nearBottom();
+    var node = msg.role === "user" ? adoptPending(msg) : null;
+    if (!node) {
+      node = buildMessage(msg);
+      insertInOrder(node, msg.id);
+      if (live && !state.open && msg.role !== "user") setUnread(state.unread + 1);
+    }
+    state.seen[msg.id] = node;
+    if (msg.id > state.lastId) state.lastId = msg.id;
+    welcome.hidden = true;
+    if (stick || msg.role === "user") scrollToBottom();
+  }
+
+  /** Our optimistic bubble for this stored user message, now carrying its id; null if none. */
+  function adoptPending(msg) {
+    var match = null;
+    for (var i = 0; i < state.pending.length; i++) {
+      if (state.pending[i].text === msg.text) { match = state.pending[i]; break; }
+    }
+    // Only one request is in flight, so a user message stored meanwhile is ours even if the
+    // gateway stored it slightly differently (trimmed, normalised).
+    for (var j = 0; !match && j < state.pending.length; j++) {
+      if (!state.pending[j].failed) match = state.pending[j];
+    }
+    if (!match) return null;
+    state.pending.splice(state.pending.indexOf(match), 1);
+    var node = match.el;
+    node.setAttribute("data-id", String(msg.id));
+    node.classList.remove("hqt-pending", "hqt-failed");
+    if (msg.created_at) node.setAttribute("title", formatTime(msg.created_at));
+    return node;
+  }
+
+  /** Stored messages keep id order; our own pending bubbles stay at the end. */
+  function insertInOrder(node, id) {
+    var children = list.children;
+    for (var i = 0; i < children.length; i++) {
+      var child = children[i];
+      var cid = child.getAttribute("data-id");
+      if (child.classList.contains("hqt-pending") || (cid !== null && Number(cid) > id)) {
+        list.insertBefore(node, child);
+        return;
+      }
+    }
+    list.appendChild(node);
+  }
+
+  function addSystemLine(text) {
+    var stick = nearBottom();
+    list.appendChild(buildMessage({ role: "system", text: text }));
+    welcome.hidden = true;
+    if (stick) scrollToBottom();
+  }
+
+  // -- handoff banner --------------------------------------------------------------------------
+  function showHandoff(handoff) {
+    if (handoff && handoff.status !== "resolved") {
+      handoffBanner.textContent = "已转接：" + (handoff.liaison || "工作人员");
+      handoffBanner.hidden = false;
+      save(HANDOFF_KEY, JSON.stringify({ sender_id: state.senderId, handoff: handoff }));
+    } else {
+      handoffBanner.textContent = "";
+      handoffBanner.hidden = true;
+      save(HANDOFF_KEY, null);
+    }
+  }
+
+  function restoreHandoff() {
+    var raw = load(HANDOFF_KEY);
+    if (!raw) return;
+    try {
+      var saved = JSON.parse(raw);
+      if (saved && saved.sender_id === state.senderId && saved.handoff) showHandoff(saved.handoff);
+      else save(HANDOFF_KEY, null);
+    } catch (e) {
+      save(HANDOFF_KEY, null);
+    }
+  }
+
+  // -- network ---------------------------------------------------------------------------------
+  function conversationUrl(suffix) {
+    return apiBase + "/api/conversations/" + encodeURIComponent(state.senderId) + suffix;
+  }
+
+  function errorText(status, body) {
+    var detail = body && body.detail;
+    if (typeof detail === "string" && detail) return detail;
+    if (Array.isArray(detail)) {
+      var msgs = detail.map(function (d) { return d && d.msg ? String(d.msg) : ""; }).filter(Boolean);
+      if (msgs.length) return "请求格式有误：" + msgs.join("；");
+    }
+    if (status === 429) return "提问太频繁了，请稍后再试。";
+    if (status >= 500) return "服务暂时不可用，请稍后再试。";
+    return "请求未成功（" + status + "），请稍后再试。";
+  }
+
+  function fetchMessages() {
+    if (!state.senderId) return Promise.resolve();
+    var sender = state.senderId;
+    return fetch(conversationUrl("/messages?after=" + state.lastId), { headers: { Accept: "application/json" } })
+      .then(function (res) {
+        if (!res.ok) throw new Error("HTTP " + res.status);
+        return res.json();
+      })
+      .then(function (msgs) {
+        if (sender !== state.senderId || !Array.isArray(msgs)) return;
+        msgs.forEach(function (m) { addStored(m, false); });
+      });
+  }
+
+  function openStream() {
+    closeStream();
+    if (!state.senderId || typeof window.EventSource !== "function") return;
+    var sender = state.senderId;
+    var source = new EventSource(conversationUrl("/stream?after=" + state.lastId));
+    state.stream = source;
+    source.onopen = function () { state.reconnectMs = 1000; };
+    source.onmessage = function (event) {
+      if (sender !== state.senderId) return;
+      try { addStored(JSON.parse(event.data), true); } catch (e) { /* keep-alive or malformed line */ }
+    };
+    source.onerror = function () {
+      // EventSource would retry with the old after=N; reopen ourselves with the latest id,
+      // and catch up on anything missed while the connection was down.
+      if (state.stream !== source) return;
+      closeStream();
+      var wait = state.reconnectMs;
+      state.reconnectMs = Math.min(state.reconnectMs * 2, RECONNECT_MAX_MS);
+      state.reconnectTimer = setTimeout(function () {
+        state.reconnectTimer = null;
+        fetchMessages().catch(function () {}).then(openStream);
+      }, wait);
+    };
+  }
+
+  function closeStream() {
+    if (state.reconnectTimer) { clearTimeout(state.reconnectTimer); state.reconnectTimer = null; }
+    if (state.stream) { state.stream.close(); state.stream = null; }
+  }
+
+  function start() {
+    state.started = true;
+    fetchMessages()
+      .catch(function () { addSystemLine("历史消息加载失败，请检查网络后刷新页面。"); })
+      .then(openStream);
+  }
+
+  /** A different conversation (the server assigned or replaced our sender_id). */
+  function switchSender(senderId) {
+    closeStream();
+    state.senderId = senderId;
+    save(SENDER_KEY, senderId);
+    state.lastId = 0;
+    state.seen = {};
+    var keep = state.pending.map(function (p) { return p.el; });
+    Array.prototype.slice.call(list.querySelectorAll(".hqt-msg")).forEach(function (node) {
+      if (keep.indexOf(node) < 0) list.removeChild(node);
+    });
+    state.started = false;
+  }
+
+  function setBusy(busy) {
+    state.inFlight = busy;
+    sendBtn.disabled = busy;
+    form.setAttribute("aria-busy", busy ? "true" : "false");
+  }
+
+  /** Send ``text`` (a typed message or a button payload), showing ``shown`` as the bubble. */
+  function send(text, shown) {
+    text = String(text || "").trim();
+    if (!text || state.inFlight) return;
+    setBusy(true);
+
+    var bubble = buildMessage({ role: "user", text: shown || text });
+    bubble.classList.add("hqt-pending");
+    list.appendChild(bubble);
+    welcome.hidden = true;
+    scrollToBottom();
+    var pending = { text: text, el: bubble };
+    state.pending.push(pending);
+
+    var body = { text: text };
+    if (state.senderId) body.sender_id = state.senderId;
+
+    fetch(apiBase + "/api/chat", {
+      method: "POST",
+      headers: { "Content-Type": "application/json", Accept: "application/json" },
+      body: JSON.stringify(body),
+    })
+      .then(function (res) {
+        return res.json().catch(function () { return null; }).then(function (data) {
+          return { ok: res.ok, status: res.status, data: data };
+        });
+      }, function () {
+        return { ok: false, status: 0, data: null };
+      })
+      .then(function (result) {
+        if (!result.ok) {
+          // A 4xx was refused before storing; a 5xx or lost connection may still have been stored,
+          // so that bubble stays adoptable.
+          failPending(pending, result.status >= 400 && result.status < 500);
+          addSystemLine(result.status ? errorText(result.status, result.data) : "网络异常，消息可能未发送成功，请稍后再试。");
+          return null;
+        }
+        var data = result.data || {};
+        if (data.sender_id && data.sender_id !== state.senderId) switchSender(data.sender_id);
+        if (Object.prototype.hasOwnProperty.call(data, "handoff")) showHandoff(data.handoff);
+        var first = !state.started;
+        state.started = true;
+        return fetchMessages()
+          .catch(function () {
+            // The stream still delivers the replies; one retry covers a stream that is down too.
+            return new Promise(function (resolve) { setTimeout(resolve, 1500); }).then(fetchMessages);
+          })
+          .catch(function () { addSystemLine("回复加载失败，请检查网络后刷新页面。"); })
+          .then(function () {
+            settlePending(pending);
+            if (first || !state.stream) openStream();
+          });
+      })
+      .then(function () { setBusy(false); }, function () { setBusy(false); });
+  }
+
+  function failPending(pending, refused) {
+    pending.failed = true;
+    pending.el.classList.remove("hqt-pending");
+    pending.el.classList.add("hqt-failed");
+    if (refused) removePending(pending);
+  }
+
+  /** The turn is over: a bubble never matched to a stored copy stops floating at the end. */
+  function settlePending(pending) {
+    if (state.pending.indexOf(pending) < 0) return;
+    pending.el.classList.remove("hqt-pending");
+    removePending(pending);
+  }
+
+  function removePending(pending) {
+    var i = state.pending.indexOf(pending);
+    if (i >= 0) state.pending.splice(i, 1);
+  }
+
+  // -- input -----------------------------------------------------------------------------------
+  form.addEventListener("submit", function (event) {
+    event.preventDefault();
+    submitInput();
+  });
+
+  function submitInput() {
+    if (state.inFlight) return;
+    var text = input.value.trim();
+    if (!text) return;
+    input.value = "";
+    autosize();
+    send(text);
+  }
+
+  input.addEventListener("compositionstart", function () { state.composing = true; });
+  input.addEventListener("compositionend", function () { state.composing = false; });
+  input.addEventListener("keydown", function (event) {
+    if (event.key !== "Enter" || event.shiftKey) return;
+    // Enter that confirms an IME candidate must not send the half-typed message.
+    if (event.isComposing || event.keyCode === 229 || state.composing) return;
+    event.preventDefault();
+    submitInput();
+  });
+
+  function autosize() {
+    input.style.height = "auto";
+    input.style.height = Math.min(input.scrollHeight, 120) + "px";
+  }
+  input.addEventListener("input", autosize);
+
+  if (document.body) mount();
+  else document.addEventListener("DOMContentLoaded", mount);
+})();

@@ -1,0 +1,287 @@
+"""The gateway's store: SQLAlchemy Core over SQLite (WAL) or PostgreSQL.
+
+Conversations, messages, firms, liaisons, escalations and their events, notes, login tokens and
+WeCom dedup keys. Every inbound message is written here before anything else happens to it.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from datetime import datetime, timezone
+from typing import Any, TypeVar
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Connection, Engine
+from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError
+
+metadata = sa.MetaData()
+T = TypeVar("T")
+
+conversations = sa.Table(
+    "conversations", metadata,
+    sa.Column("sender_id", sa.String(128), primary_key=True),
+    sa.Column("channel", sa.String(32), nullable=False),
+    sa.Column("firm_uscc", sa.String(18)),
+    sa.Column("needs_resume", sa.Boolean, nullable=False, default=False),
+    sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+    sa.Column("updated_at", sa.DateTime(timezone=True), nullable=False),
+)
+messages = sa.Table(
+    "messages", metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("sender_id", sa.String(128), nullable=False, index=True),
+    sa.Column("role", sa.String(16), nullable=False),
+    sa.Column("text", sa.Text, nullable=False),
+    sa.Column("sources", sa.Text, nullable=False, default="[]"),
+    sa.Column("buttons", sa.Text, nullable=False, default="[]"),
+    sa.Column("author", sa.String(64)),
+    sa.Column("escalation_id", sa.Integer),
+    sa.Column("status", sa.String(16), nullable=False, default="stored"),
+    sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+)
+firms = sa.Table(
+    "firms", metadata,
+    sa.Column("uscc", sa.String(18), primary_key=True),
+    sa.Column("name", sa.String(200), nullable=False),
+    sa.Column("level", sa.String(32), nullable=False, default="无"),
+    sa.Column("town", sa.String(64)),
+    sa.Column("industry", sa.String(64)),
+    sa.Column("liaison", sa.String(64)),
+    sa.Column("backup_liaison", sa.String(64)),
+    sa.Column("demo", sa.Boolean, nullable=False, default=False),
+)
+liaisons = sa.Table(
+    "liaisons", metadata,
+    sa.Column("username", sa.String(64), primary_key=True),
+    sa.Column("password_hash", sa.String(256), nullable=False),
+    sa.Column("name", sa.String(64), nullable=False),
+    sa.Column("department", sa.String(64), nullable=False),
+    sa.Column("wecom_userid", sa.String(64)),
+    sa.Column("status", sa.String(16), nullable=False, default="working"),
+    sa.Column("demo", sa.Boolean, nullable=False, default=False),
+)
+escalations = sa.Table(
+    "escalations", metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("sender_id", sa.String(128), nullable=False, index=True),
+    sa.Column("channel", sa.String(32), nullable=False),
+    sa.Column("status", sa.String(16), nullable=False),
+    sa.Column("open_key", sa.String(128), unique=True),  # sender_id while not resolved: one open per conversation
+    sa.Column("firm_uscc", sa.String(18)),
+    sa.Column("firm_name", sa.String(200)),
+    sa.Column("question", sa.Text, nullable=False, default=""),
+    sa.Column("department", sa.String(64)),
+    sa.Column("liaison", sa.String(64)),
+    sa.Column("backup_liaison", sa.String(64)),
+    sa.Column("claimed_by", sa.String(64)),
+    sa.Column("packet", sa.Text, nullable=False),
+    sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+    sa.Column("due_at", sa.DateTime(timezone=True), nullable=False),
+    sa.Column("first_response_at", sa.DateTime(timezone=True)),
+    sa.Column("resolved_at", sa.DateTime(timezone=True)),
+)
+escalation_events = sa.Table(
+    "escalation_events", metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("escalation_id", sa.Integer, nullable=False, index=True),
+    sa.Column("kind", sa.String(16), nullable=False),
+    sa.Column("actor", sa.String(64), nullable=False),
+    sa.Column("detail", sa.Text, nullable=False, default=""),
+    sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+)
+notes = sa.Table(
+    "notes", metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("escalation_id", sa.Integer, nullable=False, index=True),
+    sa.Column("author", sa.String(64), nullable=False),
+    sa.Column("text", sa.Text, nullable=False),
+    sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+)
+tokens = sa.Table(
+    "tokens", metadata,
+    sa.Column("token_hash", sa.String(64), primary_key=True),
+    sa.Column("username", sa.String(64), nullable=False),
+    sa.Column("expires_at", sa.DateTime(timezone=True), nullable=False),
+)
+seen_keys = sa.Table(
+    "seen_keys", metadata,
+    sa.Column("key", sa.String(200), primary_key=True),
+    sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+)
+wecom_chats = sa.Table(
+    "wecom_chats", metadata,
+    sa.Column("chat_id", sa.String(128), primary_key=True),
+    sa.Column("uscc", sa.String(18), nullable=False),
+)
+
+
+def utcnow() -> datetime:
+    """Now, timezone-aware UTC."""
+    return datetime.now(timezone.utc)
+
+
+def aware(value: datetime | None) -> datetime | None:
+    """SQLite returns naive datetimes; everything we store is UTC."""
+    if value is None:
+        return None
+    return value if value.tzinfo else value.replace(tzinfo=timezone.utc)
+
+
+def make_engine(url: str) -> Engine:
+    """An engine for ``url``; SQLite gets WAL, a busy timeout and foreign keys."""
+    if url.startswith("sqlite"):
+        engine = sa.create_engine(url, future=True, connect_args={"timeout": 15, "check_same_thread": False})
+
+        @sa.event.listens_for(engine, "connect")
+        def _pragmas(dbapi_con: Any, _: Any) -> None:
+            cur = dbapi_con.cursor()
+            cur.execute("PRAGMA journal_mode=WAL")
+            cur.execute("PRAGMA synchronous=NORMAL")
+            cur.execute("PRAGMA busy_timeout=15000")
+            cur.close()
+
+        return engine
+    return sa.create_engine(url, future=True, pool_pre_ping=True, pool_size=10, max_overflow=20)
+
+
+class StoreError(RuntimeError):
+    """The database could not be reached after bounded retries."""
+
+
+class Store:
+    """All reads and writes of the gateway's state."""
+
+    def __init__(self, url: str) -> None:
+        if url.startswith("sqlite:///"):
+            from pathlib import Path
+
+            Path(url.removeprefix("sqlite:///")).parent.mkdir(parents=True, exist_ok=True)
+        self.url = url
+        self.engine = make_engine(url)
+
+    def create(self) -> None:
+        """Create missing tables."""
+        self.retry(lambda: metadata.create_all(self.engine))
+
+    def drop_all(self) -> None:
+        """Drop every table (tests)."""
+        metadata.drop_all(self.engine)
+
+    def retry(self, fn: Callable[[], T], attempts: int = 5) -> T:
+        """Run ``fn`` with bounded retries on transient database errors (locked, unreachable)."""
+        delay = 0.05
+        for attempt in range(attempts):
+            try:
+                return fn()
+            except OperationalError as exc:
+                if attempt == attempts - 1:
+                    raise StoreError(f"database unavailable: {exc.orig}") from exc
+                time.sleep(delay)
+                delay *= 3
+        raise AssertionError("unreachable")
+
+    @contextmanager
+    def tx(self) -> Iterator[Connection]:
+        """One transaction."""
+        with self.engine.begin() as con:
+            yield con
+
+    # -- conversations and messages ---------------------------------------------------------
+    def ensure_conversation(self, con: Connection, sender_id: str, channel: str) -> dict[str, Any]:
+        """The conversation row, created on first contact."""
+        row = con.execute(sa.select(conversations).where(conversations.c.sender_id == sender_id)).mappings().first()
+        now = utcnow()
+        if row is None:
+            try:
+                with con.begin_nested():
+                    con.execute(conversations.insert().values(sender_id=sender_id, channel=channel,
+                                                              created_at=now, updated_at=now))
+            except IntegrityError:
+                pass  # a concurrent first message created it
+            row = con.execute(sa.select(conversations).where(conversations.c.sender_id == sender_id)).mappings().one()
+        else:
+            con.execute(conversations.update().where(conversations.c.sender_id == sender_id).values(updated_at=now))
+        return dict(row)
+
+    def add_message(
+        self, sender_id: str, role: str, text: str, *, channel: str = "web", sources: list[Any] | None = None,
+        buttons: list[Any] | None = None, author: str | None = None, escalation_id: int | None = None,
+        status: str = "stored",
+    ) -> int:
+        """Persist one message (creating the conversation); returns its id."""
+        def write() -> int:
+            with self.tx() as con:
+                self.ensure_conversation(con, sender_id, channel)
+                result = con.execute(messages.insert().values(
+                    sender_id=sender_id, role=role, text=text, sources=json.dumps(sources or [], ensure_ascii=False),
+                    buttons=json.dumps(buttons or [], ensure_ascii=False), author=author,
+                    escalation_id=escalation_id, status=status, created_at=utcnow(),
+                ))
+                return int(result.inserted_primary_key[0])
+        return self.retry(write)
+
+    def set_message_status(self, message_id: int, status: str) -> None:
+        """Mark a stored message processed / failed / held for a liaison."""
+        def write() -> None:
+            with self.tx() as con:
+                con.execute(messages.update().where(messages.c.id == message_id).values(status=status))
+        self.retry(write)
+
+    def messages_after(self, sender_id: str, after: int = 0, limit: int = 500) -> list[dict[str, Any]]:
+        """Messages of one conversation with id > after, in order."""
+        def read() -> list[dict[str, Any]]:
+            with self.engine.connect() as con:
+                rows = con.execute(
+                    sa.select(messages).where(messages.c.sender_id == sender_id, messages.c.id > after)
+                    .order_by(messages.c.id).limit(limit)
+                ).mappings().all()
+            return [message_dict(r) for r in rows]
+        return self.retry(read)
+
+    def set_needs_resume(self, sender_id: str, value: bool) -> None:
+        """Remember that Rasa's tracker still has to be resumed (survives a failed resume call)."""
+        with self.tx() as con:
+            con.execute(conversations.update().where(conversations.c.sender_id == sender_id).values(needs_resume=value))
+
+    def conversation(self, sender_id: str) -> dict[str, Any] | None:
+        """One conversation row or None."""
+        with self.engine.connect() as con:
+            row = con.execute(sa.select(conversations).where(conversations.c.sender_id == sender_id)).mappings().first()
+        return dict(row) if row else None
+
+    def unprocessed_messages(self, role: str = "user") -> list[dict[str, Any]]:
+        """User messages stored but never processed (e.g. the gateway died mid-turn)."""
+        with self.engine.connect() as con:
+            rows = con.execute(sa.select(messages).where(messages.c.role == role, messages.c.status == "stored")
+                               .order_by(messages.c.id)).mappings().all()
+        return [message_dict(r) for r in rows]
+
+    # -- dedup keys (WeCom MsgId) -----------------------------------------------------------
+    def first_time(self, key: str) -> bool:
+        """Record ``key``; True only the first time it is seen (durable across restarts)."""
+        def write() -> bool:
+            try:
+                with self.tx() as con:
+                    con.execute(seen_keys.insert().values(key=key, created_at=utcnow()))
+                return True
+            except IntegrityError:
+                return False
+        return self.retry(write)
+
+
+def message_dict(row: Any) -> dict[str, Any]:
+    """A message row as the API returns it."""
+    created = aware(row["created_at"])
+    return {
+        "id": row["id"], "role": row["role"], "text": row["text"],
+        "sources": json.loads(row["sources"] or "[]"), "buttons": json.loads(row["buttons"] or "[]"),
+        "author": row["author"], "created_at": created.isoformat() if created else None,
+    }
+
+
+def is_transient(exc: BaseException) -> bool:
+    """A database error worth retrying."""
+    return isinstance(exc, OperationalError) or (isinstance(exc, DBAPIError) and exc.connection_invalidated)

@@ -1,0 +1,374 @@
+"""Action unit tests: recorded trackers (as Rasa posts them) and a fresh CollectingDispatcher each.
+
+The knowledge base is the real one, built under a temporary directory (see conftest.py); the
+gateway is an ``httpx.MockTransport`` and the handoff outbox a real SQLite file under tmp_path.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import sqlite3
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+from rasa_sdk import Tracker
+from rasa_sdk.events import ConversationPaused, SlotSet
+from rasa_sdk.executor import CollectingDispatcher
+from stdnum.cn import uscc
+
+from actions.answer import ActionAnswerPolicy
+from actions.eligibility import (
+    ActionEligibilityVerdict,
+    ActionMatchPolicies,
+    ValidateEligibilityForm,
+    ValidateMatchForm,
+)
+from actions.facts import ActionExtractFacts, ActionStoreFirmInfo
+from actions.gateway_client import HandoffClient
+from actions.handoff import hand_off
+from knowledge.settings import Settings
+
+DOMAIN_SLOTS = [
+    "zjtx_level", "growth_pct", "shareholding_reform", "industry", "digital_project", "manufacturing",
+    "apprenticeship", "skill_certification", "firm_name", "uscc", "revenue_wan", "open_question",
+    "last_sources", "handoff_offered", "requested_slot",
+]
+GROWTH_QUOTE = "我市对专精特新企业较上一年增长 30%的，给予 10-100 万元的财政资金补贴。"
+REFORM_QUOTE = "对已认定为市级专精特新或单项冠军培育企业实施股份制改造的企业，给予最高不超过 200 万元资助。"
+OFFER_BUTTONS = [{"title": "转人工", "payload": "/request_human"}, {"title": "不用了", "payload": "/deny"}]
+SECRET = "test-handoff-secret"
+GATEWAY_OK = {"escalation_id": 7, "status": "open", "liaison": "张三（市工业和信息化局）",
+              "due_text": "今天 17:30 前"}
+USCC_BASE = "91442000MA4UQ8XXX"
+USCC_VALID = USCC_BASE + uscc.calc_check_digit(USCC_BASE)
+USCC_WRONG = USCC_BASE + ("0" if USCC_VALID[-1] != "0" else "1")
+
+
+def user_event(text: str, intent: str, timestamp: float, entities: list[dict[str, Any]] | None = None) -> dict[str, Any]:
+    """A UserUttered event as it appears in the tracker Rasa posts to the action server."""
+    parse_data = {"text": text, "intent": {"name": intent, "confidence": 0.93}, "entities": entities or []}
+    return {"event": "user", "timestamp": timestamp, "text": text, "parse_data": parse_data,
+            "input_channel": "rest", "metadata": {}}
+
+
+def state(sender_id: str, slots: dict[str, Any], events: list[dict[str, Any]]) -> dict[str, Any]:
+    """A tracker state whose latest message is its last user event."""
+    last = [e for e in events if e["event"] == "user"][-1]
+    return {
+        "sender_id": sender_id,
+        "slots": slots,
+        "latest_message": {**last["parse_data"], "metadata": last["metadata"]},
+        "events": events,
+        "paused": False,
+        "followup_action": None,
+        "active_loop": {},
+        "latest_action_name": "action_listen",
+    }
+
+
+LISTEN = {"event": "action", "timestamp": 1718000000.0, "name": "action_listen"}
+ASK_GROWTH_SUBSIDY = state("owner-growth", {}, [
+    LISTEN,
+    user_event("专精特新企业增长30%有什么补贴", "ask_policy", 1718000001.0),
+])
+ASK_REFORM_PROCEDURE = state("owner-procedure", {}, [
+    LISTEN,
+    user_event("股改资助怎么申请，要交什么材料", "ask_procedure", 1718000001.0),
+])
+ASK_OFF_TOPIC = state("owner-offtopic", {}, [
+    LISTEN,
+    user_event("公积金怎么提取", "ask_policy", 1718000001.0),
+])
+STATES_FACTS = state("owner-facts", {}, [
+    LISTEN,
+    user_event("我们是省级专精特新，去年增长了百分之三十五", "inform", 1718000001.0),
+])
+ANSWERS_ASKED_FACT = state("owner-affirm", {"requested_slot": "shareholding_reform", "zjtx_level": "市级"}, [
+    LISTEN,
+    user_event("我们能拿股改资助吗", "ask_eligibility", 1718000001.0),
+    {"event": "bot", "timestamp": 1718000002.0, "text": "贵企业是否实施股份制改造？"},
+    user_event("是的", "affirm", 1718000003.0),
+])
+BUTTON_ENTITY = state("owner-button", {"requested_slot": "industry"}, [
+    LISTEN,
+    user_event('/inform{"industry":"灯饰"}', "inform", 1718000001.0,
+               [{"entity": "industry", "value": "灯饰", "start": 0, "end": 0}]),
+])
+ASK_GROWTH_ELIGIBILITY = state("owner-eligible", {"zjtx_level": "省级", "growth_pct": 35.0}, [
+    LISTEN,
+    user_event("我们能拿增长补贴吗", "ask_eligibility", 1718000001.0),
+    {"event": "bot", "timestamp": 1718000002.0, "text": "贵企业较上一年增长了多少？"},
+    user_event("35%", "inform", 1718000003.0),
+])
+MUNICIPAL_REFORMING_FIRM = state(
+    "owner-match", {"zjtx_level": "市级", "growth_pct": 35.0, "shareholding_reform": True}, [
+        LISTEN,
+        user_event("我们能享受哪些政策", "match_policies", 1718000001.0),
+    ])
+EMPTY_PROFILE = state("owner-empty", {}, [
+    LISTEN,
+    user_event("我们能享受哪些政策", "match_policies", 1718000001.0),
+])
+NOT_ZJTX = state("owner-not-zjtx", {"zjtx_level": "无"}, [
+    LISTEN,
+    user_event("我们能享受哪些政策", "match_policies", 1718000001.0),
+    {"event": "bot", "timestamp": 1718000002.0, "text": "贵企业是否专精特新？"},
+    user_event("不是专精特新", "inform", 1718000003.0),
+])
+CREDIT_CODE_OK = state("owner-uscc-ok", {}, [
+    LISTEN,
+    user_event(f"我们的统一社会信用代码是{USCC_VALID}", "inform_firm", 1718000001.0),
+])
+CREDIT_CODE_WRONG = state("owner-uscc-wrong", {}, [
+    LISTEN,
+    user_event(f"我们的统一社会信用代码是{USCC_WRONG}", "inform_firm", 1718000001.0),
+])
+WANTS_A_PERSON = state(
+    "owner-handoff",
+    {"zjtx_level": "省级", "shareholding_reform": True, "open_question": "股改资助怎么申请，要交什么材料",
+     "last_sources": ["zjtx-shareholding-reform"], "handoff_offered": True, "requested_slot": None},
+    [
+        LISTEN,
+        user_event("股改资助怎么申请，要交什么材料", "ask_procedure", 1718000001.0),
+        {"event": "bot", "timestamp": 1718000002.0, "text": "答复函没有写明申请材料。"},
+        user_event("转人工", "request_human", 1718000003.0),
+    ],
+)
+EXPECTED_PACKET = {
+    "sender_id": "owner-handoff",
+    "channel": "rest",
+    "firm": {"name": None, "uscc": None},
+    "intent": "ask_procedure",
+    "reason": "user_request",
+    "slots": {"zjtx_level": "省级", "shareholding_reform": True},
+    "question": "股改资助怎么申请，要交什么材料",
+    "citations": [{"policy_id": "zjtx-shareholding-reform", "title": "专精特新股份制改造资助", "section": "三（二）",
+                   "departments": ["市工业和信息化局"]}],
+    "last_turns": [
+        {"role": "user", "text": "股改资助怎么申请，要交什么材料", "timestamp": 1718000001.0},
+        {"role": "bot", "text": "答复函没有写明申请材料。", "timestamp": 1718000002.0},
+        {"role": "user", "text": "转人工", "timestamp": 1718000003.0},
+    ],
+}
+
+
+def tracker(recorded: dict[str, Any]) -> Tracker:
+    return Tracker.from_dict(json.loads(json.dumps(recorded)))
+
+
+def run(action: Any, recorded: dict[str, Any]) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+    """Run an action on a recorded tracker: (events, messages)."""
+    dispatcher = CollectingDispatcher()
+    events = asyncio.run(action.run(dispatcher, tracker(recorded), {}))
+    return events, dispatcher.messages
+
+
+def client_settings(tmp_path: Path) -> Settings:
+    return Settings(var_dir=tmp_path, kb_path=tmp_path / "unused.db", handoff_secret=SECRET,
+                    handoff_url="http://gateway.test/internal/handoff")
+
+
+def gateway(status: int, body: dict[str, Any], posted: list[httpx.Request]) -> httpx.MockTransport:
+    def handler(request: httpx.Request) -> httpx.Response:
+        posted.append(request)
+        return httpx.Response(status, json=body)
+
+    return httpx.MockTransport(handler)
+
+
+def outbox_rows(tmp_path: Path) -> list[tuple[Any, ...]]:
+    con = sqlite3.connect(tmp_path / "handoff_outbox.db")
+    rows = con.execute(
+        "SELECT id, sender_id, sent_at IS NOT NULL, attempts, last_error FROM outbox ORDER BY id"
+    ).fetchall()
+    con.close()
+    return rows
+
+
+def test_answer_quotes_the_growth_subsidy_with_its_section() -> None:
+    events, messages = run(ActionAnswerPolicy(), ASK_GROWTH_SUBSIDY)
+    assert len(messages) == 1
+    message = messages[0]
+    assert "10-100" in message["text"]
+    assert "三（二）" in message["text"]
+    assert GROWTH_QUOTE in message["text"]
+    assert message["buttons"] == []
+    assert message["custom"]["sources"][0] == {
+        "policy_id": "zjtx-growth-subsidy", "title": "专精特新企业增长补贴", "section": "三（二）",
+    }
+    assert events[0] == SlotSet("open_question", "专精特新企业增长30%有什么补贴")
+    assert events[1]["name"] == "last_sources"
+    assert events[1]["value"][0] == "zjtx-growth-subsidy"
+    assert events[2:] == [SlotSet("handoff_offered", False)]
+
+
+def test_a_procedure_question_says_the_letter_is_silent_and_offers_a_person() -> None:
+    events, messages = run(ActionAnswerPolicy(), ASK_REFORM_PROCEDURE)
+    assert len(messages) == 1
+    message = messages[0]
+    assert message["text"].startswith("答复函没有写明申请材料。")
+    assert REFORM_QUOTE in message["text"]
+    assert {"title": "转人工", "payload": "/request_human"} in message["buttons"]
+    assert message["custom"] == {"sources": [
+        {"policy_id": "zjtx-shareholding-reform", "title": "专精特新股份制改造资助", "section": "三（二）"},
+    ]}
+    assert events == [
+        SlotSet("open_question", "股改资助怎么申请，要交什么材料"),
+        SlotSet("last_sources", ["zjtx-shareholding-reform"]),
+        SlotSet("handoff_offered", True),
+    ]
+
+
+def test_an_off_topic_question_gets_an_honest_reply_without_sources() -> None:
+    events, messages = run(ActionAnswerPolicy(), ASK_OFF_TOPIC)
+    assert [(m["text"], m["buttons"], m["custom"]) for m in messages] == [(
+        "中工信函〔2022〕38号答复函没有涉及这个问题，我不能替答复函作答。\n"
+        "需要我为您转给挂点服务领导或相关部门的工作人员吗？",
+        OFFER_BUTTONS,
+        {"sources": []},
+    )]
+    assert events == [
+        SlotSet("open_question", "公积金怎么提取"),
+        SlotSet("last_sources", []),
+        SlotSet("handoff_offered", True),
+    ]
+
+
+@pytest.mark.parametrize(("recorded", "expected"), [
+    (STATES_FACTS, [SlotSet("zjtx_level", "省级"), SlotSet("growth_pct", 35.0)]),
+    (ANSWERS_ASKED_FACT, [SlotSet("shareholding_reform", True)]),
+    (BUTTON_ENTITY, [SlotSet("industry", "灯饰")]),
+    (ASK_OFF_TOPIC, []),
+], ids=["stated", "affirm-to-asked-slot", "button-entity", "nothing"])
+def test_extract_facts_sets_the_slots_the_message_states(recorded: dict[str, Any], expected: list[dict]) -> None:
+    events, messages = run(ActionExtractFacts(), recorded)
+    assert (events, messages) == (expected, [])
+
+
+def test_eligibility_verdict_for_a_provincial_firm_growing_35() -> None:
+    events, messages = run(ActionEligibilityVerdict(), ASK_GROWTH_ELIGIBILITY)
+    assert len(messages) == 1
+    text = messages[0]["text"]
+    assert "✅" in text and "符合" in text
+    assert f"条件原文：“{GROWTH_QUOTE}”" in text
+    assert text.startswith("根据您提供的信息（专精特新认定级别：省级；较上一年增长率：35%），对照答复函：")
+    assert messages[0]["custom"] == {
+        "sources": [{"policy_id": "zjtx-growth-subsidy", "title": "专精特新企业增长补贴", "section": "三（二）"}],
+        "verdicts": [{"policy_id": "zjtx-growth-subsidy", "status": "符合",
+                      "reasons": ["专精特新认定级别：省级", "较上一年增长率35%，达到答复函要求的30%"]}],
+    }
+    assert events == [SlotSet("last_sources", ["zjtx-growth-subsidy"]), SlotSet("requested_slot", None)]
+
+
+def test_match_policies_lists_what_a_municipal_reforming_firm_matches() -> None:
+    events, messages = run(ActionMatchPolicies(), MUNICIPAL_REFORMING_FIRM)
+    assert len(messages) == 1
+    text = messages[0]["text"]
+    verdicts = {v["policy_id"]: v["status"] for v in messages[0]["custom"]["verdicts"]}
+    shown = [s["policy_id"] for s in messages[0]["custom"]["sources"]]
+    assert "符合条件的有" in text
+    assert "✅【专精特新企业增长补贴】符合" in text
+    assert "✅【专精特新股份制改造资助】符合" in text
+    assert (verdicts["zjtx-growth-subsidy"], verdicts["zjtx-shareholding-reform"]) == ("符合", "符合")
+    assert verdicts["little-giant-national-subsidy"] == "不符合"
+    assert "little-giant-national-subsidy" not in shown
+    matched = [pid for pid in shown if verdicts[pid] == "符合"]
+    assert shown[:len(matched)] == matched  # matches first, then the undecided
+    assert events == [SlotSet("last_sources", shown), SlotSet("requested_slot", None)]
+
+
+def test_match_form_asks_the_level_first_for_an_empty_profile() -> None:
+    wanted = asyncio.run(
+        ValidateMatchForm().required_slots(DOMAIN_SLOTS, CollectingDispatcher(), tracker(EMPTY_PROFILE), {})
+    )
+    assert wanted[0] == "zjtx_level"
+    assert "growth_pct" in wanted
+    assert set(wanted) <= set(DOMAIN_SLOTS)
+
+
+def test_match_form_stops_asking_growth_once_the_firm_is_not_zjtx() -> None:
+    wanted = asyncio.run(
+        ValidateMatchForm().required_slots(DOMAIN_SLOTS, CollectingDispatcher(), tracker(NOT_ZJTX), {})
+    )
+    assert "zjtx_level" not in wanted
+    assert "growth_pct" not in wanted
+
+
+def test_eligibility_form_asks_only_what_the_asked_policy_still_needs() -> None:
+    recorded = state("owner-form", {"zjtx_level": "省级"}, [
+        LISTEN, user_event("我们能拿增长补贴吗", "ask_eligibility", 1718000001.0),
+    ])
+    wanted = asyncio.run(
+        ValidateEligibilityForm().required_slots(DOMAIN_SLOTS, CollectingDispatcher(), tracker(recorded), {})
+    )
+    assert wanted == ["growth_pct"]
+
+
+def test_store_firm_info_confirms_a_valid_credit_code() -> None:
+    events, messages = run(ActionStoreFirmInfo(), CREDIT_CODE_OK)
+    assert events == [SlotSet("uscc", USCC_VALID)]
+    assert len(messages) == 1
+    assert f"统一社会信用代码：{USCC_VALID}（校验通过）" in messages[0]["text"]
+
+
+def test_store_firm_info_rejects_a_wrong_check_digit() -> None:
+    events, messages = run(ActionStoreFirmInfo(), CREDIT_CODE_WRONG)
+    assert events == [SlotSet("uscc", None)]
+    assert [m["text"] for m in messages] == [f"统一社会信用代码 {USCC_WRONG} 最后一位校验码不对，请核对后重新输入。"]
+
+
+def test_hand_off_posts_the_packet_and_pauses_the_bot(tmp_path: Path) -> None:
+    posted: list[httpx.Request] = []
+    client = HandoffClient(client_settings(tmp_path), transport=gateway(200, GATEWAY_OK, posted))
+    dispatcher = CollectingDispatcher()
+    events = asyncio.run(hand_off(dispatcher, tracker(WANTS_A_PERSON), "user_request", client=client))
+    assert events == [SlotSet("handoff_offered", False), ConversationPaused()]
+    assert {"event": "pause", "timestamp": None} in events
+    assert len(posted) == 1
+    request = posted[0]
+    assert (request.method, str(request.url)) == ("POST", "http://gateway.test/internal/handoff")
+    assert request.headers["X-Handoff-Secret"] == SECRET
+    assert json.loads(request.content) == EXPECTED_PACKET
+    assert [(m["text"], m["custom"]) for m in dispatcher.messages] == [(
+        "已为您转接张三（市工业和信息化局），工作人员将在今天 17:30 前回复。在此期间您发的消息会直接转给工作人员，机器人暂停作答。",
+        {"handoff": {"escalation_id": 7, "status": "open", "liaison": "张三（市工业和信息化局）"}},
+    )]
+    assert client.pending() == []
+    assert outbox_rows(tmp_path) == [(1, "owner-handoff", 1, 1, None)]
+
+
+def test_hand_off_with_the_gateway_down_keeps_the_packet_and_says_so(tmp_path: Path) -> None:
+    down: list[httpx.Request] = []
+    client = HandoffClient(client_settings(tmp_path), transport=gateway(503, {"detail": "unavailable"}, down))
+    dispatcher = CollectingDispatcher()
+    events = asyncio.run(hand_off(dispatcher, tracker(WANTS_A_PERSON), "user_request", client=client))
+    assert events == [SlotSet("handoff_offered", False)]
+    assert ConversationPaused() not in events
+    assert len(dispatcher.messages) == 1
+    assert "郝毫保" in dispatcher.messages[0]["text"]
+    assert "88308273" in dispatcher.messages[0]["text"]
+    assert client.pending() == [(1, EXPECTED_PACKET)]
+    assert len(down) == 1
+    [(row_id, sender, sent, attempts, error)] = outbox_rows(tmp_path)
+    assert (row_id, sender, sent, attempts) == (1, "owner-handoff", 0, 1)
+    assert error.startswith("gateway answered 503")
+
+    posted: list[httpx.Request] = []
+    later = HandoffClient(client_settings(tmp_path), transport=gateway(200, GATEWAY_OK, posted))
+    assert asyncio.run(later.flush()) == 1
+    assert later.pending() == []
+    assert [json.loads(r.content) for r in posted] == [EXPECTED_PACKET]
+    assert posted[0].headers["X-Handoff-Secret"] == SECRET
+    assert [row[:4] for row in outbox_rows(tmp_path)] == [(1, "owner-handoff", 1, 2)]
+
+
+def test_flush_with_the_gateway_still_down_sends_nothing(tmp_path: Path) -> None:
+    down: list[httpx.Request] = []
+    client = HandoffClient(client_settings(tmp_path), transport=gateway(503, {}, down))
+    asyncio.run(hand_off(CollectingDispatcher(), tracker(WANTS_A_PERSON), "user_request", client=client))
+    assert asyncio.run(client.flush()) == 0
+    assert len(client.pending()) == 1
+    assert [row[:4] for row in outbox_rows(tmp_path)] == [(1, "owner-handoff", 0, 2)]

@@ -1,0 +1,113 @@
+"""normalize(): 繁→简, 全角→半角, Chinese numerals → Arabic only where they are quantities."""
+
+from __future__ import annotations
+
+import pytest
+
+from knowledge.text import normalize
+
+TABLE = [
+    # The two forms from the issue, and other percentages.
+    ("增长百分之三十", "增长30%"),
+    ("增长３０％", "增长30%"),
+    ("去年增长了百分之三十五", "去年增长了35%"),
+    ("百分之三点五", "3.5%"),
+    ("百分之十二点五", "12.5%"),
+    ("增长30%", "增长30%"),
+    # Amounts keep the unit owners write.
+    ("两千万", "2000万"),
+    ("一百万", "100万"),
+    ("两百万", "200万"),
+    ("二十万", "20万"),
+    ("十万元", "10万元"),
+    ("补贴十到一百万", "补贴10到100万"),
+    # Digit strings, quantities with a measure word.
+    ("二〇二二年", "2022年"),
+    ("三家企业", "3家企业"),
+    ("五年内", "5年内"),
+    ("三十五", "35"),
+    ("零点五", "0.5"),
+    # Names and ordinals stay as written.
+    ("统一", "统一"),
+    ("五金", "五金"),
+    ("一站式", "一站式"),
+    ("第一步", "第一步"),
+    ("二级母基金", "二级母基金"),
+    ("十四五规划", "十四五规划"),
+    ("一是提升服务能力", "一是提升服务能力"),
+    ("进一步压缩企业开办时间", "进一步压缩企业开办时间"),
+    ("三（二）", "三(二)"),
+    ("三成", "三成"),
+    # Traditional → simplified, full width → half width.
+    ("我們是市級專精特新", "我们是市级专精特新"),
+    ("專精特新企業增長補貼", "专精特新企业增长补贴"),
+    ("ＡＢＣ１２３", "ABC123"),
+    ("中工信函〔2022〕38号", "中工信函〔2022〕38号"),
+    # Arabic figures and ranges are left alone.
+    ("10-100万", "10-100万"),
+    ("1.56亿", "1.56亿"),
+    ("第131106号", "第131106号"),
+    # Whitespace: runs folded, ends stripped, ideographic space included.
+    ("  多  空格  ", "多 空格"),
+    ("中山\u3000制造", "中山 制造"),
+    ("\n换行\n", "换行"),
+]
+CONTROL = [
+    ("a\x00b\x07c", "abc"),
+    ("专精\u200b特新", "专精特新"),
+    ("增长\x1b[0m30%", "增长[0m30%"),
+    ("补贴\u202e多少", "补贴多少"),
+]
+VARIED = [text for text, _ in TABLE] + [text for text, _ in CONTROL] + [
+    "",
+    "   ",
+    "我們公司去年營收增長了百分之三十五，想問問有什麼補貼？",
+    "ｚｊｔｘ企业增长３０％能拿１０到１００万吗",
+    "中山中行对公普惠金融贷款新增 26 亿元",
+    "2016-2021年六年市财政累计安排产业扶持资金98亿元",
+    "一亿两千万",
+    "两万五",
+    "十三届 一次会议",
+    "统一社会信用代码91442000MA4UQ8XXX9",
+    "百分之百",
+    "第一，二级母基金；第二，一站式平台",
+    "打造“1+1+N”知识产权保护服务体系",
+    "emoji 🙂 和 tab\t分隔",
+]
+# '百分之百' (a 100% rise, i.e. doubled) is a quantity like '百分之三十'; see the report.
+DOUBLED = [("增长了百分之百", "增长了100%")]
+
+
+@pytest.mark.parametrize(("raw", "expected"), TABLE)
+def test_normalize_table(raw: str, expected: str) -> None:
+    assert normalize(raw) == expected
+
+
+def test_both_issue_examples_normalise_to_the_same_text() -> None:
+    assert {normalize("增长百分之三十"), normalize("增长３０％")} == {"增长30%"}
+
+
+@pytest.mark.parametrize(("raw", "expected"), CONTROL)
+def test_control_and_format_characters_are_removed(raw: str, expected: str) -> None:
+    assert normalize(raw) == expected
+
+
+def test_newline_and_tab_inside_text_are_kept() -> None:
+    assert normalize("第一行\n第二行") == "第一行\n第二行"
+    assert normalize("甲\t乙") == "甲 乙"
+
+
+@pytest.mark.parametrize("raw", ["", None])
+def test_empty_input_gives_empty_string(raw: str | None) -> None:
+    assert normalize(raw) == ""  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize("raw", VARIED)
+def test_normalize_is_idempotent(raw: str) -> None:
+    once = normalize(raw)
+    assert normalize(once) == once
+
+
+@pytest.mark.parametrize(("raw", "expected"), DOUBLED)
+def test_hundred_percent_becomes_a_figure(raw: str, expected: str) -> None:
+    assert normalize(raw) == expected
