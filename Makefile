@@ -8,7 +8,7 @@ PYTHON310 ?= $(shell for p in python3.10 $$HOME/.pyenv/versions/3.10*/bin/python
 	"$$p" -c 'import sys; assert sys.version_info[:2] == (3, 10)' >/dev/null 2>&1 && { command -v "$$p" || echo "$$p"; } && break; done)
 QUICK ?=
 
-.PHONY: help run run-scaled test lint kb train eval-kb eval-nlu bench
+.PHONY: help bootstrap sysdeps run test lint kb train eval-kb eval-nlu bench
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-11s %s\n", $$1, $$2}'
@@ -22,7 +22,7 @@ $(VENV)/.stamp: pyproject.toml
 
 bootstrap: $(VENV)/.stamp
 
-sysdeps: ## install Debian chromium, a CJK font and docker-compose for the browser and compose tests
+sysdeps:  # Debian chromium and a CJK font for the browser tests (installed when root)
 	@$(PY) -m tests.sysdeps
 
 kb: bootstrap ## build var/knowledge.db when its sources changed
@@ -52,5 +52,5 @@ eval-kb: bootstrap kb ## recall@1/@3 and MRR of our search vs rank_bm25
 eval-nlu: bootstrap train ## rasa test nlu on the held-out set: intent macro-F1 and confusion matrix
 	@$(PY) -m bot.eval_nlu
 
-bench: bootstrap kb train ## side-by-side benchmark (QUICK=1 for a short run)
+bench: bootstrap kb ## benchmark: knowledge search vs rank_bm25 (QUICK=1 for a short run)
 	@$(PY) -m bench $(if $(QUICK),--quick,)

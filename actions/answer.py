@@ -37,6 +37,21 @@ _PROCEDURE_TOPIC = {
 }
 
 
+# When the letter itself states the asked-for detail (企业开办 "1个工作日内"), answer instead of declining.
+_EVIDENCE = {
+    "时间安排": re.compile(r"工作日|日内|小时|天内"), "办理时长": re.compile(r"工作日|日内|小时|天内"),
+    "办理期限": re.compile(r"工作日|日内|小时|天内"), "申请材料": re.compile(r"材料"),
+    "办理流程": re.compile(r"流程"), "办理地点": re.compile(r"大厅|专窗|窗口|平台"),
+    "申报入口": re.compile(r"平台|网上"),
+}
+
+
+def letter_states(topic: str, hit: Hit) -> bool:
+    """Whether the record's quote itself gives the procedural detail asked for."""
+    evidence = _EVIDENCE.get(topic)
+    return bool(evidence and evidence.search(hit.quote))
+
+
 def asks_procedure(text: str) -> bool:
     """Whether a question asks how/when/where/with what, which the letter never states."""
     return bool(_PROCEDURE.search(normalize(text)))
@@ -93,7 +108,9 @@ class ActionAnswerPolicy(Action):
         hits = relevant_hits(text, intent)
         events: list[EventType] = [SlotSet("open_question", text), SlotSet("last_sources", [h.policy_id for h in hits])]
         if intent == "ask_procedure" or asks_procedure(text):
-            return events + self._not_in_letter(dispatcher, hits, procedure_topic(text))
+            topic = procedure_topic(text)
+            if not (hits and hits[0].score >= STRONG_SCORE and letter_states(topic, hits[0])):
+                return events + self._not_in_letter(dispatcher, hits, topic)
         if not hits:
             return events + self._not_in_letter(dispatcher, [], None)
         dispatcher.utter_message(text=render_hits(hits), json_message=sources_payload(hits))

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from rasa_sdk import Action, FormValidationAction, Tracker
@@ -42,9 +43,19 @@ def targets_for(question: str) -> dict[str, dict[str, Any]]:
     return rules
 
 
+_TOTALS = re.compile(r"总|累计|合计|新增|统计|规模|投入")
+
+
 def best_amount(rec: dict[str, Any]) -> float:
-    """Largest money figure a record gives (万元), for ordering matches."""
-    return max((float(a.get("max") or a.get("min") or 0) for a in rec.get("amounts_wan") or []), default=0.0)
+    """Largest money figure one firm can get from a record (万元), for ordering matches.
+
+    City-wide totals (贷款新增 26 亿, 累计补贴 320 多万) are not what a firm gets, so they do not count.
+    """
+    return max(
+        (float(a.get("max") or a.get("min") or 0) for a in rec.get("amounts_wan") or []
+         if not _TOTALS.search(str(a.get("label", "")))),
+        default=0.0,
+    )
 
 
 def render_verdict(verdict: Verdict) -> str:

@@ -40,32 +40,44 @@ def _token_hash(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
 
 
-class LoginLimiter:
-    """At most ``limit`` failed logins per key in ``window`` seconds."""
+class RateLimiter:
+    """At most ``limit`` hits per key in a sliding ``window`` (seconds); per process."""
 
-    def __init__(self, limit: int = 5, window: float = 300.0) -> None:
+    def __init__(self, limit: int, window: float) -> None:
         self.limit, self.window = limit, window
-        self._fails: dict[str, deque[float]] = {}
+        self._hits: dict[str, deque[float]] = {}
         self._lock = threading.Lock()
 
-    def blocked(self, key: str) -> bool:
-        """Whether ``key`` has used up its failures."""
-        with self._lock:
-            q = self._fails.get(key)
-            now = time.monotonic()
-            while q and now - q[0] > self.window:
-                q.popleft()
-            return bool(q) and len(q) >= self.limit
+    def _recent(self, key: str, now: float) -> deque[float]:
+        q = self._hits.setdefault(key, deque())
+        while q and now - q[0] > self.window:
+            q.popleft()
+        return q
 
-    def fail(self, key: str) -> None:
-        """Count one failure."""
+    def blocked(self, key: str) -> bool:
+        """Whether ``key`` has used up its hits (without counting one)."""
         with self._lock:
-            self._fails.setdefault(key, deque()).append(time.monotonic())
+            return len(self._recent(key, time.monotonic())) >= self.limit
+
+    def hit(self, key: str) -> None:
+        """Count one hit."""
+        now = time.monotonic()
+        with self._lock:
+            self._recent(key, now).append(now)
+            if len(self._hits) > 100_000:  # forget idle keys rather than grow without bound
+                self._hits = {k: v for k, v in self._hits.items() if v and now - v[-1] <= self.window}
+
+    def allow(self, key: str) -> bool:
+        """Count one hit unless ``key`` is over its limit; False when it is."""
+        if self.blocked(key):
+            return False
+        self.hit(key)
+        return True
 
     def reset(self, key: str) -> None:
-        """Forget failures after a success."""
+        """Forget ``key``'s hits (a successful login)."""
         with self._lock:
-            self._fails.pop(key, None)
+            self._hits.pop(key, None)
 
 
 class Auth:
@@ -73,7 +85,7 @@ class Auth:
 
     def __init__(self, store: Store, ttl_s: int) -> None:
         self.store, self.ttl = store, ttl_s
-        self.limiter = LoginLimiter()
+        self.limiter = RateLimiter(5, 300.0)  # failed logins per username and client
 
     def login(self, username: str, password: str) -> tuple[str, dict[str, str]] | None:
         """A fresh token and the liaison, or None on bad credentials."""

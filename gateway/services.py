@@ -8,7 +8,7 @@ from typing import Annotated, Any
 
 from fastapi import Depends, Header, HTTPException, Request
 
-from gateway.auth import Auth
+from gateway.auth import Auth, RateLimiter
 from gateway.escalations import Escalations
 from gateway.rasa_client import RasaClient
 from gateway.registry import Registry
@@ -31,19 +31,21 @@ class Services:
     escalations: Escalations
     auth: Auth
     rasa: RasaClient
+    limiter: RateLimiter = field(default_factory=lambda: RateLimiter(30, 60.0))
     deliverers: dict[str, Deliverer] = field(default_factory=dict)
     notifiers: list[Notifier] = field(default_factory=list)
 
     @classmethod
     def build(cls, settings: Settings, rasa: RasaClient | None = None) -> Services:
         """Open the store (creating tables) and wire the services."""
+        settings.check()
         store = Store(settings.db_url)
         store.create()
         registry = Registry(store)
         return cls(
             settings=settings, store=store, registry=registry,
             escalations=Escalations(store, registry, settings), auth=Auth(store, settings.token_ttl_s),
-            rasa=rasa or RasaClient(settings),
+            rasa=rasa or RasaClient(settings), limiter=RateLimiter(settings.rate_limit_per_minute, 60.0),
         )
 
     async def deliver(self, sender_id: str, role: str, text: str) -> None:

@@ -39,9 +39,10 @@ _LEVEL_PATTERNS = (
     ("国家级小巨人", re.compile(r"小巨人|国家级专精特新|国家专精特新|国家级的")),
     ("省级", re.compile(r"省级专精特新|省专精特新|省级的|省级$|^省级|省里认定|省级认定|省一级")),
     ("市级", re.compile(r"市级专精特新|市专精特新|市级的|市级$|^市级|市里认定|市级认定|市一级")),
-    ("无", re.compile(r"(不是|还不是|并非|非|没有?评上|没有?认定|没评|未认定|尚未认定|没有?申请过?)[^,.]{0,3}专精特新"
-                     r"|^(都)?不是$|^还不是|^没有$|^都没有")),
+    ("无", re.compile(r"(不是|还不是|并非|非|没有?评上|没有?认定|没评|未认定|尚未认定|没有?申请过?)[^,.]{0,3}专精特新")),
 )
+# A bare "不是" / "没有" means 无 only as the answer to the level question.
+_BARE_NO = re.compile(r"(都)?(不是|还不是|没有|都没有|没评上|还没有?)[的啊呢。.!]*")
 _PERCENT = re.compile(r"(-?\d+(?:\.\d+)?)%")
 _GROWTH_CTX = re.compile(r"(增长|增幅|增速|涨|提高|提升|上升|多了|增加|同比)")
 _DECLINE_CTX = re.compile(r"(下降|下滑|减少|降了|跌|少了|负增长)")
@@ -162,7 +163,7 @@ def extract_facts(raw: str, *, requested: str | None = None, intent: str | None 
     facts = Facts()
     values = facts.values
     level = parse_level(text)
-    if level is None and requested == "zjtx_level" and intent == "deny":
+    if level is None and requested == "zjtx_level" and (intent == "deny" or _BARE_NO.fullmatch(text)):
         level = "无"
     if level:
         values["zjtx_level"] = level
@@ -172,7 +173,8 @@ def extract_facts(raw: str, *, requested: str | None = None, intent: str | None 
     industry = parse_industry(text)
     if industry:
         values["industry"] = industry
-    elif requested == "industry" and _OTHER_INDUSTRY.fullmatch(text) and not _UNSURE.search(text):
+    elif (requested == "industry" and intent not in ("affirm", "deny") and _OTHER_INDUSTRY.fullmatch(text)
+          and not _UNSURE.search(text)):
         values["industry"] = "其他"  # a short answer naming an industry the letter's clusters do not cover
     for fact in BOOL_FACTS:
         answer = parse_bool(fact, text, asked=requested == fact)

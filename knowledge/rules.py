@@ -75,7 +75,7 @@ def _check(cond: dict[str, Any], profile: dict[str, Any]) -> tuple[str, str, lis
         return NO_MATCH, f"{label}为{describe(have)}，不在答复函所列范围（{'、'.join(map(str, want or []))}）内", []
     if op == ">=":
         try:
-            ok = float(have) >= float(want)
+            ok = float(have) >= float(want if want is not None else "nan")
         except (TypeError, ValueError):
             return UNDECIDED, f"{label}无法判断", [fact]
         verb = "达到" if ok else "低于"

@@ -9,7 +9,7 @@ from __future__ import annotations
 from functools import lru_cache
 from pathlib import Path
 
-from pydantic import BaseSettings, Field
+from pydantic import BaseSettings
 
 ROOT = Path(__file__).resolve().parent.parent
 PLACEHOLDER = "change-me"
@@ -18,7 +18,7 @@ PLACEHOLDER = "change-me"
 class Settings(BaseSettings):
     """All settings; environment variables of the same name (upper case) override the defaults."""
 
-    env: str = Field("development", description="development or production")
+    env: str = "development"  # development or production
     var_dir: Path = ROOT / "var"
     kb_path: Path = ROOT / "var" / "knowledge.db"
     policies_dir: Path = ROOT / "knowledge" / "policies"
@@ -54,6 +54,19 @@ class Settings(BaseSettings):
     class Config:
         env_file = str(ROOT / ".env")
         env_file_encoding = "utf-8"
+
+    def check(self) -> None:
+        """Refuse the development secrets outside development mode.
+
+        Raises:
+            ValueError: a secret still has its development default while ENV is not development.
+        """
+        if self.env == "development":
+            return
+        weak = [name for name, value in (("RASA_TOKEN", self.rasa_token), ("HANDOFF_SECRET", self.handoff_secret))
+                if value.startswith("dev-") or PLACEHOLDER in value]
+        if weak:
+            raise ValueError(f"ENV={self.env} refuses development/placeholder secrets: {', '.join(weak)}")
 
     @property
     def rasa_url(self) -> str:

@@ -22,11 +22,11 @@ _PERCENT = re.compile(rf"百分之([{_NUM}点]+|\d+(?:\.\d+)?)")
 _RUN = re.compile(rf"[{_NUM}点]+")
 # A lone numeral is a quantity only before a unit of measure (一家, 五年, 三项); 五金, 一站式,
 # 第一步, 二级母基金 and 一（二） are names or ordinals and must stay as written.
-_MEASURE = "万亿元%倍年个月天日家人项次岁层所台件名位"
+_MEASURE = "万亿元%倍年个月天日家人项次岁层所台件名位成"
 # Words built on numerals that must never be rewritten.
 _PROTECTED = ("统一", "万一", "一起", "一下", "一些", "一直", "一定", "一般", "一体", "唯一", "单一",
               "一站式", "一把手", "一线", "五金", "十四五", "一方面", "一是", "二是", "三是", "四是",
-              "一批", "一并", "进一步", "一样", "同一", "第一", "一律", "一旦", "逐一", "一切", "之一")
+              "一批", "一并", "进一步", "一成不变", "一样", "同一", "第一", "一律", "一旦", "逐一", "一切", "之一")
 _PROTECT_RE = re.compile("|".join(sorted(map(re.escape, _PROTECTED), key=len, reverse=True)))
 _WS = re.compile(r"[ \t\u3000]+")
 _UNITS = set("十百千万亿")
@@ -68,8 +68,15 @@ def _convert_run(span: str, following: str) -> str:
     return span if converted is None else converted
 
 
+def _percent(match: re.Match[str]) -> str:
+    span = match.group(1)
+    # 百分之百: cn2an wants 一百; only here is a bare leading 百/千 surely a number (千万别 is not).
+    value = _to_number(span) or (_to_number("一" + span) if span[0] in "百千" else None)
+    return (value or span) + "%"
+
+
 def _numerals(text: str) -> str:
-    text = _PERCENT.sub(lambda m: (_to_number(m.group(1)) or m.group(1)) + "%", text)
+    text = _PERCENT.sub(_percent, text)
     pieces: list[str] = []
     last = 0
     for protected in _PROTECT_RE.finditer(text):

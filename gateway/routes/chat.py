@@ -26,6 +26,8 @@ async def chat(body: ChatIn, services: ServicesDep) -> ChatOut:
     if len(body.text) > limit:
         raise HTTPException(413, f"text is longer than {limit} characters")
     sender_id = body.sender_id or f"web-{uuid.uuid4().hex}"
+    if not services.limiter.allow(sender_id):
+        raise HTTPException(429, f"too many messages; at most {services.settings.rate_limit_per_minute} a minute")
     try:
         turn = await handle(services, sender_id, body.text, channel="web")
     except StoreError as exc:

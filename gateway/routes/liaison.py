@@ -21,7 +21,7 @@ async def login(body: LoginIn, request: Request, services: ServicesDep) -> dict[
         raise HTTPException(429, "too many failed logins; try again in a few minutes")
     result = services.auth.login(body.username, body.password)
     if result is None:
-        services.auth.limiter.fail(key)
+        services.auth.limiter.hit(key)
         raise HTTPException(401, "wrong username or password")
     services.auth.limiter.reset(key)
     token, liaison = result

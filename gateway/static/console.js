@@ -35,6 +35,7 @@
     user_request: "企业主动要求转人工",
     offer_accepted: "企业接受了转人工建议",
     repeated_fallback: "机器人多次未能理解",
+    bot_unavailable: "机器人暂时无法服务，企业要求转人工",
   };
   const CHANNEL_LABELS = { web: "网页", widget: "网页", rest: "网页", wecom: "企业微信" };
 
@@ -128,26 +129,31 @@
 
   // -- API -------------------------------------------------------------------------------------
   class ApiError extends Error {
-    constructor(status, detail) {
-      super(detail);
+    constructor(status, message) {
+      super(message);
       this.status = status;
     }
   }
 
+  const STATUS_TEXT = {
+    400: "请求有误",
+    401: "用户名或密码错误",
+    403: "没有权限执行此操作",
+    404: "工单不存在或您无权查看",
+    409: "工单状态已变化，操作未执行",
+    413: "内容太长",
+    422: "请求格式有误",
+    429: "操作过于频繁，请稍后再试",
+  };
+
+  /** The gateway's detail, led by a Chinese summary when the detail itself is not Chinese. */
   function detailText(status, body) {
-    const detail = body && body.detail;
-    if (typeof detail === "string" && detail) return detail;
-    if (Array.isArray(detail)) {
-      const msgs = detail.map((d) => (d && d.msg ? String(d.msg) : "")).filter(Boolean);
-      if (msgs.length) return `请求格式有误：${msgs.join("；")}`;
-    }
-    if (status === 401) return "用户名或密码错误。";
-    if (status === 403) return "没有权限执行此操作。";
-    if (status === 404) return "工单不存在。";
-    if (status === 409) return "工单状态已变化，请刷新后重试。";
-    if (status === 429) return "操作过于频繁，请稍后再试。";
-    if (status >= 500) return "服务暂时不可用，请稍后再试。";
-    return `请求失败（${status}）。`;
+    let detail = body && body.detail;
+    if (Array.isArray(detail)) detail = detail.map((d) => (d && d.msg ? String(d.msg) : "")).filter(Boolean).join("; ");
+    detail = typeof detail === "string" ? detail.trim() : "";
+    if (detail && /[\u4e00-\u9fff]/.test(detail)) return detail;
+    const lead = STATUS_TEXT[status] || (status >= 500 ? "服务暂时不可用，请稍后再试" : `请求失败（${status}）`);
+    return detail ? `${lead}（${detail}）` : `${lead}。`;
   }
 
   /** fetch with the Bearer token; 401 sends the liaison back to the login form. */
@@ -205,7 +211,10 @@
       $("login-password").value = "";
       showApp();
     } catch (err) {
-      showLoginError(err.message || "登录失败，请稍后再试。");
+      // The two answers a liaison can act on get a plain sentence; anything else shows the detail.
+      if (err.status === 401) showLoginError("用户名或密码错误，请重新输入。");
+      else if (err.status === 429) showLoginError("登录失败次数过多，请几分钟后再试。");
+      else showLoginError(err.message || "登录失败，请稍后再试。");
     } finally {
       submit.disabled = false;
     }
@@ -213,6 +222,11 @@
 
   function logout(message) {
     stopPolling();
+    if (state.token && message === "") {
+      // Revoke the token server-side too; the form comes back whether or not this succeeds.
+      fetch(`${BASE}/api/liaison/logout`, { method: "POST", headers: { Authorization: `Bearer ${state.token}` } })
+        .catch(() => {});
+    }
     state.token = null;
     state.liaison = null;
     state.currentId = null;
@@ -366,6 +380,14 @@
     $("transcript").scrollTop = $("transcript").scrollHeight;
   }
 
+  function closeDetail() {
+    state.currentId = null;
+    state.detail = null;
+    showDetailPane(false);
+    markSelected();
+    updateActionButtons();
+  }
+
   async function refreshDetail() {
     const id = state.currentId;
     if (id === null) return;
@@ -374,6 +396,7 @@
       if (String(id) === String(state.currentId)) renderDetail(detail);
     } catch (err) {
       if (err.status === 401 || String(id) !== String(state.currentId)) return;
+      if (err.status === 404) closeDetail();
       setStatus(`工单 #${id} 加载失败：${err.message}`, "error");
     }
   }
@@ -537,12 +560,16 @@
   function updateActionButtons() {
     const d = state.detail;
     const status = d ? d.status : null;
+    const me = state.liaison && state.liaison.username;
+    // Reply and resolve claim an open case first, so they are allowed on open cases and on my claims.
+    const mine = status === "claimed" && (!me || d.claimed_by === me);
+    const canAct = status === "open" || mine;
     const busy = state.acting || !d;
     $("btn-claim").disabled = busy || status !== "open";
-    $("btn-return").disabled = busy || status !== "claimed";
-    $("btn-resolve").disabled = busy || status === "resolved";
-    $("reply-submit").disabled = busy || status === "resolved";
-    $("reply-input").disabled = status === "resolved";
+    $("btn-return").disabled = busy || !mine;
+    $("btn-resolve").disabled = busy || !canAct;
+    $("reply-submit").disabled = busy || !canAct;
+    $("reply-input").disabled = !canAct;
     $("note-submit").disabled = busy;
   }
 
@@ -554,7 +581,11 @@
     updateActionButtons();
     try {
       const detail = await api(`/api/escalations/${encodeURIComponent(id)}/${path}`, { method: "POST", json: body });
-      if (String(id) === String(state.currentId)) renderDetail(detail);
+      if (String(id) === String(state.currentId)) {
+        // Some actions answer with the summary only; keep the pane whole by reading the full case.
+        if (detail && detail.packet && Array.isArray(detail.transcript)) renderDetail(detail);
+        else await refreshDetail();
+      }
       setStatus(done, "ok");
       return true;
     } catch (err) {
@@ -635,10 +666,7 @@
     submitOnCtrlEnter($("note-input"), addNote);
     $("btn-back").addEventListener("click", () => {
       const id = state.currentId;
-      state.currentId = null;
-      state.detail = null;
-      showDetailPane(false);
-      markSelected();
+      closeDetail();
       const item = document.querySelector(`.esc-item[data-id="${CSS.escape(String(id))}"]`);
       if (item) item.focus();
     });

@@ -56,6 +56,7 @@
     reconnectTimer: null,
     open: false,
     unread: 0,
+    handoff: null,       // {sender_id, handoff, since} while a liaison holds the conversation
   };
 
   // -- DOM -------------------------------------------------------------------------------------
@@ -70,6 +71,22 @@
     return node;
   }
 
+  function chatIcon() {
+    var ns = "http://www.w3.org/2000/svg";
+    var svg = document.createElementNS(ns, "svg");
+    svg.setAttribute("viewBox", "0 0 24 24");
+    svg.setAttribute("width", "20");
+    svg.setAttribute("height", "20");
+    svg.setAttribute("aria-hidden", "true");
+    svg.setAttribute("focusable", "false");
+    svg.setAttribute("class", "hqt-launcher-icon");
+    var path = document.createElementNS(ns, "path");
+    path.setAttribute("fill", "currentColor");
+    path.setAttribute("d", "M4 3h16a2 2 0 0 1 2 2v11a2 2 0 0 1-2 2H9l-5 4v-4H4a2 2 0 0 1-2-2V5a2 2 0 0 1 2-2zm3 6.5a1.5 1.5 0 1 0 0 3 1.5 1.5 0 0 0 0-3zm5 0a1.5 1.5 0 1 0 0 3 1.5 1.5 0 0 0 0-3zm5 0a1.5 1.5 0 1 0 0 3 1.5 1.5 0 0 0 0-3z");
+    svg.appendChild(path);
+    return svg;
+  }
+
   var root = el("div", { id: "hqt-root", "class": "hqt-root" });
   root.style.display = "none"; // until widget.css has loaded, so nothing flashes unstyled
 
@@ -78,20 +95,21 @@
     title: "惠企通 政策咨询", "aria-label": "打开惠企通政策咨询", "aria-controls": "hqt-panel",
     "aria-expanded": "false",
   });
-  launcher.appendChild(el("span", { "class": "hqt-launcher-icon", "aria-hidden": "true" }, "💬"));
+  launcher.appendChild(chatIcon());
   launcher.appendChild(el("span", { "class": "hqt-launcher-text" }, "政策咨询"));
   var badge = el("span", { "class": "hqt-badge", "aria-hidden": "true" });
   badge.hidden = true;
   launcher.appendChild(badge);
 
-  var panel = el("section", {
+  // Plain divs only: host pages often style section/header/form/p, and the panel must not inherit that.
+  var panel = el("div", {
     id: "hqt-panel", "class": "hqt-panel", role: "dialog", "aria-label": "惠企通 政策咨询",
   });
   panel.hidden = true;
 
-  var header = el("header", { "class": "hqt-header" });
+  var header = el("div", { "class": "hqt-header" });
   var heading = el("div", { "class": "hqt-heading" });
-  heading.appendChild(el("strong", { "class": "hqt-title" }, "惠企通 政策咨询"));
+  heading.appendChild(el("span", { "class": "hqt-title" }, "惠企通 政策咨询"));
   heading.appendChild(el("span", { "class": "hqt-subtitle" }, "中山市工业和信息化局"));
   var closeBtn = el("button", { id: "hqt-close", type: "button", "class": "hqt-close", "aria-label": "关闭对话窗口" }, "×");
   header.appendChild(heading);
@@ -104,14 +122,14 @@
     id: "hqt-messages", "class": "hqt-messages", role: "log", "aria-live": "polite", "aria-label": "对话记录",
   });
   var welcome = el("div", { "class": "hqt-welcome" });
-  welcome.appendChild(el("p", null, "您好！我是惠企通，可以解答中山市工业和信息化局答复函（中工信函〔2022〕38号）涉及的扶持政策。"));
-  welcome.appendChild(el("p", null, "例如：“专精特新企业有什么补贴？”、“数字化转型项目怎么申请？”，也可以随时要求转人工。"));
+  welcome.appendChild(el("div", null, "您好！我是惠企通，可以解答中山市工业和信息化局答复函（中工信函〔2022〕38号）涉及的扶持政策。"));
+  welcome.appendChild(el("div", null, "例如：“专精特新企业有什么补贴？”、“数字化转型项目怎么申请？”，也可以随时要求转人工。"));
   list.appendChild(welcome);
 
   var form = el("form", { "class": "hqt-form", autocomplete: "off" });
   var input = el("textarea", {
     id: "hqt-input", "class": "hqt-input", rows: "1", maxlength: "2000",
-    placeholder: "请输入您的问题（Enter 发送，Shift+Enter 换行）", "aria-label": "输入您的问题",
+    placeholder: "请输入您的问题", title: "Enter 发送，Shift+Enter 换行", "aria-label": "输入您的问题",
   });
   var sendBtn = el("button", { id: "hqt-send", type: "submit", "class": "hqt-send", "aria-label": "发送" }, "发送");
   form.appendChild(input);
@@ -253,6 +271,7 @@
     }
     state.seen[msg.id] = node;
     if (msg.id > state.lastId) state.lastId = msg.id;
+    checkResumed(msg);
     welcome.hidden = true;
     if (stick || msg.role === "user") scrollToBottom();
   }
@@ -299,15 +318,32 @@
   }
 
   // -- handoff banner --------------------------------------------------------------------------
-  function showHandoff(handoff) {
+  // The gateway posts this system line when a liaison closes the case and the bot takes over again.
+  var RESUMED_RE = /已结束本次服务|机器人已恢复/;
+
+  /** Show (or hide, for null) the banner; ``since`` is the last message id before this handoff. */
+  function showHandoff(handoff, since) {
     if (handoff && handoff.status !== "resolved") {
+      var current = state.handoff;
+      if (since === undefined) {
+        since = current && current.handoff.escalation_id === handoff.escalation_id ? current.since : state.lastId;
+      }
+      state.handoff = { sender_id: state.senderId, handoff: handoff, since: since };
       handoffBanner.textContent = "已转接：" + (handoff.liaison || "工作人员");
       handoffBanner.hidden = false;
-      save(HANDOFF_KEY, JSON.stringify({ sender_id: state.senderId, handoff: handoff }));
+      save(HANDOFF_KEY, JSON.stringify(state.handoff));
     } else {
+      state.handoff = null;
       handoffBanner.textContent = "";
       handoffBanner.hidden = true;
       save(HANDOFF_KEY, null);
+    }
+  }
+
+  /** A stored system line that says the case was closed ends a handoff that started before it. */
+  function checkResumed(msg) {
+    if (state.handoff && msg.role === "system" && msg.id > state.handoff.since && RESUMED_RE.test(msg.text || "")) {
+      showHandoff(null);
     }
   }
 
@@ -316,7 +352,7 @@
     if (!raw) return;
     try {
       var saved = JSON.parse(raw);
-      if (saved && saved.sender_id === state.senderId && saved.handoff) showHandoff(saved.handoff);
+      if (saved && saved.sender_id === state.senderId && saved.handoff) showHandoff(saved.handoff, saved.since || 0);
       else save(HANDOFF_KEY, null);
     } catch (e) {
       save(HANDOFF_KEY, null);
@@ -328,16 +364,24 @@
     return apiBase + "/api/conversations/" + encodeURIComponent(state.senderId) + suffix;
   }
 
+  var STATUS_TEXT = {
+    400: "抱歉，消息未能发送，请修改后再试。",
+    413: "抱歉，消息太长了，请精简后再发送。",
+    422: "抱歉，消息格式有误，请修改后再试。",
+    429: "您发送得太频繁了，请稍后再试。",
+  };
+
+  /** A polite Chinese line for a refused request, keeping the gateway's own words when it gave any. */
   function errorText(status, body) {
     var detail = body && body.detail;
-    if (typeof detail === "string" && detail) return detail;
     if (Array.isArray(detail)) {
-      var msgs = detail.map(function (d) { return d && d.msg ? String(d.msg) : ""; }).filter(Boolean);
-      if (msgs.length) return "请求格式有误：" + msgs.join("；");
+      detail = detail.map(function (d) { return d && d.msg ? String(d.msg) : ""; }).filter(Boolean).join("; ");
     }
-    if (status === 429) return "提问太频繁了，请稍后再试。";
-    if (status >= 500) return "服务暂时不可用，请稍后再试。";
-    return "请求未成功（" + status + "），请稍后再试。";
+    detail = typeof detail === "string" ? detail.trim() : "";
+    if (detail && /[\u4e00-\u9fff]/.test(detail)) return detail;
+    var lead = STATUS_TEXT[status] ||
+      (status >= 500 ? "抱歉，服务暂时不可用，请稍后再试。" : "抱歉，请求未成功，请稍后再试。");
+    return detail ? lead + "（" + detail + "）" : lead;
   }
 
   function fetchMessages() {
@@ -398,6 +442,7 @@
     save(SENDER_KEY, senderId);
     state.lastId = 0;
     state.seen = {};
+    showHandoff(null);
     var keep = state.pending.map(function (p) { return p.el; });
     Array.prototype.slice.call(list.querySelectorAll(".hqt-msg")).forEach(function (node) {
       if (keep.indexOf(node) < 0) list.removeChild(node);

@@ -31,10 +31,10 @@ from actions.gateway_client import HandoffClient
 from actions.handoff import hand_off
 from knowledge.settings import Settings
 
+# required_slots of eligibility_form and match_form in bot/domain.yml
 DOMAIN_SLOTS = [
     "zjtx_level", "growth_pct", "shareholding_reform", "industry", "digital_project", "manufacturing",
-    "apprenticeship", "skill_certification", "firm_name", "uscc", "revenue_wan", "open_question",
-    "last_sources", "handoff_offered", "requested_slot",
+    "apprenticeship", "skill_certification",
 ]
 GROWTH_QUOTE = "我市对专精特新企业较上一年增长 30%的，给予 10-100 万元的财政资金补贴。"
 REFORM_QUOTE = "对已认定为市级专精特新或单项冠军培育企业实施股份制改造的企业，给予最高不超过 200 万元资助。"
@@ -84,7 +84,7 @@ ASK_OFF_TOPIC = state("owner-offtopic", {}, [
 ])
 STATES_FACTS = state("owner-facts", {}, [
     LISTEN,
-    user_event("我们是省级专精特新，去年增长了百分之三十五", "inform", 1718000001.0),
+    user_event("我们是省级专精特新，去年增长了百分之三十五", "provide_firm_info", 1718000001.0),
 ])
 ANSWERS_ASKED_FACT = state("owner-affirm", {"requested_slot": "shareholding_reform", "zjtx_level": "市级"}, [
     LISTEN,
@@ -92,16 +92,22 @@ ANSWERS_ASKED_FACT = state("owner-affirm", {"requested_slot": "shareholding_refo
     {"event": "bot", "timestamp": 1718000002.0, "text": "贵企业是否实施股份制改造？"},
     user_event("是的", "affirm", 1718000003.0),
 ])
+DENIES_ASKED_FACT = state("owner-deny", {"requested_slot": "shareholding_reform", "zjtx_level": "市级"}, [
+    LISTEN,
+    user_event("我们能拿股改资助吗", "ask_eligibility", 1718000001.0),
+    {"event": "bot", "timestamp": 1718000002.0, "text": "贵企业是否实施股份制改造？"},
+    user_event("没有", "deny", 1718000003.0),
+])
 BUTTON_ENTITY = state("owner-button", {"requested_slot": "industry"}, [
     LISTEN,
-    user_event('/inform{"industry":"灯饰"}', "inform", 1718000001.0,
+    user_event('/provide_firm_info{"industry":"灯饰"}', "provide_firm_info", 1718000001.0,
                [{"entity": "industry", "value": "灯饰", "start": 0, "end": 0}]),
 ])
 ASK_GROWTH_ELIGIBILITY = state("owner-eligible", {"zjtx_level": "省级", "growth_pct": 35.0}, [
     LISTEN,
     user_event("我们能拿增长补贴吗", "ask_eligibility", 1718000001.0),
     {"event": "bot", "timestamp": 1718000002.0, "text": "贵企业较上一年增长了多少？"},
-    user_event("35%", "inform", 1718000003.0),
+    user_event("35%", "provide_firm_info", 1718000003.0),
 ])
 MUNICIPAL_REFORMING_FIRM = state(
     "owner-match", {"zjtx_level": "市级", "growth_pct": 35.0, "shareholding_reform": True}, [
@@ -116,15 +122,15 @@ NOT_ZJTX = state("owner-not-zjtx", {"zjtx_level": "无"}, [
     LISTEN,
     user_event("我们能享受哪些政策", "match_policies", 1718000001.0),
     {"event": "bot", "timestamp": 1718000002.0, "text": "贵企业是否专精特新？"},
-    user_event("不是专精特新", "inform", 1718000003.0),
+    user_event("不是专精特新", "provide_firm_info", 1718000003.0),
 ])
 CREDIT_CODE_OK = state("owner-uscc-ok", {}, [
     LISTEN,
-    user_event(f"我们的统一社会信用代码是{USCC_VALID}", "inform_firm", 1718000001.0),
+    user_event(f"我们的统一社会信用代码是{USCC_VALID}", "provide_firm_info", 1718000001.0),
 ])
 CREDIT_CODE_WRONG = state("owner-uscc-wrong", {}, [
     LISTEN,
-    user_event(f"我们的统一社会信用代码是{USCC_WRONG}", "inform_firm", 1718000001.0),
+    user_event(f"我们的统一社会信用代码是{USCC_WRONG}", "provide_firm_info", 1718000001.0),
 ])
 WANTS_A_PERSON = state(
     "owner-handoff",
@@ -240,9 +246,11 @@ def test_an_off_topic_question_gets_an_honest_reply_without_sources() -> None:
 @pytest.mark.parametrize(("recorded", "expected"), [
     (STATES_FACTS, [SlotSet("zjtx_level", "省级"), SlotSet("growth_pct", 35.0)]),
     (ANSWERS_ASKED_FACT, [SlotSet("shareholding_reform", True)]),
+    (DENIES_ASKED_FACT, [SlotSet("shareholding_reform", False)]),
     (BUTTON_ENTITY, [SlotSet("industry", "灯饰")]),
+    (ASK_GROWTH_SUBSIDY, []),
     (ASK_OFF_TOPIC, []),
-], ids=["stated", "affirm-to-asked-slot", "button-entity", "nothing"])
+], ids=["stated", "affirm-to-asked-slot", "deny-to-asked-slot", "button-entity", "policy-question-is-not-about-the-asker", "nothing"])
 def test_extract_facts_sets_the_slots_the_message_states(recorded: dict[str, Any], expected: list[dict]) -> None:
     events, messages = run(ActionExtractFacts(), recorded)
     assert (events, messages) == (expected, [])

@@ -1,0 +1,99 @@
+"""Start the real services (Rasa with the trained model, the action server, the gateway) for tests."""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import httpx
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def free_port() -> int:
+    """A free loopback port."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+@dataclass
+class Stack:
+    """A running set of services and the environment they share."""
+
+    env: dict[str, str]
+    logs: Path
+    procs: dict[str, subprocess.Popen[bytes]] = field(default_factory=dict)
+
+    @property
+    def gateway(self) -> str:
+        """Gateway base URL."""
+        return f"http://127.0.0.1:{self.env['GATEWAY_PORT']}"
+
+    @property
+    def rasa(self) -> str:
+        """Rasa base URL."""
+        return f"http://127.0.0.1:{self.env['RASA_PORT']}"
+
+    @property
+    def actions(self) -> str:
+        """Action server base URL."""
+        return f"http://127.0.0.1:{self.env['ACTIONS_PORT']}"
+
+    def start(self, name: str, *args: str) -> None:
+        """Start one service (`rasa`, `actions`, `gateway`) in the background."""
+        module = {"rasa": "bot.serve", "actions": "actions", "gateway": "gateway"}[name]
+        log = (self.logs / f"{name}.log").open("ab")
+        self.procs[name] = subprocess.Popen(
+            [sys.executable, "-m", module, *args], cwd=ROOT, env=self.env, stdout=log, stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+
+    def kill(self, name: str, sig: int = signal.SIGKILL) -> None:
+        """Kill one service (SIGKILL by default, as a crash would)."""
+        proc = self.procs.pop(name, None)
+        if proc is not None and proc.poll() is None:
+            os.killpg(proc.pid, sig)
+            proc.wait(timeout=30)
+
+    def stop(self) -> None:
+        """Stop everything started."""
+        for name in list(self.procs):
+            self.kill(name, signal.SIGTERM)
+
+    def wait(self, name: str, timeout: float = 240.0) -> None:
+        """Block until a service answers its health URL."""
+        url = {"rasa": f"{self.rasa}/status?token={self.env['RASA_TOKEN']}", "actions": f"{self.actions}/health",
+               "gateway": f"{self.gateway}/openapi.json"}[name]
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            proc = self.procs.get(name)
+            if proc is not None and proc.poll() is not None:
+                raise RuntimeError(f"{name} exited with {proc.returncode}; see {self.logs / (name + '.log')}")
+            try:
+                if httpx.get(url, timeout=2).status_code == 200:
+                    return
+            except httpx.HTTPError:
+                pass
+            time.sleep(0.5)
+        raise TimeoutError(f"{name} not up after {timeout}s; see {self.logs / (name + '.log')}")
+
+
+def stack_env(tmp: Path, **extra: str) -> dict[str, str]:
+    """Environment for a test stack: own ports, own var dir and database, the shared KB and model."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("RASA_", "ACTIONS_", "GATEWAY_", "DATABASE_"))}
+    env.update({
+        "RASA_PORT": str(free_port()), "ACTIONS_PORT": str(free_port()), "GATEWAY_PORT": str(free_port()),
+        "RASA_TOKEN": "test-rasa-token", "HANDOFF_SECRET": "test-handoff-secret",
+        "VAR_DIR": str(tmp), "KB_PATH": str(ROOT / "var" / "knowledge.db"),
+        "DATABASE_URL": f"sqlite:///{tmp / 'app.db'}", "TF_CPP_MIN_LOG_LEVEL": "3",
+        "SQLALCHEMY_SILENCE_UBER_WARNING": "1",
+    })
+    env.update(extra)
+    return env
