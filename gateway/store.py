@@ -20,14 +20,32 @@ from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError
 metadata = sa.MetaData()
 T = TypeVar("T")
 
+
+class UTCDateTime(sa.types.TypeDecorator):  # type: ignore[type-arg]
+    """Timestamps stored as UTC and read back timezone-aware, on SQLite (which keeps no zone) too."""
+
+    impl = sa.DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Any) -> datetime | None:
+        if value is None:
+            return None
+        return (value if value.tzinfo else value.replace(tzinfo=timezone.utc)).astimezone(timezone.utc)
+
+    def process_result_value(self, value: datetime | None, dialect: Any) -> datetime | None:
+        if value is None:
+            return None
+        return value if value.tzinfo else value.replace(tzinfo=timezone.utc)
+
+
 conversations = sa.Table(
     "conversations", metadata,
     sa.Column("sender_id", sa.String(128), primary_key=True),
     sa.Column("channel", sa.String(32), nullable=False),
     sa.Column("firm_uscc", sa.String(18)),
     sa.Column("needs_resume", sa.Boolean, nullable=False, default=False),
-    sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
-    sa.Column("updated_at", sa.DateTime(timezone=True), nullable=False),
+    sa.Column("created_at", UTCDateTime(), nullable=False),
+    sa.Column("updated_at", UTCDateTime(), nullable=False),
 )
 messages = sa.Table(
     "messages", metadata,
@@ -40,7 +58,7 @@ messages = sa.Table(
     sa.Column("author", sa.String(64)),
     sa.Column("escalation_id", sa.Integer),
     sa.Column("status", sa.String(16), nullable=False, default="stored"),
-    sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+    sa.Column("created_at", UTCDateTime(), nullable=False),
 )
 firms = sa.Table(
     "firms", metadata,
@@ -78,10 +96,10 @@ escalations = sa.Table(
     sa.Column("backup_liaison", sa.String(64)),
     sa.Column("claimed_by", sa.String(64)),
     sa.Column("packet", sa.Text, nullable=False),
-    sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
-    sa.Column("due_at", sa.DateTime(timezone=True), nullable=False),
-    sa.Column("first_response_at", sa.DateTime(timezone=True)),
-    sa.Column("resolved_at", sa.DateTime(timezone=True)),
+    sa.Column("created_at", UTCDateTime(), nullable=False),
+    sa.Column("due_at", UTCDateTime(), nullable=False),
+    sa.Column("first_response_at", UTCDateTime()),
+    sa.Column("resolved_at", UTCDateTime()),
 )
 escalation_events = sa.Table(
     "escalation_events", metadata,
@@ -90,7 +108,7 @@ escalation_events = sa.Table(
     sa.Column("kind", sa.String(16), nullable=False),
     sa.Column("actor", sa.String(64), nullable=False),
     sa.Column("detail", sa.Text, nullable=False, default=""),
-    sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+    sa.Column("created_at", UTCDateTime(), nullable=False),
 )
 notes = sa.Table(
     "notes", metadata,
@@ -98,18 +116,18 @@ notes = sa.Table(
     sa.Column("escalation_id", sa.Integer, nullable=False, index=True),
     sa.Column("author", sa.String(64), nullable=False),
     sa.Column("text", sa.Text, nullable=False),
-    sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+    sa.Column("created_at", UTCDateTime(), nullable=False),
 )
 tokens = sa.Table(
     "tokens", metadata,
     sa.Column("token_hash", sa.String(64), primary_key=True),
     sa.Column("username", sa.String(64), nullable=False),
-    sa.Column("expires_at", sa.DateTime(timezone=True), nullable=False),
+    sa.Column("expires_at", UTCDateTime(), nullable=False),
 )
 seen_keys = sa.Table(
     "seen_keys", metadata,
     sa.Column("key", sa.String(200), primary_key=True),
-    sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+    sa.Column("created_at", UTCDateTime(), nullable=False),
 )
 wecom_chats = sa.Table(
     "wecom_chats", metadata,

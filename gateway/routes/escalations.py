@@ -109,9 +109,13 @@ async def resolve(esc_id: int, user: UserDep, services: ServicesDep) -> dict[str
 async def return_to_queue(esc_id: int, user: UserDep, services: ServicesDep) -> dict[str, Any]:
     """Give a claimed case back to the queue."""
     try:
-        return services.escalations.return_to_queue(esc_id, user)
+        returned = services.escalations.return_to_queue(esc_id, user)
     except EscalationError as exc:
         raise _fail(exc) from exc
+    try:
+        return services.escalations.detail(esc_id, user)
+    except EscalationError:
+        return returned  # returned to a queue this liaison does not see: only the summary
 
 
 @router.post("/escalations/{esc_id}/notes")
