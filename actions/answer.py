@@ -52,6 +52,23 @@ def letter_states(topic: str, hit: Hit) -> bool:
     return bool(evidence and evidence.search(hit.quote))
 
 
+# The letter is about 中山; a question about another city is out of scope unless the record
+# itself names that city (驻外招商组 北京、上海、深圳).
+_OTHER_CITY = re.compile(
+    r"深圳|广州|佛山|东莞|珠海|江门|惠州|肇庆|汕头|湛江|茂名|清远|韶关|北京|上海|天津|重庆|杭州|苏州|南京|武汉|成都|"
+    r"西安|长沙|郑州|厦门|宁波|青岛|澳门|香港"
+)
+
+
+def other_city(text: str, hits: list[Hit]) -> bool:
+    """Whether the question is about another city than 中山 that no matching record names."""
+    norm = normalize(text)
+    match = _OTHER_CITY.search(norm)
+    if not match or "中山" in norm:
+        return False
+    return not any(match.group(0) in (h.title + h.quote) for h in hits[:1])
+
+
 def asks_procedure(text: str) -> bool:
     """Whether a question asks how/when/where/with what, which the letter never states."""
     return bool(_PROCEDURE.search(normalize(text)))
@@ -106,6 +123,9 @@ class ActionAnswerPolicy(Action):
         if intent == "nlu_fallback":
             return await self._fallback(dispatcher, tracker, text)
         hits = relevant_hits(text, intent)
+        if other_city(text, hits):
+            dispatcher.utter_message(response="utter_out_of_scope")
+            return []
         events: list[EventType] = [SlotSet("open_question", text), SlotSet("last_sources", [h.policy_id for h in hits])]
         if intent == "ask_procedure" or asks_procedure(text):
             topic = procedure_topic(text)

@@ -129,7 +129,7 @@ class Escalations:
 
     def label(self, esc: dict[str, Any]) -> str:
         """Who holds an escalation, for the owner."""
-        holder = self.registry.liaison(esc.get("claimed_by") or esc.get("liaison"))
+        holder = self.registry.liaison(esc.get("claimed_by") or esc.get("liaison_username"))
         if holder:
             return f"{holder['name']}（{holder['department']}）"
         return f"{esc.get('department') or DEFAULT_DEPARTMENT}工作人员"

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from pydantic import BaseModel, Field, validator
+from pydantic import BaseModel, Field, StrictStr, validator
 
 SENDER_PATTERN = r"^[A-Za-z0-9_.:@-]{1,128}$"
 
@@ -12,8 +12,8 @@ SENDER_PATTERN = r"^[A-Za-z0-9_.:@-]{1,128}$"
 class ChatIn(BaseModel):
     """One owner message."""
 
-    sender_id: str | None = Field(None, regex=SENDER_PATTERN, description="omit to start a new conversation")
-    text: str = Field(..., description="the owner's message")
+    sender_id: StrictStr | None = Field(None, regex=SENDER_PATTERN, description="omit to start a new conversation")
+    text: StrictStr = Field(..., description="the owner's message")
 
     @validator("text")
     def _not_blank(cls, value: str) -> str:  # noqa: N805
@@ -76,14 +76,14 @@ class MessageOut(BaseModel):
 class LoginIn(BaseModel):
     """Liaison credentials."""
 
-    username: str = Field(..., min_length=1, max_length=64)
-    password: str = Field(..., min_length=1, max_length=256)
+    username: StrictStr = Field(..., min_length=1, max_length=64)
+    password: StrictStr = Field(..., min_length=1, max_length=256)
 
 
 class TextIn(BaseModel):
     """A liaison's reply or note."""
 
-    text: str = Field(..., min_length=1, max_length=4000)
+    text: StrictStr = Field(..., min_length=1, max_length=4000)
 
     @validator("text")
     def _not_blank(cls, value: str) -> str:  # noqa: N805

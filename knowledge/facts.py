@@ -81,9 +81,13 @@ def uscc_problem(code: str) -> str | None:
     return None
 
 
+# A-not-A questions (能不能, 有没有, ...) ask; they do not negate.
+_A_NOT_A = re.compile(r"(能|是|有|可|会|要|可以|打|在|做)(不|没)\1")
+
+
 def negated(text: str, start: int) -> bool:
     """Whether the words just before position ``start`` negate what follows."""
-    return bool(_NEG.search(text[max(0, start - 8):start]))
+    return bool(_NEG.search(_A_NOT_A.sub("", text[max(0, start - 8):start])))
 
 
 def parse_level(text: str) -> str | None:
