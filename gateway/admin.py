@@ -68,6 +68,7 @@ def main(argv: list[str] | None = None) -> int:
     p = sub.add_parser("bind-wecom-chat", help="bind a WeCom group chat to a registered firm")
     p.add_argument("--chat-id", required=True)
     p.add_argument("--uscc", required=True)
+    p.add_argument("--webhook-key", help="the group robot (消息推送) webhook key, for replies into the group")
     sub.add_parser("load-demo", help="load the fictional demo data into an empty database")
     args = parser.parse_args(argv)
 
@@ -87,7 +88,7 @@ def main(argv: list[str] | None = None) -> int:
             count = registry.import_csv(args.file, args.cmd.removeprefix("import-"))
             print(f"imported {count} {args.cmd.removeprefix('import-')}")
         elif args.cmd == "bind-wecom-chat":
-            registry.bind_wecom_chat(args.chat_id, args.uscc)
+            registry.bind_wecom_chat(args.chat_id, args.uscc, args.webhook_key)
             print(f"WeCom chat {args.chat_id} bound to {args.uscc}")
         elif args.cmd == "load-demo":
             if load_demo(registry):

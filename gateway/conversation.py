@@ -7,7 +7,7 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
-from gateway.rasa_client import RasaUnavailable, Reply
+from gateway.rasa_client import Reply
 from gateway.services import Services
 
 logger = logging.getLogger(__name__)
@@ -44,6 +44,14 @@ async def resume_if_needed(services: Services, sender_id: str) -> None:
 async def handle(services: Services, sender_id: str, text: str, channel: str) -> Turn:
     """Persist the message first, then let the liaison or the bot answer it."""
     message_id = services.store.add_message(sender_id, "user", text, channel=channel)
+    return await process(services, message_id, sender_id, text, channel)
+
+
+async def process(services: Services, message_id: int, sender_id: str, text: str, channel: str) -> Turn:
+    """Answer one stored owner message: hold it for the liaison, or ask Rasa and store the replies.
+
+    Replies, their channel deliveries and the message's status are written in one transaction.
+    """
     esc = services.escalations.open_for(sender_id)
     if esc is not None:
         services.escalations.hold_message(esc["id"], message_id)
@@ -52,23 +60,22 @@ async def handle(services: Services, sender_id: str, text: str, channel: str) ->
     try:
         await resume_if_needed(services, sender_id)
         replies = await services.rasa.send(sender_id, text, channel)
-    except (RasaUnavailable, Exception) as exc:  # noqa: BLE001 - any failure: answer honestly, keep the message
+    except Exception as exc:  # noqa: BLE001 - any failure: answer honestly, keep the message
         logger.warning("rasa unavailable for %s: %s", sender_id, exc)
-        services.store.set_message_status(message_id, "failed")
-        return await _busy(services, sender_id, text, channel)
-    for reply in replies:
-        services.store.add_message(sender_id, "bot", reply.text, channel=channel, sources=reply.sources,
-                                   buttons=reply.buttons, status="processed")
-    services.store.set_message_status(message_id, "processed")
-    esc = services.escalations.open_for(sender_id)
-    if not replies and esc is None:
+        return await _busy(services, message_id, sender_id, text, channel)
+    if not replies and services.escalations.open_for(sender_id) is None:
         # Rasa answered but said nothing: its action server failed. Say so rather than stay mute.
-        return await _busy(services, sender_id, text, channel)
+        return await _busy(services, message_id, sender_id, text, channel)
+    rows = [r.as_dict() for r in replies]
+    services.store.finish_turn(message_id, sender_id, channel, rows, services.deliveries(sender_id, channel, rows))
+    esc = services.escalations.open_for(sender_id)
     return Turn(replies, handoff_view(services, esc))
 
 
-async def _busy(services: Services, sender_id: str, text: str, channel: str) -> Turn:
+async def _busy(services: Services, message_id: int, sender_id: str, text: str, channel: str) -> Turn:
     """Rasa is down: say so; if the owner wants a person, escalate anyway."""
+    handoff = None
+    reply = Reply(text=BUSY)
     if _WANTS_PERSON.search(text):
         packet = {"sender_id": sender_id, "channel": channel, "firm": {}, "intent": "request_human",
                   "reason": "bot_unavailable", "slots": {}, "question": text, "citations": [], "last_turns": []}
@@ -76,8 +83,26 @@ async def _busy(services: Services, sender_id: str, text: str, channel: str) -> 
         if created:
             await services.notify(esc, "created")
         reply = Reply(text=BUSY_HANDOFF.format(liaison=services.escalations.label(esc)))
-        services.store.add_message(sender_id, "system", reply.text, channel=channel, status="processed")
-        return Turn([reply], handoff_view(services, esc))
-    reply = Reply(text=BUSY)
-    services.store.add_message(sender_id, "system", reply.text, channel=channel, status="processed")
-    return Turn([reply], None)
+        handoff = handoff_view(services, esc)
+    row = reply.as_dict()
+    services.store.finish_turn(message_id, sender_id, channel, [row], services.deliveries(sender_id, channel, [row]),
+                               role="system", status="failed")
+    return Turn([reply], handoff)
+
+
+async def resolve_and_resume(services: Services, esc_id: int, user: dict[str, str]) -> dict[str, Any]:
+    """Resolve a case, resume the bot in Rasa and tell the owner, in their channel.
+
+    A failed resume is retried before the owner's next message (``needs_resume``).
+    """
+    esc = services.escalations.resolve(esc_id, user)
+    sender = esc["sender_id"]
+    services.store.set_needs_resume(sender, True)
+    try:
+        await resume_if_needed(services, sender)
+    except Exception as exc:  # noqa: BLE001 - retried before the owner's next message
+        logger.warning("resume of %s failed, will retry on next message: %s", sender, exc)
+    resumed = [{"text": RESUMED}]
+    services.store.finish_turn(None, sender, esc["channel"], resumed,
+                               services.deliveries(sender, esc["channel"], resumed), role="system")
+    return esc

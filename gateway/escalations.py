@@ -231,16 +231,20 @@ class Escalations:
             self._event(con, esc_id, "claimed", user["username"])
         return self.require(esc_id, user)
 
-    def reply(self, esc_id: int, user: dict[str, str], text: str) -> tuple[dict[str, Any], int]:
-        """Store the liaison's answer for the owner (claiming an open escalation first)."""
+    def reply(
+        self, esc_id: int, user: dict[str, str], text: str, deliveries: list[dict[str, str]] | None = None
+    ) -> tuple[dict[str, Any], int]:
+        """Store the liaison's answer for the owner (claiming an open escalation first), with the
+        deliveries that carry it to the owner's channel, in one transaction."""
         esc = self.require(esc_id, user)
         if esc["status"] == "open":
             esc = self.claim(esc_id, user)
         if esc["status"] != "claimed" or esc["claimed_by"] != user["username"]:
             raise EscalationError(409, f"escalation is {esc['status']} by {esc['claimed_by']}")
-        message_id = self.store.add_message(esc["sender_id"], "liaison", text, channel=esc["channel"],
-                                            author=user["name"], escalation_id=esc_id, status="processed")
         with self.store.tx() as con:
+            message_id = self.store.insert_message(con, esc["sender_id"], "liaison", text, author=user["name"],
+                                                   escalation_id=esc_id)
+            self.store.queue(con, deliveries or [])
             con.execute(escalations.update().where(escalations.c.id == esc_id, escalations.c.first_response_at.is_(None))
                         .values(first_response_at=utcnow()))
             con.execute(messages.update().where(messages.c.escalation_id == esc_id, messages.c.status == "held")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -14,9 +15,24 @@ from fastapi.staticfiles import StaticFiles
 from gateway.routes import chat, escalations, handoff, health, liaison, pages
 from gateway.services import Services
 from gateway.store import StoreError
+from gateway.wecom import callback as wecom_callback
+from gateway.wecom.channel import WeComChannel
+from gateway.wecom.outbox import Outbox
 from knowledge.settings import ROOT, Settings, get_settings
 
 logger = logging.getLogger(__name__)
+
+
+def start_channels(services: Services) -> list[asyncio.Task[None]]:
+    """Wire WeCom when configured: its outbound builder, liaison notifier and background workers."""
+    if not services.settings.wecom_enabled:
+        return []
+    outbox = Outbox(services.store, services.settings)
+    channel = WeComChannel(services, outbox)
+    services.wecom = channel
+    services.outbound["wecom"] = channel.deliveries
+    services.notifiers.append(channel.notify)
+    return [asyncio.create_task(channel.run()), asyncio.create_task(outbox.run())]
 
 
 def create_app(settings: Settings | None = None, services: Services | None = None) -> FastAPI:
@@ -26,12 +42,16 @@ def create_app(settings: Settings | None = None, services: Services | None = Non
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         app.state.services = services or Services.build(settings)
+        tasks = start_channels(app.state.services)
         yield
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
         await app.state.services.rasa.close()
 
     app = FastAPI(title="惠企通 gateway", version="0.1.0", lifespan=lifespan,
                   description="Chat API, liaison console and channels of 惠企通 (中工信函〔2022〕38号).")
-    for module in (chat, handoff, liaison, escalations, health, pages):
+    for module in (chat, handoff, liaison, escalations, health, pages, wecom_callback):
         app.include_router(module.router)
     app.mount("/static", StaticFiles(directory=str(ROOT / "gateway" / "static")), name="static")
 

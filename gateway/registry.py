@@ -151,14 +151,24 @@ class Registry:
             row = con.execute(sa.select(liaisons).where(liaisons.c.wecom_userid == userid)).mappings().first()
         return dict(row) if row else None
 
-    def bind_wecom_chat(self, chat_id: str, code: str) -> None:
-        """Bind a WeCom group chat to a registered firm."""
+    def department_wecom_ids(self, department: str) -> list[str]:
+        """WeCom userids of the working liaisons of a department (the shared queue's people)."""
+        with self.store.engine.connect() as con:
+            rows = con.execute(sa.select(liaisons.c.wecom_userid).where(
+                liaisons.c.department == department, liaisons.c.status == "working",
+                liaisons.c.wecom_userid.isnot(None))).all()
+        return [r[0] for r in rows if r[0]]
+
+    def bind_wecom_chat(self, chat_id: str, code: str, webhook_key: str | None = None) -> None:
+        """Bind a WeCom group chat to a registered firm (and, optionally, its group-robot webhook key)."""
         code = check_uscc(code)
         if self.firm(uscc=code) is None:
             raise RegistryError(f"firm {code} is not registered")
+        if not chat_id.strip() or len(chat_id) > 128:
+            raise RegistryError("chat id must be 1-128 characters")
         with self.store.tx() as con:
             con.execute(wecom_chats.delete().where(wecom_chats.c.chat_id == chat_id))
-            con.execute(wecom_chats.insert().values(chat_id=chat_id, uscc=code))
+            con.execute(wecom_chats.insert().values(chat_id=chat_id, uscc=code, webhook_key=webhook_key or None))
             con.execute(conversations.update().where(conversations.c.sender_id == f"wecom:{chat_id}")
                         .values(firm_uscc=code))
 

@@ -15,9 +15,9 @@ from gateway.registry import Registry
 from gateway.store import Store
 from knowledge.settings import Settings
 
-# channel prefix → coroutine delivering a liaison/system message to that channel (web needs none:
-# the widget reads the store through the stream endpoint).
-Deliverer = Callable[[str, str, str], Awaitable[None]]
+# Channel family ("wecom") → the deliveries (outbound rows) that carry replies of a conversation out
+# through that channel's API. The web channel needs none: the widget reads the store.
+OutboundBuilder = Callable[[str, str, list[dict[str, Any]]], list[dict[str, str]]]
 Notifier = Callable[[dict[str, Any], str], Awaitable[None]]
 
 
@@ -32,7 +32,8 @@ class Services:
     auth: Auth
     rasa: RasaClient
     limiter: RateLimiter = field(default_factory=lambda: RateLimiter(30, 60.0))
-    deliverers: dict[str, Deliverer] = field(default_factory=dict)
+    outbound: dict[str, OutboundBuilder] = field(default_factory=dict)
+    wecom: Any = None  # gateway.wecom.channel.WeComChannel when WeCom is configured
     notifiers: list[Notifier] = field(default_factory=list)
 
     @classmethod
@@ -48,12 +49,10 @@ class Services:
             rasa=rasa or RasaClient(settings), limiter=RateLimiter(settings.rate_limit_per_minute, 60.0),
         )
 
-    async def deliver(self, sender_id: str, role: str, text: str) -> None:
-        """Push a liaison/system message to a non-web channel (the store already has it)."""
-        prefix = sender_id.split(":", 1)[0]
-        deliver = self.deliverers.get(prefix)
-        if deliver is not None:
-            await deliver(sender_id, role, text)
+    def deliveries(self, sender_id: str, channel: str, replies: list[dict[str, Any]]) -> list[dict[str, str]]:
+        """Outbound rows that carry ``replies`` to a conversation in a channel with its own API."""
+        builder = self.outbound.get(channel.split("-", 1)[0])
+        return builder(sender_id, channel, replies) if builder else []
 
     async def notify(self, escalation: dict[str, Any], event: str) -> None:
         """Tell liaisons about a new escalation or a new owner message (WeCom, ...)."""

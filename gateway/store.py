@@ -44,6 +44,8 @@ conversations = sa.Table(
     sa.Column("channel", sa.String(32), nullable=False),
     sa.Column("firm_uscc", sa.String(18)),
     sa.Column("needs_resume", sa.Boolean, nullable=False, default=False),
+    sa.Column("reply_url", sa.Text),  # 智能机器人 response_url of the latest message (single use, 1 h)
+    sa.Column("reply_url_at", UTCDateTime()),
     sa.Column("created_at", UTCDateTime(), nullable=False),
     sa.Column("updated_at", UTCDateTime(), nullable=False),
 )
@@ -133,6 +135,22 @@ wecom_chats = sa.Table(
     "wecom_chats", metadata,
     sa.Column("chat_id", sa.String(128), primary_key=True),
     sa.Column("uscc", sa.String(18), nullable=False),
+    sa.Column("webhook_key", sa.String(128)),
+)
+# Messages waiting to leave through a channel API (WeCom), written in the same transaction as the
+# turn that produced them, so a crash can neither lose nor repeat an answer.
+outbound = sa.Table(
+    "outbound", metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("kind", sa.String(16), nullable=False),  # user | chat | webhook | aibot
+    sa.Column("target", sa.String(512), nullable=False),
+    sa.Column("text", sa.Text, nullable=False),
+    sa.Column("status", sa.String(16), nullable=False, default="pending"),
+    sa.Column("attempts", sa.Integer, nullable=False, default=0),
+    sa.Column("last_error", sa.Text),
+    sa.Column("created_at", UTCDateTime(), nullable=False),
+    sa.Column("not_before", UTCDateTime(), nullable=False),
+    sa.Column("sent_at", UTCDateTime(), index=True),
 )
 
 
@@ -224,6 +242,28 @@ class Store:
             con.execute(conversations.update().where(conversations.c.sender_id == sender_id).values(updated_at=now))
         return dict(row)
 
+    @staticmethod
+    def insert_message(
+        con: Connection, sender_id: str, role: str, text: str, *, sources: list[Any] | None = None,
+        buttons: list[Any] | None = None, author: str | None = None, escalation_id: int | None = None,
+        status: str = "processed",
+    ) -> int:
+        """Insert one message inside a caller's transaction; returns its id."""
+        result = con.execute(messages.insert().values(
+            sender_id=sender_id, role=role, text=text, sources=json.dumps(sources or [], ensure_ascii=False),
+            buttons=json.dumps(buttons or [], ensure_ascii=False), author=author, escalation_id=escalation_id,
+            status=status, created_at=utcnow(),
+        ))
+        return int(result.inserted_primary_key[0])
+
+    @staticmethod
+    def queue(con: Connection, deliveries: list[dict[str, str]]) -> None:
+        """Queue channel deliveries inside a caller's transaction."""
+        now = utcnow()
+        for row in deliveries:
+            con.execute(outbound.insert().values(kind=row["kind"], target=row["target"], text=row["text"],
+                                                 status="pending", attempts=0, created_at=now, not_before=now))
+
     def add_message(
         self, sender_id: str, role: str, text: str, *, channel: str = "web", sources: list[Any] | None = None,
         buttons: list[Any] | None = None, author: str | None = None, escalation_id: int | None = None,
@@ -233,13 +273,66 @@ class Store:
         def write() -> int:
             with self.tx() as con:
                 self.ensure_conversation(con, sender_id, channel)
-                result = con.execute(messages.insert().values(
-                    sender_id=sender_id, role=role, text=text, sources=json.dumps(sources or [], ensure_ascii=False),
-                    buttons=json.dumps(buttons or [], ensure_ascii=False), author=author,
-                    escalation_id=escalation_id, status=status, created_at=utcnow(),
-                ))
-                return int(result.inserted_primary_key[0])
+                return self.insert_message(con, sender_id, role, text, sources=sources, buttons=buttons,
+                                           author=author, escalation_id=escalation_id, status=status)
         return self.retry(write)
+
+    def add_message_once(self, key: str, sender_id: str, text: str, *, channel: str) -> int | None:
+        """Persist an inbound message unless ``key`` (e.g. a WeCom MsgId) was seen; one transaction,
+        so a retry of the same message is never stored or answered twice. Returns the id, or None."""
+        def write() -> int | None:
+            try:
+                with self.tx() as con:
+                    con.execute(seen_keys.insert().values(key=key, created_at=utcnow()))
+                    self.ensure_conversation(con, sender_id, channel)
+                    return self.insert_message(con, sender_id, "user", text, status="stored")
+            except IntegrityError:
+                return None
+        return self.retry(write)
+
+    def finish_turn(
+        self, message_id: int | None, sender_id: str, channel: str, replies: list[dict[str, Any]],
+        deliveries: list[dict[str, str]], *, role: str = "bot", status: str = "processed",
+    ) -> None:
+        """Store a turn's replies, queue their channel deliveries and mark the user message, atomically."""
+        def write() -> None:
+            with self.tx() as con:
+                self.ensure_conversation(con, sender_id, channel)
+                for reply in replies:
+                    self.insert_message(con, sender_id, role, reply["text"], sources=reply.get("sources"),
+                                        buttons=reply.get("buttons"), author=reply.get("author"),
+                                        escalation_id=reply.get("escalation_id"))
+                self.queue(con, deliveries)
+                if message_id is not None:
+                    con.execute(messages.update().where(messages.c.id == message_id).values(status=status))
+        self.retry(write)
+
+    def claim_stored(self, channel_prefix: str, limit: int = 20) -> list[dict[str, Any]]:
+        """Take stored (unprocessed) user messages of a channel for processing; each row goes to one worker."""
+        with self.engine.connect() as con:
+            rows = con.execute(
+                sa.select(messages.c.id, messages.c.sender_id, messages.c.text, conversations.c.channel)
+                .join(conversations, conversations.c.sender_id == messages.c.sender_id)
+                .where(messages.c.role == "user", messages.c.status == "stored",
+                       conversations.c.channel.like(f"{channel_prefix}%"))
+                .order_by(messages.c.id).limit(limit)
+            ).mappings().all()
+        taken = []
+        for row in rows:
+            with self.tx() as con:
+                won = con.execute(messages.update().where(messages.c.id == row["id"], messages.c.status == "stored")
+                                  .values(status="processing")).rowcount
+            if won:
+                taken.append(dict(row))
+        return taken
+
+    def requeue_processing(self, channel_prefix: str) -> int:
+        """After a restart: messages left mid-processing by a dead process go back to the queue."""
+        with self.tx() as con:
+            ids = sa.select(messages.c.id).join(conversations, conversations.c.sender_id == messages.c.sender_id).where(
+                messages.c.status == "processing", conversations.c.channel.like(f"{channel_prefix}%"))
+            return int(con.execute(messages.update().where(messages.c.id.in_(ids))
+                                   .values(status="stored")).rowcount)
 
     def set_message_status(self, message_id: int, status: str) -> None:
         """Mark a stored message processed / failed / held for a liaison."""

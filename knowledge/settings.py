@@ -49,6 +49,15 @@ class Settings(BaseSettings):
     workday_end_hour: int = 18
     token_ttl_s: int = 8 * 3600
     max_message_chars: int = 2000
+    wecom_token: str = ""
+    wecom_encoding_aes_key: str = ""
+    wecom_corp_id: str = ""
+    wecom_agent_id: int = 0
+    wecom_secret: str = ""
+    wecom_api_base: str = "https://qyapi.weixin.qq.com/cgi-bin"
+    wecom_replay_window_s: int = 300
+    wecom_bot_token: str = ""
+    wecom_bot_encoding_aes_key: str = ""
     rate_limit_per_minute: int = 30
 
     class Config:
@@ -67,6 +76,11 @@ class Settings(BaseSettings):
                 if value.startswith("dev-") or PLACEHOLDER in value]
         if weak:
             raise ValueError(f"ENV={self.env} refuses development/placeholder secrets: {', '.join(weak)}")
+
+    @property
+    def wecom_enabled(self) -> bool:
+        """The self-built app's callback and API are configured."""
+        return bool(self.wecom_token and self.wecom_encoding_aes_key and self.wecom_corp_id)
 
     @property
     def rasa_url(self) -> str:

@@ -10,7 +10,7 @@ from typing import Any
 from fastapi import APIRouter, HTTPException, Query
 from fastapi.responses import Response
 
-from gateway.conversation import RESUMED
+from gateway.conversation import resolve_and_resume
 from gateway.escalations import EscalationError
 from gateway.schemas import TextIn
 from gateway.services import ServicesDep, UserDep
@@ -79,10 +79,11 @@ async def claim(esc_id: int, user: UserDep, services: ServicesDep) -> dict[str, 
 async def reply(esc_id: int, body: TextIn, user: UserDep, services: ServicesDep) -> dict[str, Any]:
     """Answer the owner; the answer reaches them in the channel they used."""
     try:
-        esc, _ = services.escalations.reply(esc_id, user, body.text)
+        esc = services.escalations.require(esc_id, user)
+        deliveries = services.deliveries(esc["sender_id"], esc["channel"], [{"text": body.text, "role": "liaison"}])
+        services.escalations.reply(esc_id, user, body.text, deliveries)
     except EscalationError as exc:
         raise _fail(exc) from exc
-    await services.deliver(esc["sender_id"], "liaison", body.text)
     return services.escalations.detail(esc_id, user)
 
 
@@ -90,18 +91,9 @@ async def reply(esc_id: int, body: TextIn, user: UserDep, services: ServicesDep)
 async def resolve(esc_id: int, user: UserDep, services: ServicesDep) -> dict[str, Any]:
     """Close the case; the bot resumes the conversation and tells the owner."""
     try:
-        esc = services.escalations.resolve(esc_id, user)
+        await resolve_and_resume(services, esc_id, user)
     except EscalationError as exc:
         raise _fail(exc) from exc
-    sender = esc["sender_id"]
-    services.store.set_needs_resume(sender, True)
-    try:
-        await services.rasa.resume(sender)
-        services.store.set_needs_resume(sender, False)
-    except Exception as exc:  # noqa: BLE001 - retried before the owner's next message
-        logger.warning("resume of %s failed, will retry on next message: %s", sender, exc)
-    services.store.add_message(sender, "system", RESUMED, channel=esc["channel"], status="processed")
-    await services.deliver(sender, "system", RESUMED)
     return services.escalations.detail(esc_id, user)  # the resolver claimed it, so may still see it
 
 

@@ -1,0 +1,211 @@
+"""WeCom as a channel: inbound messages become stored turns, replies become outbound rows.
+
+Conversations are ``wecom:<chatid>`` for group chats (channel ``wecom-chat``, or ``wecom-bot`` for
+智能机器人 @-mentions) and ``wecom:<userid>`` for direct chats with the app (``wecom-user``).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import re
+from dataclasses import dataclass
+from typing import Any
+
+import sqlalchemy as sa
+
+from gateway.conversation import process, resolve_and_resume
+from gateway.escalations import EscalationError
+from gateway.services import Services
+from gateway.store import conversations, messages, utcnow, wecom_chats
+from gateway.wecom.client import split_text
+from gateway.wecom.outbox import Outbox
+
+logger = logging.getLogger(__name__)
+AIBOT_LIMIT_CHARS = 6000
+_COMMAND = re.compile(r"^\s*#(\d+)\s*(.*)$", re.S)
+_RESOLVE_WORDS = ("结案", "办结", "解决", "resolve")
+ONLY_TEXT = "目前只能处理文字消息，请用文字描述您的问题。"
+
+
+@dataclass
+class Inbound:
+    """One inbound WeCom message, whichever callback it came through."""
+
+    key: str
+    from_user: str
+    text: str
+    chat_id: str | None
+    channel: str
+    response_url: str | None = None
+
+
+def render(reply: dict[str, Any]) -> str:
+    """A reply as WeCom text: the answer, a short 依据 line when the text has none, numbered options."""
+    text = str(reply.get("text") or "")
+    sources = reply.get("sources") or []
+    if sources and "依据" not in text:
+        text += "\n依据：" + "；".join(f"答复函 {s['section']} {s['title']}" for s in sources)
+    buttons = reply.get("buttons") or []
+    if buttons:
+        text += "\n" + "  ".join(f"回复{i}：{b['title']}" for i, b in enumerate(buttons, 1))
+    return text
+
+
+class WeComChannel:
+    """Inbound acceptance and processing, outbound building and liaison notification for WeCom."""
+
+    def __init__(self, services: Services, outbox: Outbox) -> None:
+        self.services, self.outbox = services, outbox
+        self.wake = asyncio.Event()
+
+    # -- outbound -----------------------------------------------------------------------------
+    def deliveries(self, sender_id: str, channel: str, replies: list[dict[str, Any]]) -> list[dict[str, str]]:
+        """Outbound rows for replies to a WeCom conversation (registered as the ``wecom`` builder)."""
+        target = sender_id.split(":", 1)[1]
+        texts = [render(r) for r in replies if r.get("text")]
+        if not texts:
+            return []
+        if channel == "wecom-bot":
+            url = self._take_response_url(sender_id)
+            if url:
+                combined = "\n\n".join(texts)
+                return [{"kind": "aibot", "target": url, "text": combined[:AIBOT_LIMIT_CHARS]}]
+            key = self._webhook_key(target)
+            kind, target = ("webhook", key) if key else ("chat", target)
+        else:
+            kind = "chat" if channel == "wecom-chat" else "user"
+        return [{"kind": kind, "target": target, "text": piece} for text in texts for piece in split_text(text)]
+
+    def _take_response_url(self, sender_id: str) -> str | None:
+        """The 智能机器人 response_url of the conversation's latest message: usable once, for an hour."""
+        with self.services.store.tx() as con:
+            row = con.execute(sa.select(conversations.c.reply_url, conversations.c.reply_url_at)
+                              .where(conversations.c.sender_id == sender_id)).first()
+            if not row or not row[0]:
+                return None
+            con.execute(conversations.update().where(conversations.c.sender_id == sender_id)
+                        .values(reply_url=None, reply_url_at=None))
+        at = row[1]
+        fresh = at is not None and (utcnow() - at).total_seconds() < 3300
+        return str(row[0]) if fresh else None
+
+    def _webhook_key(self, chat_id: str) -> str | None:
+        with self.services.store.engine.connect() as con:
+            row = con.execute(sa.select(wecom_chats.c.webhook_key).where(wecom_chats.c.chat_id == chat_id)).first()
+        return row[0] if row and row[0] else None
+
+    # -- notifications ------------------------------------------------------------------------
+    async def notify(self, esc: dict[str, Any], event: str) -> None:
+        """Tell the liaison(s) in WeCom about a new escalation or a new owner message."""
+        registry = self.services.registry
+        names = [esc.get("claimed_by") or esc.get("liaison_username")]
+        userids = [u["wecom_userid"] for u in (registry.liaison(n) for n in names if n) if u and u.get("wecom_userid")]
+        if not userids and not esc.get("liaison_username"):
+            userids = registry.department_wecom_ids(esc.get("department") or "")
+        if not userids:
+            return
+        firm = esc.get("firm_name") or "未登记企业"
+        link = f"{self.services.settings.gateway_url}/console#esc-{esc['id']}"
+        if event == "created":
+            text = f"【惠企通·转人工】工单#{esc['id']}\n企业：{firm}\n问题：{esc.get('question') or '（无）'}\n处理：{link}"
+        else:
+            text = f"【惠企通】工单#{esc['id']}（{firm}）有企业新消息，请到控制台查看：{link}"
+        self.outbox.enqueue([{"kind": "user", "target": uid, "text": text} for uid in userids])
+
+    # -- inbound ------------------------------------------------------------------------------
+    def accept(self, msg: Inbound) -> int | None:
+        """Persist an inbound message exactly once (by its WeCom key); None for a retry or a liaison's
+        message handled here. Processing happens later, in :meth:`run`."""
+        liaison = self.services.registry.liaison_by_wecom(msg.from_user)
+        sender_id = f"wecom:{msg.chat_id or msg.from_user}"
+        if liaison is not None and self._liaison_message(liaison, msg, sender_id):
+            return None
+        text = self._button_choice(sender_id, msg.text)
+        message_id = self.services.store.add_message_once(msg.key, sender_id, text, channel=msg.channel)
+        if message_id is None:
+            logger.info("wecom message %s already received; not processed again", msg.key)
+            return None
+        values: dict[str, Any] = {}
+        if msg.chat_id:
+            values["firm_uscc"] = self.services.registry.firm_for_chat(msg.chat_id)
+        if msg.response_url:
+            values.update(reply_url=msg.response_url, reply_url_at=utcnow())
+        if values:
+            with self.services.store.tx() as con:
+                con.execute(conversations.update().where(conversations.c.sender_id == sender_id).values(**values))
+        self.wake.set()
+        return message_id
+
+    def _button_choice(self, sender_id: str, text: str) -> str:
+        """'1' answers the first option of the bot's last message (WeCom text has no buttons)."""
+        if not re.fullmatch(r"\s*\d{1,2}\s*", text):
+            return text
+        with self.services.store.engine.connect() as con:
+            row = con.execute(sa.select(messages.c.buttons).where(messages.c.sender_id == sender_id,
+                                                                  messages.c.role == "bot")
+                              .order_by(messages.c.id.desc()).limit(1)).first()
+        buttons = json.loads(row[0]) if row and row[0] else []
+        index = int(text) - 1
+        return str(buttons[index]["payload"]) if 0 <= index < len(buttons) else text
+
+    def _liaison_message(self, liaison: dict[str, Any], msg: Inbound, sender_id: str) -> bool:
+        """A liaison writing in WeCom: in a group with an open case it is the liaison's reply; in a
+        direct chat, ``#<id> text`` replies to case <id> and ``#<id> 结案`` resolves it. True when handled."""
+        user = {"username": liaison["username"], "name": liaison["name"], "department": liaison["department"]}
+        escs = self.services.escalations
+        if msg.chat_id:
+            esc = escs.open_for(sender_id)
+            if esc is None or not escs.visible_to(esc, user):
+                return False  # an ordinary group member message
+            if not self.services.store.first_time(msg.key):
+                return True
+            try:
+                escs.reply(esc["id"], user, msg.text, [])  # already visible in the group: nothing to send
+            except EscalationError as exc:
+                logger.info("liaison %s message in %s not recorded: %s", liaison["username"], sender_id, exc)
+            return True
+        command = _COMMAND.match(msg.text)
+        if not self.services.store.first_time(msg.key):
+            return True
+        if command is None:
+            mine = escs.list_for(user, "all")
+            lines = [f"#{e['id']} {e.get('firm_name') or '未登记企业'}：{(e.get('question') or '')[:30]}" for e in mine[:10]]
+            help_text = "回复企业请发送“#工单号 内容”，结案发送“#工单号 结案”。" + ("\n待办：\n" + "\n".join(lines) if lines else "")
+            self.outbox.enqueue([{"kind": "user", "target": msg.from_user, "text": help_text}])
+            return True
+        esc_id, body = int(command.group(1)), command.group(2).strip()
+        try:
+            if body in _RESOLVE_WORDS:
+                asyncio.get_running_loop().create_task(self._resolve(esc_id, user))
+            elif body:
+                esc = escs.require(esc_id, user)
+                escs.reply(esc_id, user, body, self.services.deliveries(esc["sender_id"], esc["channel"], [{"text": body}]))
+                self.outbox.wake.set()
+        except EscalationError as exc:
+            self.outbox.enqueue([{"kind": "user", "target": msg.from_user, "text": f"工单#{esc_id}：{exc}"}])
+        return True
+
+    async def _resolve(self, esc_id: int, user: dict[str, str]) -> None:
+        try:
+            await resolve_and_resume(self.services, esc_id, user)
+        except EscalationError as exc:
+            logger.info("resolve from WeCom refused: %s", exc)
+        self.outbox.wake.set()
+
+    async def run(self) -> None:
+        """Process stored WeCom messages forever (also those left by a process that died)."""
+        self.services.store.requeue_processing("wecom")
+        while True:
+            try:
+                for row in self.services.store.claim_stored("wecom"):
+                    await process(self.services, row["id"], row["sender_id"], row["text"], row["channel"])
+                    self.outbox.wake.set()
+            except Exception:  # noqa: BLE001 - keep processing; the message stays claimed for a restart
+                logger.exception("wecom inbound pass failed")
+            self.wake.clear()
+            try:
+                await asyncio.wait_for(self.wake.wait(), timeout=1.0)
+            except asyncio.TimeoutError:
+                pass

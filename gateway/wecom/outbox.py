@@ -1,0 +1,127 @@
+"""The WeCom outbound queue: rows written with the turn that produced them, sent by one worker loop
+within WeCom's per-receiver rate limits (WeCom silently drops the excess, so we never exceed them)."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from datetime import timedelta
+from typing import Any
+
+import sqlalchemy as sa
+from wechatpy.exceptions import WeChatClientException
+
+from gateway.store import Store, outbound, utcnow
+from gateway.wecom.client import WeComClient, post_json
+from knowledge.settings import Settings
+
+logger = logging.getLogger(__name__)
+# (messages, seconds) per receiver: an app may send one member 30 a minute and 1,000 an hour; a
+# group chat and a group-robot webhook take 20 a minute. A response_url takes exactly one.
+LIMITS: dict[str, list[tuple[int, int]]] = {
+    "user": [(30, 60), (1000, 3600)], "chat": [(20, 60)], "webhook": [(20, 60)], "aibot": [],
+}
+MAX_ATTEMPTS = 6
+FREQ_LIMIT = 45009
+
+
+class Outbox:
+    """Sends pending outbound rows in order per receiver."""
+
+    def __init__(self, store: Store, settings: Settings, client: WeComClient | None = None) -> None:
+        self.store, self.settings = store, settings
+        self.client = client or WeComClient(settings.wecom_api_base, settings.wecom_corp_id, settings.wecom_secret)
+        self.wake = asyncio.Event()
+
+    def enqueue(self, rows: list[dict[str, str]]) -> None:
+        """Queue deliveries outside a turn (notifications to liaisons)."""
+        if rows:
+            with self.store.tx() as con:
+                self.store.queue(con, rows)
+            self.wake.set()
+
+    def _sent_within(self, target: str, seconds: int) -> int:
+        since = utcnow() - timedelta(seconds=seconds)
+        with self.store.engine.connect() as con:
+            return int(con.execute(sa.select(sa.func.count()).select_from(outbound).where(
+                outbound.c.target == target, outbound.c.status == "sent", outbound.c.sent_at > since)).scalar_one())
+
+    def wait_for(self, kind: str, target: str) -> float:
+        """Seconds until ``target`` may receive one more message (0 = now); counted from the store,
+        so a restart or a second gateway process cannot exceed the limit either."""
+        for limit, window in LIMITS.get(kind, []):
+            if self._sent_within(target, window) >= limit:
+                return float(min(window, 60))
+        return 0.0
+
+    def _send(self, row: dict[str, Any]) -> None:
+        kind, target, text = row["kind"], row["target"], row["text"]
+        if kind == "user":
+            self.client.message.send_text(self.settings.wecom_agent_id, target, text)
+        elif kind == "chat":
+            self.client.appchat.send_text(target, text)
+        else:
+            url = (f"{self.settings.wecom_api_base.rstrip('/')}/webhook/send?key={target}" if kind == "webhook"
+                   else target)
+            body = ({"msgtype": "text", "text": {"content": text}} if kind == "webhook"
+                    else {"msgtype": "markdown", "markdown": {"content": text}})
+            result = post_json(url, body)
+            if result.get("errcode", 0) != 0:
+                raise WeChatClientException(result.get("errcode"), result.get("errmsg", ""))
+
+    def _claim(self, row_id: int) -> bool:
+        with self.store.tx() as con:
+            return bool(con.execute(outbound.update().where(outbound.c.id == row_id, outbound.c.status == "pending")
+                                    .values(status="sending")).rowcount)
+
+    def _finish(self, row_id: int, **values: Any) -> None:
+        with self.store.tx() as con:
+            con.execute(outbound.update().where(outbound.c.id == row_id).values(**values))
+
+    async def send_due(self) -> int:
+        """One pass: send every due row whose receiver is within its limits; returns how many were sent."""
+        now = utcnow()
+        with self.store.engine.connect() as con:
+            rows = con.execute(sa.select(outbound).where(outbound.c.status == "pending", outbound.c.not_before <= now)
+                               .order_by(outbound.c.id).limit(200)).mappings().all()
+        blocked: set[str] = set()
+        sent = 0
+        for row in map(dict, rows):
+            if row["target"] in blocked:
+                continue  # keep each receiver's messages in order
+            wait = self.wait_for(row["kind"], row["target"])
+            if wait:
+                blocked.add(row["target"])
+                continue
+            if not self._claim(row["id"]):
+                continue
+            try:
+                await asyncio.to_thread(self._send, row)
+            except Exception as exc:  # noqa: BLE001 - every failure is retried with backoff, then parked
+                attempts = row["attempts"] + 1
+                errcode = getattr(exc, "errcode", None)
+                delay = 60 if errcode == FREQ_LIMIT else 2 ** attempts
+                status = "failed" if attempts >= MAX_ATTEMPTS else "pending"
+                logger.warning("wecom %s to %s failed (attempt %d): %s", row["kind"], row["target"], attempts, exc)
+                self._finish(row["id"], status=status, attempts=attempts, last_error=str(exc)[:500],
+                             not_before=utcnow() + timedelta(seconds=delay))
+                blocked.add(row["target"])
+                continue
+            self._finish(row["id"], status="sent", attempts=row["attempts"] + 1, sent_at=utcnow())
+            sent += 1
+        return sent
+
+    async def run(self) -> None:
+        """Send forever: on wake-up, and every second for rows that became due."""
+        with self.store.tx() as con:  # a process that died mid-send: send again rather than lose it
+            con.execute(outbound.update().where(outbound.c.status == "sending").values(status="pending"))
+        while True:
+            try:
+                await self.send_due()
+            except Exception:  # noqa: BLE001 - the loop must survive a database hiccup
+                logger.exception("wecom outbox pass failed")
+            self.wake.clear()
+            try:
+                await asyncio.wait_for(self.wake.wait(), timeout=1.0)
+            except asyncio.TimeoutError:
+                pass
