@@ -120,12 +120,12 @@ class ActionAnswerPolicy(Action):
         message = tracker.latest_message or {}
         text = message.get("text") or ""
         intent = (message.get("intent") or {}).get("name")
-        if intent == "nlu_fallback":
-            return await self._fallback(dispatcher, tracker, text)
-        hits = relevant_hits(text, intent)
+        hits = relevant_hits(text, intent if intent != "nlu_fallback" else None)
         if other_city(text, hits):
             dispatcher.utter_message(response="utter_out_of_scope")
             return []
+        if intent == "nlu_fallback":
+            return await self._fallback(dispatcher, tracker, text, hits)
         events: list[EventType] = [SlotSet("open_question", text), SlotSet("last_sources", [h.policy_id for h in hits])]
         if intent == "ask_procedure" or asks_procedure(text):
             topic = procedure_topic(text)
@@ -154,9 +154,10 @@ class ActionAnswerPolicy(Action):
         dispatcher.utter_message(text="\n".join(parts), buttons=OFFER_BUTTONS, json_message=sources_payload(hits[:1]))
         return [SlotSet("handoff_offered", True)]
 
-    async def _fallback(self, dispatcher: CollectingDispatcher, tracker: Tracker, text: str) -> list[EventType]:
+    async def _fallback(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, text: str, hits: list[Hit]
+    ) -> list[EventType]:
         """Unsure intent: answer when the letter clearly matches, else rephrase; twice running, hand off."""
-        hits = relevant_hits(text, None)
         if hits and hits[0].score >= STRONG_SCORE and not asks_procedure(text):
             dispatcher.utter_message(text=render_hits(hits), json_message=sources_payload(hits))
             return [SlotSet("open_question", text), SlotSet("last_sources", [h.policy_id for h in hits])]

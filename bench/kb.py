@@ -25,19 +25,30 @@ from knowledge.segment import terms
 from knowledge.settings import ROOT, get_settings
 
 
+DISTRACTOR_OF = "distractor"
+
+
 def synthetic_index(path: Path, size: int, seed: int = 7) -> None:
-    """An index of ``size`` passages: each record's passage, then variants mixing in other records' words."""
+    """An index of ``size`` passages: the real records' passages plus distractor passages.
+
+    A distractor stands for another policy text of a large archive: 40 words drawn from a Zipf-
+    distributed synthetic vocabulary of 50,000 words, of which one in eight is instead a word of the
+    letter, so that the letter's terms recur across the archive as they would in real documents.
+    Distractors answer no question (policy id ``distractor``; it takes a place in the top 3 like any
+    hit): recall measures whether the real record still ranks near the top among 20,000 passages.
+    """
     policies = load_policies(get_settings().policies_dir)
     rng = random.Random(seed)
     base = [passage_row(p) for p in policies]
-    vocab = [w for row in base for w in row["quote_seg"].split()]
+    letter_words = [w for row in base for w in row["quote_seg"].split()]
+    synthetic = [f"词{i:05d}" for i in range(50_000)]
+    weights = [1 / (rank + 1) for rank in range(len(synthetic))]
     rows = list(base)
     while len(rows) < size:
-        row = dict(rng.choice(base))
-        noise = " ".join(rng.sample(vocab, 25))
-        row["quote_seg"] = f"{row['quote_seg']} {noise}"
-        row["benefit_seg"] = " ".join(rng.sample(vocab, 12))
-        rows.append(row)
+        words = [rng.choice(letter_words) if rng.random() < 0.125 else w
+                 for w in rng.choices(synthetic, weights=weights, k=40)]
+        rows.append({"policy_id": DISTRACTOR_OF, "title_seg": " ".join(words[:4]), "aliases_seg": "",
+                     "quote_seg": " ".join(words[4:32]), "benefit_seg": " ".join(words[32:])})
     write_index(sqlite_utils.Database(path), policies, rows)
 
 

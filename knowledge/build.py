@@ -46,7 +46,7 @@ def passage_row(policy: Policy) -> dict[str, str]:
 
 def write_index(db: sqlite_utils.Database, policies: list[Policy], passages: list[dict[str, str]]) -> None:
     """(Re)create the tables of an index in ``db`` from records and passages."""
-    for table in ("passages_fts", "passages", "policies", "meta"):
+    for table in ("passages_vocab", "passages_fts", "passages", "policies", "meta"):
         db.execute(f"DROP TABLE IF EXISTS [{table}]")
     db.table("policies").insert_all(
         ({"id": p.id, "section_title": p.section_title, **{k: v for k, v in p.as_dict().items() if k != "policy_id"}}
@@ -59,6 +59,8 @@ def write_index(db: sqlite_utils.Database, policies: list[Policy], passages: lis
     passages_table.enable_fts(list(FTS_COLUMNS), fts_version="FTS5", tokenize="unicode61", create_triggers=False)
     passages_table.populate_fts(list(FTS_COLUMNS))
     db.execute("INSERT INTO passages_fts(passages_fts) VALUES('optimize')")
+    # Document frequencies, so that search can drop terms too common to discriminate.
+    db.execute("CREATE VIRTUAL TABLE passages_vocab USING fts5vocab(passages_fts, 'row')")
 
 
 def build(settings: Settings | None = None, *, force: bool = False) -> bool:

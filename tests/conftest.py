@@ -7,7 +7,13 @@ from pathlib import Path
 
 import pytest
 
+from tests.fakes.wecom_api import AGENT_ID, CORP_ID, CORP_SECRET, FakeWeComServer
 from tests.stack import ROOT, Stack, stack_env
+
+WECOM_TOKEN = "hqtTestToken"
+WECOM_AES_KEY = "jWmYm7qr5nMoAUwZRjGtBxmz3KA1tkAj3ykkR6q2B2C"
+BOT_TOKEN = "hqtBotToken"
+BOT_AES_KEY = "abcdefghijklmnopqrstuvwxyz0123456789ABCDEFG"
 
 
 def _require_model() -> None:
@@ -20,11 +26,24 @@ def _require_model() -> None:
 
 
 @pytest.fixture(scope="session")
-def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
-    """Rasa (trained model, launcher fixes), the action server and the gateway, on free ports."""
+def wecom_server() -> Iterator[FakeWeComServer]:
+    """The local fake of WeCom's API, for the whole session."""
+    with FakeWeComServer() as server:
+        yield server
+
+
+@pytest.fixture(scope="session")
+def stack(tmp_path_factory: pytest.TempPathFactory, wecom_server: FakeWeComServer) -> Iterator[Stack]:
+    """Rasa (trained model, launcher fixes), the action server and the gateway, on free ports, with
+    WeCom configured against the local fake API."""
     _require_model()
     tmp = tmp_path_factory.mktemp("stack")
-    running = Stack(env=stack_env(tmp), logs=tmp)
+    env = stack_env(
+        tmp, WECOM_TOKEN=WECOM_TOKEN, WECOM_ENCODING_AES_KEY=WECOM_AES_KEY, WECOM_CORP_ID=CORP_ID,
+        WECOM_AGENT_ID=str(AGENT_ID), WECOM_SECRET=CORP_SECRET, WECOM_API_BASE=wecom_server.base,
+        WECOM_BOT_TOKEN=BOT_TOKEN, WECOM_BOT_ENCODING_AES_KEY=BOT_AES_KEY,
+    )
+    running = Stack(env=env, logs=tmp)
     for name in ("rasa", "actions", "gateway"):
         running.start(name)
     try:

@@ -87,7 +87,7 @@ class Stack:
 
 def stack_env(tmp: Path, **extra: str) -> dict[str, str]:
     """Environment for a test stack: own ports, own var dir and database, the shared KB and model."""
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("RASA_", "ACTIONS_", "GATEWAY_", "DATABASE_"))}
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("RASA_", "ACTIONS_", "GATEWAY_", "DATABASE_", "WECOM_", "HANDOFF_", "ENV"))}
     env.update({
         "RASA_PORT": str(free_port()), "ACTIONS_PORT": str(free_port()), "GATEWAY_PORT": str(free_port()),
         "RASA_TOKEN": "test-rasa-token", "HANDOFF_SECRET": "test-handoff-secret",

@@ -112,7 +112,7 @@ def test_handoff_round_trip_reaches_the_owner_live_and_the_bot_resumes(
     ask(user, GROWTH_Q)
     answer = bot_after(user, GROWTH_Q, "10-100")
     expect(answer).to_be_visible(timeout=BOT_WAIT_MS)
-    expect(answer.locator(".hqt-source").filter(has_text="三（二）")).to_be_visible()
+    expect(answer.locator(".hqt-source").filter(has_text="三（二）").first).to_be_visible()
     user.screenshot(path=artifacts / "widget-answer.png")
 
     ask(user, "我要转人工")
@@ -164,7 +164,7 @@ def test_handoff_round_trip_reaches_the_owner_live_and_the_bot_resumes(
     ask(user, REFORM_Q)
     resumed = bot_after(user, REFORM_Q, "200")
     expect(resumed).to_be_visible(timeout=BOT_WAIT_MS)
-    expect(resumed.locator(".hqt-source").filter(has_text="三（二）")).to_be_visible()
+    expect(resumed.locator(".hqt-source").filter(has_text="三（二）").first).to_be_visible()
     user.screenshot(path=artifacts / "widget-resumed.png")
 
 
