@@ -19,7 +19,6 @@ from gateway.store import Store, escalations
 from knowledge.settings import Settings
 
 PG_URL = "postgresql://postgres@127.0.0.1:5432/test"
-SCHEMA = "hqt_store_test"
 LIAISONS = [
     {"username": "gxj_a", "password": "password-a", "name": "甲", "department": "市工业和信息化局"},
     {"username": "gxj_b", "password": "password-b", "name": "乙", "department": "市工业和信息化局"},
@@ -32,19 +31,22 @@ FIRM = {"uscc": "91442000MA4W0A1C3F", "name": "测试五金有限公司", "level
 
 @pytest.fixture(params=["sqlite", "postgresql"])
 def store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Store]:
-    if request.param == "sqlite":
+    schema = f"hqt_store_{uuid.uuid4().hex[:12]}"  # own schema: parallel runs cannot collide
+    admin = sa.create_engine(PG_URL) if request.param == "postgresql" else None
+    if admin is None:
         url = f"sqlite:///{tmp_path / 'store.db'}"
     else:
-        admin = sa.create_engine(PG_URL)
         with admin.begin() as con:
-            con.execute(sa.text(f"DROP SCHEMA IF EXISTS {SCHEMA} CASCADE"))
-            con.execute(sa.text(f"CREATE SCHEMA {SCHEMA}"))
-        admin.dispose()
-        url = f"{PG_URL}?options=-csearch_path%3D{SCHEMA}"
+            con.execute(sa.text(f"CREATE SCHEMA {schema}"))
+        url = f"{PG_URL}?options=-csearch_path%3D{schema}"
     s = Store(url)
     s.create()
     yield s
     s.engine.dispose()
+    if admin is not None:
+        with admin.begin() as con:
+            con.execute(sa.text(f"DROP SCHEMA {schema} CASCADE"))
+        admin.dispose()
 
 
 @pytest.fixture

@@ -37,7 +37,7 @@ TABLE = [
     ("一是提升服务能力", "一是提升服务能力"),
     ("进一步压缩企业开办时间", "进一步压缩企业开办时间"),
     ("三（二）", "三(二)"),
-    ("三成", "三成"),
+    ("涨了三成", "涨了3成"),  # 成 counts as a unit, so growth given in 成 can be parsed
     # Traditional → simplified, full width → half width.
     ("我們是市級專精特新", "我们是市级专精特新"),
     ("專精特新企業增長補貼", "专精特新企业增长补贴"),
