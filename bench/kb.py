@@ -24,7 +24,6 @@ from knowledge.search import Searcher
 from knowledge.segment import terms
 from knowledge.settings import ROOT, get_settings
 
-
 DISTRACTOR_OF = "distractor"
 
 
