@@ -6,7 +6,7 @@ from typing import Any
 
 from rasa_sdk import Tracker
 
-from knowledge.facts import extract_facts
+from knowledge.facts import INDUSTRY_WORDS, ZJTX_LEVELS, extract_facts
 from knowledge.rules import FACT_LABELS, describe
 
 FACT_SLOTS = tuple(FACT_LABELS)
@@ -31,9 +31,12 @@ def latest_facts(tracker: Tracker) -> dict[str, Any]:
         return {}
     facts = extract_facts(message.get("text") or "", requested=tracker.get_slot("requested_slot"), intent=intent)
     values = dict(facts.values)
+    # Entities matter for button payloads ('/provide_firm_info{"zjtx_level": "省级"}'); DIET's own
+    # guesses are ignored unless they are one of the canonical values.
+    allowed = {"zjtx_level": set(ZJTX_LEVELS), "industry": {*INDUSTRY_WORDS.values(), "其他"}}
     for entity in message.get("entities") or []:
         name, value = entity.get("entity"), entity.get("value")
-        if name in ("zjtx_level", "industry") and isinstance(value, str) and value:
+        if name in allowed and value in allowed[name]:
             values.setdefault(name, value)
     return values
 

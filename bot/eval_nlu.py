@@ -12,7 +12,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from bot.train import model_path
+from bot.train import serving_model
 from knowledge.settings import ROOT, get_settings
 
 TEST_SET = ROOT / "tests" / "nlu" / "test_nlu.yml"
@@ -22,7 +22,7 @@ def evaluate(out_dir: Path | None = None) -> dict[str, Any]:
     """Run the evaluation; returns macro-F1, accuracy, per-intent F1 and the report paths."""
     out = out_dir or get_settings().var_dir / "nlu_eval"
     out.mkdir(parents=True, exist_ok=True)
-    model = model_path()
+    model = serving_model()
     if not model.exists():
         raise SystemExit(f"error: no trained model {model.name}; run `make train`")
     subprocess.run(

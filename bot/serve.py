@@ -11,7 +11,7 @@ import sys
 
 import yaml
 
-from bot.train import model_path
+from bot.train import serving_model
 from knowledge.settings import ROOT, Settings, get_settings
 
 
@@ -48,7 +48,7 @@ def main(argv: list[str] | None = None) -> None:
     path = settings.var_dir / f"endpoints-{port}.yml"
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(yaml.safe_dump(endpoints(settings), allow_unicode=True), encoding="utf-8")
-    model = model_path()
+    model = serving_model()
     if not model.exists():
         sys.exit(f"error: no trained model {model.name}; run `make train`")
     if not args.stock:

@@ -43,6 +43,12 @@ def model_path() -> Path:
     return get_settings().models_dir / f"hqt-{inputs_hash()}.tar.gz"
 
 
+def serving_model() -> Path:
+    """The model Rasa serves: RASA_MODEL when set (a pinned deployment), else the current inputs' model."""
+    pinned = get_settings().rasa_model
+    return Path(pinned) if pinned else model_path()
+
+
 def train(force: bool = False) -> Path:
     """Train unless a model for the same inputs exists; returns the model path."""
     target = model_path()

@@ -6,6 +6,7 @@ import logging
 
 import uvicorn
 
+from gateway.store import Store
 from knowledge.settings import get_settings
 
 
@@ -13,6 +14,8 @@ def main() -> None:
     """Serve the app on GATEWAY_HOST:GATEWAY_PORT with GATEWAY_WORKERS processes."""
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s %(message)s")
     s = get_settings()
+    s.check()
+    Store(s.db_url).create()  # once, before the workers start, so they do not race to create tables
     uvicorn.run("gateway.main:create_app", factory=True, host=s.gateway_host, port=s.gateway_port,
                 workers=s.gateway_workers, log_level="info", access_log=False, ws="none")
 

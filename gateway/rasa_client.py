@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import itertools
 import logging
 from dataclasses import dataclass, field
 from typing import Any
@@ -57,14 +58,20 @@ def merge_outputs(outputs: list[dict[str, Any]]) -> list[Reply]:
 
 
 class RasaClient:
-    """Talks to one Rasa server (or a load balancer in front of several)."""
+    """Talks to Rasa: one server, or several sharing a tracker store and a lock store (RASA_URLS),
+    taken in turn: the lock store keeps each conversation on one instance at a time."""
 
     def __init__(self, settings: Settings, transport: httpx.AsyncBaseTransport | None = None) -> None:
         self.settings = settings
+        self.urls = settings.rasa_urls_list
+        self._turn = itertools.cycle(range(len(self.urls)))
         self.http = httpx.AsyncClient(
-            base_url=settings.rasa_url, timeout=httpx.Timeout(settings.rasa_timeout_s, connect=2.0),
-            transport=transport, limits=httpx.Limits(max_connections=200, max_keepalive_connections=100),
+            timeout=httpx.Timeout(settings.rasa_timeout_s, connect=2.0), transport=transport,
+            limits=httpx.Limits(max_connections=200, max_keepalive_connections=100),
         )
+
+    def _url(self, path: str) -> str:
+        return self.urls[next(self._turn)] + path
 
     async def close(self) -> None:
         """Close the connection pool."""
@@ -80,7 +87,7 @@ class RasaClient:
         delay = 0.2
         for attempt in range(retries + 1):
             try:
-                resp = await self.http.post("/webhooks/rest/webhook", json=body)
+                resp = await self.http.post(self._url("/webhooks/rest/webhook"), json=body)
                 resp.raise_for_status()
                 return merge_outputs(resp.json())
             except httpx.ConnectError as exc:
@@ -100,18 +107,21 @@ class RasaClient:
         A pause stops prediction before action_listen; without it rules see a half-finished turn.
         """
         resp = await self.http.post(
-            f"/conversations/{sender_id}/tracker/events", params={"token": self.settings.rasa_token},
+            self._url(f"/conversations/{sender_id}/tracker/events"), params={"token": self.settings.rasa_token},
             json=[{"event": "resume"}, {"event": "action", "name": "action_listen"}],
         )
         resp.raise_for_status()
 
     async def healthy(self) -> tuple[bool, str]:
-        """Whether Rasa answers /status with a loaded model."""
-        try:
-            resp = await self.http.get("/status", params={"token": self.settings.rasa_token}, timeout=2.0)
-            if resp.status_code != 200:
-                return False, f"HTTP {resp.status_code}"
-            model = resp.json().get("model_file") or ""
-            return bool(model), model or "no model loaded"
-        except (httpx.HTTPError, ValueError) as exc:
-            return False, type(exc).__name__
+        """Whether every Rasa instance answers /status with a loaded model."""
+        details = []
+        for url in self.urls:
+            try:
+                resp = await self.http.get(f"{url}/status", params={"token": self.settings.rasa_token}, timeout=2.0)
+                model = resp.json().get("model_file") if resp.status_code == 200 else None
+            except (httpx.HTTPError, ValueError) as exc:
+                return False, f"{url}: {type(exc).__name__}"
+            if not model:
+                return False, f"{url}: HTTP {resp.status_code}, no model loaded"
+            details.append(str(model))
+        return True, ", ".join(dict.fromkeys(details))

@@ -15,7 +15,7 @@ from typing import Any, TypeVar
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
-from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError
+from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError, ProgrammingError
 
 metadata = sa.MetaData()
 T = TypeVar("T")
@@ -199,8 +199,15 @@ class Store:
         self.engine = make_engine(url)
 
     def create(self) -> None:
-        """Create missing tables."""
-        self.retry(lambda: metadata.create_all(self.engine))
+        """Create missing tables (two processes creating at once: the loser sees them and is done)."""
+        for attempt in range(3):
+            try:
+                self.retry(lambda: metadata.create_all(self.engine))
+                return
+            except (IntegrityError, ProgrammingError):
+                if attempt == 2:
+                    raise
+                time.sleep(0.2)
 
     def drop_all(self) -> None:
         """Drop every table (tests)."""

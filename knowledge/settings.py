@@ -25,10 +25,12 @@ class Settings(BaseSettings):
     sources_dir: Path = ROOT / "knowledge" / "sources"
     jieba_dict_dir: Path = ROOT / "nlu_data" / "jieba"
     models_dir: Path = ROOT / "models"
+    rasa_model: str = ""
 
     rasa_host: str = "127.0.0.1"
     rasa_port: int = 5005
     rasa_token: str = "dev-rasa-token"
+    rasa_urls: str = ""
     actions_host: str = "127.0.0.1"
     actions_port: int = 5055
     gateway_host: str = "127.0.0.1"
@@ -86,6 +88,12 @@ class Settings(BaseSettings):
     def rasa_url(self) -> str:
         """Base URL of the Rasa server."""
         return f"http://{self.rasa_host}:{self.rasa_port}"
+
+    @property
+    def rasa_urls_list(self) -> list[str]:
+        """Every Rasa instance the gateway may use: RASA_URLS (comma-separated), else the one server."""
+        urls = [u.strip().rstrip("/") for u in self.rasa_urls.split(",") if u.strip()]
+        return urls or [self.rasa_url]
 
     @property
     def actions_url(self) -> str:

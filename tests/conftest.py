@@ -17,9 +17,9 @@ BOT_AES_KEY = "abcdefghijklmnopqrstuvwxyz0123456789ABCDEFG"
 
 
 def _require_model() -> None:
-    from bot.train import model_path
+    from bot.train import serving_model
 
-    if not model_path().exists():
+    if not serving_model().exists():
         pytest.fail("no trained model for the current training data: run `make train` (make test does)")
     if not (ROOT / "var" / "knowledge.db").exists():
         pytest.fail("knowledge base not built: run `make kb` (make test does)")

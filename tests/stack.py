@@ -47,8 +47,9 @@ class Stack:
         return f"http://127.0.0.1:{self.env['ACTIONS_PORT']}"
 
     def start(self, name: str, *args: str) -> None:
-        """Start one service (`rasa`, `actions`, `gateway`) in the background."""
-        module = {"rasa": "bot.serve", "actions": "actions", "gateway": "gateway"}[name]
+        """Start one service (`rasa`, `actions`, `gateway`; `rasa2` ... are further Rasa instances,
+        started with `--port P`) in the background."""
+        module = {"rasa": "bot.serve", "actions": "actions", "gateway": "gateway"}[name.rstrip("0123456789")]
         log = (self.logs / f"{name}.log").open("ab")
         self.procs[name] = subprocess.Popen(
             [sys.executable, "-m", module, *args], cwd=ROOT, env=self.env, stdout=log, stderr=subprocess.STDOUT,
@@ -69,8 +70,13 @@ class Stack:
 
     def wait(self, name: str, timeout: float = 240.0) -> None:
         """Block until a service answers its health URL."""
-        url = {"rasa": f"{self.rasa}/status?token={self.env['RASA_TOKEN']}", "actions": f"{self.actions}/health",
-               "gateway": f"{self.gateway}/openapi.json"}[name]
+        urls = {"rasa": f"{self.rasa}/status?token={self.env['RASA_TOKEN']}", "actions": f"{self.actions}/health",
+                "gateway": f"{self.gateway}/openapi.json"}
+        proc = self.procs.get(name)
+        if name not in urls and proc is not None:  # rasa2 ...: its --port argument
+            port = proc.args[proc.args.index("--port") + 1]  # type: ignore[union-attr]
+            urls[name] = f"http://127.0.0.1:{port}/status?token={self.env['RASA_TOKEN']}"
+        url = urls[name]
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             proc = self.procs.get(name)
@@ -87,7 +93,8 @@ class Stack:
 
 def stack_env(tmp: Path, **extra: str) -> dict[str, str]:
     """Environment for a test stack: own ports, own var dir and database, the shared KB and model."""
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("RASA_", "ACTIONS_", "GATEWAY_", "DATABASE_", "WECOM_", "HANDOFF_", "ENV"))}
+    env = {k: v for k, v in os.environ.items()
+           if k == "RASA_MODEL" or not k.startswith(("RASA_", "ACTIONS_", "GATEWAY_", "DATABASE_", "WECOM_", "HANDOFF_", "ENV"))}
     env.update({
         "RASA_PORT": str(free_port()), "ACTIONS_PORT": str(free_port()), "GATEWAY_PORT": str(free_port()),
         "RASA_TOKEN": "test-rasa-token", "HANDOFF_SECRET": "test-handoff-secret",

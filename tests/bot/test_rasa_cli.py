@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from bot.eval_nlu import evaluate
-from bot.train import model_path
+from bot.train import serving_model
 from tests.stack import ROOT
 
 # Warnings Rasa raises that we cannot fix: form questions and utter_default are used by forms and
@@ -33,7 +33,7 @@ def test_data_validates_without_fixable_warnings() -> None:
 
 
 def test_held_out_stories_predict_without_errors(tmp_path: Path) -> None:
-    model = model_path()
+    model = serving_model()
     if not model.exists():
         pytest.fail("no trained model: run `make train`")
     result = rasa("test", "core", "--stories", "tests/stories", "--model", str(model), "--out", str(tmp_path),
