@@ -8,7 +8,7 @@ PYTHON310 ?= $(shell for p in python3.10 $$HOME/.pyenv/versions/3.10*/bin/python
 	"$$p" -c 'import sys; assert sys.version_info[:2] == (3, 10)' >/dev/null 2>&1 && { command -v "$$p" || echo "$$p"; } && break; done)
 QUICK ?=
 
-.PHONY: help bootstrap sysdeps run test lint kb train eval-kb eval-nlu bench
+.PHONY: help bootstrap sysdeps run run-scaled test lint kb train eval-kb eval-nlu bench
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-11s %s\n", $$1, $$2}'
@@ -22,7 +22,7 @@ $(VENV)/.stamp: pyproject.toml
 
 bootstrap: $(VENV)/.stamp
 
-sysdeps:  # Debian chromium and a CJK font for the browser tests (installed when root)
+sysdeps:  # Debian chromium, a CJK font and docker-compose for the tests (installed when root)
 	@$(PY) -m tests.sysdeps
 
 kb: bootstrap ## build var/knowledge.db when its sources changed
@@ -35,6 +35,17 @@ run: bootstrap kb train ## start Rasa, actions and the gateway; prints the URL
 	@$(PY) -m gateway.admin load-demo
 	@echo "starting 惠企通 at $$($(PY) -c "from knowledge.settings import get_settings; print(get_settings().gateway_url)") (Rasa takes ~30 s to load) ..."
 	exec $(VENV)/bin/honcho start -f Procfile
+
+# The scale-out profile on this machine's PostgreSQL and Redis (override any of these on the command line).
+SCALED_ENV := DATABASE_URL=$(or $(DATABASE_URL),postgresql://postgres@127.0.0.1:5432/test) \
+	RASA_TRACKER_STORE_URL=$(or $(RASA_TRACKER_STORE_URL),postgresql://postgres@127.0.0.1:5432/test) \
+	REDIS_URL=$(or $(REDIS_URL),redis://127.0.0.1:6379) GATEWAY_WORKERS=$(or $(GATEWAY_WORKERS),2) \
+	RASA_URLS=$(or $(RASA_URLS),http://127.0.0.1:5005,http://127.0.0.1:5006)
+
+run-scaled: bootstrap kb train ## scale-out: 2 Rasa (PostgreSQL tracker, Redis lock), 2 gateway workers on PostgreSQL
+	@$(SCALED_ENV) $(PY) -m gateway.admin load-demo
+	@echo "starting 惠企通 (scaled) ..."
+	$(SCALED_ENV) exec $(VENV)/bin/honcho start -f Procfile.scaled
 
 test: bootstrap sysdeps kb train ## the whole suite: ruff, mypy, pytest (exit 5 = no tests = failure)
 	$(VENV)/bin/ruff check .

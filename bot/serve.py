@@ -37,6 +37,29 @@ def _sql_parts(url: str) -> dict[str, object]:
     }
 
 
+def ensure_tracker_tables(settings: Settings, attempts: int = 5) -> None:
+    """Create the shared SQL tracker store's tables before Rasa starts: instances starting together
+    would otherwise race to create them and one would die."""
+    if not settings.rasa_tracker_store_url:
+        return
+    import time
+
+    from rasa.core.tracker_store import SQLTrackerStore
+
+    parts = _sql_parts(settings.rasa_tracker_store_url)
+    for attempt in range(attempts):
+        try:
+            store = SQLTrackerStore(domain=None, dialect=str(parts["dialect"]), host=parts["url"],  # type: ignore[arg-type]
+                                    port=parts["port"], db=str(parts["db"]), username=parts["username"],  # type: ignore[arg-type]
+                                    password=parts["password"])  # type: ignore[arg-type]
+            store.engine.dispose()
+            return
+        except Exception:  # noqa: BLE001 - a concurrent creator won; look again
+            if attempt == attempts - 1:
+                raise
+            time.sleep(1.0 + attempt)
+
+
 def main(argv: list[str] | None = None) -> None:
     """Run Rasa with our settings."""
     parser = argparse.ArgumentParser(prog="python -m bot.serve")
@@ -51,6 +74,7 @@ def main(argv: list[str] | None = None) -> None:
     model = serving_model()
     if not model.exists():
         sys.exit(f"error: no trained model {model.name}; run `make train`")
+    ensure_tracker_tables(settings)
     if not args.stock:
         from bot import fastpath
 
