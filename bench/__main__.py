@@ -1,7 +1,12 @@
-"""``make bench``: run the benchmarks, print the figures, write ``bench/results/<timestamp>.json``.
+"""``make bench``: side-by-side benchmark; prints figures, writes ``bench/results/<timestamp>.json``
+and a PNG chart. ``--quick`` (``make bench QUICK=1``) measures the same keys with fewer requests.
 
-Today it measures the knowledge base (ours vs rank_bm25); the service throughput benchmark
-(stock Rasa vs our stack) is still to come.
+1. stock ``rasa run`` + our action server, straight to Rasa's REST webhook (what Rasa alone gives);
+2. our launcher-fixed Rasa straight to REST, and the same through the gateway's ``POST /api/chat``;
+3. the scaled stack (2 Rasa instances on a PostgreSQL tracker store and a Redis lock store, a
+   2-worker gateway on PostgreSQL) through ``/api/chat``;
+4. knowledge search vs rank_bm25 over the real records and a 20,000-passage corpus;
+5. start-up of ``make run`` to a healthy /healthz, model load time, memory per service.
 """
 
 from __future__ import annotations
@@ -10,42 +15,118 @@ import argparse
 import json
 import os
 import sys
+import tempfile
 import time
+from pathlib import Path
+from typing import Any
 
-from bench import kb
+from bench import kb, load
 from knowledge.build import build
+from knowledge.evaluate import load_eval
 from knowledge.settings import ROOT
 
 
+def chart(result: dict[str, Any], path: Path) -> None:
+    """Throughput and p50/p95/p99 per concurrency for each stack."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, (ax1, ax2) = plt.subplots(1, 2, figsize=(12, 4.5))
+    for name, levels in result["services"].items():
+        xs = [int(c) for c in levels]
+        ax1.plot(xs, [levels[c]["turns_per_s"] for c in levels], marker="o", label=name)
+        for q, style in (("p50_ms", "-"), ("p95_ms", "--"), ("p99_ms", ":")):
+            ax2.plot(xs, [levels[c][q] for c in levels], style, marker=".", label=f"{name} {q[:3]}")
+    ax1.set(title="throughput", xlabel="concurrent conversations", ylabel="turns/s", xscale="log", xticks=load.CONCURRENCY)
+    ax1.set_xticklabels([str(c) for c in load.CONCURRENCY])
+    ax2.set(title="latency", xlabel="concurrent conversations", ylabel="ms", xscale="log", xticks=load.CONCURRENCY)
+    ax2.set_xticklabels([str(c) for c in load.CONCURRENCY])
+    ax1.legend()
+    ax2.legend(fontsize=6, ncol=2)
+    fig.suptitle(f"惠企通 benchmark, {result['cores']} cores", fontproperties=None)
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+
+
 def main(argv: list[str] | None = None) -> int:
-    """Run, print, save."""
+    """Run every part, print progress and figures, save JSON and PNG."""
     parser = argparse.ArgumentParser(prog="python -m bench")
-    parser.add_argument("--quick", action="store_true", help="fewer repetitions")
+    parser.add_argument("--quick", action="store_true", help="fewer requests (under 5 minutes)")
+    parser.add_argument("--skip-services", action="store_true", help="knowledge search only")
     args = parser.parse_args(argv)
+    say = lambda m: print(m, flush=True)  # noqa: E731
     build()
     started = time.time()
-    result = kb.run(quick=args.quick, progress=lambda m: print(m, flush=True))
-    big = result["20k"]
-    summary = {
-        "cores": os.cpu_count(), "quick": args.quick,
-        "kb_p50_ms_records": result["records"]["ours"]["p50_ms"],
-        "kb_p50_ms_20k": big["ours"]["p50_ms"], "kb_p95_ms_20k": big["ours"]["p95_ms"],
-        "bm25_p50_ms_20k": big["rank_bm25"]["p50_ms"], "kb_speedup_vs_bm25_20k": big["speedup_p50"],
-        "kb_recall3": result["records"]["ours"]["recall@3"], "bm25_recall3": result["records"]["rank_bm25"]["recall@3"],
-        "kb_recall3_20k": big["ours"]["recall@3"], "bm25_recall3_20k": big["rank_bm25"]["recall@3"],
-        "kb": result, "seconds": round(time.time() - started, 1),
-    }
-    for corpus, figures in result.items():
-        o, b = figures["ours"], figures["rank_bm25"]
-        print(f"{corpus:8} passages={figures['passages']:6}  ours p50={o['p50_ms']:.3f}ms p95={o['p95_ms']:.3f}ms "
-              f"r@3={o['recall@3']:.3f} | rank_bm25 p50={b['p50_ms']:.2f}ms r@3={b['recall@3']:.3f} "
-              f"| speed-up {figures['speedup_p50']:.0f}x")
+    questions = [c["q"] for c in load_eval(ROOT / "tests" / "data" / "retrieval_eval.jsonl")]
+    result: dict[str, Any] = {"cores": os.cpu_count(), "quick": args.quick, "services": {}}
+    if not args.skip_services:
+        with tempfile.TemporaryDirectory() as tmp_name:
+            tmp = Path(tmp_name)
+            say("1/5 stock Rasa (no launcher fixes) + action server, REST webhook ...")
+            with load.single_stack(tmp / "stock", stock=True, with_gateway=False) as s:
+                result["services"]["stock"] = load.measure(
+                    "stock", f"{s.rasa}/webhooks/rest/webhook", load.rest_body, questions, args.quick, say,
+                    load.rasa_pids(s))
+            say("2/5 our launcher: Rasa straight to REST, then the whole stack through /api/chat ...")
+            with load.single_stack(tmp / "single", stock=False, with_gateway=True) as s:
+                result["services"]["direct"] = load.measure(
+                    "direct", f"{s.rasa}/webhooks/rest/webhook", load.rest_body, questions, args.quick, say,
+                    load.rasa_pids(s))
+                result["services"]["single"] = load.measure(
+                    "single", f"{s.gateway}/api/chat", load.chat_body, questions, args.quick, say, load.rasa_pids(s))
+            say("3/5 scaled: 2 Rasa (PostgreSQL tracker, Redis lock) + 2 gateway workers on PostgreSQL ...")
+            with load.scaled_stack(tmp / "scaled") as s:
+                result["services"]["scaled"] = load.measure(
+                    "scaled", f"{s.gateway}/api/chat", load.chat_body, questions, args.quick, say, load.rasa_pids(s))
+            say("4/5 start-up of `make run` ...")
+            result["startup"] = load.startup(tmp / "startup", say)
+    say("5/5 knowledge search vs rank_bm25 ...")
+    result["kb"] = kb.run(quick=args.quick, progress=say)
+    summary = summarise(result)
     out_dir = ROOT / "bench" / "results"
     out_dir.mkdir(parents=True, exist_ok=True)
-    path = out_dir / f"{time.strftime('%Y%m%d-%H%M%S')}.json"
+    stamp = time.strftime("%Y%m%d-%H%M%S")
+    path = out_dir / f"{stamp}.json"
+    summary["seconds"] = round(time.time() - started, 1)
     path.write_text(json.dumps(summary, ensure_ascii=False, indent=2), encoding="utf-8")
-    print(f"results: {path.relative_to(ROOT)}")
+    if result["services"]:
+        chart(result, out_dir / f"{stamp}.png")
+    for key, value in summary.items():
+        if not isinstance(value, dict):
+            say(f"{key:40} {value:.3f}" if isinstance(value, float) else f"{key:40} {value}")
+    say(f"results: {path.relative_to(ROOT)}" + (f" and {stamp}.png" if result["services"] else ""))
     return 0
+
+
+def summarise(result: dict[str, Any]) -> dict[str, Any]:
+    """The top-level keys other checks read, plus everything measured."""
+    services, big, records = result["services"], result["kb"]["20k"], result["kb"]["records"]
+    summary: dict[str, Any] = {
+        "cores": result["cores"], "quick": result["quick"],
+        "kb_p50_ms_20k": big["ours"]["p50_ms"], "kb_p95_ms_20k": big["ours"]["p95_ms"],
+        "kb_speedup_vs_bm25_20k": big["speedup_p50"], "bm25_p50_ms_20k": big["rank_bm25"]["p50_ms"],
+        "kb_recall3": records["ours"]["recall@3"], "bm25_recall3": records["rank_bm25"]["recall@3"],
+        "kb_recall3_20k": big["ours"]["recall@3"], "bm25_recall3_20k": big["rank_bm25"]["recall@3"],
+        "kb_p50_ms_records": records["ours"]["p50_ms"],
+    }
+    if services:
+        tput = {name: levels["8"]["turns_per_s"] for name, levels in services.items()}
+        summary.update({
+            "turns_per_s_stock_c8": tput["stock"], "turns_per_s_direct_c8": tput["direct"],
+            "turns_per_s_single_c8": tput["single"], "turns_per_s_scaled_c8": tput["scaled"],
+            "throughput_ratio_single_vs_stock_c8": tput["single"] / tput["stock"],
+            "throughput_ratio_scaled_vs_stock_c8": tput["scaled"] / tput["stock"],
+            "throughput_ratio_gateway_vs_direct_c8": tput["single"] / tput["direct"],
+            "p95_ms_scaled_c16": services["scaled"]["16"]["p95_ms"],
+            "rasa_cpu_ms_per_turn_stock_c8": services["stock"]["8"].get("rasa_cpu_ms_per_turn"),
+            "rasa_cpu_ms_per_turn_direct_c8": services["direct"]["8"].get("rasa_cpu_ms_per_turn"),
+            "startup_s": result["startup"]["startup_s"], "model_load_s": result["startup"]["model_load_s"],
+            "rss_mb": result["startup"]["rss_mb"], "services": services,
+        })
+    summary["kb"] = result["kb"]
+    return summary
 
 
 if __name__ == "__main__":

@@ -30,6 +30,7 @@ class Stack:
     env: dict[str, str]
     logs: Path
     procs: dict[str, subprocess.Popen[bytes]] = field(default_factory=dict)
+    ports: dict[str, str] = field(default_factory=dict)  # further Rasa instances: name → --port
 
     @property
     def gateway(self) -> str:
@@ -50,6 +51,8 @@ class Stack:
         """Start one service (`rasa`, `actions`, `gateway`; `rasa2` ... are further Rasa instances,
         started with `--port P`) in the background."""
         module = {"rasa": "bot.serve", "actions": "actions", "gateway": "gateway"}[name.rstrip("0123456789")]
+        if "--port" in args:
+            self.ports[name] = args[args.index("--port") + 1]
         log = (self.logs / f"{name}.log").open("ab")
         self.procs[name] = subprocess.Popen(
             [sys.executable, "-m", module, *args], cwd=ROOT, env=self.env, stdout=log, stderr=subprocess.STDOUT,
@@ -72,10 +75,8 @@ class Stack:
         """Block until a service answers its health URL."""
         urls = {"rasa": f"{self.rasa}/status?token={self.env['RASA_TOKEN']}", "actions": f"{self.actions}/health",
                 "gateway": f"{self.gateway}/openapi.json"}
-        proc = self.procs.get(name)
-        if name not in urls and proc is not None:  # rasa2 ...: its --port argument
-            port = proc.args[proc.args.index("--port") + 1]  # type: ignore[union-attr]
-            urls[name] = f"http://127.0.0.1:{port}/status?token={self.env['RASA_TOKEN']}"
+        if name in self.ports:  # rasa2 ...
+            urls[name] = f"http://127.0.0.1:{self.ports[name]}/status?token={self.env['RASA_TOKEN']}"
         url = urls[name]
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:

@@ -1,0 +1,220 @@
+"""Service benchmark: the same model and the same real policy questions, each request its own
+conversation, through stock Rasa, our launcher-fixed Rasa, our gateway, and the scaled stack.
+
+An asyncio httpx client keeps ``concurrency`` requests in flight, warms up first, and records each
+request's latency; Rasa's CPU time per turn is read from /proc.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import itertools
+import os
+import signal
+import statistics
+import subprocess
+import time
+import uuid
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+import httpx
+import sqlalchemy as sa
+
+from tests.stack import ROOT, Stack, free_port, stack_env
+
+PG = "postgresql://postgres@127.0.0.1:5432"
+CONCURRENCY = (1, 8, 16, 32)
+Progress = Callable[[str], None]
+
+
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU seconds of a process and its children so far."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    ticks = sum(int(f) for f in fields[11:15])
+    return ticks / os.sysconf("SC_CLK_TCK")
+
+
+def rss_mb(pid: int) -> float:
+    """Resident memory of a process, in MB."""
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1]) / 1024
+    return 0.0
+
+
+def percentile(samples: list[float], q: float) -> float:
+    """The q-th percentile (0–100) of sorted samples."""
+    if not samples:
+        return float("nan")
+    index = min(len(samples) - 1, max(0, round(q / 100 * len(samples)) - 1))
+    return samples[index]
+
+
+async def run_load(url: str, body: Callable[[str, str], dict[str, Any]], questions: list[str], concurrency: int,
+                   requests: int, warmup: int) -> dict[str, float]:
+    """Keep ``concurrency`` requests in flight until ``requests`` are done; latency in ms."""
+    texts = itertools.cycle(questions)
+    limits = httpx.Limits(max_connections=concurrency + 4, max_keepalive_connections=concurrency + 4)
+    async with httpx.AsyncClient(timeout=120, limits=limits) as client:
+        async def one() -> float:
+            started = time.perf_counter()
+            resp = await client.post(url, json=body(f"bench-{uuid.uuid4().hex}", next(texts)))
+            if resp.status_code != 200:
+                raise RuntimeError(f"{url}: HTTP {resp.status_code} {resp.text[:200]}")
+            return (time.perf_counter() - started) * 1000
+
+        async def worker(n: int, out: list[float]) -> None:
+            for _ in range(n):
+                out.append(await one())
+
+        async def batch(total: int) -> tuple[list[float], float]:
+            out: list[float] = []
+            share = [total // concurrency + (1 if i < total % concurrency else 0) for i in range(concurrency)]
+            started = time.perf_counter()
+            await asyncio.gather(*(worker(n, out) for n in share if n))
+            return sorted(out), time.perf_counter() - started
+
+        await batch(warmup)
+        latencies, elapsed = await batch(requests)
+    return {
+        "concurrency": concurrency, "requests": requests, "turns_per_s": requests / elapsed,
+        "p50_ms": statistics.median(latencies), "p95_ms": percentile(latencies, 95),
+        "p99_ms": percentile(latencies, 99),
+    }
+
+
+def rest_body(sender: str, text: str) -> dict[str, Any]:
+    """Rasa's REST webhook body."""
+    return {"sender": sender, "message": text}
+
+
+def chat_body(sender: str, text: str) -> dict[str, Any]:
+    """Our /api/chat body."""
+    return {"sender_id": sender, "text": text}
+
+
+def measure(name: str, url: str, body: Callable[[str, str], dict[str, Any]], questions: list[str], quick: bool,
+            progress: Progress, cpu_pids: list[int] | None = None) -> dict[str, Any]:
+    """Every concurrency level against one target."""
+    levels = {}
+    for c in CONCURRENCY:
+        n = (20 if c == 1 else 64) if quick else (60 if c == 1 else 320)
+        cpu_before = sum(cpu_seconds(p) for p in cpu_pids or [])
+        result = asyncio.run(run_load(url, body, questions, c, n, warmup=min(n, 2 * c + 4)))
+        if cpu_pids:
+            # Warm-up turns count too: CPU per turn over warm-up + measured requests.
+            spent = sum(cpu_seconds(p) for p in cpu_pids) - cpu_before
+            result["rasa_cpu_ms_per_turn"] = spent * 1000 / (n + min(n, 2 * c + 4))
+        levels[str(c)] = result
+        progress(f"  {name:7} c={c:<3} {result['turns_per_s']:7.1f} turns/s  p50 {result['p50_ms']:6.1f} ms  "
+                 f"p95 {result['p95_ms']:6.1f} ms  p99 {result['p99_ms']:6.1f} ms")
+    return levels
+
+
+@contextmanager
+def single_stack(tmp: Path, stock: bool, with_gateway: bool) -> Iterator[Stack]:
+    """Rasa (stock or launcher-fixed), the action server and, optionally, the gateway."""
+    stack = Stack(env=stack_env(tmp), logs=tmp)
+    try:
+        stack.start("actions")
+        stack.start("rasa", *(["--stock"] if stock else []))
+        if with_gateway:
+            stack.start("gateway")
+        for name in ("actions", "rasa", *(["gateway"] if with_gateway else [])):
+            stack.wait(name)
+        yield stack
+    finally:
+        stack.stop()
+
+
+@contextmanager
+def scaled_stack(tmp: Path, instances: int = 2, workers: int = 2) -> Iterator[Stack]:
+    """N Rasa instances (PostgreSQL tracker store, Redis lock store), one action server, and a gateway
+    with ``workers`` processes on PostgreSQL, in a database of its own."""
+    database = f"hqt_bench_{uuid.uuid4().hex[:10]}"
+    admin = sa.create_engine(f"{PG}/test", isolation_level="AUTOCOMMIT")
+    with admin.connect() as con:
+        con.execute(sa.text(f"CREATE DATABASE {database}"))
+    ports = [free_port() for _ in range(instances - 1)]
+    env = stack_env(tmp, DATABASE_URL=f"{PG}/{database}", RASA_TRACKER_STORE_URL=f"{PG}/{database}",
+                    REDIS_URL="redis://127.0.0.1:6379", GATEWAY_WORKERS=str(workers))
+    env["RASA_URLS"] = ",".join([f"http://127.0.0.1:{env['RASA_PORT']}", *(f"http://127.0.0.1:{p}" for p in ports)])
+    stack = Stack(env=env, logs=tmp)
+    try:
+        stack.start("actions")
+        stack.start("rasa")
+        stack.wait("rasa")
+        for i, port in enumerate(ports, start=2):
+            stack.start(f"rasa{i}", "--port", str(port))
+        stack.start("gateway")
+        for name in ("actions", "gateway", *(f"rasa{i}" for i in range(2, instances + 1))):
+            stack.wait(name)
+        yield stack
+    finally:
+        stack.stop()
+        with admin.connect() as con:
+            con.execute(sa.text(f"DROP DATABASE IF EXISTS {database} WITH (FORCE)"))
+        admin.dispose()
+
+
+def rasa_pids(stack: Stack) -> list[int]:
+    """PIDs of every Rasa instance of a stack."""
+    return [p.pid for name, p in stack.procs.items() if name.startswith("rasa")]
+
+
+def _session_services(session: int) -> dict[str, int]:
+    """PIDs of our services in a process session, by role."""
+    found: dict[str, int] = {}
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            stat = (entry / "stat").read_text().rsplit(")", 1)[1].split()
+            cmd = (entry / "cmdline").read_bytes().replace(b"\0", b" ").decode()
+        except OSError:
+            continue
+        if int(stat[3]) != session:
+            continue
+        for role, needle in (("rasa", "-m bot.serve"), ("actions", "-m actions"), ("gateway", "-m gateway ")):
+            if needle in cmd + " " and "python" in cmd:
+                found[role] = int(entry.name)
+    return found
+
+
+def startup(tmp: Path, progress: Progress) -> dict[str, Any]:
+    """`make run` from an installed venv and a trained model to a healthy /healthz; Rasa's model-load
+    time (its process start to a loaded model); and each service's memory."""
+    env = stack_env(tmp)
+    gateway = f"http://127.0.0.1:{env['GATEWAY_PORT']}"
+    rasa = f"http://127.0.0.1:{env['RASA_PORT']}/status?token={env['RASA_TOKEN']}"
+    log = (tmp / "make-run.log").open("wb")
+    started = time.perf_counter()
+    proc = subprocess.Popen(["make", "run"], cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT,
+                            start_new_session=True)
+    model_load = healthy = float("nan")
+    rss: dict[str, float] = {}
+    try:
+        rasa_started = None
+        deadline = started + 600
+        while time.perf_counter() < deadline and proc.poll() is None:
+            pids = _session_services(proc.pid)
+            if rasa_started is None and "rasa" in pids:
+                rasa_started = time.perf_counter()
+            try:
+                if model_load != model_load and httpx.get(rasa, timeout=2).status_code == 200:
+                    model_load = time.perf_counter() - (rasa_started or started)
+                if httpx.get(f"{gateway}/healthz", timeout=5).status_code == 200:
+                    healthy = time.perf_counter() - started
+                    rss = {role: round(rss_mb(pid), 1) for role, pid in pids.items()}
+                    break
+            except httpx.HTTPError:
+                pass
+            time.sleep(0.2)
+    finally:
+        os.killpg(proc.pid, signal.SIGTERM)
+        proc.wait(timeout=60)
+    progress(f"  make run → healthy /healthz {healthy:.1f} s (Rasa model load {model_load:.1f} s); RSS MB {rss}")
+    return {"startup_s": healthy, "model_load_s": model_load, "rss_mb": rss}
