@@ -134,7 +134,9 @@ class ActionAnswerPolicy(Action):
         if not hits:
             return events + self._not_in_letter(dispatcher, [], None)
         dispatcher.utter_message(text=render_hits(hits), json_message=sources_payload(hits))
-        return events + [SlotSet("handoff_offered", False)]
+        if tracker.get_slot("handoff_offered"):
+            events.append(SlotSet("handoff_offered", False))  # only on change: rules see the same state
+        return events
 
     @staticmethod
     def _not_in_letter(dispatcher: CollectingDispatcher, hits: list[Hit], topic: str | None) -> list[EventType]:

@@ -40,7 +40,7 @@ class Services:
     def build(cls, settings: Settings, rasa: RasaClient | None = None) -> Services:
         """Open the store (creating tables) and wire the services."""
         settings.check()
-        store = Store(settings.db_url)
+        store = Store(settings.db_url, settings.db_busy_timeout_s)
         store.create()
         registry = Registry(store)
         return cls(

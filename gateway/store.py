@@ -166,21 +166,25 @@ def aware(value: datetime | None) -> datetime | None:
     return value if value.tzinfo else value.replace(tzinfo=timezone.utc)
 
 
-def make_engine(url: str) -> Engine:
-    """An engine for ``url``; SQLite gets WAL, a busy timeout and foreign keys."""
+def make_engine(url: str, busy_timeout_s: float = 15.0) -> Engine:
+    """An engine for ``url``; SQLite gets WAL and a busy timeout, PostgreSQL a connect timeout."""
     if url.startswith("sqlite"):
-        engine = sa.create_engine(url, future=True, connect_args={"timeout": 15, "check_same_thread": False})
+        engine = sa.create_engine(url, future=True,
+                                  connect_args={"timeout": busy_timeout_s, "check_same_thread": False})
 
         @sa.event.listens_for(engine, "connect")
         def _pragmas(dbapi_con: Any, _: Any) -> None:
             cur = dbapi_con.cursor()
             cur.execute("PRAGMA journal_mode=WAL")
             cur.execute("PRAGMA synchronous=NORMAL")
-            cur.execute("PRAGMA busy_timeout=15000")
+            cur.execute(f"PRAGMA busy_timeout={int(busy_timeout_s * 1000)}")
             cur.close()
 
         return engine
-    return sa.create_engine(url, future=True, pool_pre_ping=True, pool_size=10, max_overflow=20)
+    return sa.create_engine(
+        url, future=True, pool_pre_ping=True, pool_size=10, max_overflow=20, pool_timeout=busy_timeout_s,
+        connect_args={"connect_timeout": max(1, int(busy_timeout_s))} if url.startswith("postgresql") else {},
+    )
 
 
 class StoreError(RuntimeError):
@@ -190,13 +194,13 @@ class StoreError(RuntimeError):
 class Store:
     """All reads and writes of the gateway's state."""
 
-    def __init__(self, url: str) -> None:
+    def __init__(self, url: str, busy_timeout_s: float = 15.0) -> None:
         if url.startswith("sqlite:///"):
             from pathlib import Path
 
             Path(url.removeprefix("sqlite:///")).parent.mkdir(parents=True, exist_ok=True)
         self.url = url
-        self.engine = make_engine(url)
+        self.engine = make_engine(url, busy_timeout_s)
 
     def create(self) -> None:
         """Create missing tables (two processes creating at once: the loser sees them and is done)."""

@@ -44,6 +44,7 @@ class Settings(BaseSettings):
     rasa_timeout_s: float = 15.0
 
     database_url: str = ""
+    db_busy_timeout_s: float = 15.0
     rasa_tracker_store_url: str = ""
     redis_url: str = ""
     sla_working_hours: float = 4.0

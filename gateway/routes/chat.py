@@ -16,7 +16,7 @@ from gateway.services import ServicesDep
 from gateway.store import StoreError
 
 router = APIRouter(prefix="/api", tags=["chat"])
-SenderPath = Path(..., regex=SENDER_PATTERN)
+SenderPath = Path(..., pattern=SENDER_PATTERN)
 
 
 @router.post("/chat", response_model=ChatOut)

@@ -32,7 +32,7 @@ def _fail(exc: EscalationError) -> HTTPException:
 
 @router.get("/escalations")
 async def list_escalations(
-    user: UserDep, services: ServicesDep, scope: str = Query("all", regex="^(mine|queue|all)$"),
+    user: UserDep, services: ServicesDep, scope: str = Query("all", pattern="^(mine|queue|all)$"),
 ) -> list[dict[str, Any]]:
     """Escalations of my firms and claims (``mine``), my department's shared queue (``queue``), or both."""
     return services.escalations.list_for(user, scope)

@@ -6,6 +6,8 @@ gateway is an ``httpx.MockTransport`` and the handoff outbox a real SQLite file 
 
 from __future__ import annotations
 
+import copy
+
 import asyncio
 import json
 import sqlite3
@@ -208,6 +210,13 @@ def test_answer_quotes_the_growth_subsidy_with_its_section() -> None:
     assert events[0] == SlotSet("open_question", "专精特新企业增长30%有什么补贴")
     assert events[1]["name"] == "last_sources"
     assert events[1]["value"][0] == "zjtx-growth-subsidy"
+    assert events[2:] == []  # no offer pending, so handoff_offered is left as it is
+
+
+def test_a_pending_offer_is_withdrawn_by_a_plain_answer() -> None:
+    tracker = copy.deepcopy(ASK_GROWTH_SUBSIDY)
+    tracker["slots"]["handoff_offered"] = True
+    events, _ = run(ActionAnswerPolicy(), tracker)
     assert events[2:] == [SlotSet("handoff_offered", False)]
 
 
