@@ -1,0 +1,171 @@
+"""Faults injected into real processes: kill -9 or freeze Rasa, the action server and the gateway,
+and lock the database; nothing is lost, nothing is answered twice, the owner is told the truth."""
+
+from __future__ import annotations
+
+import signal
+import sqlite3
+import threading
+import time
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+
+from tests.conftest import BOT_AES_KEY, BOT_TOKEN, WECOM_AES_KEY, WECOM_TOKEN
+from tests.fakes.wecom_api import AGENT_ID, CORP_ID, CORP_SECRET, FakeWeComServer, encrypted_callback, text_message_xml
+from tests.stack import Stack, stack_env
+
+BUSY = "系统繁忙"
+
+
+@pytest.fixture(scope="module")
+def faulty(tmp_path_factory: pytest.TempPathFactory, wecom_server: FakeWeComServer) -> Iterator[Stack]:
+    """A stack of its own (SQLite store with a 1 s busy timeout), since these tests kill its parts."""
+    from tests.conftest import _require_model
+
+    _require_model()
+    tmp: Path = tmp_path_factory.mktemp("faulty")
+    env = stack_env(
+        tmp, WECOM_TOKEN=WECOM_TOKEN, WECOM_ENCODING_AES_KEY=WECOM_AES_KEY, WECOM_CORP_ID=CORP_ID,
+        WECOM_AGENT_ID=str(AGENT_ID), WECOM_SECRET=CORP_SECRET, WECOM_API_BASE=wecom_server.base,
+        WECOM_BOT_TOKEN=BOT_TOKEN, WECOM_BOT_ENCODING_AES_KEY=BOT_AES_KEY, DB_BUSY_TIMEOUT_S="1",
+        RASA_TIMEOUT_S="8",
+    )
+    stack = Stack(env=env, logs=tmp)
+    for name in ("rasa", "actions", "gateway"):
+        stack.start(name)
+    try:
+        for name in ("actions", "gateway", "rasa"):
+            stack.wait(name)
+        yield stack
+    finally:
+        stack.stop()
+
+
+def chat(stack: Stack, sender: str, text: str) -> dict[str, Any]:
+    resp = httpx.post(f"{stack.gateway}/api/chat", json={"sender_id": sender, "text": text}, timeout=60)
+    assert resp.status_code == 200, resp.text
+    return dict(resp.json())
+
+
+def history(stack: Stack, sender: str) -> list[dict[str, Any]]:
+    return list(httpx.get(f"{stack.gateway}/api/conversations/{sender}/messages", timeout=10).json())
+
+
+def health(stack: Stack) -> tuple[int, dict[str, Any]]:
+    resp = httpx.get(f"{stack.gateway}/healthz", timeout=15)
+    return resp.status_code, resp.json()["checks"]
+
+
+def test_rasa_killed_owner_told_at_once_escalation_still_made(faulty: Stack) -> None:
+    sender = f"web-{uuid.uuid4().hex}"
+    assert chat(faulty, sender, "专精特新企业增长30%有什么补贴")["replies"][0]["sources"]
+    faulty.kill("rasa")
+    started = time.monotonic()
+    out = chat(faulty, sender, "股改资助最多多少")
+    assert BUSY in out["replies"][0]["text"] and time.monotonic() - started < 5
+    status, checks = health(faulty)
+    assert status == 503 and not checks["rasa"]["ok"] and checks["actions"]["ok"]
+    out = chat(faulty, sender, "请帮我转人工")
+    assert out["handoff"] and out["handoff"]["status"] == "open"
+    users = [m["text"] for m in history(faulty, sender) if m["role"] == "user"]
+    assert users == ["专精特新企业增长30%有什么补贴", "股改资助最多多少", "请帮我转人工"]  # nothing lost
+    faulty.start("rasa")
+    faulty.wait("rasa")
+    other = f"web-{uuid.uuid4().hex}"
+    assert chat(faulty, other, "新型学徒制培训有补贴吗")["replies"][0]["sources"]
+    assert health(faulty)[0] == 200
+
+
+def test_action_server_killed_then_restarted(faulty: Stack) -> None:
+    faulty.kill("actions")
+    sender = f"web-{uuid.uuid4().hex}"
+    out = chat(faulty, sender, "中行对专精特新有什么融资支持")
+    assert BUSY in out["replies"][0]["text"]
+    status, checks = health(faulty)
+    assert status == 503 and not checks["actions"]["ok"]
+    assert chat(faulty, sender, "我要找工作人员")["handoff"]["status"] == "open"
+    faulty.start("actions")
+    faulty.wait("actions")
+    fresh = f"web-{uuid.uuid4().hex}"
+    assert chat(faulty, fresh, "中行对专精特新有什么融资支持")["replies"][0]["sources"]
+
+
+def test_gateway_killed_mid_wecom_turn_answers_exactly_once(faulty: Stack, wecom_server: FakeWeComServer) -> None:
+    user = f"owner{uuid.uuid4().hex[:6]}"
+    msg_id = int(time.time() * 1000)
+    xml = text_message_xml(user, "揭榜制项目去年立项了几个", msg_id)
+    rasa = faulty.procs["rasa"]
+    rasa.send_signal(signal.SIGSTOP)  # the turn will hang inside Rasa ...
+    try:
+        params, body = encrypted_callback(WECOM_TOKEN, WECOM_AES_KEY, CORP_ID, xml)
+        assert httpx.post(f"{faulty.gateway}/wecom/callback", params=params, content=body).status_code == 200
+        time.sleep(1.0)
+        faulty.kill("gateway")  # ... when the gateway dies
+    finally:
+        rasa.send_signal(signal.SIGCONT)
+    faulty.start("gateway")
+    faulty.wait("gateway")
+    deadline = time.monotonic() + 40
+    while time.monotonic() < deadline and not [t for to, t in wecom_server.fake.sent_texts("user") if to == user]:
+        time.sleep(0.3)
+    params, body = encrypted_callback(WECOM_TOKEN, WECOM_AES_KEY, CORP_ID, xml)  # WeCom's retry, after restart
+    assert httpx.post(f"{faulty.gateway}/wecom/callback", params=params, content=body).status_code == 200
+    time.sleep(2.0)
+    answers = [t for to, t in wecom_server.fake.sent_texts("user") if to == user]
+    assert len(answers) == 1 and "二（二）" in answers[0]
+    users = [m for m in history(faulty, f"wecom:{user}") if m["role"] == "user"]
+    assert len(users) == 1
+
+
+def test_gateway_killed_open_escalations_survive(faulty: Stack) -> None:
+    sender = f"web-{uuid.uuid4().hex}"
+    chat(faulty, sender, "技能等级认定怎么申请")
+    esc = chat(faulty, sender, "转人工")["handoff"]
+    faulty.kill("gateway")
+    faulty.start("gateway")
+    faulty.wait("gateway")
+    held = chat(faulty, sender, "还在吗？")
+    assert held["replies"] == [] and held["handoff"]["escalation_id"] == esc["escalation_id"]
+    secret = {"X-Handoff-Secret": faulty.env["HANDOFF_SECRET"]}
+    again = httpx.post(f"{faulty.gateway}/internal/handoff", json={"sender_id": sender}, headers=secret).json()
+    assert again == {**again, "escalation_id": esc["escalation_id"], "created": False, "status": "open"}
+    users = [m["text"] for m in history(faulty, sender) if m["role"] == "user"]
+    assert users == ["技能等级认定怎么申请", "转人工", "还在吗？"]
+
+
+def test_database_locked_briefly_then_too_long(faulty: Stack) -> None:
+    db = Path(faulty.env["DATABASE_URL"].removeprefix("sqlite:///"))
+    sender = f"web-{uuid.uuid4().hex}"
+
+    def hold(seconds: float, ready: threading.Event) -> None:
+        con = sqlite3.connect(db, timeout=30)
+        con.execute("BEGIN EXCLUSIVE")
+        ready.set()
+        time.sleep(seconds)
+        con.rollback()
+        con.close()
+
+    ready = threading.Event()
+    locker = threading.Thread(target=hold, args=(2.0, ready))
+    locker.start()
+    ready.wait()
+    out = chat(faulty, sender, "工业设计中心认定了多少家")  # waits and retries past the brief lock
+    locker.join()
+    assert out["replies"][0]["sources"]
+    ready = threading.Event()
+    locker = threading.Thread(target=hold, args=(20.0, ready))
+    locker.start()
+    ready.wait()
+    started = time.monotonic()
+    resp = httpx.post(f"{faulty.gateway}/api/chat", json={"sender_id": sender, "text": "质量奖"}, timeout=60)
+    elapsed = time.monotonic() - started
+    locker.join()
+    assert resp.status_code == 503 and "storage" in resp.json()["detail"] and elapsed < 15
+    users = [m["text"] for m in history(faulty, sender) if m["role"] == "user"]
+    assert users == ["工业设计中心认定了多少家"]  # the refused message was not half-written
+    assert chat(faulty, sender, "质量奖有多少企业获评")["replies"]
