@@ -15,7 +15,13 @@ from knowledge.settings import get_settings
 def main() -> None:
     """Open the knowledge base, send any handoff left in the outbox, then serve."""
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s %(message)s")
+    # httpx logs every request URL at INFO, and Rasa's API takes its token in the query string.
+    logging.getLogger("httpx").setLevel(logging.WARNING)
     settings = get_settings()
+    try:
+        settings.check()
+    except ValueError as exc:
+        raise SystemExit(f"error: {exc}") from exc
     default_searcher()  # open the index and load jieba once, before the first request
     sent = asyncio.run(HandoffClient(settings).flush())
     if sent:

@@ -67,6 +67,10 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--port", type=int, help="override RASA_PORT")
     args = parser.parse_args(argv)
     settings = get_settings()
+    try:
+        settings.check()
+    except ValueError as exc:
+        sys.exit(f"error: {exc}")
     port = args.port or settings.rasa_port
     path = settings.var_dir / f"endpoints-{port}.yml"
     path.parent.mkdir(parents=True, exist_ok=True)
