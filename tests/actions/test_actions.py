@@ -6,9 +6,8 @@ gateway is an ``httpx.MockTransport`` and the handoff outbox a real SQLite file 
 
 from __future__ import annotations
 
-import copy
-
 import asyncio
+import copy
 import json
 import sqlite3
 from pathlib import Path

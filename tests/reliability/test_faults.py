@@ -16,7 +16,14 @@ import httpx
 import pytest
 
 from tests.conftest import BOT_AES_KEY, BOT_TOKEN, WECOM_AES_KEY, WECOM_TOKEN
-from tests.fakes.wecom_api import AGENT_ID, CORP_ID, CORP_SECRET, FakeWeComServer, encrypted_callback, text_message_xml
+from tests.fakes.wecom_api import (
+    AGENT_ID,
+    CORP_ID,
+    CORP_SECRET,
+    FakeWeComServer,
+    encrypted_callback,
+    text_message_xml,
+)
 from tests.stack import Stack, stack_env
 
 BUSY = "系统繁忙"
