@@ -91,12 +91,14 @@ def main(argv: list[str] | None = None) -> int:
             registry.bind_wecom_chat(args.chat_id, args.uscc, args.webhook_key)
             print(f"WeCom chat {args.chat_id} bound to {args.uscc}")
         elif args.cmd == "load-demo":
-            if load_demo(registry):
-                print("demo data loaded (fictional firms marked 【演示】). Console logins:")
-                for liaison in DEMO_LIAISONS:
+            loaded = load_demo(registry)
+            present = [d for d in DEMO_LIAISONS if (registry.liaison(d["username"]) or {}).get("demo")]
+            print("demo data loaded (fictional firms marked 【演示】)." if loaded
+                  else "liaisons already registered; demo data not loaded again.")
+            if present:
+                print("Demo console logins:")
+                for liaison in present:
                     print(f"  {liaison['username']} / {liaison['password']}  ({liaison['name']}, {liaison['department']})")
-            else:
-                print("liaisons already registered; demo data not loaded")
     except RegistryError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2

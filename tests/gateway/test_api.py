@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import csv
 import io
 import subprocess
@@ -13,6 +14,7 @@ from typing import Any
 import httpx
 import pytest
 
+from tests.concurrency import fifty_conversations
 from tests.stack import ROOT, Stack
 
 LIAISONS = [
@@ -201,3 +203,7 @@ def test_admin_cli_errors_are_clear(stack: Stack, tmp_path: Any) -> None:
     assert out.returncode == 2 and "row 3" in out.stderr and "nothing imported" in out.stderr
     listing = admin(stack, "add-firm", "--uscc", "91442000MA4W0A1B2B", "--name", "甲公司", "--liaison", "nobody")
     assert listing.returncode == 2 and "not a registered liaison" in listing.stderr
+
+
+def test_fifty_concurrent_conversations_on_sqlite(stack: Stack) -> None:
+    asyncio.run(fifty_conversations(stack))

@@ -12,6 +12,7 @@ import httpx
 import pytest
 import sqlalchemy as sa
 
+from tests.concurrency import fifty_conversations
 from tests.stack import Stack, free_port, stack_env
 
 PG = "postgresql://postgres@127.0.0.1:5432"
@@ -64,28 +65,4 @@ def test_dialogue_state_carries_over_between_instances(scaled: Stack) -> None:
 
 
 def test_fifty_concurrent_conversations_ten_handing_off(scaled: Stack) -> None:
-    asyncio.run(_fifty(scaled))
-
-
-async def _fifty(stack: Stack) -> None:
-    senders = [f"web-c{i:02d}-{uuid.uuid4().hex[:8]}" for i in range(50)]
-    questions = {s: f"第{i}号企业：专精特新企业增长30%有什么补贴" for i, s in enumerate(senders)}
-    async with httpx.AsyncClient(base_url=stack.gateway, timeout=120) as client:
-        async def turn(sender: str, text: str) -> dict[str, object]:
-            resp = await client.post("/api/chat", json={"sender_id": sender, "text": text})
-            assert resp.status_code == 200, resp.text
-            return dict(resp.json())
-
-        answers = await asyncio.gather(*(turn(s, questions[s]) for s in senders))
-        for sender, out in zip(senders, answers, strict=True):
-            assert out["sender_id"] == sender
-            assert "10-100" in out["replies"][0]["text"]  # type: ignore[index]
-        handing = senders[:10]
-        outs = await asyncio.gather(*(turn(s, "转人工") for s in handing for _ in range(2)))
-        ids = {out["handoff"]["escalation_id"] for out in outs}  # type: ignore[index]
-        assert len(ids) == 10  # each conversation exactly one open escalation, twice asked
-        for sender in senders:
-            history = (await client.get(f"/api/conversations/{sender}/messages")).json()
-            users = [m["text"] for m in history if m["role"] == "user"]
-            assert users[0] == questions[sender]  # no cross-talk
-            assert all(t in (questions[sender], "转人工") for t in users)
+    asyncio.run(fifty_conversations(scaled))

@@ -178,3 +178,20 @@ def test_nothing_was_dropped_or_oversized(wecom_server: FakeWeComServer) -> None
     assert calls, "the WeCom tests above sent nothing"
     assert not [c for c in calls if c.dropped]
     assert not [c for c in calls if c.errcode == 45002]
+
+
+def test_eligibility_verdict_in_wecom(stack: Stack, wecom_server: FakeWeComServer) -> None:
+    user = f"owner{uuid.uuid4().hex[:6]}"
+    post_message(stack, user, "我们是市级专精特新，打算明年股改，能拿股改资助吗", int(time.time() * 1000))
+    verdict = wait_for(lambda: [t for t in texts_to(wecom_server, "user", user) if "股份制改造资助" in t], what="verdict")
+    assert "✅" in verdict[0] and "符合" in verdict[0] and "三（二）" in verdict[0]
+
+
+def test_numbered_option_answers_a_button(stack: Stack, wecom_server: FakeWeComServer) -> None:
+    user = f"owner{uuid.uuid4().hex[:6]}"
+    base = int(time.time() * 1000)
+    post_message(stack, user, "你好", base)
+    greeting = wait_for(lambda: texts_to(wecom_server, "user", user), what="greeting")
+    assert "回复1：我们公司能享受哪些政策？" in greeting[0]
+    post_message(stack, user, "1", base + 1)  # the first option: /match_policies
+    wait_for(lambda: any("哪一级" in t for t in texts_to(wecom_server, "user", user)), what="match form question")

@@ -1,0 +1,65 @@
+"""The launcher's cached validators keep Rasa's behaviour: valid action results pass, invalid ones
+are still rejected with Rasa's own message; the events API still refuses malformed events."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import httpx
+import jsonschema
+import pytest
+import rasa.server
+from rasa.core.actions.action import RemoteAction
+
+from bot import fastpath
+from tests.stack import Stack
+
+VALID = {"events": [{"event": "slot", "name": "x", "value": 1}], "responses": [{"text": "好"}]}
+INVALID = [
+    {"events": [{"event": "no-such-event"}], "responses": []},
+    {"events": "not a list", "responses": []},
+    {"events": [{"event": "slot"}], "responses": [{"text": 5}]},
+]
+
+
+@pytest.fixture
+def patched() -> Iterator[None]:
+    original_method, original_module = RemoteAction._validate_action_result, rasa.server.jsonschema
+    fastpath.install()
+    yield
+    RemoteAction._validate_action_result = original_method  # type: ignore[method-assign]
+    rasa.server.jsonschema = original_module  # type: ignore[attr-defined]
+
+
+def stock_verdict(result: dict[str, object]) -> str:
+    try:
+        jsonschema.validate(result, RemoteAction.action_response_format_spec())
+        return "ok"
+    except jsonschema.ValidationError as exc:
+        return exc.message
+
+
+@pytest.mark.parametrize("result", [VALID, *INVALID])
+def test_cached_validation_agrees_with_stock(patched: None, result: dict[str, object]) -> None:
+    action = RemoteAction("action_x", None)
+    expected = stock_verdict(result)
+    if expected == "ok":
+        assert action._validate_action_result(result) is True
+    else:
+        with pytest.raises(jsonschema.ValidationError) as caught:
+            action._validate_action_result(result)
+        assert caught.value.message.startswith(expected)
+        assert "Failed to validate Action server response" in caught.value.message
+
+
+def test_events_schema_still_enforced(patched: None) -> None:
+    with pytest.raises(jsonschema.ValidationError):
+        rasa.server.jsonschema.validate([{"event": "bogus"}], rasa.server.EVENTS_SCHEMA)  # type: ignore[attr-defined]
+    rasa.server.jsonschema.validate([{"event": "resume"}], rasa.server.EVENTS_SCHEMA)  # type: ignore[attr-defined]
+
+
+def test_launched_rasa_refuses_malformed_events(stack: Stack) -> None:
+    url = f"{stack.rasa}/conversations/fastpath/tracker/events"
+    token = {"token": stack.env["RASA_TOKEN"]}
+    assert httpx.post(url, params=token, json=[{"event": "bogus"}]).status_code == 400
+    assert httpx.post(url, params=token, json=[{"event": "resume"}]).status_code == 200
