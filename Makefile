@@ -63,5 +63,5 @@ eval-kb: bootstrap kb ## recall@1/@3 and MRR of our search vs rank_bm25
 eval-nlu: bootstrap train ## rasa test nlu on the held-out set: intent macro-F1 and confusion matrix
 	@$(PY) -m bot.eval_nlu
 
-bench: bootstrap kb train ## side-by-side benchmark: stock Rasa vs our stack vs scaled, KB vs rank_bm25 (QUICK=1: short)
-	@$(PY) -m bench $(if $(QUICK),--quick,)
+bench: bootstrap kb train ## side-by-side benchmark: stock Rasa vs our stack vs scaled, KB vs rank_bm25 (QUICK=1, PROFILE=1)
+	@$(PY) -m bench $(if $(QUICK),--quick,) $(if $(PROFILE),--profile,)

@@ -20,7 +20,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from bench import kb, load
+from bench import kb, load, profile
 from knowledge.build import build
 from knowledge.evaluate import load_eval
 from knowledge.settings import ROOT
@@ -55,6 +55,7 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m bench")
     parser.add_argument("--quick", action="store_true", help="fewer requests (under 5 minutes)")
     parser.add_argument("--skip-services", action="store_true", help="knowledge search only")
+    parser.add_argument("--profile", action="store_true", help="py-spy profiles of stock and launcher-fixed Rasa")
     args = parser.parse_args(argv)
     say = lambda m: print(m, flush=True)  # noqa: E731
     build()
@@ -69,11 +70,19 @@ def main(argv: list[str] | None = None) -> int:
                 result["services"]["stock"] = load.measure(
                     "stock", f"{s.rasa}/webhooks/rest/webhook", load.rest_body, questions, args.quick, say,
                     load.rasa_pids(s))
+                if args.profile:
+                    result.setdefault("profile", {})["stock"] = profile.profile_rasa(
+                        s.procs["rasa"].pid, f"{s.rasa}/webhooks/rest/webhook", load.rest_body, questions,
+                        tmp / "stock.pyspy")
             say("2/5 our launcher: Rasa straight to REST, then the whole stack through /api/chat ...")
             with load.single_stack(tmp / "single", stock=False, with_gateway=True) as s:
                 result["services"]["direct"] = load.measure(
                     "direct", f"{s.rasa}/webhooks/rest/webhook", load.rest_body, questions, args.quick, say,
                     load.rasa_pids(s))
+                if args.profile:
+                    result.setdefault("profile", {})["direct"] = profile.profile_rasa(
+                        s.procs["rasa"].pid, f"{s.rasa}/webhooks/rest/webhook", load.rest_body, questions,
+                        tmp / "direct.pyspy")
                 result["services"]["single"] = load.measure(
                     "single", f"{s.gateway}/api/chat", load.chat_body, questions, args.quick, say, load.rasa_pids(s))
             say("3/5 scaled: 2 Rasa (PostgreSQL tracker, Redis lock) + 2 gateway workers on PostgreSQL ...")
@@ -126,6 +135,8 @@ def summarise(result: dict[str, Any]) -> dict[str, Any]:
             "rss_mb": result["startup"]["rss_mb"], "services": services,
         })
     summary["kb"] = result["kb"]
+    if "profile" in result:
+        summary["profile"] = result["profile"]
     return summary
 
 
