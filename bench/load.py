@@ -117,6 +117,7 @@ def measure(name: str, url: str, body: Callable[[str, str], dict[str, Any]], que
 @contextmanager
 def single_stack(tmp: Path, stock: bool, with_gateway: bool) -> Iterator[Stack]:
     """Rasa (stock or launcher-fixed), the action server and, optionally, the gateway."""
+    tmp.mkdir(parents=True, exist_ok=True)
     stack = Stack(env=stack_env(tmp), logs=tmp)
     try:
         stack.start("actions")
@@ -134,6 +135,7 @@ def single_stack(tmp: Path, stock: bool, with_gateway: bool) -> Iterator[Stack]:
 def scaled_stack(tmp: Path, instances: int = 2, workers: int = 2) -> Iterator[Stack]:
     """N Rasa instances (PostgreSQL tracker store, Redis lock store), one action server, and a gateway
     with ``workers`` processes on PostgreSQL, in a database of its own."""
+    tmp.mkdir(parents=True, exist_ok=True)
     database = f"hqt_bench_{uuid.uuid4().hex[:10]}"
     admin = sa.create_engine(f"{PG}/test", isolation_level="AUTOCOMMIT")
     with admin.connect() as con:
@@ -187,6 +189,7 @@ def _session_services(session: int) -> dict[str, int]:
 def startup(tmp: Path, progress: Progress) -> dict[str, Any]:
     """`make run` from an installed venv and a trained model to a healthy /healthz; Rasa's model-load
     time (its process start to a loaded model); and each service's memory."""
+    tmp.mkdir(parents=True, exist_ok=True)
     env = stack_env(tmp)
     gateway = f"http://127.0.0.1:{env['GATEWAY_PORT']}"
     rasa = f"http://127.0.0.1:{env['RASA_PORT']}/status?token={env['RASA_TOKEN']}"

@@ -17,7 +17,9 @@ from knowledge.settings import ROOT, Settings, get_settings
 
 def endpoints(settings: Settings) -> dict[str, object]:
     """Rasa's endpoints: the action server, plus shared tracker and lock stores when configured."""
-    conf: dict[str, object] = {"action_endpoint": {"url": settings.actions_url}}
+    # Selective domain: only actions that declare `send_domain: true` get the whole domain with
+    # every call (rasa 3.6 otherwise serialises it into each request).
+    conf: dict[str, object] = {"action_endpoint": {"url": settings.actions_url, "enable_selective_domain": True}}
     if settings.rasa_tracker_store_url:
         conf["tracker_store"] = {"type": "SQL", **_sql_parts(settings.rasa_tracker_store_url)}
     if settings.redis_url:

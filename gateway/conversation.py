@@ -68,8 +68,11 @@ async def process(services: Services, message_id: int, sender_id: str, text: str
         return await _busy(services, message_id, sender_id, text, channel)
     rows = [r.as_dict() for r in replies]
     services.store.finish_turn(message_id, sender_id, channel, rows, services.deliveries(sender_id, channel, rows))
-    esc = services.escalations.open_for(sender_id)
-    return Turn(replies, handoff_view(services, esc))
+    # A handoff made during this turn is announced in the reply's custom part by action_handoff;
+    # look the escalation up only then, not on every turn.
+    if any("handoff" in r.custom for r in replies):
+        return Turn(replies, handoff_view(services, services.escalations.open_for(sender_id)))
+    return Turn(replies, None)
 
 
 async def _busy(services: Services, message_id: int, sender_id: str, text: str, channel: str) -> Turn:

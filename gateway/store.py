@@ -169,7 +169,9 @@ def aware(value: datetime | None) -> datetime | None:
 def make_engine(url: str, busy_timeout_s: float = 15.0) -> Engine:
     """An engine for ``url``; SQLite gets WAL and a busy timeout, PostgreSQL a connect timeout."""
     if url.startswith("sqlite"):
-        engine = sa.create_engine(url, future=True,
+        # SQLAlchemy 1.4 gives file-based SQLite a NullPool: a new connection (and our PRAGMAs) per
+        # query, which was most of the gateway's CPU per turn. Pool the connections instead.
+        engine = sa.create_engine(url, future=True, poolclass=sa.pool.QueuePool, pool_size=8, max_overflow=16,
                                   connect_args={"timeout": busy_timeout_s, "check_same_thread": False})
 
         @sa.event.listens_for(engine, "connect")
@@ -240,8 +242,8 @@ class Store:
     def ensure_conversation(self, con: Connection, sender_id: str, channel: str) -> dict[str, Any]:
         """The conversation row, created on first contact."""
         row = con.execute(sa.select(conversations).where(conversations.c.sender_id == sender_id)).mappings().first()
-        now = utcnow()
         if row is None:
+            now = utcnow()
             try:
                 with con.begin_nested():
                     con.execute(conversations.insert().values(sender_id=sender_id, channel=channel,
@@ -249,8 +251,6 @@ class Store:
             except IntegrityError:
                 pass  # a concurrent first message created it
             row = con.execute(sa.select(conversations).where(conversations.c.sender_id == sender_id)).mappings().one()
-        else:
-            con.execute(conversations.update().where(conversations.c.sender_id == sender_id).values(updated_at=now))
         return dict(row)
 
     @staticmethod
@@ -301,6 +301,10 @@ class Store:
                 return None
         return self.retry(write)
 
+    def touch(self, con: Connection, sender_id: str) -> None:
+        """Record activity on a conversation (once per turn, with its replies)."""
+        con.execute(conversations.update().where(conversations.c.sender_id == sender_id).values(updated_at=utcnow()))
+
     def finish_turn(
         self, message_id: int | None, sender_id: str, channel: str, replies: list[dict[str, Any]],
         deliveries: list[dict[str, str]], *, role: str = "bot", status: str = "processed",
@@ -309,6 +313,7 @@ class Store:
         def write() -> None:
             with self.tx() as con:
                 self.ensure_conversation(con, sender_id, channel)
+                self.touch(con, sender_id)
                 for reply in replies:
                     self.insert_message(con, sender_id, role, reply["text"], sources=reply.get("sources"),
                                         buttons=reply.get("buttons"), author=reply.get("author"),
