@@ -45,7 +45,7 @@ def chart(result: dict[str, Any], path: Path) -> None:
     ax2.set_xticklabels([str(c) for c in load.CONCURRENCY])
     ax1.legend()
     ax2.legend(fontsize=6, ncol=2)
-    fig.suptitle(f"惠企通 benchmark, {result['cores']} cores", fontproperties=None)
+    fig.suptitle(f"huiqitong benchmark, {result['cores']} cores")
     fig.tight_layout()
     fig.savefig(path, dpi=110)
 
@@ -132,6 +132,7 @@ def summarise(result: dict[str, Any]) -> dict[str, Any]:
             "rasa_cpu_ms_per_turn_stock_c8": services["stock"]["8"].get("rasa_cpu_ms_per_turn"),
             "rasa_cpu_ms_per_turn_direct_c8": services["direct"]["8"].get("rasa_cpu_ms_per_turn"),
             "startup_s": result["startup"]["startup_s"], "model_load_s": result["startup"]["model_load_s"],
+            "rasa_ready_s": result["startup"]["rasa_ready_s"],
             "rss_mb": result["startup"]["rss_mb"], "services": services,
         })
     summary["kb"] = result["kb"]
