@@ -9,7 +9,7 @@ from rasa_sdk.endpoint import run
 
 from actions.gateway_client import HandoffClient
 from knowledge.search import default_searcher
-from knowledge.settings import get_settings
+from knowledge.settings import service_settings
 
 
 def main() -> None:
@@ -17,11 +17,7 @@ def main() -> None:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s %(message)s")
     # httpx logs every request URL at INFO, and Rasa's API takes its token in the query string.
     logging.getLogger("httpx").setLevel(logging.WARNING)
-    settings = get_settings()
-    try:
-        settings.check()
-    except ValueError as exc:
-        raise SystemExit(f"error: {exc}") from exc
+    settings = service_settings()
     default_searcher()  # open the index and load jieba once, before the first request
     sent = asyncio.run(HandoffClient(settings).flush())
     if sent:

@@ -12,7 +12,7 @@ import sys
 import yaml
 
 from bot.train import serving_model
-from knowledge.settings import ROOT, Settings, get_settings
+from knowledge.settings import ROOT, Settings, service_settings
 
 
 def endpoints(settings: Settings) -> dict[str, object]:
@@ -68,11 +68,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--stock", action="store_true", help="no launcher fixes (benchmark baseline)")
     parser.add_argument("--port", type=int, help="override RASA_PORT")
     args = parser.parse_args(argv)
-    settings = get_settings()
-    try:
-        settings.check()
-    except ValueError as exc:
-        sys.exit(f"error: {exc}")
+    settings = service_settings()
     port = args.port or settings.rasa_port
     path = settings.var_dir / f"endpoints-{port}.yml"
     path.parent.mkdir(parents=True, exist_ok=True)

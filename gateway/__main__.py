@@ -7,7 +7,7 @@ import logging
 import uvicorn
 
 from gateway.store import Store
-from knowledge.settings import get_settings
+from knowledge.settings import service_settings
 
 
 def main() -> None:
@@ -15,11 +15,7 @@ def main() -> None:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s %(message)s")
     # httpx logs every request URL at INFO, and Rasa's API takes its token in the query string.
     logging.getLogger("httpx").setLevel(logging.WARNING)
-    s = get_settings()
-    try:
-        s.check()
-    except ValueError as exc:
-        raise SystemExit(f"error: {exc}") from exc
+    s = service_settings()
     Store(s.db_url).create()  # once, before the workers start, so they do not race to create tables
     uvicorn.run("gateway.main:create_app", factory=True, host=s.gateway_host, port=s.gateway_port,
                 workers=s.gateway_workers, log_level="info", access_log=False, ws="none")

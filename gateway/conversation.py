@@ -63,9 +63,15 @@ async def process(services: Services, message_id: int, sender_id: str, text: str
     except Exception as exc:  # noqa: BLE001 - any failure: answer honestly, keep the message
         logger.warning("rasa unavailable for %s: %s", sender_id, exc)
         return await _busy(services, message_id, sender_id, text, channel)
-    if not replies and services.escalations.open_for(sender_id) is None:
-        # Rasa answered but said nothing: its action server failed. Say so rather than stay mute.
-        return await _busy(services, message_id, sender_id, text, channel)
+    if not replies:
+        esc = services.escalations.open_for(sender_id)
+        if esc is None:
+            # Rasa answered but said nothing: its action server failed. Say so rather than stay mute.
+            return await _busy(services, message_id, sender_id, text, channel)
+        # The conversation was handed off while this message waited for Rasa: it is the liaison's.
+        services.escalations.hold_message(esc["id"], message_id)
+        await services.notify(esc, "message")
+        return Turn([], handoff_view(services, esc))
     rows = [r.as_dict() for r in replies]
     services.store.finish_turn(message_id, sender_id, channel, rows, services.deliveries(sender_id, channel, rows))
     # A handoff made during this turn is announced in the reply's custom part by action_handoff;

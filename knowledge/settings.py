@@ -117,6 +117,16 @@ class Settings(BaseSettings):
         return self.database_url or f"sqlite:///{self.var_dir / 'app.db'}"
 
 
+def service_settings() -> Settings:
+    """The settings for a service's start-up: exits with a one-line message when they are refused."""
+    settings = get_settings()
+    try:
+        settings.check()
+    except ValueError as exc:
+        raise SystemExit(f"error: {exc}") from exc
+    return settings
+
+
 @lru_cache(maxsize=1)
 def get_settings() -> Settings:
     """The settings, read once per process."""

@@ -25,6 +25,15 @@ def _require_model() -> None:
         pytest.fail("knowledge base not built: run `make kb` (make test does)")
 
 
+def wecom_env(server: FakeWeComServer) -> dict[str, str]:
+    """Settings that point WeCom (app and group bot) at the local fake."""
+    return {
+        "WECOM_TOKEN": WECOM_TOKEN, "WECOM_ENCODING_AES_KEY": WECOM_AES_KEY, "WECOM_CORP_ID": CORP_ID,
+        "WECOM_AGENT_ID": str(AGENT_ID), "WECOM_SECRET": CORP_SECRET, "WECOM_API_BASE": server.base,
+        "WECOM_BOT_TOKEN": BOT_TOKEN, "WECOM_BOT_ENCODING_AES_KEY": BOT_AES_KEY,
+    }
+
+
 @pytest.fixture(scope="session")
 def wecom_server() -> Iterator[FakeWeComServer]:
     """The local fake of WeCom's API, for the whole session."""
@@ -38,11 +47,7 @@ def stack(tmp_path_factory: pytest.TempPathFactory, wecom_server: FakeWeComServe
     WeCom configured against the local fake API."""
     _require_model()
     tmp = tmp_path_factory.mktemp("stack")
-    env = stack_env(
-        tmp, WECOM_TOKEN=WECOM_TOKEN, WECOM_ENCODING_AES_KEY=WECOM_AES_KEY, WECOM_CORP_ID=CORP_ID,
-        WECOM_AGENT_ID=str(AGENT_ID), WECOM_SECRET=CORP_SECRET, WECOM_API_BASE=wecom_server.base,
-        WECOM_BOT_TOKEN=BOT_TOKEN, WECOM_BOT_ENCODING_AES_KEY=BOT_AES_KEY,
-    )
+    env = stack_env(tmp, **wecom_env(wecom_server))
     running = Stack(env=env, logs=tmp)
     for name in ("rasa", "actions", "gateway"):
         running.start(name)

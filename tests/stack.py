@@ -47,6 +47,14 @@ class Stack:
         """Action server base URL."""
         return f"http://127.0.0.1:{self.env['ACTIONS_PORT']}"
 
+    def admin(self, *args: str, check: bool = True) -> subprocess.CompletedProcess[str]:
+        """Run `python -m gateway.admin ARGS` against this stack's database."""
+        done = subprocess.run([sys.executable, "-m", "gateway.admin", *args], cwd=ROOT, env=self.env,
+                              capture_output=True, text=True, timeout=60)
+        if check:
+            assert done.returncode == 0, done.stderr
+        return done
+
     def start(self, name: str, *args: str) -> None:
         """Start one service (`rasa`, `actions`, `gateway`; `rasa2` ... are further Rasa instances,
         started with `--port P`) in the background."""

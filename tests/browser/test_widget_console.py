@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
 import time
 import uuid
 from collections.abc import Callable
@@ -16,7 +14,7 @@ import pytest
 from playwright.sync_api import BrowserContext, Locator, Page, expect
 from stdnum.cn import uscc
 
-from tests.stack import ROOT, Stack
+from tests.stack import Stack
 
 NewContext = Callable[..., BrowserContext]
 
@@ -37,18 +35,13 @@ BOT_WAIT_MS = 20_000  # Rasa answers in well under a second; the first turn also
 LIVE_DELIVERY_S = 2.5  # the requirement is 2 s; the rest is browser overhead
 
 
-def admin(stack: Stack, *args: str) -> None:
-    done = subprocess.run([sys.executable, "-m", "gateway.admin", *args], cwd=ROOT, env=stack.env,
-                          capture_output=True, text=True, timeout=60)
-    assert done.returncode == 0, done.stderr
-
 
 @pytest.fixture(scope="module")
 def registered(stack: Stack) -> Stack:
     for username, password, name, department in LIAISONS:
-        admin(stack, "add-liaison", "--username", username, "--password", password, "--name", name,
+        stack.admin("add-liaison", "--username", username, "--password", password, "--name", name,
               "--department", department)
-    admin(stack, "add-firm", "--uscc", XSS_USCC, "--name", XSS_FIRM, "--level", "市级", "--liaison", "b_xss")
+    stack.admin("add-firm", "--uscc", XSS_USCC, "--name", XSS_FIRM, "--level", "市级", "--liaison", "b_xss")
     return stack
 
 

@@ -5,8 +5,6 @@ from __future__ import annotations
 import asyncio
 import csv
 import io
-import subprocess
-import sys
 import time
 import uuid
 from typing import Any
@@ -15,7 +13,7 @@ import httpx
 import pytest
 
 from tests.concurrency import fifty_conversations
-from tests.stack import ROOT, Stack
+from tests.stack import Stack
 
 LIAISONS = [
     ("t_gxj", "gxj-password-1", "赵工信", "市工业和信息化局"),
@@ -25,17 +23,13 @@ LIAISONS = [
 FIRM_USCC = "91442000MA4W0A1C3F"  # fictional, valid check character
 
 
-def admin(stack: Stack, *args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-m", "gateway.admin", *args], cwd=ROOT, env=stack.env,
-                          capture_output=True, text=True, timeout=60)
-
 
 @pytest.fixture(scope="module")
 def registered(stack: Stack) -> Stack:
     for username, password, name, department in LIAISONS:
-        assert admin(stack, "add-liaison", "--username", username, "--password", password, "--name", name,
+        assert stack.admin("add-liaison", "--username", username, "--password", password, "--name", name,
                      "--department", department).returncode == 0
-    done = admin(stack, "add-firm", "--uscc", FIRM_USCC, "--name", "测试五金有限公司", "--level", "市级",
+    done = stack.admin("add-firm", "--uscc", FIRM_USCC, "--name", "测试五金有限公司", "--level", "市级",
                  "--liaison", "t_town")
     assert done.returncode == 0, done.stderr
     return stack
@@ -195,13 +189,14 @@ def test_liaison_reply_reaches_the_stream_within_two_seconds(registered: Stack) 
 
 
 def test_admin_cli_errors_are_clear(stack: Stack, tmp_path: Any) -> None:
-    bad = admin(stack, "add-firm", "--uscc", "91442000MA4W0A1C3A", "--name", "X", "--level", "市级")
+    bad = stack.admin("add-firm", "--uscc", "91442000MA4W0A1C3A", "--name", "X", "--level", "市级", check=False)
     assert bad.returncode == 2 and "统一社会信用代码" in bad.stderr
     csv_file = tmp_path / "firms.csv"
     csv_file.write_text("uscc,name,level,liaison\n91442000MA4W0A1B2B,甲公司,市级,\n123,乙公司,市级,\n", encoding="utf-8")
-    out = admin(stack, "import-firms", str(csv_file))
+    out = stack.admin("import-firms", str(csv_file), check=False)
     assert out.returncode == 2 and "row 3" in out.stderr and "nothing imported" in out.stderr
-    listing = admin(stack, "add-firm", "--uscc", "91442000MA4W0A1B2B", "--name", "甲公司", "--liaison", "nobody")
+    listing = stack.admin("add-firm", "--uscc", "91442000MA4W0A1B2B", "--name", "甲公司", "--liaison", "nobody",
+                          check=False)
     assert listing.returncode == 2 and "not a registered liaison" in listing.stderr
 
 

@@ -15,11 +15,9 @@ from typing import Any
 import httpx
 import pytest
 
-from tests.conftest import BOT_AES_KEY, BOT_TOKEN, WECOM_AES_KEY, WECOM_TOKEN
+from tests.conftest import WECOM_AES_KEY, WECOM_TOKEN, wecom_env
 from tests.fakes.wecom_api import (
-    AGENT_ID,
     CORP_ID,
-    CORP_SECRET,
     FakeWeComServer,
     encrypted_callback,
     text_message_xml,
@@ -36,12 +34,7 @@ def faulty(tmp_path_factory: pytest.TempPathFactory, wecom_server: FakeWeComServ
 
     _require_model()
     tmp: Path = tmp_path_factory.mktemp("faulty")
-    env = stack_env(
-        tmp, WECOM_TOKEN=WECOM_TOKEN, WECOM_ENCODING_AES_KEY=WECOM_AES_KEY, WECOM_CORP_ID=CORP_ID,
-        WECOM_AGENT_ID=str(AGENT_ID), WECOM_SECRET=CORP_SECRET, WECOM_API_BASE=wecom_server.base,
-        WECOM_BOT_TOKEN=BOT_TOKEN, WECOM_BOT_ENCODING_AES_KEY=BOT_AES_KEY, DB_BUSY_TIMEOUT_S="1",
-        RASA_TIMEOUT_S="8",
-    )
+    env = stack_env(tmp, **wecom_env(wecom_server), DB_BUSY_TIMEOUT_S="1", RASA_TIMEOUT_S="8")
     stack = Stack(env=env, logs=tmp)
     for name in ("rasa", "actions", "gateway"):
         stack.start(name)

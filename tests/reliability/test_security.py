@@ -28,16 +28,12 @@ BAD_TEXTS = [
 ]
 
 
-def admin(stack: Stack, *args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-m", "gateway.admin", *args], cwd=ROOT, env=stack.env,
-                          capture_output=True, text=True, timeout=60)
-
 
 @pytest.fixture(scope="module")
 def liaisons(stack: Stack) -> dict[str, dict[str, str]]:
     headers = {}
     for username, password, name, department in LIAISONS:
-        assert admin(stack, "add-liaison", "--username", username, "--password", password, "--name", name,
+        assert stack.admin("add-liaison", "--username", username, "--password", password, "--name", name,
                      "--department", department).returncode == 0
         token = httpx.post(f"{stack.gateway}/api/liaison/login",
                            json={"username": username, "password": password}).json()["token"]

@@ -6,47 +6,23 @@ from __future__ import annotations
 import asyncio
 import uuid
 from collections.abc import Iterator
-from pathlib import Path
 
 import httpx
 import pytest
-import sqlalchemy as sa
 
+from bench.load import scaled_stack
 from tests.concurrency import fifty_conversations
-from tests.stack import Stack, free_port, stack_env
-
-PG = "postgresql://postgres@127.0.0.1:5432"
+from tests.stack import Stack
 
 
 @pytest.fixture(scope="module")
 def scaled(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
+    """The benchmark's scaled stack, in a PostgreSQL database of its own."""
     from tests.conftest import _require_model
 
     _require_model()
-    database = f"hqt_scale_{uuid.uuid4().hex[:10]}"
-    admin = sa.create_engine(f"{PG}/test", isolation_level="AUTOCOMMIT")
-    with admin.connect() as con:
-        con.execute(sa.text(f"CREATE DATABASE {database}"))
-    tmp: Path = tmp_path_factory.mktemp("scaled")
-    second = free_port()
-    env = stack_env(tmp, DATABASE_URL=f"{PG}/{database}", RASA_TRACKER_STORE_URL=f"{PG}/{database}",
-                    REDIS_URL="redis://127.0.0.1:6379", GATEWAY_WORKERS="2")
-    env["RASA_URLS"] = f"http://127.0.0.1:{env['RASA_PORT']},http://127.0.0.1:{second}"
-    running = Stack(env=env, logs=tmp)
-    try:
-        running.start("actions")
-        running.start("rasa")
-        running.wait("rasa")  # the first instance creates the tracker tables
-        running.start("rasa2", "--port", str(second))
-        running.start("gateway")
-        for name in ("actions", "gateway", "rasa2"):
-            running.wait(name)
-        yield running
-    finally:
-        running.stop()
-        with admin.connect() as con:
-            con.execute(sa.text(f"DROP DATABASE IF EXISTS {database} WITH (FORCE)"))
-        admin.dispose()
+    with scaled_stack(tmp_path_factory.mktemp("scaled")) as stack:
+        yield stack
 
 
 def rest(url: str, sender: str, text: str) -> str:

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import subprocess
-import sys
 import time
 import uuid
 from collections.abc import Callable
@@ -21,7 +19,7 @@ from tests.fakes.wecom_api import (
     text_message_xml,
     verify_url_params,
 )
-from tests.stack import ROOT, Stack
+from tests.stack import Stack
 
 FIRM_USCC = "91442000MA4W0A1D4K"  # fictional, valid check character
 LIAISON = ("wc_liaison", "wc-password-1", "周挂点", "市工业和信息化局", "zhou.guadian")
@@ -48,21 +46,16 @@ def texts_to(server: FakeWeComServer, kind: str, target: str) -> list[str]:
     return [content for to, content in server.fake.sent_texts(kind) if to == target]
 
 
-def admin(stack: Stack, *args: str) -> None:
-    done = subprocess.run([sys.executable, "-m", "gateway.admin", *args], cwd=ROOT, env=stack.env,
-                          capture_output=True, text=True, timeout=60)
-    assert done.returncode == 0, done.stderr
-
 
 @pytest.fixture(scope="module")
 def bound_group(stack: Stack) -> str:
     username, password, name, department, wecom_id = LIAISON
-    admin(stack, "add-liaison", "--username", username, "--password", password, "--name", name,
+    stack.admin("add-liaison", "--username", username, "--password", password, "--name", name,
           "--department", department, "--wecom-userid", wecom_id)
-    admin(stack, "add-firm", "--uscc", FIRM_USCC, "--name", "中山市测试厨电有限公司", "--level", "省级",
+    stack.admin("add-firm", "--uscc", FIRM_USCC, "--name", "中山市测试厨电有限公司", "--level", "省级",
           "--liaison", username)
     chat_id = f"chat{uuid.uuid4().hex[:8]}"
-    admin(stack, "bind-wecom-chat", "--chat-id", chat_id, "--uscc", FIRM_USCC)
+    stack.admin("bind-wecom-chat", "--chat-id", chat_id, "--uscc", FIRM_USCC)
     return chat_id
 
 
