@@ -10,7 +10,7 @@ from rasa_sdk.events import EventType, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
 from actions.handoff import hand_off
-from actions.replies import LETTER, LETTER_FULL, OFFER_BUTTONS, citation, sources_payload
+from actions.replies import LETTER_FULL, OFFER_BUTTONS, citation, sources_payload
 from knowledge.search import Hit, search
 from knowledge.text import normalize
 
@@ -181,5 +181,3 @@ def consecutive_fallbacks(tracker: Tracker) -> int:
             break
     return count
 
-
-__all__ = ["ActionAnswerPolicy", "LETTER"]

@@ -24,6 +24,7 @@ from bench import kb, load, profile
 from knowledge.build import build
 from knowledge.evaluate import load_eval
 from knowledge.settings import ROOT
+from tests.stack import Stack
 
 
 def chart(result: dict[str, Any], path: Path) -> None:
@@ -65,24 +66,21 @@ def main(argv: list[str] | None = None) -> int:
     if not args.skip_services:
         with tempfile.TemporaryDirectory() as tmp_name:
             tmp = Path(tmp_name)
+            def direct_rasa(name: str, s: Stack) -> None:
+                """Measure Rasa straight through its REST webhook (and profile it if asked)."""
+                url = f"{s.rasa}/webhooks/rest/webhook"
+                result["services"][name] = load.measure(name, url, load.rest_body, questions, args.quick, say,
+                                                        load.rasa_pids(s))
+                if args.profile:
+                    result.setdefault("profile", {})[name] = profile.profile_rasa(
+                        s.procs["rasa"].pid, url, load.rest_body, questions, tmp / f"{name}.pyspy")
+
             say("1/5 stock Rasa (no launcher fixes) + action server, REST webhook ...")
             with load.single_stack(tmp / "stock", stock=True, with_gateway=False) as s:
-                result["services"]["stock"] = load.measure(
-                    "stock", f"{s.rasa}/webhooks/rest/webhook", load.rest_body, questions, args.quick, say,
-                    load.rasa_pids(s))
-                if args.profile:
-                    result.setdefault("profile", {})["stock"] = profile.profile_rasa(
-                        s.procs["rasa"].pid, f"{s.rasa}/webhooks/rest/webhook", load.rest_body, questions,
-                        tmp / "stock.pyspy")
+                direct_rasa("stock", s)
             say("2/5 our launcher: Rasa straight to REST, then the whole stack through /api/chat ...")
             with load.single_stack(tmp / "single", stock=False, with_gateway=True) as s:
-                result["services"]["direct"] = load.measure(
-                    "direct", f"{s.rasa}/webhooks/rest/webhook", load.rest_body, questions, args.quick, say,
-                    load.rasa_pids(s))
-                if args.profile:
-                    result.setdefault("profile", {})["direct"] = profile.profile_rasa(
-                        s.procs["rasa"].pid, f"{s.rasa}/webhooks/rest/webhook", load.rest_body, questions,
-                        tmp / "direct.pyspy")
+                direct_rasa("direct", s)
                 result["services"]["single"] = load.measure(
                     "single", f"{s.gateway}/api/chat", load.chat_body, questions, args.quick, say, load.rasa_pids(s))
             say("3/5 scaled: 2 Rasa (PostgreSQL tracker, Redis lock) + 2 gateway workers on PostgreSQL ...")

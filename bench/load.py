@@ -119,17 +119,9 @@ def measure(name: str, url: str, body: Callable[[str, str], dict[str, Any]], que
 def single_stack(tmp: Path, stock: bool, with_gateway: bool) -> Iterator[Stack]:
     """Rasa (stock or launcher-fixed), the action server and, optionally, the gateway."""
     tmp.mkdir(parents=True, exist_ok=True)
-    stack = Stack(env=stack_env(tmp), logs=tmp)
-    try:
-        stack.start("actions")
-        stack.start("rasa", *(["--stock"] if stock else []))
-        if with_gateway:
-            stack.start("gateway")
-        for name in ("actions", "rasa", *(["gateway"] if with_gateway else [])):
-            stack.wait(name)
+    with Stack(env=stack_env(tmp), logs=tmp).running(gateway=with_gateway,
+                                                   rasa_args=("--stock",) if stock else ()) as stack:
         yield stack
-    finally:
-        stack.stop()
 
 
 @contextmanager

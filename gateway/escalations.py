@@ -13,7 +13,7 @@ from sqlalchemy.exc import IntegrityError
 
 from gateway.registry import Registry
 from gateway.sla import add_working_hours, sla_state
-from gateway.store import Store, aware, conversations, escalation_events, escalations, messages, notes, utcnow
+from gateway.store import Store, aware, escalation_events, escalations, messages, notes, utcnow
 from knowledge.settings import Settings
 
 DEFAULT_DEPARTMENT = "市工业和信息化局"
@@ -291,9 +291,3 @@ class Escalations:
         """Mark an owner's message as waiting for the liaison."""
         with self.store.tx() as con:
             con.execute(messages.update().where(messages.c.id == message_id).values(status="held", escalation_id=esc_id))
-
-    def firm_for_conversation(self, sender_id: str) -> str | None:
-        """The credit code a conversation is bound to."""
-        with self.store.engine.connect() as con:
-            row = con.execute(sa.select(conversations.c.firm_uscc).where(conversations.c.sender_id == sender_id)).first()
-        return row[0] if row else None

@@ -15,7 +15,7 @@ from typing import Any, TypeVar
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
-from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError, ProgrammingError
+from sqlalchemy.exc import IntegrityError, OperationalError, ProgrammingError
 
 metadata = sa.MetaData()
 T = TypeVar("T")
@@ -215,10 +215,6 @@ class Store:
                     raise
                 time.sleep(0.2)
 
-    def drop_all(self) -> None:
-        """Drop every table (tests)."""
-        metadata.drop_all(self.engine)
-
     def retry(self, fn: Callable[[], T], attempts: int = 5) -> T:
         """Run ``fn`` with bounded retries on transient database errors (locked, unreachable)."""
         delay = 0.05
@@ -350,13 +346,6 @@ class Store:
             return int(con.execute(messages.update().where(messages.c.id.in_(ids))
                                    .values(status="stored")).rowcount)
 
-    def set_message_status(self, message_id: int, status: str) -> None:
-        """Mark a stored message processed / failed / held for a liaison."""
-        def write() -> None:
-            with self.tx() as con:
-                con.execute(messages.update().where(messages.c.id == message_id).values(status=status))
-        self.retry(write)
-
     def messages_after(self, sender_id: str, after: int = 0, limit: int = 500) -> list[dict[str, Any]]:
         """Messages of one conversation with id > after, in order."""
         def read() -> list[dict[str, Any]]:
@@ -408,7 +397,3 @@ def message_dict(row: Any) -> dict[str, Any]:
         "author": row["author"], "created_at": created.isoformat() if created else None,
     }
 
-
-def is_transient(exc: BaseException) -> bool:
-    """A database error worth retrying."""
-    return isinstance(exc, OperationalError) or (isinstance(exc, DBAPIError) and exc.connection_invalidated)

@@ -48,15 +48,8 @@ def stack(tmp_path_factory: pytest.TempPathFactory, wecom_server: FakeWeComServe
     _require_model()
     tmp = tmp_path_factory.mktemp("stack")
     env = stack_env(tmp, **wecom_env(wecom_server))
-    running = Stack(env=env, logs=tmp)
-    for name in ("rasa", "actions", "gateway"):
-        running.start(name)
-    try:
-        for name in ("actions", "gateway", "rasa"):
-            running.wait(name)
+    with Stack(env=env, logs=tmp).running() as running:
         yield running
-    finally:
-        running.stop()
 
 
 @pytest.fixture(scope="session")

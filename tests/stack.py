@@ -8,6 +8,8 @@ import socket
 import subprocess
 import sys
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -46,6 +48,21 @@ class Stack:
     def actions(self) -> str:
         """Action server base URL."""
         return f"http://127.0.0.1:{self.env['ACTIONS_PORT']}"
+
+    @contextmanager
+    def running(self, gateway: bool = True, rasa_args: tuple[str, ...] = ()) -> Iterator[Stack]:
+        """Start Rasa, the action server and (optionally) the gateway, wait until all answer, and
+        stop everything on exit."""
+        names = ("rasa", "actions", *(["gateway"] if gateway else []))
+        try:
+            self.start("rasa", *rasa_args)
+            for name in names[1:]:
+                self.start(name)
+            for name in reversed(names):  # Rasa loads its model last: wait for it last
+                self.wait(name)
+            yield self
+        finally:
+            self.stop()
 
     def admin(self, *args: str, check: bool = True) -> subprocess.CompletedProcess[str]:
         """Run `python -m gateway.admin ARGS` against this stack's database."""

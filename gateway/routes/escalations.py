@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import csv
 import io
-import logging
 from typing import Any
 
 from fastapi import APIRouter, HTTPException, Query
@@ -16,7 +15,6 @@ from gateway.schemas import TextIn
 from gateway.services import ServicesDep, UserDep
 
 router = APIRouter(prefix="/api", tags=["escalations"])
-logger = logging.getLogger(__name__)
 CSV_COLUMNS = [
     ("id", "工单号"), ("firm_name", "企业名称"), ("firm_uscc", "统一社会信用代码"), ("channel", "渠道"),
     ("question", "诉求内容"), ("department", "承办部门"), ("liaison_username", "挂点领导"),

@@ -35,15 +35,8 @@ def faulty(tmp_path_factory: pytest.TempPathFactory, wecom_server: FakeWeComServ
     _require_model()
     tmp: Path = tmp_path_factory.mktemp("faulty")
     env = stack_env(tmp, **wecom_env(wecom_server), DB_BUSY_TIMEOUT_S="1", RASA_TIMEOUT_S="8")
-    stack = Stack(env=env, logs=tmp)
-    for name in ("rasa", "actions", "gateway"):
-        stack.start(name)
-    try:
-        for name in ("actions", "gateway", "rasa"):
-            stack.wait(name)
+    with Stack(env=env, logs=tmp).running() as stack:
         yield stack
-    finally:
-        stack.stop()
 
 
 def chat(stack: Stack, sender: str, text: str) -> dict[str, Any]:
