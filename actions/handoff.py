@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from rasa_sdk import Action, Tracker
+from rasa_sdk import Tracker
 from rasa_sdk.events import ConversationPaused, EventType, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
@@ -88,34 +88,3 @@ async def hand_off(
         json_message={"handoff": {k: answer.get(k) for k in ("escalation_id", "status", "liaison")}},
     )
     return [SlotSet("handoff_offered", False), ConversationPaused()]
-
-
-class ActionHandoff(Action):
-    """request_human, or the owner accepted the offer of a person."""
-
-    def name(self) -> str:
-        """Action name in the domain."""
-        return "action_handoff"
-
-    async def run(
-        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
-    ) -> list[EventType]:
-        """Hand off with the reason the tracker shows."""
-        intent = ((tracker.latest_message or {}).get("intent") or {}).get("name")
-        reason = "user_request" if intent == "request_human" else "offer_accepted"
-        return await hand_off(dispatcher, tracker, reason=reason)
-
-
-class ActionDeclineHandoff(Action):
-    """The owner declined the offer of a person."""
-
-    def name(self) -> str:
-        """Action name in the domain."""
-        return "action_decline_handoff"
-
-    async def run(
-        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
-    ) -> list[EventType]:
-        """Acknowledge and clear the offer."""
-        dispatcher.utter_message(response="utter_how_can_help")
-        return [SlotSet("handoff_offered", False)]

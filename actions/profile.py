@@ -18,26 +18,25 @@ def profile(tracker: Tracker) -> dict[str, Any]:
     return {name: tracker.get_slot(name) for name in FACT_SLOTS if tracker.get_slot(name) is not None}
 
 
-# Intents whose messages describe the owner's own firm. A policy question that names a level or a
-# growth rate ("省级专精特新有什么补贴") says nothing about the asker.
-STATEMENT_INTENTS = ("provide_firm_info", "ask_eligibility", "match_policies", "affirm", "deny", "nlu_fallback")
+def turn_facts(tracker: Tracker) -> dict[str, Any]:
+    """Facts the latest message gives: the NLU's fact entities, and a bare answer to the fact just asked.
 
-
-def latest_facts(tracker: Tracker) -> dict[str, Any]:
-    """Facts in the latest user message, including entities sent by a button payload."""
+    The fact entities (``bot.facts_extractor``) have already filled their slots; a bare "是", "35%" or
+    "不清楚" answers the question the bot asked last (slot ``asked_fact``), which only the dialogue knows.
+    """
     message = tracker.latest_message or {}
     intent = (message.get("intent") or {}).get("name")
-    if intent not in STATEMENT_INTENTS and not tracker.get_slot("requested_slot"):
-        return {}
-    facts = extract_facts(message.get("text") or "", requested=tracker.get_slot("requested_slot"), intent=intent)
-    values = dict(facts.values)
-    # Entities matter for button payloads ('/provide_firm_info{"zjtx_level": "省级"}'); DIET's own
-    # guesses are ignored unless they are one of the canonical values.
     allowed = {"zjtx_level": set(ZJTX_LEVELS), "industry": {*INDUSTRY_WORDS.values(), "其他"}}
+    values: dict[str, Any] = {}
     for entity in message.get("entities") or []:
         name, value = entity.get("entity"), entity.get("value")
-        if name in allowed and value in allowed[name]:
+        if name in (*FACT_SLOTS, *IDENTITY_SLOTS) and (name not in allowed or value in allowed[name]):
             values.setdefault(name, value)
+    asked = tracker.get_slot("asked_fact")
+    if asked and asked not in values:
+        answered = extract_facts(message.get("text") or "", requested=asked, intent=intent).values
+        if asked in answered:
+            values[asked] = answered[asked]
     return values
 
 

@@ -1,0 +1,182 @@
+"""The one reply to every owner message: understand the whole message, then answer what was asked.
+
+Rasa classifies the intent and fills the fact slots (``bot.facts_extractor``); this action reads the
+whole message (:mod:`knowledge.understand`) and decides, in this order: a request for a person; the
+answer to a fact the bot just asked; other places and individuals' matters; courtesy with nothing
+else in it; a procedure the letter does not give; a verdict when the owner asks about their own
+firm; an answer when a record really is about the message and states what was asked; otherwise an
+honest 'the letter does not say'. Politeness never overrides content, and the intent is one signal
+among several, not the decision.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from rasa_sdk import Action, Tracker
+from rasa_sdk.events import EventType, SlotSet
+from rasa_sdk.executor import CollectingDispatcher
+
+from actions.answer import ASPECT_WORDS, answer, letter_states_procedure, not_in_letter, out_of_scope
+from actions.eligibility import rule_policies, verdict_reply
+from actions.handoff import hand_off
+from actions.profile import FACT_SLOTS, IDENTITY_SLOTS, profile, summary, turn_facts
+from knowledge.answerable import MIN_EVIDENCE, Match, condition_facts, default_answerability, fits, states
+from knowledge.search import default_searcher
+from knowledge.understand import Understanding, speaks_for_firm, understand
+
+COURTESY_RESPONSES = {"bot": "utter_iamabot", "goodbye": "utter_goodbye", "thanks": "utter_thanks",
+                      "greet": "utter_greet"}
+INTENT_COURTESY = {"bot_challenge": "bot", "goodbye": "goodbye", "thanks": "thanks", "greet": "greet"}
+# A weaker match may still be shown as related (labelled so) when the letter is silent.
+RELATED_EVIDENCE = 1.0
+
+
+def ranked(matches: list[Match], u: Understanding) -> list[Match]:
+    """Answerable matches, strongest evidence first; a verbatim alias, or being the kind of record that
+    answers the aspect asked (a person for 'who', money for 'how much'), counts as extra evidence."""
+    policies = default_searcher().policies
+
+    def strength(m: Match) -> float:
+        fit = fits(u.aspect, u.text, policies[m.hit.policy_id]) if m.hit.policy_id in policies else False
+        return m.weight + (2.0 if m.phrase else 0.0) + (1.5 if fit else 0.0)
+
+    strong = [m for m in matches if m.answerable]
+    return sorted(strong, key=lambda m: (-strength(m), -m.hit.score))
+
+
+def courtesy_reply(dispatcher: CollectingDispatcher, understanding: Understanding, intent: str | None) -> list[EventType]:
+    """Greet, thank, say goodbye or say what the bot is; ask to rephrase when it is none of these."""
+    kinds = [k for k in ("bot", "goodbye", "thanks", "greet") if k in understanding.courtesy]
+    kind = kinds[0] if kinds else INTENT_COURTESY.get(intent or "")
+    dispatcher.utter_message(response=COURTESY_RESPONSES[kind] if kind else "utter_default")
+    return []
+
+
+def confirm_facts(dispatcher: CollectingDispatcher, new: dict[str, Any]) -> list[EventType]:
+    """The owner only told us about the firm: say what was recorded and what they can ask next."""
+    parts = []
+    if new.get("firm_name"):
+        parts.append(f"企业名称：{new['firm_name']}")
+    if new.get("uscc"):
+        parts.append(f"统一社会信用代码：{new['uscc']}（校验通过）")
+    if new.get("revenue_wan") is not None:
+        parts.append(f"营业收入：约{new['revenue_wan']:g}万元")
+    stated = summary({k: v for k, v in new.items() if k in FACT_SLOTS})
+    if stated:
+        parts.append(stated)
+    dispatcher.utter_message(
+        text="已记录：" + "；".join(parts) + "。\n可以问我“我们能享受哪些政策”，我会按答复函逐条判断。",
+        buttons=[{"title": "我们能享受哪些政策？", "payload": "/match_policies"}],
+    )
+    return []
+
+
+class ActionRespond(Action):
+    """Reply to an owner message: handoff, verdict, answer, honest decline, out of scope or courtesy."""
+
+    def name(self) -> str:
+        """Action name in the domain."""
+        return "action_respond"
+
+    async def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
+    ) -> list[EventType]:
+        """Decide and send the reply; set the slots it changes."""
+        new = turn_facts(tracker)
+        events: list[EventType] = [SlotSet(k, v) for k, v in new.items() if tracker.get_slot(k) != v]
+        return events + await self.decide(dispatcher, tracker, new)
+
+    async def decide(self, dispatcher: CollectingDispatcher, tracker: Tracker, new: dict[str, Any]) -> list[EventType]:
+        """The reply for this message (see the module docstring for the order)."""
+        message = tracker.latest_message or {}
+        text = message.get("text") or ""
+        intent = (message.get("intent") or {}).get("name")
+        payload = text.startswith("/")
+        u = understand("" if payload else text)
+        firm = {**profile(tracker), **{k: v for k, v in new.items() if k in FACT_SLOTS}}
+        asked = tracker.get_slot("asked_fact")
+        clear: list[EventType] = [SlotSet("asked_fact", None)] if asked else []
+
+        error = next((e.get("value") for e in message.get("entities") or [] if e.get("entity") == "uscc_error"), None)
+        if error:
+            dispatcher.utter_message(text=str(error))
+            return [SlotSet("uscc", None)]
+        if u.wants_person or (intent == "request_human" and (payload or not u.asks)):
+            return clear + await hand_off(dispatcher, tracker, reason="user_request")
+        if asked and asked in new and not (u.asks and u.aspect):
+            targets = list(tracker.get_slot("pending_targets") or [])
+            return verdict_reply(dispatcher, targets, firm, bool(tracker.get_slot("pending_all")))
+        if tracker.get_slot("handoff_offered") and intent in ("affirm", "deny") and not u.asks:
+            if intent == "affirm":
+                return await hand_off(dispatcher, tracker, reason="offer_accepted")
+            dispatcher.utter_message(response="utter_how_can_help")
+            return [SlotSet("handoff_offered", False)]
+        if payload:
+            return clear + self.by_intent(dispatcher, intent, firm)
+        if u.scope != "in":
+            return clear + out_of_scope(dispatcher, u.scope)
+        if not u.content:
+            return clear + courtesy_reply(dispatcher, u, intent)
+        stated_now = {k for k in new if k in FACT_SLOTS}
+        if (stated_now or set(new) & set(IDENTITY_SLOTS)) and not u.asks and not u.match_all:
+            return clear + confirm_facts(dispatcher, new)
+        return clear + self.from_letter(dispatcher, u, intent, firm, stated_now, text)
+
+    def by_intent(self, dispatcher: CollectingDispatcher, intent: str | None, firm: dict[str, Any]) -> list[EventType]:
+        """A button payload without text: its intent decides."""
+        if intent == "match_policies":
+            return verdict_reply(dispatcher, list(rule_policies()), firm, everything=True)
+        if intent in ("affirm", "deny"):
+            dispatcher.utter_message(response="utter_how_can_help")
+            return []
+        if intent == "provide_firm_info":
+            dispatcher.utter_message(response="utter_how_can_help")
+            return []
+        return courtesy_reply(dispatcher, Understanding(text=""), intent)
+
+    def from_letter(self, dispatcher: CollectingDispatcher, u: Understanding, intent: str | None,
+                    firm: dict[str, Any], stated_now: set[str], text: str) -> list[EventType]:
+        """Procedure, verdict, answer or honest decline, from what the letter states."""
+        matches = default_answerability().matches(text, {**u.mentioned})
+        strong = ranked(matches, u)
+        policies = default_searcher().policies
+        rules = rule_policies()
+        subject = strong[0] if strong else None
+        if u.aspect == "procedure":
+            rec = policies[subject.hit.policy_id] if subject else None
+            if rec is not None and letter_states_procedure(u.procedure_topic or "", rec):
+                return answer(dispatcher, subject, [], text, offer_check=False)  # type: ignore[arg-type]
+            return not_in_letter(dispatcher, u, subject, u.procedure_topic)
+        targets = [m.hit.policy_id for m in strong if m.hit.policy_id in rules][:3]
+        about_firm = bool(stated_now) or speaks_for_firm(u.text)
+        if u.match_all and about_firm and not (targets and u.aspect == "amount"):
+            return verdict_reply(dispatcher, list(rules), firm, everything=True)
+        if intent == "match_policies" and not targets and about_firm:
+            return verdict_reply(dispatcher, list(rules), firm, everything=True)
+        if targets and about_firm and (u.aspect == "qualify" or self._facts_bear_on(stated_now, rules[targets[0]])):
+            return verdict_reply(dispatcher, targets, firm, everything=False)
+        if u.aspect == "qualify" and about_firm and not strong:
+            return verdict_reply(dispatcher, list(rules), firm, everything=True)
+        if subject is not None:
+            rec = policies[subject.hit.policy_id]
+            if u.aspect == "qualify" and not rec.get("conditions") and about_firm:
+                return not_in_letter(dispatcher, u, subject, "申请条件")
+            if not states(u.aspect, u.text, rec):
+                return not_in_letter(dispatcher, u, subject, ASPECT_WORDS.get(u.aspect or "", "这方面的内容"))
+            related = [m for m in strong[1:3] if m.weight >= MIN_EVIDENCE]
+            return answer(dispatcher, subject, related, text, offer_check=bool(rec.get("conditions")))
+        if u.courtesy and not u.asks:
+            return courtesy_reply(dispatcher, u, intent)
+        if intent == "out_of_scope":
+            return out_of_scope(dispatcher, "other")
+        if not u.asks and len(u.content) < 6:
+            dispatcher.utter_message(response="utter_default")
+            return []
+        weak = next((m for m in matches if m.weight >= RELATED_EVIDENCE), None)
+        return not_in_letter(dispatcher, u, weak, None)
+
+    @staticmethod
+    def _facts_bear_on(stated_now: set[str], conditions: dict[str, Any]) -> bool:
+        """Whether facts stated in this message are ones the record's conditions read."""
+        return bool(stated_now & set(condition_facts(conditions)))
