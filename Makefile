@@ -8,7 +8,7 @@ PYTHON310 ?= $(shell for p in python3.10 $$HOME/.pyenv/versions/3.10*/bin/python
 	"$$p" -c 'import sys; assert sys.version_info[:2] == (3, 10)' >/dev/null 2>&1 && { command -v "$$p" || echo "$$p"; } && break; done)
 QUICK ?=
 
-.PHONY: help bootstrap sysdeps run run-scaled test lint kb train eval-kb eval-nlu bench
+.PHONY: help bootstrap sysdeps run run-scaled test lint kb train eval-kb eval-nlu eval-dialogue bench
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-11s %s\n", $$1, $$2}'
@@ -62,6 +62,9 @@ eval-kb: bootstrap kb ## recall@1/@3 and MRR of our search vs rank_bm25
 
 eval-nlu: bootstrap train ## rasa test nlu on the held-out set: intent macro-F1 and confusion matrix
 	@$(PY) -m bot.eval_nlu
+
+eval-dialogue: bootstrap kb train ## labelled owner messages through the real stack: confusion table, misleading replies, invented numbers (SPLIT=dev|heldout, MISSES=1)
+	@$(PY) -m bot.eval_dialogue --check $(if $(SPLIT),--split $(SPLIT),) $(if $(MISSES),--show-misses,)
 
 bench: bootstrap kb train ## side-by-side benchmark: stock Rasa vs our stack vs scaled, KB vs rank_bm25 (QUICK=1, PROFILE=1)
 	@$(PY) -m bench $(if $(QUICK),--quick,) $(if $(PROFILE),--profile,)

@@ -15,7 +15,15 @@ from typing import Any
 from rasa_sdk.events import EventType, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
-from actions.replies import DEFAULT_DEPARTMENT, LETTER, LETTER_FULL, OFFER_BUTTONS, record_citation, source, time_note
+from actions.replies import (
+    DEFAULT_DEPARTMENT,
+    LETTER,
+    LETTER_FULL,
+    OFFER_BUTTONS,
+    record_citation,
+    source,
+    time_note,
+)
 from knowledge.answerable import Match
 from knowledge.search import default_searcher
 from knowledge.understand import Understanding

@@ -7,7 +7,6 @@ gateway is an ``httpx.MockTransport`` and the handoff outbox a real SQLite file 
 from __future__ import annotations
 
 import asyncio
-import copy
 import json
 import sqlite3
 from pathlib import Path
@@ -20,23 +19,14 @@ from rasa_sdk.events import ConversationPaused, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 from stdnum.cn import uscc
 
-from actions.answer import ActionAnswerPolicy
-from actions.eligibility import (
-    ActionEligibilityVerdict,
-    ActionMatchPolicies,
-    ValidateEligibilityForm,
-    ValidateMatchForm,
-)
-from actions.facts import ActionExtractFacts, ActionStoreFirmInfo
 from actions.gateway_client import HandoffClient
 from actions.handoff import hand_off
+from actions.profile import turn_facts
+from actions.respond import ActionRespond
+from bot.facts_extractor import fact_entities
 from knowledge.settings import Settings
+from knowledge.understand import split_facts
 
-# required_slots of eligibility_form and match_form in bot/domain.yml
-DOMAIN_SLOTS = [
-    "zjtx_level", "growth_pct", "shareholding_reform", "industry", "digital_project", "manufacturing",
-    "apprenticeship", "skill_certification",
-]
 GROWTH_QUOTE = "我市对专精特新企业较上一年增长 30%的，给予 10-100 万元的财政资金补贴。"
 REFORM_QUOTE = "对已认定为市级专精特新或单项冠军培育企业实施股份制改造的企业，给予最高不超过 200 万元资助。"
 OFFER_BUTTONS = [{"title": "转人工", "payload": "/request_human"}, {"title": "不用了", "payload": "/deny"}]
@@ -50,7 +40,8 @@ USCC_WRONG = USCC_BASE + ("0" if USCC_VALID[-1] != "0" else "1")
 
 def user_event(text: str, intent: str, timestamp: float, entities: list[dict[str, Any]] | None = None) -> dict[str, Any]:
     """A UserUttered event as it appears in the tracker Rasa posts to the action server."""
-    parse_data = {"text": text, "intent": {"name": intent, "confidence": 0.93}, "entities": entities or []}
+    found = entities if entities is not None else fact_entities(text)  # what bot.facts_extractor adds
+    parse_data = {"text": text, "intent": {"name": intent, "confidence": 0.93}, "entities": found}
     return {"event": "user", "timestamp": timestamp, "text": text, "parse_data": parse_data,
             "input_channel": "rest", "metadata": {}}
 
@@ -87,28 +78,33 @@ STATES_FACTS = state("owner-facts", {}, [
     LISTEN,
     user_event("我们是省级专精特新，去年增长了百分之三十五", "provide_firm_info", 1718000001.0),
 ])
-ANSWERS_ASKED_FACT = state("owner-affirm", {"requested_slot": "shareholding_reform", "zjtx_level": "市级"}, [
+ANSWERS_ASKED_FACT = state("owner-affirm", {"asked_fact": "shareholding_reform", "zjtx_level": "市级"}, [
     LISTEN,
     user_event("我们能拿股改资助吗", "ask_eligibility", 1718000001.0),
     {"event": "bot", "timestamp": 1718000002.0, "text": "贵企业是否实施股份制改造？"},
     user_event("是的", "affirm", 1718000003.0),
 ])
-DENIES_ASKED_FACT = state("owner-deny", {"requested_slot": "shareholding_reform", "zjtx_level": "市级"}, [
+DENIES_ASKED_FACT = state("owner-deny", {"asked_fact": "shareholding_reform", "zjtx_level": "市级"}, [
     LISTEN,
     user_event("我们能拿股改资助吗", "ask_eligibility", 1718000001.0),
     {"event": "bot", "timestamp": 1718000002.0, "text": "贵企业是否实施股份制改造？"},
     user_event("没有", "deny", 1718000003.0),
 ])
-BUTTON_ENTITY = state("owner-button", {"requested_slot": "industry"}, [
+BUTTON_ENTITY = state("owner-button", {"asked_fact": "industry"}, [
     LISTEN,
     user_event('/provide_firm_info{"industry":"灯饰"}', "provide_firm_info", 1718000001.0,
                [{"entity": "industry", "value": "灯饰", "start": 0, "end": 0}]),
 ])
-ASK_GROWTH_ELIGIBILITY = state("owner-eligible", {"zjtx_level": "省级", "growth_pct": 35.0}, [
+ASK_GROWTH_ELIGIBILITY = state("owner-eligible", {"zjtx_level": "省级", "growth_pct": 35.0, "asked_fact": "growth_pct",
+                                                  "pending_targets": ["zjtx-growth-subsidy"]}, [
     LISTEN,
     user_event("我们能拿增长补贴吗", "ask_eligibility", 1718000001.0),
     {"event": "bot", "timestamp": 1718000002.0, "text": "贵企业较上一年增长了多少？"},
     user_event("35%", "provide_firm_info", 1718000003.0),
+])
+FACTS_AND_QUESTION = state("owner-one-turn", {"zjtx_level": "市级", "shareholding_reform": True}, [
+    LISTEN,
+    user_event("我们市级专精特新，准备搞股份制改造，资助给多少？", "ask_policy", 1718000001.0),
 ])
 MUNICIPAL_REFORMING_FIRM = state(
     "owner-match", {"zjtx_level": "市级", "growth_pct": 35.0, "shareholding_reform": True}, [
@@ -136,7 +132,7 @@ CREDIT_CODE_WRONG = state("owner-uscc-wrong", {}, [
 WANTS_A_PERSON = state(
     "owner-handoff",
     {"zjtx_level": "省级", "shareholding_reform": True, "open_question": "股改资助怎么申请，要交什么材料",
-     "last_sources": ["zjtx-shareholding-reform"], "handoff_offered": True, "requested_slot": None},
+     "last_sources": ["zjtx-shareholding-reform"], "handoff_offered": True},
     [
         LISTEN,
         user_event("股改资助怎么申请，要交什么材料", "ask_procedure", 1718000001.0),
@@ -195,143 +191,168 @@ def outbox_rows(tmp_path: Path) -> list[tuple[Any, ...]]:
     return rows
 
 
-def test_answer_quotes_the_growth_subsidy_with_its_section() -> None:
-    events, messages = run(ActionAnswerPolicy(), ASK_GROWTH_SUBSIDY)
+def test_answer_leads_with_the_amount_then_quotes_and_cites_with_the_letters_date() -> None:
+    events, messages = run(ActionRespond(), ASK_GROWTH_SUBSIDY)
     assert len(messages) == 1
     message = messages[0]
-    assert "10-100" in message["text"]
-    assert "三（二）" in message["text"]
-    assert GROWTH_QUOTE in message["text"]
-    assert message["buttons"] == []
-    assert message["custom"]["sources"][0] == {
-        "policy_id": "zjtx-growth-subsidy", "title": "专精特新企业增长补贴", "section": "三（二）",
-    }
-    assert events[0] == SlotSet("open_question", "专精特新企业增长30%有什么补贴")
-    assert events[1]["name"] == "last_sources"
-    assert events[1]["value"][0] == "zjtx-growth-subsidy"
-    assert events[2:] == []  # no offer pending, so handoff_offered is left as it is
+    lead, quote = message["text"].split("\n")[:2]
+    assert "10-100 万元" in lead
+    assert quote == f"答复函原文（专精特新企业增长补贴）：“{GROWTH_QUOTE}”（依据：答复函 三（二），2022年6月8日；负责部门：市工业和信息化局）"
+    assert message["buttons"] == [{"title": "帮我判断我们企业是否符合", "payload": "我们企业能享受专精特新企业增长补贴吗？"}]
+    assert message["custom"]["sources"] == [
+        {"policy_id": "zjtx-growth-subsidy", "title": "专精特新企业增长补贴", "section": "三（二）"},
+    ]
+    assert events == [SlotSet("open_question", "专精特新企业增长30%有什么补贴"),
+                      SlotSet("last_sources", ["zjtx-growth-subsidy"])]
 
 
-def test_a_pending_offer_is_withdrawn_by_a_plain_answer() -> None:
-    tracker = copy.deepcopy(ASK_GROWTH_SUBSIDY)
-    tracker["slots"]["handoff_offered"] = True
-    events, _ = run(ActionAnswerPolicy(), tracker)
-    assert events[2:] == [SlotSet("handoff_offered", False)]
-
-
-def test_a_procedure_question_says_the_letter_is_silent_and_offers_a_person() -> None:
-    events, messages = run(ActionAnswerPolicy(), ASK_REFORM_PROCEDURE)
+def test_a_procedure_question_says_the_letter_is_silent_and_labels_the_related_record() -> None:
+    events, messages = run(ActionRespond(), ASK_REFORM_PROCEDURE)
     assert len(messages) == 1
     message = messages[0]
     assert message["text"].startswith("答复函没有写明申请材料。")
+    assert "不是对这个问题的回答" in message["text"]
     assert REFORM_QUOTE in message["text"]
-    assert {"title": "转人工", "payload": "/request_human"} in message["buttons"]
+    assert message["buttons"] == OFFER_BUTTONS
     assert message["custom"] == {"sources": [
         {"policy_id": "zjtx-shareholding-reform", "title": "专精特新股份制改造资助", "section": "三（二）"},
     ]}
     assert events == [
-        SlotSet("open_question", "股改资助怎么申请，要交什么材料"),
+        SlotSet("handoff_offered", True),
+        SlotSet("open_question", "股改资助怎么申请,要交什么材料"),
         SlotSet("last_sources", ["zjtx-shareholding-reform"]),
-        SlotSet("handoff_offered", True),
     ]
 
 
-def test_an_off_topic_question_gets_an_honest_reply_without_sources() -> None:
-    events, messages = run(ActionAnswerPolicy(), ASK_OFF_TOPIC)
-    assert [(m["text"], m["buttons"], m["custom"]) for m in messages] == [(
-        "中工信函〔2022〕38号答复函没有涉及这个问题，我不能替答复函作答。\n"
-        "需要我为您转给挂点服务领导或相关部门的工作人员吗？",
-        OFFER_BUTTONS,
-        {"sources": []},
-    )]
-    assert events == [
-        SlotSet("open_question", "公积金怎么提取"),
-        SlotSet("last_sources", []),
-        SlotSet("handoff_offered", True),
-    ]
+def test_an_individuals_matter_is_out_of_scope_and_cites_nothing() -> None:
+    events, messages = run(ActionRespond(), ASK_OFF_TOPIC)
+    assert [(m["buttons"], m.get("custom")) for m in messages] == [([], {})]
+    assert "不在我能解答的范围内" in messages[0]["text"]
+    assert "答复函原文" not in messages[0]["text"]
+    assert events == [SlotSet("last_sources", [])]
 
 
 @pytest.mark.parametrize(("recorded", "expected"), [
-    (STATES_FACTS, [SlotSet("zjtx_level", "省级"), SlotSet("growth_pct", 35.0)]),
-    (ANSWERS_ASKED_FACT, [SlotSet("shareholding_reform", True)]),
-    (DENIES_ASKED_FACT, [SlotSet("shareholding_reform", False)]),
-    (BUTTON_ENTITY, [SlotSet("industry", "灯饰")]),
-    (ASK_GROWTH_SUBSIDY, []),
-    (ASK_OFF_TOPIC, []),
-], ids=["stated", "affirm-to-asked-slot", "deny-to-asked-slot", "button-entity", "policy-question-is-not-about-the-asker", "nothing"])
-def test_extract_facts_sets_the_slots_the_message_states(recorded: dict[str, Any], expected: list[dict]) -> None:
-    events, messages = run(ActionExtractFacts(), recorded)
-    assert (events, messages) == (expected, [])
+    (STATES_FACTS, {"zjtx_level": "省级", "growth_pct": 35.0}),
+    (ANSWERS_ASKED_FACT, {"shareholding_reform": True}),
+    (DENIES_ASKED_FACT, {"shareholding_reform": False}),
+    (BUTTON_ENTITY, {"industry": "灯饰"}),
+    (ASK_GROWTH_SUBSIDY, {}),
+    (ASK_OFF_TOPIC, {}),
+], ids=["stated", "affirm-to-asked-fact", "deny-to-asked-fact", "button-entity",
+        "policy-question-is-not-about-the-asker", "nothing"])
+def test_turn_facts_are_what_the_message_states_or_answers(recorded: dict[str, Any], expected: dict) -> None:
+    assert turn_facts(tracker(recorded)) == expected
 
 
-def test_eligibility_verdict_for_a_provincial_firm_growing_35() -> None:
-    events, messages = run(ActionEligibilityVerdict(), ASK_GROWTH_ELIGIBILITY)
-    assert len(messages) == 1
+@pytest.mark.parametrize(("text", "stated", "posed"), [
+    ("我们是省级专精特新，今年比去年多了四成，有什么补贴可以拿？", {"zjtx_level": "省级", "growth_pct": 40.0}, {}),
+    ("我们市级专精特新，准备搞股份制改造，资助给多少？", {"zjtx_level": "市级", "shareholding_reform": True}, {}),
+    ("专精特新企业增长超过三成，补贴有多少？", {}, {}),
+    ("要是增长三成的话能拿多少", {}, {"growth_pct": 30.0}),
+    ("如果我们搞股改，能给多少", {}, {"shareholding_reform": True}),
+    ("省级，增长35%", {"zjtx_level": "省级", "growth_pct": 35.0}, {}),
+], ids=["facts-then-question", "planned-reform", "general-question", "hypothetical", "hypothetical-first-person",
+        "bare-facts"])
+def test_fact_entities_are_only_what_the_owner_states_about_the_firm(text: str, stated: dict, posed: dict) -> None:
+    assert {e["entity"]: e["value"] for e in fact_entities(text)} == stated
+    assert split_facts(text)[1] == posed
+
+
+def test_facts_and_a_question_in_one_message_get_the_verdict_in_that_turn() -> None:
+    events, messages = run(ActionRespond(), FACTS_AND_QUESTION)
     text = messages[0]["text"]
-    assert "✅" in text and "符合" in text
-    assert f"条件原文：“{GROWTH_QUOTE}”" in text
-    assert text.startswith("根据您提供的信息（专精特新认定级别：省级；较上一年增长率：35%），对照答复函：")
-    assert messages[0]["custom"] == {
-        "sources": [{"policy_id": "zjtx-growth-subsidy", "title": "专精特新企业增长补贴", "section": "三（二）"}],
-        "verdicts": [{"policy_id": "zjtx-growth-subsidy", "status": "符合",
-                      "reasons": ["专精特新认定级别：省级", "较上一年增长率35%，达到答复函要求的30%"]}],
-    }
-    assert events == [SlotSet("last_sources", ["zjtx-growth-subsidy"]), SlotSet("requested_slot", None)]
+    assert text.startswith("按您说的情况，贵企业符合【专精特新股份制改造资助】的条件。")
+    assert "✅【专精特新股份制改造资助】符合" in text and "200 万元" in text
+    assert len(messages) == 1  # everything decided: no question follows
+    assert SlotSet("asked_fact", None) in events
 
 
-def test_match_policies_lists_what_a_municipal_reforming_firm_matches() -> None:
-    events, messages = run(ActionMatchPolicies(), MUNICIPAL_REFORMING_FIRM)
-    assert len(messages) == 1
-    text = messages[0]["text"]
-    verdicts = {v["policy_id"]: v["status"] for v in messages[0]["custom"]["verdicts"]}
-    shown = [s["policy_id"] for s in messages[0]["custom"]["sources"]]
-    assert "符合条件的有" in text
-    assert "✅【专精特新企业增长补贴】符合" in text
-    assert "✅【专精特新股份制改造资助】符合" in text
-    assert (verdicts["zjtx-growth-subsidy"], verdicts["zjtx-shareholding-reform"]) == ("符合", "符合")
-    assert verdicts["little-giant-national-subsidy"] == "不符合"
-    assert "little-giant-national-subsidy" not in shown
-    matched = [pid for pid in shown if verdicts[pid] == "符合"]
-    assert shown[:len(matched)] == matched  # matches first, then the undecided
-    assert events == [SlotSet("last_sources", shown), SlotSet("requested_slot", None)]
-
-
-def test_match_form_asks_the_level_first_for_an_empty_profile() -> None:
-    wanted = asyncio.run(
-        ValidateMatchForm().required_slots(DOMAIN_SLOTS, CollectingDispatcher(), tracker(EMPTY_PROFILE), {})
-    )
-    assert wanted[0] == "zjtx_level"
-    assert "growth_pct" in wanted
-    assert set(wanted) <= set(DOMAIN_SLOTS)
-
-
-def test_match_form_stops_asking_growth_once_the_firm_is_not_zjtx() -> None:
-    wanted = asyncio.run(
-        ValidateMatchForm().required_slots(DOMAIN_SLOTS, CollectingDispatcher(), tracker(NOT_ZJTX), {})
-    )
-    assert "zjtx_level" not in wanted
-    assert "growth_pct" not in wanted
-
-
-def test_eligibility_form_asks_only_what_the_asked_policy_still_needs() -> None:
+def test_a_verdict_shows_what_is_decided_then_asks_one_fact() -> None:
     recorded = state("owner-form", {"zjtx_level": "省级"}, [
         LISTEN, user_event("我们能拿增长补贴吗", "ask_eligibility", 1718000001.0),
     ])
-    wanted = asyncio.run(
-        ValidateEligibilityForm().required_slots(DOMAIN_SLOTS, CollectingDispatcher(), tracker(recorded), {})
-    )
-    assert wanted == ["growth_pct"]
+    events, messages = run(ActionRespond(), recorded)
+    assert "❔【专精特新企业增长补贴】信息不足" in messages[0]["text"]
+    assert "10-100 万元" in messages[0]["text"]
+    assert messages[1] == {**messages[1], "response": "utter_ask_growth_pct"}
+    assert len(messages) == 2
+    assert SlotSet("asked_fact", "growth_pct") in events
+    assert SlotSet("pending_targets", ["zjtx-growth-subsidy"]) in events
 
 
-def test_store_firm_info_confirms_a_valid_credit_code() -> None:
-    events, messages = run(ActionStoreFirmInfo(), CREDIT_CODE_OK)
-    assert events == [SlotSet("uscc", USCC_VALID)]
-    assert len(messages) == 1
+def test_the_answer_to_the_asked_fact_completes_the_verdict() -> None:
+    events, messages = run(ActionRespond(), ASK_GROWTH_ELIGIBILITY)
+    text = messages[0]["text"]
+    assert "✅【专精特新企业增长补贴】符合" in text
+    assert f"条件原文：“{GROWTH_QUOTE}”" in text
+    assert "根据您提供的信息（专精特新认定级别：省级；较上一年增长率：35%），对照答复函：" in text
+    assert messages[0]["custom"]["verdicts"] == [
+        {"policy_id": "zjtx-growth-subsidy", "status": "符合",
+         "reasons": ["专精特新认定级别：省级", "较上一年增长率35%，达到答复函要求的30%"]}]
+    assert SlotSet("asked_fact", None) in events
+
+
+def test_match_policies_lists_what_a_municipal_reforming_firm_matches() -> None:
+    events, messages = run(ActionRespond(), MUNICIPAL_REFORMING_FIRM)
+    text = messages[0]["text"]
+    verdicts = {v["policy_id"]: v["status"] for v in messages[0]["custom"]["verdicts"]}
+    shown = [s["policy_id"] for s in messages[0]["custom"]["sources"]]
+    assert text.startswith("按您说的情况，贵企业符合：")
+    assert "✅【专精特新企业增长补贴】符合" in text
+    assert "✅【专精特新股份制改造资助】符合" in text
+    assert verdicts["little-giant-national-subsidy"] == "不符合"
+    assert "little-giant-national-subsidy" not in shown
+    matched = [pid for pid in shown if verdicts[pid] == "符合"]
+    assert shown[:len(matched)] == matched  # matches first, largest benefit first, then the undecided
+    assert matched[0] == "zjtx-shareholding-reform"
+    assert SlotSet("last_sources", shown) in events
+
+
+def test_match_policies_with_an_empty_profile_asks_only_the_level() -> None:
+    events, messages = run(ActionRespond(), EMPTY_PROFILE)
+    assert [m.get("response") for m in messages] == [None, "utter_ask_zjtx_level"]
+    assert "【" not in messages[0]["text"]  # nothing decided, nothing listed
+    assert SlotSet("asked_fact", "zjtx_level") in events
+
+
+def test_politeness_never_overrides_the_question() -> None:
+    recorded = state("owner-polite", {}, [LISTEN, user_event(
+        "您好，打扰了，想请教一下专精特新企业增长补贴最多给多少？麻烦了，谢谢！", "thanks", 1718000001.0)])
+    _, messages = run(ActionRespond(), recorded)
+    assert "10-100 万元" in messages[0]["text"]
+
+
+def test_a_question_about_the_liaison_service_is_answered_not_handed_off() -> None:
+    recorded = state("owner-liaison", {}, [LISTEN, user_event("专精特新企业有没有对接的领导？", "request_human",
+                                                              1718000001.0)])
+    events, messages = run(ActionRespond(), recorded)
+    assert "挂点服务" in messages[0]["text"]
+    assert "（依据：答复函 三（一）" in messages[0]["text"]
+    assert ConversationPaused() not in events
+
+
+@pytest.mark.parametrize("text", ["我们小区要改造，什么时候开工", "A市专精特新补贴多少", "公积金怎么提取"])
+def test_other_places_and_livelihood_matters_are_out_of_scope(text: str) -> None:
+    _, messages = run(ActionRespond(), state("owner-oos", {}, [LISTEN, user_event(text, "ask_policy", 1718000001.0)]))
+    assert "不在我能解答的范围内" in messages[0]["text"]
+    assert "（依据：" not in messages[0]["text"]
+
+
+def test_a_generic_word_shared_with_a_record_is_no_answer() -> None:
+    _, messages = run(ActionRespond(), state("owner-generic", {}, [
+        LISTEN, user_event("我们公司想了解研发费用加计扣除的比例", "ask_policy", 1718000001.0)]))
+    assert messages[0]["text"].startswith("中工信函〔2022〕38号答复函没有涉及这个问题")
+    assert "答复函原文" not in messages[0]["text"]
+
+
+def test_a_valid_credit_code_is_confirmed() -> None:
+    _, messages = run(ActionRespond(), CREDIT_CODE_OK)
     assert f"统一社会信用代码：{USCC_VALID}（校验通过）" in messages[0]["text"]
 
 
-def test_store_firm_info_rejects_a_wrong_check_digit() -> None:
-    events, messages = run(ActionStoreFirmInfo(), CREDIT_CODE_WRONG)
+def test_a_wrong_check_digit_is_explained() -> None:
+    events, messages = run(ActionRespond(), CREDIT_CODE_WRONG)
     assert events == [SlotSet("uscc", None)]
     assert [m["text"] for m in messages] == [f"统一社会信用代码 {USCC_WRONG} 最后一位校验码不对，请核对后重新输入。"]
 

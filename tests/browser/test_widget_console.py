@@ -178,6 +178,22 @@ def test_reload_keeps_the_conversation(registered: Stack, new_context: NewContex
     assert page.evaluate("localStorage.getItem('hqt_sender_id')") == sender
 
 
+def test_facts_and_a_question_in_one_message_get_the_verdict_in_one_turn(
+    registered: Stack, new_context: NewContext, artifacts: Path,
+) -> None:
+    page = open_widget(new_context(phone=True), registered)
+    question = "您好，我们是市级专精特新，正准备搞股份制改造，资助能给多少？谢谢"
+    ask(page, question)
+    verdict = bot_after(page, question, "符合【专精特新股份制改造资助】")
+    expect(verdict).to_be_visible(timeout=BOT_WAIT_MS)
+    expect(verdict).to_contain_text("200 万元")
+    expect(verdict).to_contain_text("依据：答复函 三（二），2022年6月8日")
+    expect(page.locator("#hqt-send")).to_be_enabled()
+    # One turn: the owner's message and the verdict, no question in between or after.
+    assert [role for _, role, _ in transcript_of(page)] == ["user", "bot"]
+    page.screenshot(path=artifacts / "widget-facts-and-question.png", full_page=True)
+
+
 def test_enter_while_composing_does_not_send(registered: Stack, new_context: NewContext) -> None:
     page = open_widget(new_context(), registered)
     chats: list[str] = []
