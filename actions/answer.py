@@ -30,13 +30,14 @@ from knowledge.understand import Understanding
 
 # When the letter itself states the procedural detail asked for (企业开办 "1个工作日内"), answer it.
 _EVIDENCE = {
-    "时间安排": re.compile(r"工作日|日内|小时|天内"), "办理时长": re.compile(r"工作日|日内|小时|天内"),
+    "时间安排": re.compile(r"工作日|日内|小时|天内|\d{4}\s*年\s*\d{1,2}\s*月\s*\d{1,2}\s*日"), "办理时长": re.compile(r"工作日|日内|小时|天内"),
     "办理期限": re.compile(r"工作日|日内|小时|天内"), "申请材料": re.compile(r"材料"),
     "办理流程": re.compile(r"全流程|流程"), "办理地点": re.compile(r"大厅|专窗|窗口"),
     "申报入口": re.compile(r"平台|网上"),
 }
 ASPECT_WORDS = {
-    "amount": "具体金额", "who": "负责部门和联系人", "conditions": "申请条件", "qualify": "申请条件",
+    "amount": "具体数额", "who": "负责部门和联系人", "conditions": "申请条件", "qualify": "申请条件",
+    "name": "具体负责人的姓名",
 }
 OUT_OF_SCOPE = {
     "other_region": "您问的是中山以外地区的事项，不在我能解答的范围内。我只依据中山市工业和信息化局的答复函解答中山的惠企政策，"

@@ -8,20 +8,20 @@ still open. The asked fact and the open policies are kept in slots, so the owner
 
 from __future__ import annotations
 
-import re
 from typing import Any
 
 from rasa_sdk.events import EventType, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
 from actions.profile import summary
+from actions.questions import QUESTIONS
 from actions.replies import LETTER, record_citation, source
+from knowledge.answerable import recipient_amounts
 from knowledge.rules import FACT_LABELS, MATCH, NO_MATCH, UNDECIDED, Verdict, evaluate
 from knowledge.search import default_searcher
 
 ICONS = {MATCH: "✅", NO_MATCH: "❌", UNDECIDED: "❔"}
 FOOTER = "以上是依据答复函条文的初步判断，不代表审核结果；答复函没有写明申请办法和时间，需要的话可以说“转人工”。"
-_TOTALS = re.compile(r"总|累计|合计|新增|统计|规模|投入")
 
 
 def rule_policies() -> dict[str, dict[str, Any]]:
@@ -34,11 +34,7 @@ def best_amount(rec: dict[str, Any]) -> float:
 
     City-wide totals (贷款新增 26 亿, 累计补贴 320 多万) are not what a firm gets, so they do not count.
     """
-    return max(
-        (float(a.get("max") or a.get("min") or 0) for a in rec.get("amounts_wan") or []
-         if not _TOTALS.search(str(a.get("label", "")))),
-        default=0.0,
-    )
+    return max((float(a.get("max") or a.get("min") or 0) for a in recipient_amounts(rec)), default=0.0)
 
 
 def render_verdict(verdict: Verdict) -> str:
@@ -106,9 +102,10 @@ def verdict_reply(dispatcher: CollectingDispatcher, targets: list[str], firm: di
                 f"【{policies[v.policy_id]['title']}】" for v in undecided) + "。")
         elif undecided:
             lines.append("答复函中有多项政策写明了适用条件，需要先了解贵企业的几项情况才能逐条判断。")
-        rejected = len(verdicts) - len(matched) - len(undecided)
+        rejected = [v for v in verdicts if v.status == NO_MATCH]
         if rejected:
-            lines.append("其余写明条件的政策，按您说的情况不符合，未列出。")
+            lines.append("不符合：" + "；".join(
+                f"❌【{policies[v.policy_id]['title']}】不符合（{'；'.join(v.reasons)}）" for v in rejected) + "。")
         shown = matched + undecided
     else:
         lines += [render_verdict(v) for v in verdicts]
@@ -122,7 +119,7 @@ def verdict_reply(dispatcher: CollectingDispatcher, targets: list[str], firm: di
     events: list[EventType] = [SlotSet("last_sources", [v.policy_id for v in shown])]
     fact = deciding_fact(verdicts)
     if fact:
-        dispatcher.utter_message(response=f"utter_ask_{fact}")
+        dispatcher.utter_message(**QUESTIONS[fact])
         return events + [SlotSet("asked_fact", fact), SlotSet("pending_targets", list(targets)),
                          SlotSet("pending_all", everything)]
     return events + [SlotSet("asked_fact", None), SlotSet("pending_targets", None), SlotSet("pending_all", False)]

@@ -21,25 +21,37 @@ from actions.answer import ASPECT_WORDS, answer, letter_states_procedure, not_in
 from actions.eligibility import rule_policies, verdict_reply
 from actions.handoff import hand_off
 from actions.profile import FACT_SLOTS, IDENTITY_SLOTS, profile, summary, turn_facts
-from knowledge.answerable import MIN_EVIDENCE, Match, condition_facts, default_answerability, fits, states
+from knowledge.answerable import (
+    MIN_EVIDENCE,
+    Match,
+    condition_facts,
+    default_answerability,
+    fits,
+    states,
+    unnamed_benefit,
+)
 from knowledge.search import default_searcher
 from knowledge.understand import Understanding, speaks_for_firm, understand
 
 COURTESY_RESPONSES = {"bot": "utter_iamabot", "goodbye": "utter_goodbye", "thanks": "utter_thanks",
                       "greet": "utter_greet"}
+# Every domain response this action utters (rasa data validate cannot see them used in a story).
+RESPONSES = frozenset({*COURTESY_RESPONSES.values(), "utter_default", "utter_how_can_help"})
 INTENT_COURTESY = {"bot_challenge": "bot", "goodbye": "goodbye", "thanks": "thanks", "greet": "greet"}
 # A weaker match may still be shown as related (labelled so) when the letter is silent.
 RELATED_EVIDENCE = 1.0
 
 
 def ranked(matches: list[Match], u: Understanding) -> list[Match]:
-    """Answerable matches, strongest evidence first; a verbatim alias, or being the kind of record that
-    answers the aspect asked (a person for 'who', money for 'how much'), counts as extra evidence."""
+    """Answerable matches, strongest evidence first; a verbatim alias, being the kind of record that
+    answers the aspect asked (a person for 'who', money for 'how much') and the bm25 rank add to it."""
     policies = default_searcher().policies
+
+    top = max((m.hit.score for m in matches), default=1.0) or 1.0
 
     def strength(m: Match) -> float:
         fit = fits(u.aspect, u.text, policies[m.hit.policy_id]) if m.hit.policy_id in policies else False
-        return m.weight + (2.0 if m.phrase else 0.0) + (1.5 if fit else 0.0)
+        return m.weight + (2.0 if m.phrase else 0.0) + (1.5 if fit else 0.0) + 2.0 * m.hit.score / top
 
     strong = [m for m in matches if m.answerable]
     return sorted(strong, key=lambda m: (-strength(m), -m.hit.score))
@@ -47,7 +59,7 @@ def ranked(matches: list[Match], u: Understanding) -> list[Match]:
 
 def courtesy_reply(dispatcher: CollectingDispatcher, understanding: Understanding, intent: str | None) -> list[EventType]:
     """Greet, thank, say goodbye or say what the bot is; ask to rephrase when it is none of these."""
-    kinds = [k for k in ("bot", "goodbye", "thanks", "greet") if k in understanding.courtesy]
+    kinds = [k for k in ("bot", "goodbye", "greet", "thanks") if k in understanding.courtesy]
     kind = kinds[0] if kinds else INTENT_COURTESY.get(intent or "")
     dispatcher.utter_message(response=COURTESY_RESPONSES[kind] if kind else "utter_default")
     return []
@@ -114,12 +126,17 @@ class ActionRespond(Action):
             return [SlotSet("handoff_offered", False)]
         if payload:
             return clear + self.by_intent(dispatcher, intent, firm)
-        if u.scope != "in":
+        if u.scope != "in" and not self._letter_names_region(u):
             return clear + out_of_scope(dispatcher, u.scope)
-        if not u.content:
+        if u.complaint:
+            return clear + await hand_off(dispatcher, tracker, reason="user_request")
+        if not u.content or "bot" in u.courtesy:
             return clear + courtesy_reply(dispatcher, u, intent)
         stated_now = {k for k in new if k in FACT_SLOTS}
-        if (stated_now or set(new) & set(IDENTITY_SLOTS)) and not u.asks and not u.match_all:
+        if stated_now and not u.asks:
+            # Facts alone: show at once what they decide, then ask the one fact that decides the most.
+            return clear + verdict_reply(dispatcher, list(rule_policies()), firm, everything=True)
+        if set(new) & set(IDENTITY_SLOTS) and not u.asks:
             return clear + confirm_facts(dispatcher, new)
         return clear + self.from_letter(dispatcher, u, intent, firm, stated_now, text)
 
@@ -148,7 +165,9 @@ class ActionRespond(Action):
             if rec is not None and letter_states_procedure(u.procedure_topic or "", rec):
                 return answer(dispatcher, subject, [], text, offer_check=False)  # type: ignore[arg-type]
             return not_in_letter(dispatcher, u, subject, u.procedure_topic)
-        targets = [m.hit.policy_id for m in strong if m.hit.policy_id in rules][:3]
+        # The policies asked about: the best match, and others only when matched about as strongly.
+        ruled = [m for m in strong if m.hit.policy_id in rules]
+        targets = [m.hit.policy_id for m in ruled if m.weight >= 0.8 * ruled[0].weight][:3] if ruled else []
         about_firm = bool(stated_now) or speaks_for_firm(u.text)
         if u.match_all and about_firm and not (targets and u.aspect == "amount"):
             return verdict_reply(dispatcher, list(rules), firm, everything=True)
@@ -164,10 +183,13 @@ class ActionRespond(Action):
                 return not_in_letter(dispatcher, u, subject, "申请条件")
             if not states(u.aspect, u.text, rec):
                 return not_in_letter(dispatcher, u, subject, ASPECT_WORDS.get(u.aspect or "", "这方面的内容"))
+            benefit = unnamed_benefit(u.text, rec)
+            if benefit:
+                return not_in_letter(dispatcher, u, subject, benefit)
             related = [m for m in strong[1:3] if m.weight >= MIN_EVIDENCE]
             return answer(dispatcher, subject, related, text, offer_check=bool(rec.get("conditions")))
-        if u.courtesy and not u.asks:
-            return courtesy_reply(dispatcher, u, intent)
+        if u.courtesy and not (u.asks and u.scope == "in" and u.policy_words):
+            return courtesy_reply(dispatcher, u, intent)  # thanks with a remark, no policy question in it
         if intent == "out_of_scope":
             return out_of_scope(dispatcher, "other")
         if not u.asks and len(u.content) < 6:
@@ -175,6 +197,13 @@ class ActionRespond(Action):
             return []
         weak = next((m for m in matches if m.weight >= RELATED_EVIDENCE), None)
         return not_in_letter(dispatcher, u, weak, None)
+
+    @staticmethod
+    def _letter_names_region(u: Understanding) -> bool:
+        """A named city that a matching record itself names (驻外招商组 北京、上海、深圳) is in scope."""
+        if u.scope != "other_region" or not u.region:
+            return False
+        return any(u.region in m.hit.quote for m in ranked(default_answerability().matches(u.text), u))
 
     @staticmethod
     def _facts_bear_on(stated_now: set[str], conditions: dict[str, Any]) -> bool:

@@ -36,6 +36,7 @@ TARGETS = {"behaviour": 0.95, "facts": 0.95, "misleading": 0.02, "invented": 0}
 _VERDICT = re.compile(r"【([^】]+)】(符合|不符合|信息不足)")
 _NUMBER = re.compile(r"\d+(?:\.\d+)?")
 _CHENG = re.compile(r"(\d+(?:\.\d+)?)成")
+_DUE = re.compile(r"将在[^，。]*?前回复")
 SMALLTALK_MARKS = ("您好！我是惠企通", "不客气", "感谢使用惠企通", "我是惠企通政策机器人", "请问还有什么可以帮您")
 
 
@@ -83,6 +84,8 @@ def squash(text: str) -> str:
 def numbers_of(text: str) -> set[str]:
     """Every number in a text (normalised), with N成 also read as N×10."""
     norm = re.sub(r"\s+", "", normalize(text))
+    if "已为您转接" in norm:  # the liaison's reply-by time is the service's own, not a fact
+        norm = _DUE.sub("", norm)
     found = {_canonical(n) for n in _NUMBER.findall(norm)}
     found |= {_canonical(str(float(m) * 10)) for m in _CHENG.findall(norm)}
     return found
@@ -158,7 +161,11 @@ def summarise(results: list[Result]) -> dict[str, Any]:
 
 
 def print_report(name: str, results: list[Result], summary: dict[str, Any], show: bool) -> None:
-    """Confusion table, figures, and (with ``show``) every miss."""
+    """Confusion table, figures, and (with ``show``) every miss and the text of misleading replies.
+
+    Without ``show`` only the ids of misleading replies and invented numbers are printed, so that the
+    held-out split can be reported without being read case by case.
+    """
     print(f"\n== {name}: {summary['cases']} cases ==")
     print("expected \\ actual".ljust(18) + "".join(k[:13].rjust(14) for k in KINDS))
     for expected in KINDS:
@@ -170,9 +177,9 @@ def print_report(name: str, results: list[Result], summary: dict[str, Any], show
           f"invented numbers {summary['invented']}  facts+question same turn {summary['facts_plus_question_same_turn']:.1%}")
     for r in results:
         if r.misleading:
-            print(f"  MISLEADING {r.case['id']}: {r.case['turns'][-1][:60]} -> {r.actual}")
+            print(f"  MISLEADING {r.case['id']}" + (f": {r.case['turns'][-1][:60]} -> {r.actual}" if show else ""))
         if r.invented:
-            print(f"  INVENTED {r.case['id']}: {r.invented}")
+            print(f"  INVENTED {r.case['id']}" + (f": {r.invented}" if show else ""))
         if show and not r.ok:
             first = (r.replies[0].get("text") or "")[:90].replace("\n", " / ") if r.replies else ""
             print(f"  MISS {r.case['id']} expect={r.case['expect']} actual={r.actual} facts_ok={r.facts_ok} "

@@ -2,10 +2,14 @@
 
 bm25 ranks records by any shared word, so a question about renovating a residential block reaches
 股份制改造资助 on 改造, and a school's loan reaches the manufacturing loan-subsidy rules on 贷款. A
-record answers only when the message shares its *distinctive* terms: words that occur in few
-records and are not generic (改造, 建设, 补贴, 贷款, 企业, 政策, 项目 …), or one of its titles or
-aliases verbatim. Facts the message names (a growth rate, 股改) count as evidence for the records
-whose conditions read them. Whether the record states the asked aspect is a separate check.
+record answers only when the message shares its *distinctive* terms, or one of its titles or aliases
+verbatim. A distinctive term occurs in few records, is not a generic word (改造, 建设, 补贴, 贷款, 企业,
+政策, 项目 …) and holds no digits; it counts fully when it names the record's subject (its title or
+aliases), and half when it only occurs in the record's text and is rare in Chinese at large (jieba's
+own dictionary frequency): a record's narrative words (提前, 完成, 开通, 城市, 工程) are common words,
+and sharing them says nothing about what the owner asks. Facts the message names (a growth rate, 股改)
+count as evidence for the records whose conditions read them. Whether the record states the asked
+aspect is a separate check.
 """
 
 from __future__ import annotations
@@ -14,10 +18,14 @@ import math
 import re
 from dataclasses import dataclass
 from functools import lru_cache
+from pathlib import Path
 from typing import Any
 
+import jieba
+
 from knowledge.search import Hit, Searcher, default_searcher
-from knowledge.segment import terms
+from knowledge.segment import STOPWORDS, terms, tokenizer
+from knowledge.segment import words as whole_words
 from knowledge.text import normalize
 
 # Words that decide nothing about which record is meant, however rare they are in the letter.
@@ -30,12 +38,32 @@ GENERIC = frozenset("""
 """.split())
 # A term in more records than this names a theme, not a record.
 DISTINCT_DF = 10
-# Evidence needed to answer: about one rare term, or two themed ones.
-MIN_EVIDENCE = 2.0
+# Evidence needed to answer: one subject term that few records share (专精特新 is in nine of 51).
+MIN_EVIDENCE = 1.5
 FACT_EVIDENCE = 2.0
-_MONEY_Q = re.compile(r"钱|万|金额|额度|(补贴|补助|资助|奖励|奖金|给|拿|领|发)多少|多少(补贴|补助|资助|奖励)")
+# A term of a record's text (not its title or aliases) counts only when it is rarer than this in jieba's
+# dictionary of general Chinese (贴息 35, 学徒 201, 对接 189; 提前 2191, 开通 1404, 工程 16869), and then half.
+COMMON_FREQ = 1000
+BODY_SHARE = 0.5
+_DIGIT = re.compile(r"\d")
+# What kind of figure an amount question asks for, and how the quote must state it.
+_MONEY_Q = re.compile(r"钱|万|金额|额度|(补贴|补助|资助|奖励|奖金|给|拿|领|发|补)(多少|几多|几)|多少(补贴|补助|资助|奖励)")
 _MONEY_A = re.compile(r"\d(\.\d+)?\s*(万|亿|元)")
+_SHARE_Q = re.compile(r"几成|比例|百分之几|百分比|几个点|%|多少成")
+_SHARE_A = re.compile(r"\d\s*(%|成)")
+_COUNT_Q = re.compile(r"(多少|几)(家|个|项|人|次|件|所|场)")
+_COUNT_A = re.compile(r"\d\s*(多|余)?\s*(家|个|项|人|次|件|所|场)")
 _NUMBER_A = re.compile(r"\d")
+# Money a firm or a person gets, as opposed to city-wide totals (贷款新增 26 亿, 累计发放 320 多万).
+_TOTALS = re.compile(r"总|累计|合计|新增|统计|规模|投入|安排|拨付|出资|首期|已发放|全市")
+_PER_RECIPIENT_Q = re.compile(r"每人|每家|每个|每年|每次|人均|一家|一个人|按人头|能拿|能领|能给|能补|给多少|补多少|拿多少|"
+                              r"领多少|奖多少|发多少|可以拿|可以领|给几多|补几多")
+# The quote itself sets a condition (对…的企业, 针对…, 已认定为…): only then does it state who qualifies.
+_CONDITION_A = re.compile(r"对[^，。；]{2,40}的|针对|已认定为|条件|要求|符合")
+# A person named in the quote (肖展欣市长, 联系人 郝毫保).
+_NAME_A = re.compile(r"[\u4e00-\u9fa5]{2,3}(市长|局长|主任|书记|委员)|联系人")
+# A named kind of benefit the owner asks about: 租金补贴, 技改设备补贴, 稳岗补贴.
+_BENEFIT = re.compile(r"补贴|补助|奖励|资助|奖补|贴息|扶持资金|奖金")
 
 
 @dataclass(frozen=True)
@@ -59,10 +87,20 @@ class Answerability:
     def __init__(self, searcher: Searcher) -> None:
         self.searcher = searcher
         self.record_terms: dict[str, frozenset[str]] = {}
+        self.subject_terms: dict[str, frozenset[str]] = {}
+        whole: dict[str, frozenset[str]] = {}
         for pid, rec in searcher.policies.items():
-            text = " ".join([rec["title"], " ".join(rec["aliases"] or []), rec["quote"],
-                             rec.get("benefit") or "", rec.get("audience") or ""])
-            self.record_terms[pid] = frozenset(terms(text))
+            subject = " ".join([rec["title"], *(rec["aliases"] or [])])
+            body = " ".join([rec["quote"], rec.get("benefit") or "", rec.get("audience") or ""])
+            self.subject_terms[pid] = frozenset(terms(subject))
+            whole[pid] = frozenset(whole_words(subject))
+            self.record_terms[pid] = self.subject_terms[pid] | frozenset(terms(body))
+        self.general = general_frequency(set().union(*self.record_terms.values()) if self.record_terms else set())
+        # A common word cut out of a longer subject word (机器 of 机器人, 通车 of 直通车) is not the subject;
+        # the same word standing alone (电话 in 联系人及电话) is.
+        for pid, subject in self.subject_terms.items():
+            self.subject_terms[pid] = frozenset(
+                t for t in subject if t in whole[pid] or self.general.get(t, 0) < COMMON_FREQ)
         self.df: dict[str, int] = {}
         for words in self.record_terms.values():
             for word in words:
@@ -71,7 +109,15 @@ class Answerability:
 
     def distinctive(self, word: str) -> bool:
         """A word that can tell records apart."""
-        return len(word) >= 2 and word not in GENERIC and 0 < self.df.get(word, 0) <= DISTINCT_DF
+        return (len(word) >= 2 and word not in GENERIC and not _DIGIT.search(word)
+                and 0 < self.df.get(word, 0) <= DISTINCT_DF)
+
+    def weight(self, word: str, pid: str) -> float:
+        """How much sharing ``word`` says that a message is about record ``pid``."""
+        idf = math.log(self.n / self.df[word])
+        if word in self.subject_terms[pid]:
+            return idf
+        return BODY_SHARE * idf if self.general.get(word, 0) < COMMON_FREQ else 0.0
 
     def matches(self, text: str, facts: dict[str, Any] | None = None, top: int = 8) -> list[Match]:
         """Records the message shares words with, best first, each with its evidence."""
@@ -82,10 +128,10 @@ class Answerability:
         out = []
         for hit in self.searcher.search(norm, top=top):
             own = self.record_terms.get(hit.policy_id, frozenset())
-            shared = [w for w in words & own if self.distinctive(w)]
+            shared = [w for w in words & own if self.distinctive(w) and self.weight(w, hit.policy_id) > 0]
             # 专精 inside 专精特新 is the same evidence, counted once.
             evidence = tuple(sorted(w for w in shared if not any(w != o and w in o for o in shared)))
-            weight = sum(math.log(self.n / self.df[w]) for w in evidence)
+            weight = sum(self.weight(w, hit.policy_id) for w in evidence)
             rec = self.searcher.policies.get(hit.policy_id) or {}
             if facts and rec.get("conditions") and set(facts) & set(condition_facts(rec["conditions"])) - {"zjtx_level"}:
                 weight += FACT_EVIDENCE
@@ -99,6 +145,18 @@ class Answerability:
             if len(key) >= 2 and key in text and key not in GENERIC:
                 return True
         return False
+
+
+def general_frequency(words: set[str]) -> dict[str, int]:
+    """jieba's dictionary frequency (general Chinese) of ``words``; absent words are rare."""
+    path = Path(jieba.__file__).parent / "dict.txt"
+    found: dict[str, int] = {}
+    with path.open(encoding="utf-8") as lines:
+        for line in lines:
+            word, _, rest = line.partition(" ")
+            if word in words:
+                found[word] = int(rest.split(" ", 1)[0])
+    return found
 
 
 def condition_facts(conditions: dict[str, Any]) -> list[str]:
@@ -126,14 +184,39 @@ def states(aspect: str | None, question: str, rec: dict[str, Any]) -> bool:
     """Whether a record's quote states the aspect asked (the amount, who, conditions …)."""
     quote = normalize(rec["quote"])
     if aspect == "amount":
-        if _MONEY_Q.search(question):
-            return bool(_MONEY_A.search(quote))
+        if _MONEY_Q.search(question) and _PER_RECIPIENT_Q.search(question) and not _SHARE_Q.search(question):
+            return bool(recipient_amounts(rec))  # what one firm gets, not what the city spent
+        for asked, stated in ((_SHARE_Q, _SHARE_A), (_MONEY_Q, _MONEY_A), (_COUNT_Q, _COUNT_A)):
+            if asked.search(question):
+                return bool(stated.search(quote))
         return bool(_NUMBER_A.search(quote))
     if aspect == "who":
         return bool(rec.get("departments"))
+    if aspect == "name":
+        return bool(_NAME_A.search(quote))
     if aspect in ("conditions", "qualify"):
-        return bool(rec.get("conditions") or rec.get("audience"))
+        return bool(_CONDITION_A.search(quote))
     return True
+
+
+def recipient_amounts(rec: dict[str, Any]) -> list[dict[str, Any]]:
+    """The record's money figures that one firm can get (万元), without city-wide totals."""
+    return [a for a in rec.get("amounts_wan") or [] if not _TOTALS.search(str(a.get("label", "")))]
+
+
+def unnamed_benefit(question: str, rec: dict[str, Any]) -> str | None:
+    """A kind of benefit the question names (租金补贴) that the record does not speak of, or None.
+
+    The word just before 补贴/奖励/资助 … says which benefit is meant; when that word is a real one (not
+    a stopword or a generic word) and the record's text never uses it, the record is not about it.
+    """
+    cut = [w for w in tokenizer().cut(normalize(question).lower()) if w.strip()]
+    text = normalize(" ".join([rec["title"], *(rec.get("aliases") or []), rec["quote"], rec.get("benefit") or ""]))
+    for before, word in zip(cut, cut[1:], strict=False):
+        if (_BENEFIT.fullmatch(word) and len(before) >= 2 and before not in GENERIC and before not in STOPWORDS
+                and not _BENEFIT.search(before) and not any(t in text for t in terms(before))):
+            return before + word
+    return None
 
 
 @lru_cache(maxsize=2)

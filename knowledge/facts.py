@@ -46,7 +46,7 @@ _BARE_NO = re.compile(r"(都)?(不是|还不是|没有|都没有|没评上|还�
 _PERCENT = re.compile(r"(-?\d+(?:\.\d+)?)%")
 _GROWTH_CTX = re.compile(r"(增长|增幅|增速|涨|提高|提升|上升|多了|增加|同比)")
 _DECLINE_CTX = re.compile(r"(下降|下滑|减少|降了|跌|少了|负增长)")
-_CHENG = re.compile(r"(增长|涨|提高|提升|增加|多)了?(\d+(?:\.\d+)?)成")
+_CHENG = re.compile(r"(增长|涨|提高|提升|增加|多)了?(超过|超|达到|达|近|约|接近|了)?(\d+(?:\.\d+)?)成")
 _AMOUNT = re.compile(r"(\d+(?:\.\d+)?)\s*(亿元|亿|万元|万|元)")
 _REVENUE_CTX = re.compile(r"(营收|营业收入|营业额|产值|销售额|收入|年销售|销售收入)")
 _USCC = re.compile(r"(?<![0-9A-Z])[0-9A-Z]{18}(?![0-9A-Z])")
@@ -54,7 +54,8 @@ _FIRM = re.compile(r"([\u4e00-\u9fa5A-Za-z0-9()]{2,30}?(?:股份有限公司|有
 _FIRM_PREFIX = re.compile(r"^(我们是|我们公司是|我们公司叫|公司叫|我们叫|我是|我司是|我司|公司名称是|公司名是|企业名称是|名称是|叫做|叫)")
 # A yes/no fact counts only when the owner says they do it ("打算股改"), not when they ask about it
 # ("股改资助多少").
-_DOING = re.compile(r"(打算|计划|准备|正在|在做|已经|已|开展|实施|推进|做了|做过|搞|进行|启动|考虑|要|有|在|是)[^,.;!?]{0,4}$")
+_DOING = re.compile(r"(打算|计划|准备|正在|在做|已经|已|开展|实施|推进|做了|做过|搞|进行|启动|完成|考虑|要|有|在|是)[^,.;!?]{0,4}$")
+_DOING_AFTER = re.compile(r"^[^,.;!?]{0,2}(正在|在|已经|已)?(推进|进行|实施|做|搞|办理|启动|完成)(中|了|着)?")
 _OTHER_INDUSTRY = re.compile(r"(我们)?(是)?(做|搞)?[\u4e00-\u9fa5]{1,8}?(行业|产业|的|类|企业)?")
 _UNSURE = re.compile(r"不清楚|不知道|不确定|不太清楚|说不准|不好说|跳过|保密|不方便")
 
@@ -102,7 +103,7 @@ def parse_growth(text: str, *, asked: bool = False) -> float | None:
     """Growth over last year in percent; negative for a decline. ``asked``: the bot just asked it."""
     cheng = _CHENG.search(text)
     if cheng:
-        return float(cheng.group(2)) * 10
+        return float(cheng.group(3)) * 10
     if re.search(r"翻(了)?(一番|1番|倍)", text):
         return 100.0
     for match in _PERCENT.finditer(text):
@@ -147,7 +148,8 @@ def parse_bool(fact: str, text: str, *, asked: bool = False) -> bool | None:
             if negated(text, pos):
                 return False
             before = text[max(0, pos - 6):pos]
-            if asked or fact == "manufacturing" or _DOING.search(before):
+            after = text[pos + len(word):pos + len(word) + 6]
+            if asked or fact == "manufacturing" or _DOING.search(before) or _DOING_AFTER.search(after):
                 return True
     return None
 

@@ -51,6 +51,12 @@ def terms(text: str, *, drop_stopwords: bool = True) -> list[str]:
     return out
 
 
+def words(text: str) -> list[str]:
+    """Whole words of ``text`` (jieba's accurate mode, no sub-words), punctuation and stopwords dropped."""
+    return [w.strip() for w in tokenizer().cut(normalize(text).lower())
+            if w.strip() and _TOKEN.search(w) and w.strip() not in STOPWORDS]
+
+
 def segmented(text: str) -> str:
     """Space-joined search terms, the form stored in FTS5 (unicode61 splits on spaces)."""
     return " ".join(terms(text, drop_stopwords=False))

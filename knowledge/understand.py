@@ -13,15 +13,19 @@ import re
 from dataclasses import dataclass, field
 from typing import Any
 
-from knowledge.facts import extract_facts
+from knowledge.facts import BOOL_FACTS, extract_facts
 from knowledge.text import normalize
 
 # --- clauses and who they are about ----------------------------------------------------------------
 _CLAUSE_END = re.compile(r"[,，。.;；!！?？\n]+")
 _FIRST_PERSON = re.compile(
-    r"我们|我司|我公司|本公司|我厂|我企|本企业|本厂|咱们|咱|我单位|我这边|我方|敝司|我家|俺们|俺|(?<![自])我(?!国|市|省|局)"
+    r"我们|我司|我公司|本公司|我厂|我企|本企业|本厂|咱们|咱|我单位|我这边|我方|敝司|我家|俺们|俺|厂里|公司里|"
+    r"(?<![自])我(?!国|市|省|局)"
 )
-_HYPOTHETICAL = re.compile(r"如果|假如|要是|假设|倘若|万一|若是|若|的话|比如说|比方说")
+# A condition posed, or something heard from others: neither is a fact the owner states about the firm.
+_HYPOTHETICAL = re.compile(r"如果|假如|要是|假设|倘若|万一|若是|若|的话|比如说|比方说|听说|据说|听人说|朋友说|别人说|"
+                           r"有人说|说是|网上说|看到(新闻|报道|通知)")
+_UNDER_WAY = re.compile(r"打算|准备|计划|正在|已经|已|明年|今年|年底|年内|刚|推进中|进行中|在推进|在搞|在做")
 _QUESTION = re.compile(
     r"[?？]|吗|么$|呢|多少|什么|啥|哪些|哪个|哪里|哪儿|怎么|怎样|如何|能否|是否|可否|有没有|能不能|可不可以|"
     r"是不是|会不会|算不算|够不够|几[个万家项次年月天]|谁"
@@ -31,17 +35,23 @@ _QUESTION = re.compile(
 # Order matters: the first that matches wins (a "怎么申请…多少" question is about the procedure).
 ASPECTS: tuple[tuple[str, re.Pattern[str]], ...] = (
     ("procedure", re.compile(
-        r"怎么(申请|申报|办|领|报|弄|拿|获得|享受|兑现|操作|参加|加入|进入|对接|认定|备案)|怎样(申请|申报|办理|领取|获得|享受|拿到|参加|加入|认定)|"
-        r"如何(申请|申报|办理|领取|获得|享受|拿到|参加|加入|进入|认定|备案|兑现)|流程|步骤|手续|材料|资料|表格|截止|期限|"
-        r"什么时候|何时|几月|哪天|多久|多长时间|到账|发放时间|窗口在|去哪|在哪(里)?(办|申请|报|交|领)|哪里(办|申请|交|报|领)|"
-        r"网址|链接|入口|标准是|怎么算|怎么计算|计算方法|比例是|审批|审核|公示|报名|申报时间|申请时间|向谁申请|找谁申请|"
-        r"要交|要提交|需要提交|需要准备|准备什么|具体要求|细则(在哪|哪里|怎么)|通知(在哪|哪里)|还没(收到|到账|发)|迟迟")),
+        r"(怎么|怎样|如何|咋|咋样)(才能|才可以|去|来|样才能)?(申请|申报|办|领|报|弄|拿|获得|享受|兑现|操作|参加|加入|进入|"
+        r"对接|认定|备案|用|使用|注册|登记|提交|填|查|找|联系|争取|评|选|入|进|报名|参与|落实|走|搞到|拿到|弄到|对上|挂上|算)|"
+        r"(通过|走)什么(方式|渠道|途径|程序|流程)|什么(方式|渠道|途径|程序)|办理方式|申请方式|申报方式|流程|步骤|手续|"
+        r"(?<!原)材料|资料|表格|证明文件|盖章|原件|复印件|要交|要提交|需要提交|需要准备|准备什么|需要什么|"
+        r"什么时候|啥时候|何时|几时|几月|哪天|哪一天|几号|多久|多长时间|截止|期限|到期|有效期|周期|窗口期|开放申报|"
+        r"还能不能申请|今年还有没有|去哪|在哪|哪里|哪儿|什么地方|网址|链接|入口|小程序|公众号|app|下载|登录|登陆|"
+        r"标准是|什么标准|怎么算|(?<!云)计算|比例是|按什么|依据什么|定档|档次|分几档|评分|打分|名额|指标|"
+        r"进度|审核到|审批|审核|公示|名单|批下来|批了没|到账|拨付|发放时间|什么时候发|还没(收到|到账|发|批)|迟迟|一直没|"
+        r"向谁申请|找谁申请|找哪个部门|哪个部门(审|批|受理|办)|受理|报名|具体要求|细则(在哪|哪里|怎么)|通知(在哪|哪里)")),
+    ("name", re.compile(r"(领导|负责人|联系人|主任|局长|市长|挂点|对接人|工作人员)[^,，。?？]{0,8}(叫什么|是谁|名字|姓名|姓什么)|"
+                        r"是哪位|哪位领导|哪个领导")),
     ("qualify", re.compile(
         r"能不能(申请|享受|拿|领|申报|参加|获得|入|进)|能否(申请|享受|拿|领|申报|获得)|可不可以(申请|享受|拿|领|申报)|"
         r"(可以|能)(申请|享受|拿|领|申报|获得|参加)[^,，。?？]{0,8}(吗|么|不)|有没有资格|有资格|符合|够不够|算不算|"
         r"(我们|我司|我公司|本公司|咱们|我厂|我企)[^,，。?？]{0,12}(能|可以)[^,，。?？]{0,6}(拿|领|享受|申请|获得)|"
         r"有(什么|哪些|啥)[^,，。?？]{0,8}(可以|能)(拿|领|享受|申请|获得)|能享受(哪些|什么|啥)|能拿(什么|哪些|啥|多少)|"
-        r"适合(我们|我司)")),
+        r"适合(我们|我司)|有份|有没有份|轮得到|够格|够资格|有戏")),
     ("who", re.compile(
         r"找谁|谁负责|哪个部门|什么部门|哪个单位|归谁管|谁管|联系(方式|电话|人)|电话|热线|对接(的)?(人|领导|部门)|"
         r"(有没有|有无|是否有|有)[^,，。?？]{0,6}(对接|挂点|专人|联系)[^,，。?？]{0,4}(领导|人|部门)?|谁来(对接|服务|联系)|"
@@ -49,15 +59,18 @@ ASPECTS: tuple[tuple[str, re.Pattern[str]], ...] = (
     ("conditions", re.compile(
         r"条件|要求|门槛|哪些企业|什么(样的)?企业|什么(样的)?公司|谁可以|适用(对象|范围)?|对象是|针对(哪些|什么)|资格")),
     ("amount", re.compile(
-        r"多少钱|多少万|多少|几万|几百万|金额|额度|补(贴|助)多少|给多少|奖(励)?多少|最高|上限|多大|规模")),
+        r"多少钱|多少万|多少|几多|几万|几百万|几成|百分之几|金额|额度|补(贴|助)多少|给多少|奖(励)?多少|最高|上限|多大|规模")),
 )
 PROCEDURE_TOPICS = {
     "材料": "申请材料", "资料": "申请材料", "表格": "申请材料", "截止": "截止时间", "期限": "办理期限",
-    "什么时候": "时间安排", "何时": "时间安排", "几月": "时间安排", "多久": "办理时长", "多长时间": "办理时长",
+    "什么时候": "时间安排", "何时": "时间安排", "几月": "时间安排", "哪天": "时间安排", "哪一天": "时间安排",
+    "几号": "时间安排", "日期": "时间安排", "多久": "办理时长", "多长时间": "办理时长",
     "到账": "资金到账时间", "发放": "发放安排", "流程": "办理流程", "步骤": "办理流程", "手续": "办理手续",
     "怎么算": "计算标准", "计算": "计算标准", "比例": "计算比例", "标准": "具体标准", "去哪": "办理地点",
     "在哪": "办理地点", "哪里": "办理地点", "网址": "申报入口", "链接": "申报入口", "入口": "申报入口",
-    "审批": "审批安排", "审核": "审核安排", "公示": "公示安排", "报名": "报名方式",
+    "审批": "审批安排", "审核": "审核安排", "公示": "公示安排", "报名": "报名方式", "下载": "使用方法",
+    "进度": "办理进度", "名单": "名单", "名额": "名额", "有效期": "有效期", "受理": "受理部门",
+    "注册": "使用方法", "登录": "使用方法", "登陆": "使用方法", "定档": "具体标准", "档次": "具体标准",
 }
 # "我们能享受哪些政策": every rule-bearing policy, not only those the message names.
 _MATCH_ALL = re.compile(
@@ -67,27 +80,40 @@ _MATCH_ALL = re.compile(
 
 # --- scope ----------------------------------------------------------------------------------------
 # Other places: named cities and provinces, and the anonymised forms of public message boards (A市, 某省).
-_REGIONS = (
-    "深圳|广州|佛山|东莞|珠海|江门|惠州|肇庆|汕头|湛江|茂名|清远|韶关|阳江|河源|梅州|汕尾|潮州|揭阳|云浮|"
-    "北京|上海|天津|重庆|杭州|苏州|南京|无锡|宁波|温州|武汉|成都|西安|长沙|郑州|厦门|福州|青岛|济南|合肥|"
-    "南昌|南宁|昆明|贵阳|海口|沈阳|大连|长春|哈尔滨|石家庄|太原|呼和浩特|兰州|银川|西宁|乌鲁木齐|拉萨|"
-    "澳门|香港|台湾|浙江|江苏|福建|山东|河南|河北|湖南|湖北|四川|陕西|山西|安徽|江西|广西|云南|贵州|海南|"
-    "辽宁|吉林|黑龙江|内蒙古|甘肃|宁夏|青海|新疆|西藏"
-)
+_REGIONS = "|".join(sorted("""
+深圳 广州 佛山 东莞 珠海 江门 惠州 肇庆 汕头 湛江 茂名 清远 韶关 阳江 河源 梅州 汕尾 潮州 揭阳 云浮 北京 上海 天津 重庆 杭州
+苏州 南京 无锡 常州 南通 扬州 镇江 泰州 徐州 盐城 淮安 连云港 宿迁 宁波 温州 嘉兴 湖州 绍兴 金华 衢州 舟山 台州 丽水 义乌 武汉
+宜昌 襄阳 荆州 黄石 十堰 孝感 成都 绵阳 德阳 宜宾 泸州 南充 乐山 自贡 攀枝花 西安 宝鸡 咸阳 渭南 延安 榆林 汉中 长沙 株洲 湘潭
+衡阳 岳阳 常德 郴州 邵阳 益阳 娄底 怀化 郑州 洛阳 开封 新乡 南阳 许昌 安阳 焦作 商丘 信阳 周口 平顶山 驻马店 漯河 厦门 福州 泉州
+漳州 莆田 龙岩 三明 南平 宁德 青岛 济南 烟台 潍坊 临沂 淄博 济宁 威海 日照 德州 聊城 泰安 菏泽 枣庄 滨州 东营 合肥 芜湖 蚌埠
+淮南 马鞍山 安庆 阜阳 六安 滁州 宿州 南昌 赣州 九江 上饶 宜春 吉安 景德镇 萍乡 抚州 南宁 柳州 桂林 梧州 北海 玉林 钦州 昆明 曲靖
+大理 丽江 玉溪 贵阳 遵义 六盘水 海口 三亚 沈阳 大连 鞍山 抚顺 锦州 营口 丹东 长春 吉林市 四平 延边 哈尔滨 大庆 齐齐哈尔 牡丹江 石家庄 唐山
+保定 邯郸 廊坊 沧州 秦皇岛 张家口 邢台 承德 衡水 太原 大同 运城 临汾 晋城 长治 忻州 呼和浩特 包头 鄂尔多斯 赤峰 兰州 天水 银川 西宁 乌鲁木齐
+克拉玛依 喀什 拉萨 澳门 香港 台湾 浙江 江苏 福建 山东 河南 河北 湖南 湖北 四川 陕西 山西 安徽 江西 广西 云南 贵州 海南 辽宁 吉林省
+黑龙江 内蒙古 甘肃 宁夏 青海 新疆 西藏
+""".split(), key=len, reverse=True))
 _OTHER_REGION = re.compile(
-    rf"({_REGIONS})|(?<![\u4e00-\u9fa5])[A-Za-zＡ-Ｚ某XxＸ][市省县区州盟旗]|某(个)?(地|地方|城市|市|省|县|区)|外地|外省|外市|本县|我县|县里|县级市")
+    rf"({_REGIONS})|(?<![\u4e00-\u9fa5])[A-Za-zＡ-Ｚ某XxＸ][市省县区州盟旗]|某(个)?(地|地方|城市|市|省|县|区)|外地|外省|外市|[\u4e00-\u9fa5]县|县城|县里")
 # An individual's own matters, and city services: someone else answers those, and the letter is silent.
 _PERSONAL = re.compile(
-    r"社保|医保|公积金|养老金|退休|工资|欠薪|拖欠工资|个税|个人所得税|职称|户口|户籍|落户|入户|购房|买房|房贷|"
-    r"租房|廉租房|公租房|离婚|结婚|生育|产假|失业金|低保|驾照|身份证|护照|签证|子女入学|上学|学位|高考|中考")
+    r"社保|医保|公积金|养老金|养老|退休|工资|欠薪|讨薪|农民工|工伤|劳动合同|辞退|加班费|个税|个人所得税|职称|户口|户籍|"
+    r"落户|入户|购房|买房|房贷|租房|廉租房|公租房|离婚|结婚|生育|产假|失业金|低保|驾照|身份证|护照|签证|子女入学|"
+    r"上学|学位|高考|中考|孩子|小孩|家长|子女|学生|毕业生|求职|找工作|失业|居住证|暂住证|结婚证|出生证|生育津贴|"
+    r"退休金|残疾|养老院|老人|人才房|人才公寓|购房补贴|租房补贴|医保卡|社保卡|我老婆|我老公|我爸|我妈|家属|亲戚")
 _CITY_SERVICE = re.compile(
-    r"医院|看病|挂号|疫苗|道路|马路|修路|路灯|红绿灯|公交|地铁|停车|交通|公园|绿化|小区|物业|业委会|垃圾|"
-    r"噪音|噪声|扰民|摊贩|摆摊|占道|违建|拆迁|学校|幼儿园|学区|供水|停水|停电|燃气|排水|污水|水浸|内涝|"
+    r"医院|看病|挂号|疫苗|道路|马路|修路|路灯|红绿灯|公交|地铁|停车|车位|车道|堵车|拥堵|交通|大桥|桥梁|匝道|(?<!直)通车|"
+    r"隧道|路段|路口|步行街|公园|绿化|小区|物业|业委会|业主|居民|街坊|村民|游客|垃圾|噪音|噪声|扰民|油烟|烧烤|"
+    r"摊贩|摆摊|地摊|占道|违建|拆迁|学校|小学|中学|幼儿园|学区|供水|停水|停电|燃气|排水|污水|水浸|内涝|水库|"
+    r"博物馆|图书馆|科普馆|体育馆|文化馆|游泳|宠物|电梯|充电桩|出租车|出租汽车|的士|网约车|供暖|暖气|"
+    r"卫生院|社区|街道办|居委会|村委|派出所|警察|治安|消防|城管|环卫|绿道|河道|臭味|异味|空气|工地|扬尘|渣土|"
+    r"夜间施工|广场舞|流浪|菜市场|农贸市场|公厕|厕所|路面|井盖|积水|断水|自来水|水费|燃气费|物业费|房价|楼盘|"
+    r"开发商|烂尾|交房|招生|入学|高铁|火车|机场|码头|轮渡|共享单车|电动车|违章|停车费|收费站|"
     r"天气|彩票|股票|基金推荐|炒股|菜价|电影|旅游|景点|外卖")
-# What makes a message an enterprise matter even when it names a school or a road.
+# A school or a road is ours only when a firm asks about a policy: both kinds of word must be there.
+_FIRM = re.compile(r"企业|公司|工厂|厂|制造|车间|商户|个体户|营业执照|专精特新|小巨人|单项冠军|展会|展位|参展|外贸|出口|订单")
 _ENTERPRISE = re.compile(
-    r"企业|公司|工厂|厂|制造|专精特新|小巨人|单项冠军|股改|股份制|生产|产业|集群|车间|商户|营业执照|开办|"
-    r"融资|上市|知识产权|专利|商标|质量奖|学徒|技能等级|招商|数字化|智能化|工业")
+    r"补贴|补助|资助|奖励|奖补|扶持|政策|贴息|融资|贷款|上市|股改|股份制|认定|申报|申请|专精特新|小巨人|单项冠军|"
+    r"知识产权|专利|商标|质量奖|学徒|技能等级|招商|数字化|智能化|集群|开办|补|减免|优惠")
 _ZHONGSHAN = re.compile(r"中山|火炬|翠亨|小榄|古镇|石岐|东区|西区|南区|五桂山|黄圃|东凤|南头|阜沙|三角|民众|"
                         r"横栏|港口|沙溪|大涌|板芙|神湾|坦洲|三乡|东升|南朗")
 
@@ -98,14 +124,16 @@ _GOODBYE = re.compile(r"再见|拜拜|bye|没有了|没事了|先这样|就这�
 _BOT = re.compile(r"(你|您)是(不是)?(机器人|真人|人工|AI|ai)|机器人吗|是真人吗")
 _POLITE = re.compile(
     r"您好|你好|在吗|在不在|打扰(一下|了|您了)?|麻烦(您|你)?(一下)?|请问(一下)?|谢谢(您|你)?(了|啦)?|多谢|感谢(您|你)?|"
-    r"辛苦(了|啦)?|不好意思|冒昧|劳驾|再见|拜拜|好的|好|嗯|哦|啊|呀|呢|哈|[~～!！。.,，?？\s]")
+    r"辛苦(了|啦)?|不好意思|冒昧|劳驾|再见|拜拜|好的|好|嗯|哦|啊|呀|呢|哈|"
+    r"(我|我们)?(想|要)?(咨询|请教|问|了解)(一下|一些|下|问)?(问题|情况|政策)?|[~～!！。.,，?？\s]")
 # A request for a person, not a question about the 挂点 service or the contact line.
 _WANTS_PERSON = re.compile(
     r"转人工|人工(客服|服务|坐席)?(在吗|呢)?$|找人工|要人工|接人工|真人(客服)?|人工客服|"
-    r"(转|转给|转接|接通|帮我(联系|找)|我要找|我想找|找一下|联系一下|让)[^,，。?？]{0,10}(工作人员|客服|挂点领导|领导|专人|负责人|人工|同事)|"
+    r"(转给|转接|转到|帮我转|接通|帮我(联系|找)|我要找|我想找|找一下|联系一下|让)[^,，。?？]{0,10}(工作人员|客服|挂点领导|领导|专人|负责人|人工|同事)|"
     r"(请|让|叫|麻烦)[^,，。?？]{0,12}(联系我|给我打电话|打给我|回电|来电|回个电话|加我)|"
-    r"(跟|和|同)(工作人员|人|真人|领导)(聊|说|谈|沟通)|投诉|我要反映|我要举报|"
-    r"(约|预约)[^,，。?？]{0,6}(见面|上门|走访|面谈)")
+    r"(跟|和|同)(工作人员|人|真人|领导)(聊|说|谈|沟通)|(约|预约)[^,，。?？]{0,6}(见面|上门|走访|面谈)")
+# A complaint is for a person too, but only about a matter of ours: a neighbour's noise is not.
+_COMPLAINT = re.compile(r"投诉|我要反映|我要举报|要求(处理|解决|答复)")
 
 
 @dataclass
@@ -122,8 +150,11 @@ class Understanding:
     scope: str = "in"
     courtesy: tuple[str, ...] = ()
     wants_person: bool = False
+    complaint: bool = False
+    policy_words: bool = False
     match_all: bool = False
     uscc_error: str | None = None
+    region: str | None = None
 
     @property
     def content(self) -> str:
@@ -179,6 +210,12 @@ def split_facts(text: str) -> tuple[dict[str, Any], dict[str, Any], dict[str, An
         if first_person or (about_self and not is_question(part)) or not any_question:
             for key, value in found.items():
                 stated.setdefault(key, value)
+        elif not is_question(part) and _UNDER_WAY.search(part):
+            # "准备明年搞股改，能申请吗": owners drop the subject; a clause that says a yes/no fact is
+            # planned or under way speaks for the firm ("搞数字化转型找银行贷款" only names a purpose).
+            for key in BOOL_FACTS:
+                if key in found:
+                    stated.setdefault(key, found[key])
     return stated, posed, named
 
 
@@ -210,11 +247,21 @@ def procedure_topic(text: str) -> str:
     return "申请办法、材料和时间"
 
 
+def other_region(text: str) -> str | None:
+    """The other city, province or anonymised place (A市, 某省) a message is about, unless it names 中山."""
+    match = _OTHER_REGION.search(text)
+    return match.group(0) if match and not _ZHONGSHAN.search(text) else None
+
+
 def scope_of(text: str) -> str:
-    """``in``, or why the message is not a 中山 enterprise-policy matter: other_region, personal, city_service."""
-    if _OTHER_REGION.search(text) and not _ZHONGSHAN.search(text):
+    """``in``, or why the message is not a 中山 enterprise-policy matter: other_region, personal, city_service.
+
+    A message naming a city service or a personal matter is ours only when a firm asks about a policy
+    (我们厂的员工社保补贴): a private school's loan or the stalls outside a factory gate are not.
+    """
+    if other_region(text):
         return "other_region"
-    if _ENTERPRISE.search(text):
+    if _FIRM.search(text) and _ENTERPRISE.search(text):
         return "in"
     if _PERSONAL.search(text):
         return "personal"
@@ -248,7 +295,10 @@ def understand(raw: str) -> Understanding:
         asks=any(is_question(p) for p in clauses(text)) or aspect is not None,
         scope=scope_of(text),
         courtesy=courtesy_of(text),
-        wants_person=bool(_WANTS_PERSON.search(text)),
+        wants_person=bool(_WANTS_PERSON.search(text)) and not _BOT.search(text),
+        complaint=bool(_COMPLAINT.search(text)),
+        policy_words=bool(_ENTERPRISE.search(text)),
         match_all=bool(_MATCH_ALL.search(text)),
         uscc_error=uscc_error,
+        region=other_region(text),
     )
