@@ -27,6 +27,7 @@ from knowledge.answerable import (
     condition_facts,
     default_answerability,
     fits,
+    off_focus,
     states,
     unnamed_benefit,
 )
@@ -186,6 +187,9 @@ class ActionRespond(Action):
             benefit = unnamed_benefit(u.text, rec)
             if benefit:
                 return not_in_letter(dispatcher, u, subject, benefit)
+            focus = off_focus(u.text, rec)
+            if focus:
+                return not_in_letter(dispatcher, u, subject, f"“{focus}”方面的内容")
             related = [m for m in strong[1:3] if m.weight >= MIN_EVIDENCE]
             return answer(dispatcher, subject, related, text, offer_check=bool(rec.get("conditions")))
         if u.courtesy and not (u.asks and u.scope == "in" and u.policy_words):

@@ -22,6 +22,7 @@ from pathlib import Path
 from typing import Any
 
 import jieba
+import jieba.posseg
 
 from knowledge.search import Hit, Searcher, default_searcher
 from knowledge.segment import STOPWORDS, terms, tokenizer
@@ -202,6 +203,50 @@ def states(aspect: str | None, question: str, rec: dict[str, Any]) -> bool:
 def recipient_amounts(rec: dict[str, Any]) -> list[dict[str, Any]]:
     """The record's money figures that one firm can get (万元), without city-wide totals."""
     return [a for a in rec.get("amounts_wan") or [] if not _TOTALS.search(str(a.get("label", "")))]
+
+
+# Nouns that say nothing about which measure is meant, however an owner uses them.
+_PLAIN_NOUNS = frozenset("""
+朋友 事情 事 东西 时候 地方 老板 同事 大家 人家 人 钱 问题 情况 文件 内容 方面 部分 东东 答复 答复函 机器人 客服
+资料 信息 消息 新闻 通知 网上 手机 电话号码 号码 具体 详细 一点 一些 东区 西区 南区 北区 市里 省里 镇里 区里
+问下 问问 请问 级别 动作 名字 名称 模式 作用 用处 用途 意思 好处 类型 种类 区别 范围 措施 举措 支持 帮助 服务 工作 一块 这块 那块
+""".split())
+_FOCUS_TAGS = ("n", "nz", "nt", "nw")
+_QUESTION_CLAUSE = re.compile(r"[?？]|吗|呢|么|多少|几多|什么|啥|哪|怎|如何|能否|是否|可否|有没有|能不能|可不可以|是不是|谁")
+
+
+def focus_nouns(question: str) -> list[str]:
+    """The nouns of the question's asking clauses: what the owner wants to know about."""
+    clauses = [c for c in re.split(r"[,，。.;；!！\n]+", normalize(question)) if c.strip()]
+    asking = [c for c in clauses if _QUESTION_CLAUSE.search(c)] or clauses
+    found = []
+    for clause in asking:
+        for token in _pos_tokenizer().cut(clause.lower()):
+            word, flag = token.word.strip(), token.flag
+            if (flag in _FOCUS_TAGS and len(word) >= 2 and word not in GENERIC and word not in STOPWORDS
+                    and word not in _PLAIN_NOUNS and not _DIGIT.search(word)):
+                found.append(word)
+    return list(dict.fromkeys(found))
+
+
+def covers(rec: dict[str, Any], word: str) -> bool:
+    """Whether a record's text speaks of ``word``: the word, or any two characters of it in a row
+    (学徒治 is a typo of 学徒制, 专精特新企业 names 专精特新)."""
+    text = normalize(" ".join([rec["title"], *(rec.get("aliases") or []), rec["quote"], rec.get("benefit") or "",
+                               rec.get("audience") or ""])).lower()
+    return word in text or any(word[i:i + 2] in text for i in range(len(word) - 1))
+
+
+def off_focus(question: str, rec: dict[str, Any]) -> str | None:
+    """A noun the question asks about that the record never speaks of, when most of them are such; else None."""
+    nouns = focus_nouns(question)
+    missing = [n for n in nouns if not covers(rec, n)]
+    return missing[0] if nouns and len(missing) * 2 > len(nouns) else None
+
+
+@lru_cache(maxsize=1)
+def _pos_tokenizer() -> jieba.posseg.POSTokenizer:
+    return jieba.posseg.POSTokenizer(tokenizer())
 
 
 def unnamed_benefit(question: str, rec: dict[str, Any]) -> str | None:
