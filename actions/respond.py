@@ -98,7 +98,10 @@ class ActionRespond(Action):
         """Decide and send the reply; set the slots it changes."""
         new = turn_facts(tracker)
         events: list[EventType] = [SlotSet(k, v) for k, v in new.items() if tracker.get_slot(k) != v]
-        return events + await self.decide(dispatcher, tracker, new)
+        reply = await self.decide(dispatcher, tracker, new)
+        if tracker.get_slot("handoff_offered") and not any(e.get("name") == "handoff_offered" for e in reply):
+            reply.append(SlotSet("handoff_offered", False))  # an offer stands for the next message only
+        return events + reply
 
     async def decide(self, dispatcher: CollectingDispatcher, tracker: Tracker, new: dict[str, Any]) -> list[EventType]:
         """The reply for this message (see the module docstring for the order)."""
@@ -135,32 +138,36 @@ class ActionRespond(Action):
             return clear + courtesy_reply(dispatcher, u, intent)
         stated_now = {k for k in new if k in FACT_SLOTS}
         if stated_now and not u.asks:
-            # Facts alone: show at once what they decide, then ask the one fact that decides the most.
-            return clear + verdict_reply(dispatcher, list(rule_policies()), firm, everything=True)
+            # Facts alone: show at once what they decide for the policy just discussed (or for all of
+            # them), then ask the one fact that decides the most.
+            rules = rule_policies()
+            discussed = [pid for pid in tracker.get_slot("last_sources") or [] if pid in rules]
+            return clear + verdict_reply(dispatcher, discussed or list(rules), firm, everything=not discussed)
         if set(new) & set(IDENTITY_SLOTS) and not u.asks:
             return clear + confirm_facts(dispatcher, new)
-        return clear + self.from_letter(dispatcher, u, intent, firm, stated_now, text)
+        return clear + await self.from_letter(dispatcher, tracker, u, intent, firm, stated_now)
 
     def by_intent(self, dispatcher: CollectingDispatcher, intent: str | None, firm: dict[str, Any]) -> list[EventType]:
         """A button payload without text: its intent decides."""
         if intent == "match_policies":
             return verdict_reply(dispatcher, list(rule_policies()), firm, everything=True)
-        if intent in ("affirm", "deny"):
-            dispatcher.utter_message(response="utter_how_can_help")
-            return []
-        if intent == "provide_firm_info":
+        if intent in ("affirm", "deny", "provide_firm_info"):
             dispatcher.utter_message(response="utter_how_can_help")
             return []
         return courtesy_reply(dispatcher, Understanding(text=""), intent)
 
-    def from_letter(self, dispatcher: CollectingDispatcher, u: Understanding, intent: str | None,
-                    firm: dict[str, Any], stated_now: set[str], text: str) -> list[EventType]:
+    async def from_letter(self, dispatcher: CollectingDispatcher, tracker: Tracker, u: Understanding,
+                          intent: str | None, firm: dict[str, Any], stated_now: set[str]) -> list[EventType]:
         """Procedure, verdict, answer or honest decline, from what the letter states."""
+        text = (tracker.latest_message or {}).get("text") or ""
         matches = default_answerability().matches(text, {**u.mentioned})
         strong = ranked(matches, u)
         policies = default_searcher().policies
         rules = rule_policies()
         subject = strong[0] if strong else None
+        if u.own_case and subject is not None:
+            # The owner's own application of a measure of the letter: a specific case, for a person.
+            return await hand_off(dispatcher, tracker, reason="specific_case")
         if u.aspect == "procedure":
             rec = policies[subject.hit.policy_id] if subject else None
             if rec is not None and letter_states_procedure(u.procedure_topic or "", rec):
@@ -169,7 +176,10 @@ class ActionRespond(Action):
         # The policies asked about: the best match, and others only when matched about as strongly.
         ruled = [m for m in strong if m.hit.policy_id in rules]
         targets = [m.hit.policy_id for m in ruled if m.weight >= 0.8 * ruled[0].weight][:3] if ruled else []
-        about_firm = bool(stated_now) or speaks_for_firm(u.text)
+        # About the owner's own firm: facts or a first person in this message, or, with facts already
+        # known, a question of whether / what they can get.
+        about_firm = bool(stated_now) or speaks_for_firm(u.text) or (
+            bool(firm) and (u.match_all or u.aspect == "qualify"))
         if u.match_all and about_firm and not (targets and u.aspect == "amount"):
             return verdict_reply(dispatcher, list(rules), firm, everything=True)
         if intent == "match_policies" and not targets and about_firm:
@@ -178,6 +188,10 @@ class ActionRespond(Action):
             return verdict_reply(dispatcher, targets, firm, everything=False)
         if u.aspect == "qualify" and about_firm and not strong:
             return verdict_reply(dispatcher, list(rules), firm, everything=True)
+        if subject is not None and not states(u.aspect, u.text, policies[subject.hit.policy_id]):
+            # Another record the message is about may state what is asked (640 家 in the loans, not the event).
+            subject = next((m for m in strong[1:] if m.weight >= max(MIN_EVIDENCE, 0.8 * subject.weight)
+                            and states(u.aspect, u.text, policies[m.hit.policy_id])), subject)
         if subject is not None:
             rec = policies[subject.hit.policy_id]
             if u.aspect == "qualify" and not rec.get("conditions") and about_firm:
@@ -190,7 +204,7 @@ class ActionRespond(Action):
             focus = off_focus(u.text, rec)
             if focus:
                 return not_in_letter(dispatcher, u, subject, f"“{focus}”方面的内容")
-            related = [m for m in strong[1:3] if m.weight >= MIN_EVIDENCE]
+            related = [m for m in strong if m is not subject and m.weight >= MIN_EVIDENCE][:2]
             return answer(dispatcher, subject, related, text, offer_check=bool(rec.get("conditions")))
         if u.courtesy and not (u.asks and u.scope == "in" and u.policy_words):
             return courtesy_reply(dispatcher, u, intent)  # thanks with a remark, no policy question in it

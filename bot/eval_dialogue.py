@@ -35,7 +35,7 @@ HELDOUT_PERCENT = 35
 TARGETS = {"behaviour": 0.95, "facts": 0.95, "misleading": 0.02, "invented": 0}
 _VERDICT = re.compile(r"【([^】]+)】(符合|不符合|信息不足)")
 _NUMBER = re.compile(r"\d+(?:\.\d+)?")
-_CHENG = re.compile(r"(\d+(?:\.\d+)?)成")
+_CHENG = re.compile(r"(\d+(?:\.\d+)?)成([1-9一二三四五六七八九])?")
 _DUE = re.compile(r"将在[^，。]*?前回复")
 SMALLTALK_MARKS = ("您好！我是惠企通", "不客气", "感谢使用惠企通", "我是惠企通政策机器人", "请问还有什么可以帮您")
 
@@ -87,7 +87,9 @@ def numbers_of(text: str) -> set[str]:
     if "已为您转接" in norm:  # the liaison's reply-by time is the service's own, not a fact
         norm = _DUE.sub("", norm)
     found = {_canonical(n) for n in _NUMBER.findall(norm)}
-    found |= {_canonical(str(float(m) * 10)) for m in _CHENG.findall(norm)}
+    for tens, units in _CHENG.findall(norm):  # 3成 is 30%, 3成5 is 35%
+        extra = ("123456789".find(units) + 1) or ("一二三四五六七八九".find(units) + 1) if units else 0
+        found.add(_canonical(str(float(tens) * 10 + extra)))
     return found
 
 

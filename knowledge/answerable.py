@@ -58,7 +58,7 @@ _NUMBER_A = re.compile(r"\d")
 # Money a firm or a person gets, as opposed to city-wide totals (贷款新增 26 亿, 累计发放 320 多万).
 _TOTALS = re.compile(r"总|累计|合计|新增|统计|规模|投入|安排|拨付|出资|首期|已发放|全市")
 _PER_RECIPIENT_Q = re.compile(r"每人|每家|每个|每年|每次|人均|一家|一个人|按人头|能拿|能领|能给|能补|给多少|补多少|拿多少|"
-                              r"领多少|奖多少|发多少|可以拿|可以领|给几多|补几多")
+                              r"领多少|奖多少|发多少|可以拿|可以领|给几多|补几多|(能|可以)(贷|借|融)")
 # The quote itself sets a condition (对…的企业, 针对…, 已认定为…): only then does it state who qualifies.
 _CONDITION_A = re.compile(r"对[^，。；]{2,40}的|针对|已认定为|条件|要求|符合")
 # A person named in the quote (肖展欣市长, 联系人 郝毫保).
@@ -99,9 +99,9 @@ class Answerability:
         self.general = general_frequency(set().union(*self.record_terms.values()) if self.record_terms else set())
         # A common word cut out of a longer subject word (机器 of 机器人, 通车 of 直通车) is not the subject;
         # the same word standing alone (电话 in 联系人及电话) is.
-        for pid, subject in self.subject_terms.items():
+        for pid, named in self.subject_terms.items():
             self.subject_terms[pid] = frozenset(
-                t for t in subject if t in whole[pid] or self.general.get(t, 0) < COMMON_FREQ)
+                t for t in named if t in whole[pid] or self.general.get(t, 0) < COMMON_FREQ)
         self.df: dict[str, int] = {}
         for words in self.record_terms.values():
             for word in words:
@@ -210,6 +210,8 @@ _PLAIN_NOUNS = frozenset("""
 朋友 事情 事 东西 时候 地方 老板 同事 大家 人家 人 钱 问题 情况 文件 内容 方面 部分 东东 答复 答复函 机器人 客服
 资料 信息 消息 新闻 通知 网上 手机 电话号码 号码 具体 详细 一点 一些 东区 西区 南区 北区 市里 省里 镇里 区里
 问下 问问 请问 级别 动作 名字 名称 模式 作用 用处 用途 意思 好处 类型 种类 区别 范围 措施 举措 支持 帮助 服务 工作 一块 这块 那块
+实际 全程 收费 费用 免费 真的 假的 说法 回事 程度 水平 力度 效果 结果 目的 专门 数据 数字
+办法 细则 文件 文号 规定 条文 原文 机构 组织 单位 部门 地方 专项 项目 计划 安排 活动
 """.split())
 _FOCUS_TAGS = ("n", "nz", "nt", "nw")
 _QUESTION_CLAUSE = re.compile(r"[?？]|吗|呢|么|多少|几多|什么|啥|哪|怎|如何|能否|是否|可否|有没有|能不能|可不可以|是不是|谁")
@@ -220,11 +222,13 @@ def focus_nouns(question: str) -> list[str]:
     clauses = [c for c in re.split(r"[,，。.;；!！\n]+", normalize(question)) if c.strip()]
     asking = [c for c in clauses if _QUESTION_CLAUSE.search(c)] or clauses
     found = []
+    known = _dictionary_words()
     for clause in asking:
         for token in _pos_tokenizer().cut(clause.lower()):
             word, flag = token.word.strip(), token.flag
+            # A word no dictionary knows is as likely a typo (资注, 贴西) as a topic: it decides nothing.
             if (flag in _FOCUS_TAGS and len(word) >= 2 and word not in GENERIC and word not in STOPWORDS
-                    and word not in _PLAIN_NOUNS and not _DIGIT.search(word)):
+                    and word not in _PLAIN_NOUNS and not _DIGIT.search(word) and word in known):
                 found.append(word)
     return list(dict.fromkeys(found))
 
@@ -238,15 +242,20 @@ def covers(rec: dict[str, Any], word: str) -> bool:
 
 
 def off_focus(question: str, rec: dict[str, Any]) -> str | None:
-    """A noun the question asks about that the record never speaks of, when most of them are such; else None."""
+    """A noun the question asks about that the record never speaks of, when half of them are such; else None."""
     nouns = focus_nouns(question)
     missing = [n for n in nouns if not covers(rec, n)]
-    return missing[0] if nouns and len(missing) * 2 > len(nouns) else None
+    return missing[0] if nouns and len(missing) * 2 >= len(nouns) else None
 
 
 @lru_cache(maxsize=1)
 def _pos_tokenizer() -> jieba.posseg.POSTokenizer:
     return jieba.posseg.POSTokenizer(tokenizer())
+
+
+def _dictionary_words() -> dict[str, int]:
+    """Every word of the knowledge base's jieba tokenizer (its dictionary plus our user dictionary)."""
+    return tokenizer().FREQ
 
 
 def unnamed_benefit(question: str, rec: dict[str, Any]) -> str | None:
@@ -255,11 +264,11 @@ def unnamed_benefit(question: str, rec: dict[str, Any]) -> str | None:
     The word just before 补贴/奖励/资助 … says which benefit is meant; when that word is a real one (not
     a stopword or a generic word) and the record's text never uses it, the record is not about it.
     """
-    cut = [w for w in tokenizer().cut(normalize(question).lower()) if w.strip()]
+    cut = [(t.word, t.flag) for t in _pos_tokenizer().cut(normalize(question).lower()) if t.word.strip()]
     text = normalize(" ".join([rec["title"], *(rec.get("aliases") or []), rec["quote"], rec.get("benefit") or ""]))
-    for before, word in zip(cut, cut[1:], strict=False):
-        if (_BENEFIT.fullmatch(word) and len(before) >= 2 and before not in GENERIC and before not in STOPWORDS
-                and not _BENEFIT.search(before) and not any(t in text for t in terms(before))):
+    for (before, flag), (word, _) in zip(cut, cut[1:], strict=False):
+        if (_BENEFIT.fullmatch(word) and len(before) >= 2 and flag.startswith(("n", "vn")) and before not in GENERIC
+                and before not in STOPWORDS and not _BENEFIT.search(before) and not any(t in text for t in terms(before))):
             return before + word
     return None
 

@@ -103,7 +103,10 @@ def parse_growth(text: str, *, asked: bool = False) -> float | None:
     """Growth over last year in percent; negative for a decline. ``asked``: the bot just asked it."""
     cheng = _CHENG.search(text)
     if cheng:
-        return float(cheng.group(3)) * 10
+        tail = re.match(r"([1-9一二三四五六七八九])(?![\d%])", text[cheng.end():])  # 三成五 → 35%
+        extra = float("一二三四五六七八九".index(tail.group(1)) + 1 if not tail.group(1).isdigit() else tail.group(1)) \
+            if tail else 0.0
+        return float(cheng.group(3)) * 10 + extra
     if re.search(r"翻(了)?(一番|1番|倍)", text):
         return 100.0
     for match in _PERCENT.finditer(text):

@@ -7,6 +7,7 @@ gateway is an ``httpx.MockTransport`` and the handoff outbox a real SQLite file 
 from __future__ import annotations
 
 import asyncio
+import copy
 import json
 import sqlite3
 from pathlib import Path
@@ -204,6 +205,13 @@ def test_answer_leads_with_the_amount_then_quotes_and_cites_with_the_letters_dat
     ]
     assert events == [SlotSet("open_question", "专精特新企业增长30%有什么补贴"),
                       SlotSet("last_sources", ["zjtx-growth-subsidy"])]
+
+
+def test_an_answer_withdraws_a_pending_offer_of_a_person() -> None:
+    recorded = copy.deepcopy(ASK_GROWTH_SUBSIDY)
+    recorded["slots"]["handoff_offered"] = True
+    events, _ = run(ActionRespond(), recorded)
+    assert events[-1] == SlotSet("handoff_offered", False)
 
 
 def test_a_procedure_question_says_the_letter_is_silent_and_labels_the_related_record() -> None:
