@@ -35,7 +35,7 @@ from knowledge.search import default_searcher
 from knowledge.understand import Understanding, speaks_for_firm, understand
 
 COURTESY_RESPONSES = {"bot": "utter_iamabot", "goodbye": "utter_goodbye", "thanks": "utter_thanks",
-                      "greet": "utter_greet"}
+                      "greet": "utter_greet", "ack": "utter_how_can_help"}
 # Every domain response this action utters (rasa data validate cannot see them used in a story).
 RESPONSES = frozenset({*COURTESY_RESPONSES.values(), "utter_default", "utter_how_can_help"})
 INTENT_COURTESY = {"bot_challenge": "bot", "goodbye": "goodbye", "thanks": "thanks", "greet": "greet"}
@@ -60,7 +60,7 @@ def ranked(matches: list[Match], u: Understanding) -> list[Match]:
 
 def courtesy_reply(dispatcher: CollectingDispatcher, understanding: Understanding, intent: str | None) -> list[EventType]:
     """Greet, thank, say goodbye or say what the bot is; ask to rephrase when it is none of these."""
-    kinds = [k for k in ("bot", "goodbye", "greet", "thanks") if k in understanding.courtesy]
+    kinds = [k for k in ("bot", "goodbye", "greet", "thanks", "ack") if k in understanding.courtesy]
     kind = kinds[0] if kinds else INTENT_COURTESY.get(intent or "")
     dispatcher.utter_message(response=COURTESY_RESPONSES[kind] if kind else "utter_default")
     return []
@@ -208,6 +208,8 @@ class ActionRespond(Action):
             return answer(dispatcher, subject, related, text, offer_check=bool(rec.get("conditions")))
         if u.courtesy and not (u.asks and u.scope == "in" and u.policy_words):
             return courtesy_reply(dispatcher, u, intent)  # thanks with a remark, no policy question in it
+        if not u.on_topic:
+            return out_of_scope(dispatcher, "other")  # nothing of enterprise policy in it at all
         if intent == "out_of_scope":
             return out_of_scope(dispatcher, "other")
         if not u.asks and len(u.content) < 6:

@@ -129,10 +129,13 @@ _ZHONGSHAN = re.compile(r"中山|火炬|翠亨|小榄|古镇|石岐|东区|西�
                         r"横栏|港口|沙溪|大涌|板芙|神湾|坦洲|三乡|东升|南朗")
 
 # --- courtesy and people --------------------------------------------------------------------------
-_GREETING = re.compile(r"^(您好|你好|hi|hello|嗨|哈喽|早上好|下午好|晚上好|早|在吗|在不在|有人吗)")
-_THANKS = re.compile(r"谢谢|多谢|感谢|谢了|辛苦了|thank")
-_GOODBYE = re.compile(r"再见|拜拜|bye|没有了|没事了|先这样|就这些")
-_BOT = re.compile(r"(你|您)是(不是)?(机器人|真人|人工|AI|ai)|机器人吗|是真人吗")
+_GREETING = re.compile(r"^(您好|你好|hi|hello|hey|嗨|哈喽|哈啰|早上好|上午好|中午好|下午好|晚上好|早安|早|在吗|在么|在不在|"
+                       r"有人吗|有人在吗|老师好|领导好)")
+_THANKS = re.compile(r"谢谢|多谢|感谢|感恩|谢了|谢啦|辛苦了|辛苦啦|thank|thx|3q|唔该|有心了|麻烦你了")
+_GOODBYE = re.compile(r"再见|拜拜|bye|回头见|下次(再)?(聊|问)|先这样|就这些|没有了|没事了|88$")
+_BOT = re.compile(r"(你|您)是(不是)?(机器人|真人|人工|AI|ai|人工智能|智能客服|自动回复)|机器人吗|是真人吗|你是谁|你叫什么|"
+                  r"(是|系)(咪|唔系)?(机器人|真人)")
+_ACK = re.compile(r"^(好的?|好吧|知道了|明白了?|收到|了解了?|懂了|ok|okay|嗯+|噢+|哦+|行|可以了?|没问题)[。.!！~～]*$")
 _POLITE = re.compile(
     r"您好|你好|在吗|在不在|打扰(一下|了|您了)?|麻烦(您|你)?(一下)?|请问(一下)?|谢谢(您|你)?(了|啦)?|多谢|感谢(您|你)?|"
     r"辛苦(了|啦)?|不好意思|冒昧|劳驾|再见|拜拜|好的|好|嗯|哦|啊|呀|呢|哈|"
@@ -144,6 +147,11 @@ _WANTS_PERSON = re.compile(
     r"(请|让|叫|麻烦|安排)[^,，。?？]{0,12}(联系我|给我打电话|打电话给我|打给我|回电|来电|回个电话|加我|电话联系)|"
     r"real person|human|talk to|agent|(有没有|有无)[^,，。?？]{0,8}客服|"
     r"(跟|和|同)(工作人员|人|真人|领导)(聊|说|谈|沟通)|(约|预约)[^,，。?？]{0,6}(见面|上门|走访|面谈)")
+# Enterprise matters beyond the policy words: what makes "the letter does not say" the honest reply
+# rather than "not a matter for this bot".
+_BUSINESS = re.compile(
+    r"税|扣除|研发|技改|科技|高新|创新|工业|制造|产业|园区|厂房|用地|招商|投资|营商|执照|开公司|注册公司|人才|培训|技能|"
+    r"职业|员工|招工|用工|经营|生产|设备|银行|担保|基金|市场监管|工信|商务局|政务|办事|代办|平台|数字化|智能|上云")
 # The owner's own application in progress (交上去了, 还没到账, 被驳回): a specific case, for a person.
 _OWN_CASE = re.compile(
     r"(交|报|递|提交|申请|申报)(上去|过|了)[^?？]{0,30}(还没|没有|一直|迟迟|至今|到现在|一分钱)|"
@@ -170,6 +178,7 @@ class Understanding:
     complaint: bool = False
     own_case: bool = False
     policy_words: bool = False
+    on_topic: bool = False
     match_all: bool = False
     uscc_error: str | None = None
     region: str | None = None
@@ -293,10 +302,11 @@ def scope_of(text: str) -> str:
 
 
 def courtesy_of(text: str) -> tuple[str, ...]:
-    """The courtesies a message contains (greet, thanks, goodbye, bot), in that order."""
+    """The courtesies a message contains (greet, thanks, goodbye, bot, ack), in that order."""
     found = []
-    for name, pattern in (("greet", _GREETING), ("thanks", _THANKS), ("goodbye", _GOODBYE), ("bot", _BOT)):
-        if pattern.search(text.lower() if name == "greet" else text):
+    for name, pattern in (("greet", _GREETING), ("thanks", _THANKS), ("goodbye", _GOODBYE), ("bot", _BOT),
+                          ("ack", _ACK)):
+        if pattern.search(text.lower()):
             found.append(name)
     return tuple(found)
 
@@ -321,6 +331,7 @@ def understand(raw: str) -> Understanding:
         complaint=bool(_COMPLAINT.search(text)),
         own_case=bool(_OWN_CASE.search(text)),
         policy_words=bool(_ENTERPRISE.search(text)),
+        on_topic=bool(_ENTERPRISE.search(text) or _FIRM.search(text) or _BUSINESS.search(text)),
         match_all=bool(_MATCH_ALL.search(text)),
         uscc_error=uscc_error,
         region=other_region(text),
