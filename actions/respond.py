@@ -96,20 +96,23 @@ class ActionRespond(Action):
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
     ) -> list[EventType]:
         """Decide and send the reply; set the slots it changes."""
+        text = (tracker.latest_message or {}).get("text") or ""
+        u = understand("" if text.startswith("/") else text)  # a button payload carries no text to read
         new = turn_facts(tracker)
+        for key, value in u.facts.items():
+            new.setdefault(key, value)  # NLU reads the text as typed; a homophone typo (打算股该) is read here
         events: list[EventType] = [SlotSet(k, v) for k, v in new.items() if tracker.get_slot(k) != v]
-        reply = await self.decide(dispatcher, tracker, new)
+        reply = await self.decide(dispatcher, tracker, new, u)
         if tracker.get_slot("handoff_offered") and not any(e.get("name") == "handoff_offered" for e in reply):
             reply.append(SlotSet("handoff_offered", False))  # an offer stands for the next message only
         return events + reply
 
-    async def decide(self, dispatcher: CollectingDispatcher, tracker: Tracker, new: dict[str, Any]) -> list[EventType]:
+    async def decide(self, dispatcher: CollectingDispatcher, tracker: Tracker, new: dict[str, Any],
+                     u: Understanding) -> list[EventType]:
         """The reply for this message (see the module docstring for the order)."""
         message = tracker.latest_message or {}
-        text = message.get("text") or ""
         intent = (message.get("intent") or {}).get("name")
-        payload = text.startswith("/")
-        u = understand("" if payload else text)
+        payload = (message.get("text") or "").startswith("/")
         firm = {**profile(tracker), **{k: v for k, v in new.items() if k in FACT_SLOTS}}
         asked = tracker.get_slot("asked_fact")
         clear: list[EventType] = [SlotSet("asked_fact", None)] if asked else []
@@ -160,7 +163,7 @@ class ActionRespond(Action):
                           intent: str | None, firm: dict[str, Any], stated_now: set[str]) -> list[EventType]:
         """Procedure, verdict, answer or honest decline, from what the letter states."""
         text = (tracker.latest_message or {}).get("text") or ""
-        matches = default_answerability().matches(text, {**u.mentioned})
+        matches = default_answerability().matches(u.text, {**u.mentioned})
         strong = ranked(matches, u)
         policies = default_searcher().policies
         rules = rule_policies()

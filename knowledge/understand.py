@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from knowledge.facts import BOOL_FACTS, extract_facts
+from knowledge.spelling import correct
 from knowledge.text import normalize
 
 # --- clauses and who they are about ----------------------------------------------------------------
@@ -312,8 +313,8 @@ def courtesy_of(text: str) -> tuple[str, ...]:
 
 
 def understand(raw: str) -> Understanding:
-    """Read one owner message (any script, width or numerals)."""
-    text = normalize(raw)
+    """Read one owner message (any script, width or numerals, homophone typos of our words)."""
+    text = correct(normalize(raw))
     stated, posed, named = split_facts(text)
     identity, uscc_error = identity_facts(text)
     aspect = aspect_of(text)

@@ -1,0 +1,96 @@
+"""Homophone typos of the domain's own words, corrected before anything reads the text.
+
+Owners type with pinyin input methods, so their typos are homophones of the word they meant:
+补帖 for 补贴, 股该 for 股改, 小巨仁 for 小巨人, 学徒治 for 学徒制, 专金特新 for 专精特新. A span is
+corrected only when it is not itself a word jieba knows, starts and ends where jieba's own cut
+does (so 是|用来 is never read as 适用), and sounds like exactly one word of our own vocabulary (the
+shared jieba user dictionary and the words inside its entries) with one character different;
+pinyin comes from pypinyin, with the nasal endings owners confuse (in/ing, en/eng, an/ang) and tones
+ignored.
+"""
+
+from __future__ import annotations
+
+import re
+from functools import lru_cache
+from pathlib import Path
+
+import opencc
+from pypinyin import Style, lazy_pinyin
+
+from knowledge.segment import tokenizer
+from knowledge.settings import get_settings
+
+_CJK = re.compile(r"[\u4e00-\u9fff]+")
+_LENGTHS = (6, 5, 4, 3, 2)
+
+
+@lru_cache(maxsize=8192)
+def _sound(char: str) -> str:
+    """A character's pinyin without tone, with -ng folded into -n."""
+    syllable = lazy_pinyin(char, style=Style.NORMAL)[0]
+    return syllable[:-1] if syllable.endswith("ng") else syllable
+
+
+@lru_cache(maxsize=1)
+def _vocabulary() -> tuple[dict[tuple[str, ...], list[str]], frozenset[str]]:
+    """Our words by sound, and the words themselves."""
+    words: set[str] = set()
+    simplified = opencc.OpenCC("t2s")
+    for path in sorted(Path(get_settings().jieba_dict_dir).glob("*.txt")):
+        for line in path.read_text(encoding="utf-8").splitlines():
+            entry = line.split(" ", 1)[0].strip()
+            # Traditional spellings (專精特新) are there for segmentation; text is simplified first.
+            if _CJK.fullmatch(entry or "-") and simplified.convert(entry) == entry:
+                words.add(entry)
+                words.update(w for w in tokenizer().cut_for_search(entry) if len(w) >= 2 and _CJK.fullmatch(w))
+    by_sound: dict[tuple[str, ...], list[str]] = {}
+    for word in words:
+        by_sound.setdefault(tuple(_sound(c) for c in word), []).append(word)
+    return by_sound, frozenset(words)
+
+
+def _candidate(span: str, by_sound: dict[tuple[str, ...], list[str]]) -> str | None:
+    """Our word that ``span`` is a one-character homophone typo of, if exactly one such word exists."""
+    found = [w for w in by_sound.get(tuple(_sound(c) for c in span), [])
+             if sum(a != b for a, b in zip(w, span, strict=True)) == 1]
+    return found[0] if len(found) == 1 else None
+
+
+@lru_cache(maxsize=4096)
+def correct(text: str) -> str:
+    """``text`` with homophone typos of the domain's words replaced (normalised text expected)."""
+    if not _CJK.search(text):
+        return text
+    by_sound, ours = _vocabulary()
+    cutter = tokenizer()
+    known = cutter.FREQ
+    out = []
+    for piece in re.split(r"([\u4e00-\u9fff]+)", text):
+        if not _CJK.fullmatch(piece or "-"):
+            out.append(piece)
+            continue
+        edges = {0}
+        for token in cutter.cut(piece, HMM=False):
+            edges.add(max(edges) + len(token))
+        i = 0
+        fixed = []
+        while i < len(piece):
+            for length in _LENGTHS:
+                span = piece[i:i + length]
+                if len(span) < length or i not in edges or i + length not in edges:
+                    continue
+                if span in ours or span in known:
+                    fixed.append(span)  # a real word: keep it, and do not read across it
+                    i += length
+                    break
+                word = _candidate(span, by_sound)
+                if word:
+                    fixed.append(word)
+                    i += length
+                    break
+            else:
+                fixed.append(piece[i])
+                i += 1
+        out.append("".join(fixed))
+    return "".join(out)
