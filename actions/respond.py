@@ -123,7 +123,7 @@ class ActionRespond(Action):
             return [SlotSet("uscc", None)]
         if u.wants_person or (intent == "request_human" and (payload or not u.asks)):
             return clear + await hand_off(dispatcher, tracker, reason="user_request")
-        if asked and asked in new and not (u.asks and u.aspect):
+        if asked and asked in new and not self._new_question(u):
             targets = list(tracker.get_slot("pending_targets") or [])
             return verdict_reply(dispatcher, targets, firm, bool(tracker.get_slot("pending_all")))
         if tracker.get_slot("handoff_offered") and intent in ("affirm", "deny") and not u.asks:
@@ -137,7 +137,8 @@ class ActionRespond(Action):
             return clear + out_of_scope(dispatcher, u.scope)
         if u.complaint:
             return clear + await hand_off(dispatcher, tracker, reason="user_request")
-        if not u.content or "bot" in u.courtesy:
+        closing = bool({"thanks", "goodbye"} & set(u.courtesy)) and "?" not in u.text and u.aspect is None
+        if not u.content or "bot" in u.courtesy or closing:
             return clear + courtesy_reply(dispatcher, u, intent)
         stated_now = {k for k in new if k in FACT_SLOTS}
         if stated_now and not u.asks:
@@ -213,8 +214,6 @@ class ActionRespond(Action):
             return courtesy_reply(dispatcher, u, intent)  # thanks with a remark, no policy question in it
         if not u.on_topic:
             return out_of_scope(dispatcher, "other")  # nothing of enterprise policy in it at all
-        if intent == "out_of_scope":
-            return out_of_scope(dispatcher, "other")
         if not u.asks and len(u.content) < 6:
             dispatcher.utter_message(response="utter_default")
             return []
@@ -222,11 +221,18 @@ class ActionRespond(Action):
         return not_in_letter(dispatcher, u, weak, None)
 
     @staticmethod
+    def _new_question(u: Understanding) -> bool:
+        """Whether the message asks something of its own about a record (not just answers the bot)."""
+        return bool(u.asks and u.aspect and ranked(default_answerability().matches(u.text), u))
+
+    @staticmethod
     def _letter_names_region(u: Understanding) -> bool:
-        """A named city that a matching record itself names (驻外招商组 北京、上海、深圳) is in scope."""
+        """A city that the record the message is about itself names (驻外招商组 北京、上海、深圳) is in scope."""
         if u.scope != "other_region" or not u.region:
             return False
-        return any(u.region in m.hit.quote for m in ranked(default_answerability().matches(u.text), u))
+        # The place itself is a subject word of that record; it must match without it.
+        strong = ranked(default_answerability().matches(u.text.replace(u.region, " ")), u)
+        return bool(strong) and u.region in strong[0].hit.title
 
     @staticmethod
     def _facts_bear_on(stated_now: set[str], conditions: dict[str, Any]) -> bool:

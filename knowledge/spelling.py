@@ -23,6 +23,9 @@ from knowledge.settings import get_settings
 
 _CJK = re.compile(r"[\u4e00-\u9fff]+")
 _LENGTHS = (6, 5, 4, 3, 2)
+# Words of every policy question, beside the user dictionary's terms.
+_COMMON = ("补贴 补助 资助 奖励 政策 申请 申报 材料 流程 条件 标准 贷款 贴息 企业 公司 认定 项目 资金 培训 技能 人才 "
+           "学徒制 工作群 节点 融资 上市 股改 厨卫 灯饰 家电 五金 小巨人 专精特新 增长 改造 数字化 智能化").split()
 
 
 @lru_cache(maxsize=8192)
@@ -44,6 +47,7 @@ def _vocabulary() -> tuple[dict[tuple[str, ...], list[str]], frozenset[str]]:
             if _CJK.fullmatch(entry or "-") and simplified.convert(entry) == entry:
                 words.add(entry)
                 words.update(w for w in tokenizer().cut_for_search(entry) if len(w) >= 2 and _CJK.fullmatch(w))
+    words.update(_COMMON)
     by_sound: dict[tuple[str, ...], list[str]] = {}
     for word in words:
         by_sound.setdefault(tuple(_sound(c) for c in word), []).append(word)

@@ -66,7 +66,8 @@ ASPECTS: tuple[tuple[str, re.Pattern[str]], ...] = (
         r"(有没有|有无|是否有|有)[^,，。?？]{0,6}(对接|挂点|专人|联系)[^,，。?？]{0,4}(领导|人|部门)?|谁来(对接|服务|联系)|"
         r"挂点领导是谁|负责人")),
     ("conditions", re.compile(
-        r"条件|要求|门槛|哪些企业|什么(样的)?企业|什么(样的)?公司|谁可以|适用(对象|范围)?|对象是|针对(哪些|什么)|资格")),
+        r"条件|要求|门槛|哪些企业|什么(样的)?企业|什么(样的)?公司|谁可以|适用(对象|范围)?|对象是|针对(哪些|什么)|资格|"
+        r"(要|需要)达到|达到多少|才能(进|入|申请|拿|享受|评)")),
     ("amount", re.compile(
         r"多少钱|多少万|多少|几多|几万|几百万|几成|百分之几|金额|额度|补(贴|助)多少|给多少|奖(励)?多少|最高|上限|多大|规模")),
 )
@@ -133,7 +134,7 @@ _ZHONGSHAN = re.compile(r"中山|火炬|翠亨|小榄|古镇|石岐|东区|西�
 _GREETING = re.compile(r"^(您好|你好|hi|hello|hey|嗨|哈喽|哈啰|早上好|上午好|中午好|下午好|晚上好|早安|早|在吗|在么|在不在|"
                        r"有人吗|有人在吗|老师好|领导好)")
 _THANKS = re.compile(r"谢谢|多谢|感谢|感恩|谢了|谢啦|辛苦了|辛苦啦|thank|thx|3q|唔该|有心了|麻烦你了")
-_GOODBYE = re.compile(r"再见|拜拜|bye|回头见|下次(再)?(聊|问)|先这样|就这些|没有了|没事了|88$")
+_GOODBYE = re.compile(r"再见|拜拜|bye|回头见|下次(再)?(来)?(聊|问)?|改天再|回头再|晚安|先这样|就这些|没有了|没事了|88$")
 _BOT = re.compile(r"(你|您)是(不是)?(机器人|真人|人工|AI|ai|人工智能|智能客服|自动回复)|机器人吗|是真人吗|你是谁|你叫什么|"
                   r"(是|系)(咪|唔系)?(机器人|真人)")
 _ACK = re.compile(r"^(好的?|好吧|知道了|明白了?|收到|了解了?|懂了|ok|okay|嗯+|噢+|哦+|行|可以了?|没问题)[。.!！~～]*$")
@@ -145,7 +146,8 @@ _POLITE = re.compile(
 _WANTS_PERSON = re.compile(
     r"转人工|人工(客服|服务|坐席)?(在吗|呢)?$|找人工|要人工|接人工|真人(客服)?|人工客服|"
     r"(转给|转接|转到|帮我转|接通|帮我(联系|找)|我要找|我想找|找一下|联系一下|让)[^,，。?？]{0,10}(工作人员|客服|挂点领导|领导|专人|负责人|人工|同事)|"
-    r"(请|让|叫|麻烦|安排)[^,，。?？]{0,12}(联系我|给我打电话|打电话给我|打给我|回电|来电|回个电话|加我|电话联系)|"
+    r"(请|让|叫|麻烦|安排)[^,，。?？]{0,12}(联系我|给我打(个|一个)?电话|打(个|一个)?电话给我|打给我|回电|来电|回个电话|"
+    r"加我|电话联系)|通知[^,，。?？]{0,10}(领导|挂点|工作人员|负责人)|"
     r"real person|human|talk to|agent|(有没有|有无)[^,，。?？]{0,8}客服|"
     r"(跟|和|同)(工作人员|人|真人|领导)(聊|说|谈|沟通)|(约|预约)[^,，。?？]{0,6}(见面|上门|走访|面谈)")
 # Enterprise matters beyond the policy words: what makes "the letter does not say" the honest reply
@@ -263,8 +265,14 @@ def identity_facts(text: str) -> tuple[dict[str, Any], str | None]:
     return values, facts.uscc_error
 
 
+# "有没有人帮忙跑手续" asks whether a service exists, not how the procedure goes.
+_SERVICE_Q = re.compile(r"有没有(人|谁|部门|机构|平台|地方|服务|专人)[^,，。?？]{0,6}(帮|代|协助|负责|指导)")
+
+
 def aspect_of(text: str) -> str | None:
-    """The aspect asked: procedure, qualify, who, conditions, amount; None for 'what is it'."""
+    """The aspect asked: procedure, name, qualify, who, conditions, amount; None for 'what is it'."""
+    if _SERVICE_Q.search(text):
+        return None
     for name, pattern in ASPECTS:
         if pattern.search(text):
             return name
