@@ -58,7 +58,7 @@ def deciding_fact(verdicts: list[Verdict]) -> str | None:
 
 
 def lead(verdicts: list[Verdict]) -> str:
-    """One sentence that gives the verdict before the details."""
+    """One sentence that gives the verdict before the details (matches in the order they are shown)."""
     policies = default_searcher().policies
     if len(verdicts) == 1:
         verdict = verdicts[0]
@@ -71,9 +71,14 @@ def lead(verdicts: list[Verdict]) -> str:
     matched = [policies[v.policy_id]["title"] for v in verdicts if v.status == MATCH]
     if matched:
         return "按您说的情况，贵企业符合：" + "、".join(f"【{t}】" for t in matched) + "。"
-    if all(v.status == UNDECIDED for v in verdicts):
-        return "可以，我按答复函逐条帮您判断。"
     return "按目前的信息，还没有能确定符合的政策。"
+
+
+def best_first(verdicts: list[Verdict]) -> list[Verdict]:
+    """Matches first, the largest benefit a firm gets first; then the undecided; then the rest."""
+    policies = default_searcher().policies
+    rank = {MATCH: 0, UNDECIDED: 1, NO_MATCH: 2}
+    return sorted(verdicts, key=lambda v: (rank[v.status], -best_amount(policies[v.policy_id]), -len(v.reasons)))
 
 
 def verdict_reply(dispatcher: CollectingDispatcher, targets: list[str], firm: dict[str, Any],
@@ -84,25 +89,29 @@ def verdict_reply(dispatcher: CollectingDispatcher, targets: list[str], firm: di
         dispatcher: Where replies go.
         targets: Record ids to judge.
         firm: The firm profile (fact slots).
-        everything: The owner asked what they can get at all (list matches, count the rest).
+        everything: The owner asked what they can get at all (list matches, name the rest briefly).
     """
     policies = default_searcher().policies
     rules = rule_policies()
-    verdicts = [evaluate(pid, rules[pid], firm) for pid in targets if pid in rules]
+    verdicts = best_first([evaluate(pid, rules[pid], firm) for pid in targets if pid in rules])
+    fact = deciding_fact(verdicts)
+    asking = [SlotSet("asked_fact", fact), SlotSet("pending_targets", list(targets)), SlotSet("pending_all", everything)]
+    if everything and fact and all(v.status == UNDECIDED for v in verdicts) and not firm:
+        # Nothing is known yet: no list of open items, just the one question that decides the most.
+        question = QUESTIONS[fact]
+        dispatcher.utter_message(text=f"可以，我按答复函逐条帮您判断。{question['text']}", buttons=question["buttons"])
+        return [SlotSet("last_sources", []), *asking]
     stated = summary(firm)
     lines = [lead(verdicts), f"根据您提供的信息（{stated}），对照{LETTER}：" if stated else f"对照{LETTER}："]
     shown = verdicts
     if everything:
-        matched = sorted((v for v in verdicts if v.status == MATCH),
-                         key=lambda v: (-best_amount(policies[v.policy_id]), -len(v.reasons)))
+        matched = [v for v in verdicts if v.status == MATCH]
         undecided = [v for v in verdicts if v.status == UNDECIDED]
+        rejected = [v for v in verdicts if v.status == NO_MATCH]
         lines += [render_verdict(v) for v in matched]
-        if undecided and (matched or len(undecided) < len(verdicts)):
+        if undecided:
             lines.append("以下几项信息不足，暂不能判断：" + "、".join(
                 f"【{policies[v.policy_id]['title']}】" for v in undecided) + "。")
-        elif undecided:
-            lines.append("答复函中有多项政策写明了适用条件，需要先了解贵企业的几项情况才能逐条判断。")
-        rejected = [v for v in verdicts if v.status == NO_MATCH]
         if rejected:
             lines.append("不符合：" + "；".join(
                 f"❌【{policies[v.policy_id]['title']}】不符合（{'；'.join(v.reasons)}）" for v in rejected) + "。")
@@ -117,9 +126,7 @@ def verdict_reply(dispatcher: CollectingDispatcher, targets: list[str], firm: di
                                    for v in verdicts]},
     )
     events: list[EventType] = [SlotSet("last_sources", [v.policy_id for v in shown])]
-    fact = deciding_fact(verdicts)
     if fact:
         dispatcher.utter_message(**QUESTIONS[fact])
-        return events + [SlotSet("asked_fact", fact), SlotSet("pending_targets", list(targets)),
-                         SlotSet("pending_all", everything)]
+        return events + asking
     return events + [SlotSet("asked_fact", None), SlotSet("pending_targets", None), SlotSet("pending_all", False)]

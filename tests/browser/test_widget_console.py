@@ -255,7 +255,7 @@ def test_reply_buttons_are_buttons_and_send_their_payload(registered: Stack, new
     button.click()
     shown = page.locator(".hqt-msg[data-role=user]").last
     expect(shown.locator(".hqt-bubble")).to_have_text("我们公司能享受哪些政策？")
-    expect(bot_after(page, "我们公司能享受哪些政策？", "专精特新")).to_contain_text("哪一级", timeout=BOT_WAIT_MS)
+    expect(bot_after(page, "我们公司能享受哪些政策？", "逐条")).to_contain_text("哪一级", timeout=BOT_WAIT_MS)
 
 
 def test_console_login_and_department_isolation(registered: Stack, new_context: NewContext) -> None:

@@ -35,7 +35,7 @@ def test_dialogue_state_carries_over_between_instances(scaled: Stack) -> None:
     first, second = scaled.env["RASA_URLS"].split(",")
     sender = f"scale-{uuid.uuid4().hex}"
     assert "哪一级" in rest(first, sender, "我们企业能拿增长补贴吗")
-    assert "增长了多少" in rest(second, sender, "省级的")  # instance 2 continues instance 1's form
+    assert "增长了多少" in rest(second, sender, "省级的")  # instance 2 answers the fact instance 1 asked
     verdict = rest(first, sender, "增长了35%")
     assert "✅" in verdict and "专精特新企业增长补贴" in verdict
 
