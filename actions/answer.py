@@ -37,7 +37,7 @@ _EVIDENCE = {
 }
 ASPECT_WORDS = {
     "amount": "具体数额", "who": "负责部门和联系人", "conditions": "申请条件", "qualify": "申请条件",
-    "name": "具体负责人的姓名",
+    "name": "具体负责人的姓名", "fee": "收费情况",
 }
 OUT_OF_SCOPE = {
     "other_region": "您问的是中山以外地区的事项，不在我能解答的范围内。我只依据中山市工业和信息化局的答复函解答中山的惠企政策，"

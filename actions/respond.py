@@ -32,7 +32,7 @@ from knowledge.answerable import (
     unnamed_benefit,
 )
 from knowledge.search import default_searcher
-from knowledge.understand import Understanding, speaks_for_firm, understand
+from knowledge.understand import Understanding, clauses, is_question, speaks_for_firm, understand
 
 COURTESY_RESPONSES = {"bot": "utter_iamabot", "goodbye": "utter_goodbye", "thanks": "utter_thanks",
                       "greet": "utter_greet", "ack": "utter_how_can_help"}
@@ -137,7 +137,8 @@ class ActionRespond(Action):
             return clear + out_of_scope(dispatcher, u.scope)
         if u.complaint:
             return clear + await hand_off(dispatcher, tracker, reason="user_request")
-        closing = bool({"thanks", "goodbye"} & set(u.courtesy)) and "?" not in u.text and u.aspect is None
+        # "…总算搞清楚了，谢谢！" asks nothing; "…补贴多少，谢谢" does.
+        closing = bool({"thanks", "goodbye"} & set(u.courtesy)) and not any(is_question(c) for c in clauses(u.text))
         if not u.content or "bot" in u.courtesy or closing:
             return clear + courtesy_reply(dispatcher, u, intent)
         stated_now = {k for k in new if k in FACT_SLOTS}

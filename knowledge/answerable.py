@@ -63,6 +63,8 @@ _PER_RECIPIENT_Q = re.compile(r"每人|每家|每个|每年|每次|人均|一家
 _CONDITION_A = re.compile(r"对[^，。；]{2,40}的|针对|已认定为|条件|要求|符合")
 # A person named in the quote (肖展欣市长, 联系人 郝毫保).
 _NAME_A = re.compile(r"[\u4e00-\u9fa5]{2,3}(市长|局长|主任|书记|委员)|联系人")
+# A record that gives or speaks of money or support for firms at all.
+_OFFERS = re.compile(r"补贴|补助|资助|奖励|奖补|贴息|资金|财政|扶持|给予|免费|支持")
 # A named kind of benefit the owner asks about: 租金补贴, 技改设备补贴, 稳岗补贴.
 _BENEFIT = re.compile(r"补贴|补助|奖励|资助|奖补|贴息|扶持资金|奖金")
 
@@ -191,6 +193,11 @@ def states(aspect: str | None, question: str, rec: dict[str, Any]) -> bool:
             if asked.search(question):
                 return bool(stated.search(quote))
         return bool(_NUMBER_A.search(quote))
+    if aspect == "fee":
+        return bool(re.search(r"免费|收费|费用", quote))
+    if aspect in (None, "amount", "qualify") and _BENEFIT.search(question) and not _OFFERS.search(
+            normalize(" ".join([rec["title"], rec["quote"], rec.get("benefit") or ""]))):
+        return False  # "有没有奖励" of a record that speaks of no money at all
     if aspect == "who":
         return bool(rec.get("departments"))
     if aspect == "name":

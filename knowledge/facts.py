@@ -28,7 +28,9 @@ BOOL_FACTS = ("shareholding_reform", "digital_project", "manufacturing", "appren
 _BOOL_WORDS = {
     "shareholding_reform": ("股份制改造", "股改", "股份改造", "改制"),
     "digital_project": ("数字化改造", "智能化改造", "数字化转型", "智能化转型", "数字化智能化", "数字化升级",
-                        "智能制造", "上云", "工业互联网", "数字化项目", "智能化项目", "智能工厂", "数字化车间"),
+                        "智能制造", "上云", "工业互联网", "数字化项目", "智能化项目", "智能工厂", "数字化车间",
+                        "数字化设备", "智能化设备", "自动化改造", "自动化生产线", "智能生产线", "生产线改造", "机器换人",
+                        "MES", "mes", "ERP", "erp"),
     "manufacturing": ("制造业", "制造企业", "工厂", "生产企业", "做制造", "加工厂"),
     "apprenticeship": ("学徒制", "学徒"),
     "skill_certification": ("技能等级认定", "等级认定", "技能认定", "职业技能等级"),
@@ -54,7 +56,7 @@ _FIRM = re.compile(r"([\u4e00-\u9fa5A-Za-z0-9()]{2,30}?(?:股份有限公司|有
 _FIRM_PREFIX = re.compile(r"^(我们是|我们公司是|我们公司叫|公司叫|我们叫|我是|我司是|我司|公司名称是|公司名是|企业名称是|名称是|叫做|叫)")
 # A yes/no fact counts only when the owner says they do it ("打算股改"), not when they ask about it
 # ("股改资助多少").
-_DOING = re.compile(r"(打算|计划|准备|正在|在做|已经|已|开展|实施|推进|做了|做过|搞|进行|启动|完成|考虑|要|有|在|是)[^,.;!?]{0,4}$")
+_DOING = re.compile(r"(打算|计划|准备|正在|在做|已经|已|开展|实施|推进|做了|做过|搞|进行|启动|完成|考虑|用于|用来|拿来|投入|上了|要|有|在|是)[^,.;!?]{0,4}$")
 _DOING_AFTER = re.compile(r"^[^,.;!?]{0,2}(正在|在|已经|已)?(推进|进行|实施|做|搞|办理|启动|完成)(中|了|着)?")
 _OTHER_INDUSTRY = re.compile(r"(我们)?(是)?(做|搞)?[\u4e00-\u9fa5]{1,8}?(行业|产业|的|类|企业)?")
 _UNSURE = re.compile(r"不清楚|不知道|不确定|不太清楚|说不准|不好说|跳过|保密|不方便")
@@ -132,11 +134,19 @@ def parse_amount_wan(text: str) -> float | None:
     return value * 10000 if unit.startswith("亿") else value / 10000 if unit == "元" else value
 
 
+# "我们是做服装的": an industry the letter's clusters do not name is 其他, which their rules can decide.
+_MAKES = re.compile(r"(我们|我司|我们公司|我们厂|本公司|公司|厂里)?(是)?(做|搞|生产|从事)([\u4e00-\u9fa5]{2,5}?)(的|行业|生意|产品)")
+_NOT_AN_INDUSTRY = re.compile(r"改造|转型|项目|股改|学徒|认定|培训|贷款|融资|上市|申报|申请|数字化|智能化|生意|企业|公司")
+
+
 def parse_industry(text: str) -> str | None:
-    """The letter's industry cluster named in ``text`` (longest owner word wins)."""
+    """The letter's industry cluster named in ``text`` (longest owner word wins), or 其他 for another trade."""
     for word in sorted(INDUSTRY_WORDS, key=len, reverse=True):
         if word in text:
             return INDUSTRY_WORDS[word]
+    made = _MAKES.search(text)
+    if made and not _NOT_AN_INDUSTRY.search(made.group(4)):
+        return "其他"
     return None
 
 

@@ -61,9 +61,15 @@ def _candidate(span: str, by_sound: dict[tuple[str, ...], list[str]]) -> str | N
     return found[0] if len(found) == 1 else None
 
 
+# Owners' abbreviations of the domain's words, spelled out so that the rest reads them.
+_ABBREVIATIONS = ((re.compile(r"智改数转"), "智能化改造数字化转型"), (re.compile(r"数转"), "数字化转型"),
+                  (re.compile(r"小巨(?!人)"), "小巨人"), (re.compile(r"专精(?!特)"), "专精特新"),
+                  (re.compile(r"zjtx", re.IGNORECASE), "专精特新"))
+
+
 @lru_cache(maxsize=4096)
 def correct(text: str) -> str:
-    """``text`` with homophone typos of the domain's words replaced (normalised text expected)."""
+    """``text`` with owners' abbreviations spelled out and homophone typos of the domain's words replaced."""
     if not _CJK.search(text):
         return text
     by_sound, ours = _vocabulary()
@@ -97,4 +103,7 @@ def correct(text: str) -> str:
                 fixed.append(piece[i])
                 i += 1
         out.append("".join(fixed))
-    return "".join(out)
+    spelled = "".join(out)
+    for pattern, full in _ABBREVIATIONS:  # after the typos: 小巨仁 is 小巨人, not 小巨人仁
+        spelled = pattern.sub(full, spelled)
+    return spelled

@@ -32,7 +32,7 @@ _ASKS_FOR_SELF = re.compile(r"(能|可以)(拿|领|申请|享受|获得)|有(什
 _UNDER_WAY = re.compile(r"打算|准备|计划|正在|已经|已|明年|今年|年底|年内|刚|推进中|进行中|在推进|在搞|在做")
 _QUESTION = re.compile(
     r"[?？]|吗|么$|呢|多少|什么|啥|哪些|哪个|哪里|哪儿|怎么|怎样|如何|能否|是否|可否|有没有|能不能|可不可以|"
-    r"是不是|会不会|算不算|够不够|几[个万家项次年月天]|谁"
+    r"是不是|会不会|算不算|够不够|(?<!好)几[个万家项次年月天]|谁"
 )
 
 # --- aspects: what the owner wants to know --------------------------------------------------------
@@ -66,8 +66,9 @@ ASPECTS: tuple[tuple[str, re.Pattern[str]], ...] = (
         r"(有没有|有无|是否有|有)[^,，。?？]{0,6}(对接|挂点|专人|联系)[^,，。?？]{0,4}(领导|人|部门)?|谁来(对接|服务|联系)|"
         r"挂点领导是谁|负责人")),
     ("conditions", re.compile(
-        r"条件|要求|门槛|哪些企业|什么(样的)?企业|什么(样的)?公司|谁可以|适用(对象|范围)?|对象是|针对(哪些|什么)|资格|"
+        r"条件|要求|门槛|哪些企业|什么(样的)?企业|什么(样的)?公司|谁可以|适用(对象|范围|于哪)|对象是|针对(哪些|什么)|资格|"
         r"(要|需要)达到|达到多少|才能(进|入|申请|拿|享受|评)")),
+    ("fee", re.compile(r"收费|要钱吗|要不要钱|免费|付费|费用(多少|是多少|怎么算)?|交钱")),
     ("amount", re.compile(
         r"多少钱|多少万|多少|几多|几万|几百万|几成|百分之几|金额|额度|补(贴|助)多少|给多少|奖(励)?多少|最高|上限|多大|规模")),
 )
@@ -115,7 +116,7 @@ _PERSONAL = re.compile(
     r"退休金|残疾|养老院|老人|人才房|人才公寓|购房补贴|租房补贴|医保卡|社保卡|我老婆|我老公|我爸|我妈|家属|亲戚")
 _CITY_SERVICE = re.compile(
     r"医院|看病|挂号|疫苗|道路|马路|修路|路灯|红绿灯|公交|地铁|停车|车位|车道|堵车|拥堵|交通|大桥|桥梁|匝道|(?<!直)通车|"
-    r"隧道|路段|路口|坑洼|坑坑洼洼|那条路|这条路|步行街|公园|绿化|小区|物业|业委会|业主|居民|街坊|村民|游客|垃圾|噪音|噪声|扰民|油烟|烧烤|"
+    r"隧道|路段|路口|坑洼|坑坑洼洼|那条路|这条路|太堵|很堵|好堵|晚高峰|早高峰|塞车|步行街|公园|绿化|小区|物业|业委会|业主|居民|街坊|村民|游客|垃圾|噪音|噪声|扰民|油烟|烧烤|"
     r"摊贩|摆摊|地摊|占道|违建|拆迁|学校|小学|中学|幼儿园|学区|供水|停水|停电|燃气|排水|污水|水浸|内涝|水库|"
     r"博物馆|图书馆|科普馆|体育馆|文化馆|游泳|宠物|电梯|充电桩|出租车|出租汽车|的士|网约车|供暖|暖气|"
     r"卫生院|社区|街道办|居委会|村委|派出所|警察|治安|消防|城管|环卫|绿道|河道|臭味|异味|空气|工地|扬尘|渣土|"
@@ -287,6 +288,10 @@ def procedure_topic(text: str) -> str:
     return "申请办法、材料和时间"
 
 
+# An individual asking for themself, or for stock tips: never a firm's policy question, whatever it names.
+_FOR_ONESELF = re.compile(r"个人(申报|申请|考|办|报名)|我个人|本人(申报|申请|想)|中级工|初级工|概念股|个股|股票|炒股|理财产品|基金推荐")
+
+
 def other_region(text: str) -> str | None:
     """The other city, province or anonymised place (A市, 某省) a message is about, unless it names 中山."""
     match = _OTHER_REGION.search(text)
@@ -301,6 +306,8 @@ def scope_of(text: str) -> str:
     """
     if other_region(text):
         return "other_region"
+    if _FOR_ONESELF.search(text):
+        return "personal"
     if _FIRM.search(text) and _ENTERPRISE.search(text):
         return "in"
     if _PERSONAL.search(text):

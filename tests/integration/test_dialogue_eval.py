@@ -8,12 +8,12 @@ from tests.stack import Stack
 # What the held-out split reaches today, as a floor no change may go below. The targets
 # (bot.eval_dialogue.TARGETS: 95% behaviour, 2% misleading) are not all met yet; `make eval-dialogue`
 # reports them and exits 1 while they are not. Raise these floors as the figures improve.
-FLOORS = {"behaviour": 0.86, "misleading": 0.045, "facts_plus_question_same_turn": 0.93}
+FLOORS = {"behaviour": 0.88, "misleading": 0.04, "facts_plus_question_same_turn": 0.95}
 
 
 def test_held_out_dialogues_hold_the_floors_and_the_met_targets(stack: Stack) -> None:
     cases = [c for c in load_cases() if c["split"] == "heldout"]
-    assert len(cases) >= 150  # a third of a development set of well over 400 messages
+    assert len(cases) >= 200  # about a third of a development set of over 700 messages
     summary = summarise(evaluate(stack.gateway, cases))
     assert summary["behaviour"] >= FLOORS["behaviour"], summary
     assert summary["misleading"] <= FLOORS["misleading"], summary
