@@ -37,13 +37,20 @@ def best_amount(rec: dict[str, Any]) -> float:
     return max((float(a.get("max") or a.get("min") or 0) for a in recipient_amounts(rec)), default=0.0)
 
 
-def render_verdict(verdict: Verdict) -> str:
-    """One policy's verdict: icon, title, status, reasons, what it gives, the quoted condition and its section."""
+def render_verdict(verdict: Verdict, gives: bool = True) -> str:
+    """One policy's verdict: icon, title, status, reasons, what it gives (unless the lead said so, or it is
+    the quote again), the quoted condition and its section."""
     rec = default_searcher().policies[verdict.policy_id]
     reasons = "；".join(verdict.reasons)
-    gives = f"政策内容：{rec['benefit']}\n   " if verdict.status != NO_MATCH and rec.get("benefit") else ""
-    return (f"{ICONS[verdict.status]}【{rec['title']}】{verdict.status}：{reasons}。\n   {gives}"
+    benefit = rec.get("benefit") or ""
+    said = not gives or _squash(benefit) in _squash(rec["quote"])
+    gives_line = f"政策内容：{benefit}\n   " if verdict.status != NO_MATCH and benefit and not said else ""
+    return (f"{ICONS[verdict.status]}【{rec['title']}】{verdict.status}：{reasons}。\n   {gives_line}"
             f"条件原文：“{rec['quote']}”{record_citation(rec)}")
+
+
+def _squash(text: str) -> str:
+    return "".join(text.split()).rstrip("。")
 
 
 def deciding_fact(verdicts: list[Verdict]) -> str | None:
@@ -64,7 +71,8 @@ def lead(verdicts: list[Verdict]) -> str:
         verdict = verdicts[0]
         title = policies[verdict.policy_id]["title"]
         if verdict.status == MATCH:
-            return f"按您说的情况，贵企业符合【{title}】的条件。"
+            benefit = policies[verdict.policy_id].get("benefit")
+            return f"按您说的情况，贵企业符合【{title}】的条件。" + (f"答复函写明：{benefit}" if benefit else "")
         if verdict.status == NO_MATCH:
             return f"按您说的情况，贵企业不符合【{title}】的条件。"
         return f"目前还不能判断贵企业是否符合【{title}】。"
@@ -117,7 +125,8 @@ def verdict_reply(dispatcher: CollectingDispatcher, targets: list[str], firm: di
                 f"❌【{policies[v.policy_id]['title']}】不符合（{'；'.join(v.reasons)}）" for v in rejected) + "。")
         shown = matched + undecided
     else:
-        lines += [render_verdict(v) for v in verdicts]
+        single_match = len(verdicts) == 1 and verdicts[0].status == MATCH  # the lead already said what it gives
+        lines += [render_verdict(v, gives=not single_match) for v in verdicts]
     lines.append(FOOTER)
     dispatcher.utter_message(
         text="\n".join(lines),

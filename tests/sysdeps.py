@@ -1,5 +1,6 @@
 """System packages the test suite needs: Debian chromium (Playwright drives it by executable_path;
-Playwright's own browser download is not possible here), a CJK font, and docker-compose, which
+Playwright's own browser download is not possible here), a CJK font and an emoji font (verdicts mark
+✅ ❔ ❌), and docker-compose, which
 validates docker-compose.yml offline (no Docker engine runs here).
 
 ``python -m tests.sysdeps`` installs what is missing when run as root, else explains in one line.
@@ -12,7 +13,8 @@ import shutil
 import subprocess
 import sys
 
-PACKAGES = {"chromium": "chromium", "fonts-wqy-zenhei": None, "docker-compose": "docker-compose"}
+PACKAGES = {"chromium": "chromium", "fonts-wqy-zenhei": None, "fonts-noto-color-emoji": None,
+            "docker-compose": "docker-compose"}
 
 
 def missing() -> list[str]:
