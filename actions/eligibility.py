@@ -17,7 +17,7 @@ from actions.profile import summary
 from actions.questions import QUESTIONS
 from actions.replies import LETTER, record_citation, source
 from knowledge.answerable import recipient_amounts
-from knowledge.rules import FACT_LABELS, MATCH, NO_MATCH, UNDECIDED, Verdict, evaluate
+from knowledge.rules import MATCH, NO_MATCH, UNDECIDED, Verdict, evaluate, next_missing
 from knowledge.search import default_searcher
 
 ICONS = {MATCH: "✅", NO_MATCH: "❌", UNDECIDED: "❔"}
@@ -51,17 +51,6 @@ def render_verdict(verdict: Verdict, gives: bool = True) -> str:
 
 def _squash(text: str) -> str:
     return "".join(text.split()).rstrip("。")
-
-
-def deciding_fact(verdicts: list[Verdict]) -> str | None:
-    """The missing fact that decides the most open verdicts (ties: the conversational order)."""
-    counts: dict[str, int] = {}
-    for verdict in verdicts:
-        for fact in verdict.missing:
-            counts[fact] = counts.get(fact, 0) + 1
-    order = list(FACT_LABELS)
-    ranked = sorted(counts, key=lambda f: (-counts[f], order.index(f) if f in order else len(order)))
-    return ranked[0] if ranked else None
 
 
 def lead(verdicts: list[Verdict]) -> str:
@@ -101,8 +90,9 @@ def verdict_reply(dispatcher: CollectingDispatcher, targets: list[str], firm: di
     """
     policies = default_searcher().policies
     rules = rule_policies()
-    verdicts = best_first([evaluate(pid, rules[pid], firm) for pid in targets if pid in rules])
-    fact = deciding_fact(verdicts)
+    judged = {pid: rules[pid] for pid in targets if pid in rules}
+    verdicts = best_first([evaluate(pid, conditions, firm) for pid, conditions in judged.items()])
+    fact = next(iter(next_missing(judged, firm)), None)
     asking = [SlotSet("asked_fact", fact), SlotSet("pending_targets", list(targets)), SlotSet("pending_all", everything)]
     if everything and fact and all(v.status == UNDECIDED for v in verdicts) and not firm:
         # Nothing is known yet: no list of open items, just the one question that decides the most.

@@ -2,11 +2,13 @@
 
 Rasa classifies the intent and fills the fact slots (``bot.facts_extractor``); this action reads the
 whole message (:mod:`knowledge.understand`) and decides, in this order: a request for a person; the
-answer to a fact the bot just asked; other places and individuals' matters; courtesy with nothing
-else in it; a procedure the letter does not give; a verdict when the owner asks about their own
-firm; an answer when a record really is about the message and states what was asked; otherwise an
-honest 'the letter does not say'. Politeness never overrides content, and the intent is one signal
-among several, not the decision.
+answer to a fact the bot just asked; other places and individuals' matters; a complaint; courtesy
+with nothing else in it; facts alone (the verdicts they decide); the owner's own application of a
+measure of the letter (to a person); a procedure the letter does not give; a verdict when the owner
+asks about their own firm; an answer when a record really is about the message and states what was
+asked; otherwise an honest 'the letter does not say', or out of scope when nothing in the message is
+about enterprise policy. Politeness never overrides content, and the intent is one signal among
+several, not the decision.
 """
 
 from __future__ import annotations
@@ -20,17 +22,17 @@ from rasa_sdk.executor import CollectingDispatcher
 from actions.answer import ASPECT_WORDS, answer, letter_states_procedure, not_in_letter, out_of_scope
 from actions.eligibility import rule_policies, verdict_reply
 from actions.handoff import hand_off
-from actions.profile import FACT_SLOTS, IDENTITY_SLOTS, profile, summary, turn_facts
+from actions.profile import FACT_SLOTS, IDENTITY_SLOTS, profile, turn_facts
 from knowledge.answerable import (
     MIN_EVIDENCE,
     Match,
-    condition_facts,
     default_answerability,
     fits,
     off_focus,
     states,
     unnamed_benefit,
 )
+from knowledge.rules import needed_facts
 from knowledge.search import default_searcher
 from knowledge.understand import Understanding, clauses, is_question, speaks_for_firm, understand
 
@@ -67,7 +69,7 @@ def courtesy_reply(dispatcher: CollectingDispatcher, understanding: Understandin
 
 
 def confirm_facts(dispatcher: CollectingDispatcher, new: dict[str, Any]) -> list[EventType]:
-    """The owner only told us about the firm: say what was recorded and what they can ask next."""
+    """The owner only told us who the firm is (name, credit code, revenue): say what was recorded."""
     parts = []
     if new.get("firm_name"):
         parts.append(f"企业名称：{new['firm_name']}")
@@ -75,9 +77,6 @@ def confirm_facts(dispatcher: CollectingDispatcher, new: dict[str, Any]) -> list
         parts.append(f"统一社会信用代码：{new['uscc']}（校验通过）")
     if new.get("revenue_wan") is not None:
         parts.append(f"营业收入：约{new['revenue_wan']:g}万元")
-    stated = summary({k: v for k, v in new.items() if k in FACT_SLOTS})
-    if stated:
-        parts.append(stated)
     dispatcher.utter_message(
         text="已记录：" + "；".join(parts) + "。\n可以问我“我们能享受哪些政策”，我会按答复函逐条判断。",
         buttons=[{"title": "我们能享受哪些政策？", "payload": "/match_policies"}],
@@ -238,4 +237,4 @@ class ActionRespond(Action):
     @staticmethod
     def _facts_bear_on(stated_now: set[str], conditions: dict[str, Any]) -> bool:
         """Whether facts stated in this message are ones the record's conditions read."""
-        return bool(stated_now & set(condition_facts(conditions)))
+        return bool(stated_now & set(needed_facts(conditions)))

@@ -24,6 +24,7 @@ from typing import Any
 import jieba
 import jieba.posseg
 
+from knowledge.rules import needed_facts
 from knowledge.search import Hit, Searcher, default_searcher
 from knowledge.segment import STOPWORDS, terms, tokenizer
 from knowledge.segment import words as whole_words
@@ -136,7 +137,7 @@ class Answerability:
             evidence = tuple(sorted(w for w in shared if not any(w != o and w in o for o in shared)))
             weight = sum(self.weight(w, hit.policy_id) for w in evidence)
             rec = self.searcher.policies.get(hit.policy_id) or {}
-            if facts and rec.get("conditions") and set(facts) & set(condition_facts(rec["conditions"])) - {"zjtx_level"}:
+            if facts and rec.get("conditions") and set(facts) & set(needed_facts(rec["conditions"])) - {"zjtx_level"}:
                 weight += FACT_EVIDENCE
             out.append(Match(hit, evidence, round(weight, 3), hit.policy_id in phrases))
         return out
@@ -160,13 +161,6 @@ def general_frequency(words: set[str]) -> dict[str, int]:
             if word in words:
                 found[word] = int(rest.split(" ", 1)[0])
     return found
-
-
-def condition_facts(conditions: dict[str, Any]) -> list[str]:
-    """Every fact a record's conditions read."""
-    if "all" in conditions or "any" in conditions:
-        return [f for c in conditions.get("all") or conditions.get("any") or [] for f in condition_facts(c)]
-    return [conditions["fact"]]
 
 
 _PERSON_A = re.compile(r"领导|联系人|电话|挂点|专人|负责人|工作群")

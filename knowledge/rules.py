@@ -100,12 +100,12 @@ def needed_facts(conditions: dict[str, Any]) -> list[str]:
 
 
 def next_missing(rules: dict[str, dict[str, Any]], profile: dict[str, Any]) -> list[str]:
-    """Facts still worth asking: those that could change an undecided verdict, in asking order."""
+    """Facts still worth asking: those that could change an undecided verdict, the one that decides the
+    most verdicts first (ties in the conversational order: level before growth, ...)."""
     counts: dict[str, int] = {}
     for pid, conditions in rules.items():
         verdict = evaluate(pid, conditions, profile)
         for fact in verdict.missing:
             counts[fact] = counts.get(fact, 0) + 1
-    # A fixed, conversational order (level before growth, ...), not by count: owners expect it.
     order = list(FACT_LABELS)
-    return sorted(counts, key=lambda f: order.index(f) if f in order else len(order))
+    return sorted(counts, key=lambda f: (-counts[f], order.index(f) if f in order else len(order)))

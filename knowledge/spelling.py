@@ -15,11 +15,11 @@ import re
 from functools import lru_cache
 from pathlib import Path
 
-import opencc
 from pypinyin import Style, lazy_pinyin
 
 from knowledge.segment import tokenizer
 from knowledge.settings import get_settings
+from knowledge.text import normalize
 
 _CJK = re.compile(r"[\u4e00-\u9fff]+")
 _LENGTHS = (6, 5, 4, 3, 2)
@@ -39,12 +39,11 @@ def _sound(char: str) -> str:
 def _vocabulary() -> tuple[dict[tuple[str, ...], list[str]], frozenset[str]]:
     """Our words by sound, and the words themselves."""
     words: set[str] = set()
-    simplified = opencc.OpenCC("t2s")
     for path in sorted(Path(get_settings().jieba_dict_dir).glob("*.txt")):
         for line in path.read_text(encoding="utf-8").splitlines():
             entry = line.split(" ", 1)[0].strip()
             # Traditional spellings (專精特新) are there for segmentation; text is simplified first.
-            if _CJK.fullmatch(entry or "-") and simplified.convert(entry) == entry:
+            if _CJK.fullmatch(entry or "-") and normalize(entry) == entry:
                 words.add(entry)
                 words.update(w for w in tokenizer().cut_for_search(entry) if len(w) >= 2 and _CJK.fullmatch(w))
     words.update(_COMMON)
