@@ -93,8 +93,8 @@ def rest_body(sender: str, text: str) -> dict[str, Any]:
 
 
 def chat_body(sender: str, text: str) -> dict[str, Any]:
-    """Our /api/chat body."""
-    return {"sender_id": sender, "text": text}
+    """Our /api/chat body: a new conversation each time (the gateway issues its id and secret)."""
+    return {"text": text}
 
 
 def measure(name: str, url: str, body: Callable[[str, str], dict[str, Any]], questions: list[str], quick: bool,

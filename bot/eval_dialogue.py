@@ -123,13 +123,16 @@ class Result:
 def run_case(client: httpx.Client, base: str, case: dict[str, Any], letter_numbers: set[str]) -> Result:
     """Send a case's turns in a new conversation and judge the replies to the last one."""
     sender: str | None = None
+    headers: dict[str, str] = {}
     body: dict[str, Any] = {}
     for turn in case["turns"]:
         payload = {"text": turn} if sender is None else {"sender_id": sender, "text": turn}
-        response = client.post(f"{base}/api/chat", json=payload)
+        response = client.post(f"{base}/api/chat", json=payload, headers=headers)
         response.raise_for_status()
         body = response.json()
         sender = body["sender_id"]
+        if body.get("conversation_token"):
+            headers = {"X-Conversation-Token": body["conversation_token"]}
     replies = body.get("replies") or []
     result = Result(case, behaviour(replies, body.get("handoff")), replies)
     seen = squash("\n".join(r.get("text") or "" for r in replies))

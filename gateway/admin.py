@@ -1,15 +1,17 @@
 """Admin command line: ``python -m gateway.admin add-liaison|add-firm|import-firms|import-liaisons|
-bind-wecom-chat|load-demo``."""
+bind-wecom-chat|load-demo|purge``."""
 
 from __future__ import annotations
 
 import argparse
+import json
 import sys
 from pathlib import Path
 
 from stdnum.cn import uscc as uscc_std
 
-from gateway.registry import LEVELS, Registry, RegistryError
+from gateway import retention
+from gateway.registry import LEVELS, ROLES, Registry, RegistryError
 from gateway.store import Store
 from knowledge.settings import get_settings
 
@@ -19,6 +21,8 @@ DEMO_LIAISONS = [
     {"username": "rsj_li", "password": "demo-rsj-2022", "name": "李娜", "department": "市人力资源和社会保障局"},
     {"username": "kjj_wang", "password": "demo-kjj-2022", "name": "王强", "department": "市科技局"},
     {"username": "town_chen", "password": "demo-town-2022", "name": "陈晨", "department": "火炬开发区（镇街挂点）"},
+    {"username": "admin_zhao", "password": "demo-admin-2022", "name": "赵敏", "department": "市工业和信息化局",
+     "role": "admin"},
 ]
 DEMO_FIRMS = [
     ("91442000MA4W0A1B2", "【演示】中山市明辉灯饰有限公司", "省级", "古镇镇", "灯饰", "town_chen", "gxj_zhang"),
@@ -54,6 +58,7 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--name", required=True)
     p.add_argument("--department", required=True, help="department or town, e.g. 市工业和信息化局")
     p.add_argument("--wecom-userid")
+    p.add_argument("--role", default="liaison", choices=ROLES, help="admin also reads and exports the audit log")
     p = sub.add_parser("add-firm", help="add or replace a firm")
     p.add_argument("--uscc", required=True, help="统一社会信用代码")
     p.add_argument("--name", required=True)
@@ -70,16 +75,20 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--uscc", required=True)
     p.add_argument("--webhook-key", help="the group robot (消息推送) webhook key, for replies into the group")
     sub.add_parser("load-demo", help="load the fictional demo data into an empty database")
+    p = sub.add_parser("purge", help="delete conversations idle longer than RETENTION_DAYS, pseudonymise their cases")
+    p.add_argument("--days", type=int, help="override RETENTION_DAYS for this run")
     args = parser.parse_args(argv)
 
-    store = Store(get_settings().db_url)
+    settings = get_settings()
+    store = Store(settings.db_url)
     store.create()
     registry = Registry(store)
     try:
         if args.cmd == "add-liaison":
             row = registry.add_liaison({"username": args.username, "password": args.password, "name": args.name,
-                                        "department": args.department, "wecom_userid": args.wecom_userid})
-            print(f"liaison {row['username']} ({row['name']}, {row['department']}) saved")
+                                        "department": args.department, "wecom_userid": args.wecom_userid,
+                                        "role": args.role})
+            print(f"{row['role']} {row['username']} ({row['name']}, {row['department']}) saved")
         elif args.cmd == "add-firm":
             row = registry.add_firm({"uscc": args.uscc, "name": args.name, "level": args.level, "liaison": args.liaison,
                                      "backup_liaison": args.backup, "town": args.town, "industry": args.industry})
@@ -90,6 +99,12 @@ def main(argv: list[str] | None = None) -> int:
         elif args.cmd == "bind-wecom-chat":
             registry.bind_wecom_chat(args.chat_id, args.uscc, args.webhook_key)
             print(f"WeCom chat {args.chat_id} bound to {args.uscc}")
+        elif args.cmd == "purge":
+            if args.days is not None and args.days < 1:
+                raise RegistryError("--days must be at least 1")
+            if args.days is not None:
+                settings = settings.copy(update={"retention_days": args.days})
+            print(json.dumps(retention.purge(store, settings).as_dict(), ensure_ascii=False))
         elif args.cmd == "load-demo":
             loaded = load_demo(registry)
             present = [d for d in DEMO_LIAISONS if (registry.liaison(d["username"]) or {}).get("demo")]
@@ -98,7 +113,8 @@ def main(argv: list[str] | None = None) -> int:
             if present:
                 print("Demo console logins:")
                 for liaison in present:
-                    print(f"  {liaison['username']} / {liaison['password']}  ({liaison['name']}, {liaison['department']})")
+                    role = "，管理员" if liaison.get("role") == "admin" else ""
+                    print(f"  {liaison['username']} / {liaison['password']}  ({liaison['name']}, {liaison['department']}{role})")
     except RegistryError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2

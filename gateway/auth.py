@@ -1,38 +1,72 @@
-"""Liaison authentication: PBKDF2 password hashes, expiring bearer tokens, login rate limit."""
+"""Liaison authentication: argon2id password hashes, expiring bearer tokens, login rate limit.
+
+The cryptography and the counting are maintained libraries' (argon2-cffi, limits); this module only
+decides which hash is current and where the counts live.
+"""
 
 from __future__ import annotations
 
 import hashlib
 import hmac
+import logging
+import math
 import secrets
-import threading
 import time
-from collections import deque
+from collections.abc import Callable
 from datetime import timedelta
+from typing import TypeVar
 
 import sqlalchemy as sa
+from argon2 import PasswordHasher
+from argon2.exceptions import InvalidHashError, VerificationError
+from limits import RateLimitItemPerSecond
+from limits.storage import storage_from_string
+from limits.strategies import MovingWindowRateLimiter
+from redis.exceptions import RedisError
 
 from gateway.store import Store, aware, liaisons, tokens, utcnow
+from knowledge.settings import get_settings
 
-ITERATIONS = 240_000
+logger = logging.getLogger(__name__)
+LEGACY_SCHEME = "pbkdf2_sha256"  # hashes made before argon2; verified, then replaced at the next login
+_hasher = PasswordHasher()  # argon2id with argon2-cffi's defaults (RFC 9106's low-memory profile)
+_DUMMY_HASH = _hasher.hash("not a password of anyone")
+T = TypeVar("T")
 
 
-def hash_password(password: str, *, salt: bytes | None = None) -> str:
-    """'pbkdf2_sha256$iterations$salt$hash' (PBKDF2-HMAC-SHA256, a standard KDF)."""
-    salt = salt or secrets.token_bytes(16)
-    digest = hashlib.pbkdf2_hmac("sha256", password.encode(), salt, ITERATIONS)
-    return f"pbkdf2_sha256${ITERATIONS}${salt.hex()}${digest.hex()}"
+def hash_password(password: str) -> str:
+    """A new argon2id hash of ``password`` in PHC string format (``$argon2id$v=19$m=...``)."""
+    return _hasher.hash(password)
 
 
 def verify_password(password: str, stored: str) -> bool:
-    """Constant-time check of ``password`` against a stored hash."""
+    """Check ``password`` against a stored argon2 hash or a legacy ``pbkdf2_sha256$...`` one."""
+    if stored.startswith(f"{LEGACY_SCHEME}$"):
+        return _verify_legacy(password, stored)
     try:
-        scheme, iterations, salt, digest = stored.split("$")
+        return _hasher.verify(stored, password)
+    except (VerificationError, InvalidHashError):
+        return False
+
+
+def needs_rehash(stored: str) -> bool:
+    """Whether a hash that just verified should be replaced: legacy PBKDF2, or argon2 with weaker
+    parameters than the current defaults."""
+    if stored.startswith(f"{LEGACY_SCHEME}$"):
+        return True
+    try:
+        return _hasher.check_needs_rehash(stored)
+    except InvalidHashError:
+        return True
+
+
+def _verify_legacy(password: str, stored: str) -> bool:
+    """'pbkdf2_sha256$iterations$salt$hash' as this gateway wrote them before argon2."""
+    try:
+        _, iterations, salt, digest = stored.split("$")
+        got = hashlib.pbkdf2_hmac("sha256", password.encode(), bytes.fromhex(salt), int(iterations))
     except ValueError:
         return False
-    if scheme != "pbkdf2_sha256":
-        return False
-    got = hashlib.pbkdf2_hmac("sha256", password.encode(), bytes.fromhex(salt), int(iterations))
     return hmac.compare_digest(got.hex(), digest)
 
 
@@ -41,60 +75,89 @@ def _token_hash(token: str) -> str:
 
 
 class RateLimiter:
-    """At most ``limit`` hits per key in a sliding ``window`` (seconds); per process."""
+    """At most ``limit`` hits per key in a moving ``window`` (seconds), counted by ``limits``.
 
-    def __init__(self, limit: int, window: float) -> None:
+    Counts live in this process's memory unless ``storage_url`` names a Redis server
+    (``redis://host:port``), where every gateway worker shares them. Limiters that share a storage
+    need distinct ``name`` s: the name is their key namespace.
+    """
+
+    # If Redis cannot be reached we fail open to per-process counting (the gateway's behaviour before
+    # Redis): a chatbot must keep answering, and this still caps a brute force at ``limit`` per worker.
+    # Redis is tried again after RETRY_S; until then no request waits on a dead connection.
+    RETRY_S = 10.0
+    TIMEOUT_S = 0.5  # a loopback Redis answers in well under a millisecond
+
+    def __init__(self, limit: int, window: float, *, name: str = "default", storage_url: str = "") -> None:
         self.limit, self.window = limit, window
-        self._hits: dict[str, deque[float]] = {}
-        self._lock = threading.Lock()
+        self._item = RateLimitItemPerSecond(limit, max(1, math.ceil(window)), namespace=f"hqt:{name}")
+        # limits 2.x strategies hold their storage by weak reference: keep the storages alive here.
+        self._storages = [storage_from_string("memory://")]
+        self._local = MovingWindowRateLimiter(self._storages[0])
+        self._shared = None
+        if storage_url and not storage_url.startswith("memory://"):
+            self._storages.append(storage_from_string(
+                storage_url, socket_timeout=self.TIMEOUT_S, socket_connect_timeout=self.TIMEOUT_S))
+            self._shared = MovingWindowRateLimiter(self._storages[1])
+        self._retry_at = 0.0
 
-    def _recent(self, key: str, now: float) -> deque[float]:
-        q = self._hits.setdefault(key, deque())
-        while q and now - q[0] > self.window:
-            q.popleft()
-        return q
+    def _run(self, op: Callable[[MovingWindowRateLimiter], T]) -> T:
+        if self._shared is not None and time.monotonic() >= self._retry_at:
+            try:
+                return op(self._shared)
+            except RedisError as exc:
+                self._retry_at = time.monotonic() + self.RETRY_S
+                logger.warning("rate-limit storage unreachable (%r): counting %s per worker for %.0f s",
+                               exc, self._item.namespace, self.RETRY_S)
+        return op(self._local)
 
     def blocked(self, key: str) -> bool:
         """Whether ``key`` has used up its hits (without counting one)."""
-        with self._lock:
-            return len(self._recent(key, time.monotonic())) >= self.limit
+        return not self._run(lambda lim: lim.test(self._item, key))
 
     def hit(self, key: str) -> None:
-        """Count one hit."""
-        now = time.monotonic()
-        with self._lock:
-            self._recent(key, now).append(now)
-            if len(self._hits) > 100_000:  # forget idle keys rather than grow without bound
-                self._hits = {k: v for k, v in self._hits.items() if v and now - v[-1] <= self.window}
+        """Count one hit (none once ``key`` is at its limit: it stays blocked until hits age out)."""
+        self._run(lambda lim: lim.hit(self._item, key))
 
     def allow(self, key: str) -> bool:
         """Count one hit unless ``key`` is over its limit; False when it is."""
-        if self.blocked(key):
-            return False
-        self.hit(key)
-        return True
+        return self._run(lambda lim: lim.hit(self._item, key))
 
     def reset(self, key: str) -> None:
         """Forget ``key``'s hits (a successful login)."""
-        with self._lock:
-            self._hits.pop(key, None)
+        self._run(lambda lim: lim.clear(self._item, key))
 
 
 class Auth:
     """Logins and tokens over the store (tokens live in the database, so every worker sees them)."""
 
-    def __init__(self, store: Store, ttl_s: int) -> None:
+    def __init__(self, store: Store, ttl_s: int, storage_url: str | None = None) -> None:
         self.store, self.ttl = store, ttl_s
-        self.limiter = RateLimiter(5, 300.0)  # failed logins per username and client
+        # Failed logins per username and client, shared by the workers through REDIS_URL when set.
+        url = get_settings().redis_url if storage_url is None else storage_url
+        self.limiter = RateLimiter(5, 300.0, name="login", storage_url=url)
 
     def login(self, username: str, password: str) -> tuple[str, dict[str, str]] | None:
-        """A fresh token and the liaison, or None on bad credentials."""
+        """A fresh token and the liaison, or None on bad credentials.
+
+        A hash in an outdated format (PBKDF2, or argon2 with weaker parameters) is replaced by a
+        fresh argon2id hash of the password that just verified.
+        """
         with self.store.engine.connect() as con:
             row = con.execute(sa.select(liaisons).where(liaisons.c.username == username)).mappings().first()
-        if row is None or not verify_password(password, row["password_hash"]):
+        if row is None:
+            verify_password(password, _DUMMY_HASH)  # as slow as a real check: timing must not reveal usernames
             return None
+        if not verify_password(password, row["password_hash"]):
+            return None
+        old_hash = row["password_hash"]
+        new_hash = hash_password(password) if needs_rehash(old_hash) else None  # hashed outside the transaction
         token = secrets.token_urlsafe(32)
         with self.store.tx() as con:
+            if new_hash is not None:  # unless the password changed meanwhile
+                con.execute(liaisons.update().where(liaisons.c.username == username,
+                                                    liaisons.c.password_hash == old_hash)
+                            .values(password_hash=new_hash))
             con.execute(tokens.delete().where(tokens.c.expires_at < utcnow()))
             con.execute(tokens.insert().values(token_hash=_token_hash(token), username=username,
                                                expires_at=utcnow() + timedelta(seconds=self.ttl)))

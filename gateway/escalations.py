@@ -199,7 +199,9 @@ class Escalations:
         return {
             **esc,
             "packet": json.loads(row[0]),
-            "transcript": self.store.messages_after(esc["sender_id"], 0),
+            # A pseudonymised case (cleared or purged conversation) has no transcript left to show.
+            "transcript": [] if ":" in esc["sender_id"] and esc["sender_id"].startswith("purged:")
+            else self.store.messages_after(esc["sender_id"], 0),
             "events": [{"kind": e["kind"], "actor": e["actor"], "detail": e["detail"],
                         "created_at": _iso(e["created_at"])} for e in events],
             "notes": [{"id": n["id"], "author": n["author"], "text": n["text"], "created_at": _iso(n["created_at"])}

@@ -12,7 +12,8 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from fastapi.staticfiles import StaticFiles
 
-from gateway.routes import chat, escalations, handoff, health, liaison, pages
+from gateway import retention
+from gateway.routes import admin, chat, escalations, handoff, health, liaison, pages
 from gateway.services import Services
 from gateway.store import StoreError
 from gateway.wecom import callback as wecom_callback
@@ -35,6 +36,19 @@ def start_channels(services: Services) -> list[asyncio.Task[None]]:
     return [asyncio.create_task(channel.run()), asyncio.create_task(outbox.run())]
 
 
+PURGE_EVERY_S = 24 * 3600
+
+
+async def purge_daily(services: Services) -> None:
+    """Run the retention purge at start-up and then once a day (every worker: it is idempotent)."""
+    while True:
+        try:
+            await asyncio.to_thread(retention.purge, services.store, services.settings)
+        except Exception:  # noqa: BLE001 - a failed purge is retried tomorrow, the gateway keeps serving
+            logger.exception("retention purge failed")
+        await asyncio.sleep(PURGE_EVERY_S)
+
+
 def create_app(settings: Settings | None = None, services: Services | None = None) -> FastAPI:
     """The gateway app with every route; ``services`` lets tests inject their own."""
     settings = settings or get_settings()
@@ -42,7 +56,7 @@ def create_app(settings: Settings | None = None, services: Services | None = Non
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         app.state.services = services or Services.build(settings)
-        tasks = start_channels(app.state.services)
+        tasks = [*start_channels(app.state.services), asyncio.create_task(purge_daily(app.state.services))]
         yield
         for task in tasks:
             task.cancel()
@@ -51,7 +65,7 @@ def create_app(settings: Settings | None = None, services: Services | None = Non
 
     app = FastAPI(title="惠企通 gateway", version="0.1.0", lifespan=lifespan,
                   description="Chat API, liaison console and channels of 惠企通 (中工信函〔2022〕38号).")
-    for module in (chat, handoff, liaison, escalations, health, pages, wecom_callback):
+    for module in (chat, handoff, liaison, escalations, admin, health, pages, wecom_callback):
         app.include_router(module.router)
     app.mount("/static", StaticFiles(directory=str(ROOT / "gateway" / "static")), name="static")
 

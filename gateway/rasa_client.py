@@ -112,6 +112,14 @@ class RasaClient:
         )
         resp.raise_for_status()
 
+    async def forget(self, sender_id: str) -> None:
+        """Replace the conversation's tracker with an empty one (the owner cleared the conversation)."""
+        resp = await self.http.put(
+            self._url(f"/conversations/{sender_id}/tracker/events"), params={"token": self.settings.rasa_token},
+            json=[],
+        )
+        resp.raise_for_status()
+
     async def healthy(self) -> tuple[bool, str]:
         """Whether every Rasa instance answers /status with a loaded model."""
         details = []

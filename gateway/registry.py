@@ -16,6 +16,7 @@ from gateway.store import Store, conversations, firms, liaisons, wecom_chats
 
 LEVELS = ("无", "市级", "省级", "国家级小巨人", "单项冠军培育")
 LIAISON_STATUSES = ("working", "away")
+ROLES = ("liaison", "admin")
 
 
 class RegistryError(ValueError):
@@ -46,10 +47,13 @@ def liaison_row(data: dict[str, Any]) -> dict[str, Any]:
     status = (data.get("status") or "working").strip()
     if status not in LIAISON_STATUSES:
         raise RegistryError(f"status must be one of {LIAISON_STATUSES}")
+    role = (data.get("role") or "liaison").strip()
+    if role not in ROLES:
+        raise RegistryError(f"role must be one of {ROLES}")
     return {
         "username": username, "password_hash": hash_password(password), "name": name,
         "department": department, "wecom_userid": (data.get("wecom_userid") or "").strip() or None,
-        "status": status, "demo": bool(data.get("demo")),
+        "status": status, "demo": bool(data.get("demo")), "role": role,
     }
 
 

@@ -57,8 +57,16 @@ class ChatOut(BaseModel):
     """The bot's answer to one message."""
 
     sender_id: str
+    conversation_token: str | None = Field(None, description="only when this message started a new conversation")
     replies: list[ReplyOut]
     handoff: HandoffOut | None = None
+
+
+class ClearOut(BaseModel):
+    """The conversation was deleted."""
+
+    cleared: bool
+    messages_deleted: int
 
 
 class MessageOut(BaseModel):

@@ -8,6 +8,7 @@ from typing import Annotated, Any
 
 from fastapi import Depends, Header, HTTPException, Request
 
+from gateway.audit import Audit
 from gateway.auth import Auth, RateLimiter
 from gateway.escalations import Escalations
 from gateway.rasa_client import RasaClient
@@ -33,6 +34,8 @@ class Services:
     rasa: RasaClient
     limiter: RateLimiter = field(default_factory=lambda: RateLimiter(30, 60.0))
     outbound: dict[str, OutboundBuilder] = field(default_factory=dict)
+    new_conversations: RateLimiter = field(default_factory=lambda: RateLimiter(60, 60.0))  # per client address
+    audit: Audit = None  # type: ignore[assignment]  # set in __post_init__ from the store
     wecom: Any = None  # gateway.wecom.channel.WeComChannel when WeCom is configured
     notifiers: list[Notifier] = field(default_factory=list)
 
@@ -45,9 +48,18 @@ class Services:
         registry = Registry(store)
         return cls(
             settings=settings, store=store, registry=registry,
-            escalations=Escalations(store, registry, settings), auth=Auth(store, settings.token_ttl_s),
-            rasa=rasa or RasaClient(settings), limiter=RateLimiter(settings.rate_limit_per_minute, 60.0),
+            escalations=Escalations(store, registry, settings),
+            auth=Auth(store, settings.token_ttl_s, storage_url=settings.redis_url),
+            rasa=rasa or RasaClient(settings),
+            limiter=RateLimiter(settings.rate_limit_per_minute, 60.0, name="sender",
+                                storage_url=settings.redis_url),
+            new_conversations=RateLimiter(settings.new_conversations_per_minute, 60.0, name="new-conversations",
+                                          storage_url=settings.redis_url),
         )
+
+    def __post_init__(self) -> None:
+        if self.audit is None:
+            self.audit = Audit(self.store)
 
     def deliveries(self, sender_id: str, channel: str, replies: list[dict[str, Any]]) -> list[dict[str, str]]:
         """Outbound rows that carry ``replies`` to a conversation in a channel with its own API."""
@@ -75,7 +87,19 @@ def current_user(services: ServicesDep, authorization: Annotated[str | None, Hea
     user = services.auth.user(authorization.split(" ", 1)[1].strip())
     if user is None:
         raise HTTPException(401, "invalid or expired token", headers={"WWW-Authenticate": "Bearer"})
+    if "role" not in user:
+        user["role"] = (services.registry.liaison(user["username"]) or {}).get("role") or "liaison"
     return user
 
 
 UserDep = Annotated[dict[str, str], Depends(current_user)]
+
+
+def current_admin(user: UserDep) -> dict[str, str]:
+    """The logged-in staff member when they have the ``admin`` role, or 403."""
+    if user.get("role") != "admin":
+        raise HTTPException(403, "administrators only")
+    return user
+
+
+AdminDep = Annotated[dict[str, str], Depends(current_admin)]

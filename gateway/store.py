@@ -46,6 +46,8 @@ conversations = sa.Table(
     sa.Column("needs_resume", sa.Boolean, nullable=False, default=False),
     sa.Column("reply_url", sa.Text),  # 智能机器人 response_url of the latest message (single use, 1 h)
     sa.Column("reply_url_at", UTCDateTime()),
+    # sha256 of the web conversation's secret (gateway.ownership); NULL for channels that own their ids.
+    sa.Column("token_hash", sa.String(64)),
     sa.Column("created_at", UTCDateTime(), nullable=False),
     sa.Column("updated_at", UTCDateTime(), nullable=False),
 )
@@ -82,6 +84,7 @@ liaisons = sa.Table(
     sa.Column("wecom_userid", sa.String(64)),
     sa.Column("status", sa.String(16), nullable=False, default="working"),
     sa.Column("demo", sa.Boolean, nullable=False, default=False),
+    sa.Column("role", sa.String(16), nullable=False, server_default="liaison"),  # liaison | admin
 )
 escalations = sa.Table(
     "escalations", metadata,
@@ -154,6 +157,29 @@ outbound = sa.Table(
 )
 
 
+# Staff access to personal data (个人信息保护法): append-only, read and exported by admins only.
+audit_log = sa.Table(
+    "audit_log", metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("at", UTCDateTime(), nullable=False, index=True),
+    sa.Column("actor", sa.String(64), nullable=False),
+    sa.Column("role", sa.String(16), nullable=False),
+    sa.Column("action", sa.String(32), nullable=False),
+    sa.Column("target", sa.String(128), nullable=False, default=""),
+    sa.Column("address", sa.String(64), nullable=False, default=""),
+    sa.Column("detail", sa.Text, nullable=False, default=""),
+)
+# What the retention purge deleted, per day of last activity and channel, so statistics keep their counts.
+purged_counts = sa.Table(
+    "purged_counts", metadata,
+    sa.Column("day", sa.String(10), primary_key=True),
+    sa.Column("channel", sa.String(32), primary_key=True),
+    sa.Column("conversations", sa.Integer, nullable=False, default=0),
+    sa.Column("user_messages", sa.Integer, nullable=False, default=0),
+    sa.Column("bot_messages", sa.Integer, nullable=False, default=0),
+)
+
+
 def utcnow() -> datetime:
     """Now, timezone-aware UTC."""
     return datetime.now(timezone.utc)
@@ -205,15 +231,33 @@ class Store:
         self.engine = make_engine(url, busy_timeout_s)
 
     def create(self) -> None:
-        """Create missing tables (two processes creating at once: the loser sees them and is done)."""
+        """Create missing tables and columns (two processes creating at once: the loser sees them and is done)."""
         for attempt in range(3):
             try:
                 self.retry(lambda: metadata.create_all(self.engine))
+                self.retry(self._add_missing_columns)
                 return
             except (IntegrityError, ProgrammingError):
                 if attempt == 2:
                     raise
                 time.sleep(0.2)
+
+    def _add_missing_columns(self) -> None:
+        """Add columns introduced after a database was created (nullable or with a server default).
+
+        create_all() only creates whole tables; a store from an earlier release lacks newer columns.
+        """
+        inspector = sa.inspect(self.engine)
+        for table in metadata.sorted_tables:
+            present = {c["name"] for c in inspector.get_columns(table.name)}
+            for column in table.columns:
+                if column.name in present:
+                    continue
+                ddl = f"ALTER TABLE {table.name} ADD COLUMN {column.name} {column.type.compile(self.engine.dialect)}"
+                if column.server_default is not None:
+                    ddl += f" NOT NULL DEFAULT '{column.server_default.arg}'"  # type: ignore[attr-defined]
+                with self.engine.begin() as con:
+                    con.execute(sa.text(ddl))
 
     def retry(self, fn: Callable[[], T], attempts: int = 5) -> T:
         """Run ``fn`` with bounded retries on transient database errors (locked, unreachable)."""
@@ -248,6 +292,15 @@ class Store:
                 pass  # a concurrent first message created it
             row = con.execute(sa.select(conversations).where(conversations.c.sender_id == sender_id)).mappings().one()
         return dict(row)
+
+    def start_conversation(self, sender_id: str, channel: str, token_hash: str | None = None) -> None:
+        """Create a conversation row (a new web conversation with its secret's hash)."""
+        def write() -> None:
+            now = utcnow()
+            with self.tx() as con:
+                con.execute(conversations.insert().values(sender_id=sender_id, channel=channel, token_hash=token_hash,
+                                                          created_at=now, updated_at=now))
+        self.retry(write)
 
     @staticmethod
     def insert_message(

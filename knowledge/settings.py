@@ -41,6 +41,7 @@ class Settings(BaseSettings):
     handoff_secret: str = "dev-handoff-secret"
     handoff_url: str = ""
     handoff_timeout_s: float = 5.0
+    handoff_flush_interval_s: float = 15.0  # the action server resends packets left in its outbox this often
     rasa_timeout_s: float = 15.0
 
     database_url: str = ""
@@ -52,6 +53,7 @@ class Settings(BaseSettings):
     workday_end_hour: int = 18
     token_ttl_s: int = 8 * 3600
     max_message_chars: int = 2000
+    retention_days: int = 180  # conversations idle longer are deleted, their cases pseudonymised
     wecom_token: str = ""
     wecom_encoding_aes_key: str = ""
     wecom_corp_id: str = ""
@@ -62,6 +64,7 @@ class Settings(BaseSettings):
     wecom_bot_token: str = ""
     wecom_bot_encoding_aes_key: str = ""
     rate_limit_per_minute: int = 30
+    new_conversations_per_minute: int = 60  # per client address: new web conversations cannot dodge the limit
 
     class Config:
         env_file = str(ROOT / ".env")

@@ -120,13 +120,15 @@ class Stack:
 def stack_env(tmp: Path, **extra: str) -> dict[str, str]:
     """Environment for a test stack: own ports, own var dir and database, the shared KB and model."""
     env = {k: v for k, v in os.environ.items()
-           if k == "RASA_MODEL" or not k.startswith(("RASA_", "ACTIONS_", "GATEWAY_", "DATABASE_", "WECOM_", "HANDOFF_", "ENV"))}
+           if k == "RASA_MODEL" or not k.startswith(("RASA_", "ACTIONS_", "GATEWAY_", "DATABASE_", "WECOM_", "HANDOFF_", "ENV", "REDIS_"))}
     env.update({
         "RASA_PORT": str(free_port()), "ACTIONS_PORT": str(free_port()), "GATEWAY_PORT": str(free_port()),
         "RASA_TOKEN": "test-rasa-token", "HANDOFF_SECRET": "test-handoff-secret",
         "VAR_DIR": str(tmp), "KB_PATH": str(ROOT / "var" / "knowledge.db"),
         "DATABASE_URL": f"sqlite:///{tmp / 'app.db'}", "TF_CPP_MIN_LOG_LEVEL": "3",
         "SQLALCHEMY_SILENCE_UBER_WARNING": "1",
+        # Every test client is 127.0.0.1: only the test of this limit keeps the default.
+        "NEW_CONVERSATIONS_PER_MINUTE": "100000",
     })
     env.update(extra)
     return env

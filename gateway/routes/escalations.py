@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-import csv
 import io
 from typing import Any
 
-from fastapi import APIRouter, HTTPException, Query
+from defusedcsv import csv  # the stdlib module, with cells that start with = + - @ | % escaped
+from fastapi import APIRouter, HTTPException, Query, Request
 from fastapi.responses import Response
 
 from gateway.conversation import resolve_and_resume
@@ -37,71 +37,83 @@ async def list_escalations(
 
 
 @router.get("/escalations.csv")
-async def export_csv(user: UserDep, services: ServicesDep) -> Response:
-    """Every escalation I may see, resolved ones included, as CSV (书记市长直通车-style records)."""
+async def export_csv(request: Request, user: UserDep, services: ServicesDep) -> Response:
+    """Every escalation I may see, resolved ones included, as CSV (书记市长直通车-style records); audited."""
     buf = io.StringIO()
     writer = csv.writer(buf)
     writer.writerow([label for _, label in CSV_COLUMNS])
-    for esc in services.escalations.list_for(user, "all", include_resolved=True):
+    cases = services.escalations.list_for(user, "all", include_resolved=True)
+    for esc in cases:
         writer.writerow([_safe_cell(esc.get(key)) for key, _ in CSV_COLUMNS])
+    services.audit.record(user, "export", "escalations", request,
+                          "cases " + ",".join(str(esc["id"]) for esc in cases)[:480])
     return Response("\ufeff" + buf.getvalue(), media_type="text/csv; charset=utf-8",
                     headers={"Content-Disposition": 'attachment; filename="escalations.csv"'})
 
 
-def _safe_cell(value: Any) -> str:
-    """A CSV cell that spreadsheets will not run as a formula."""
-    text = "" if value is None else str(value)
-    return "'" + text if text[:1] in ("=", "+", "-", "@") else text
+def _safe_cell(value: Any) -> Any:
+    """A cell for defusedcsv's writer, which leaves OWASP's two other formula triggers alone: a leading
+    tab or carriage return (spreadsheets drop them and then read ``=...`` as a formula)."""
+    if isinstance(value, str) and value[:1] in ("\t", "\r"):
+        return "'" + value
+    return value
 
 
 @router.get("/escalations/{esc_id}")
-async def get_escalation(esc_id: int, user: UserDep, services: ServicesDep) -> dict[str, Any]:
-    """One case: handoff packet, transcript, events, notes."""
+async def get_escalation(esc_id: int, request: Request, user: UserDep, services: ServicesDep) -> dict[str, Any]:
+    """One case: handoff packet, transcript, events, notes (the opening is audited)."""
     try:
-        return services.escalations.detail(esc_id, user)
+        detail = services.escalations.detail(esc_id, user)
     except EscalationError as exc:
         raise _fail(exc) from exc
+    services.audit.record(user, "open", f"escalation:{esc_id}", request)
+    return detail
 
 
 @router.post("/escalations/{esc_id}/claim")
-async def claim(esc_id: int, user: UserDep, services: ServicesDep) -> dict[str, Any]:
+async def claim(esc_id: int, request: Request, user: UserDep, services: ServicesDep) -> dict[str, Any]:
     """Take an open case."""
     try:
         services.escalations.claim(esc_id, user)
-        return services.escalations.detail(esc_id, user)
+        detail = services.escalations.detail(esc_id, user)
     except EscalationError as exc:
         raise _fail(exc) from exc
+    services.audit.record(user, "claim", f"escalation:{esc_id}", request)
+    return detail
 
 
 @router.post("/escalations/{esc_id}/reply")
-async def reply(esc_id: int, body: TextIn, user: UserDep, services: ServicesDep) -> dict[str, Any]:
+async def reply(esc_id: int, body: TextIn, request: Request, user: UserDep, services: ServicesDep) -> dict[str, Any]:
     """Answer the owner; the answer reaches them in the channel they used."""
     try:
         esc = services.escalations.require(esc_id, user)
         deliveries = services.deliveries(esc["sender_id"], esc["channel"], [{"text": body.text, "role": "liaison"}])
-        services.escalations.reply(esc_id, user, body.text, deliveries)
+        _, message_id = services.escalations.reply(esc_id, user, body.text, deliveries)
     except EscalationError as exc:
         raise _fail(exc) from exc
+    services.audit.record(user, "reply", f"escalation:{esc_id}", request, f"message {message_id}")
     return services.escalations.detail(esc_id, user)
 
 
 @router.post("/escalations/{esc_id}/resolve")
-async def resolve(esc_id: int, user: UserDep, services: ServicesDep) -> dict[str, Any]:
+async def resolve(esc_id: int, request: Request, user: UserDep, services: ServicesDep) -> dict[str, Any]:
     """Close the case; the bot resumes the conversation and tells the owner."""
     try:
         await resolve_and_resume(services, esc_id, user)
     except EscalationError as exc:
         raise _fail(exc) from exc
+    services.audit.record(user, "resolve", f"escalation:{esc_id}", request)
     return services.escalations.detail(esc_id, user)  # the resolver claimed it, so may still see it
 
 
 @router.post("/escalations/{esc_id}/return")
-async def return_to_queue(esc_id: int, user: UserDep, services: ServicesDep) -> dict[str, Any]:
+async def return_to_queue(esc_id: int, request: Request, user: UserDep, services: ServicesDep) -> dict[str, Any]:
     """Give a claimed case back to the queue."""
     try:
         returned = services.escalations.return_to_queue(esc_id, user)
     except EscalationError as exc:
         raise _fail(exc) from exc
+    services.audit.record(user, "return", f"escalation:{esc_id}", request)
     try:
         return services.escalations.detail(esc_id, user)
     except EscalationError:
@@ -109,9 +121,11 @@ async def return_to_queue(esc_id: int, user: UserDep, services: ServicesDep) -> 
 
 
 @router.post("/escalations/{esc_id}/notes")
-async def add_note(esc_id: int, body: TextIn, user: UserDep, services: ServicesDep) -> dict[str, Any]:
+async def add_note(esc_id: int, body: TextIn, request: Request, user: UserDep, services: ServicesDep) -> dict[str, Any]:
     """Add an internal note (never shown to the owner)."""
     try:
-        return services.escalations.add_note(esc_id, user, body.text)
+        detail = services.escalations.add_note(esc_id, user, body.text)
     except EscalationError as exc:
         raise _fail(exc) from exc
+    services.audit.record(user, "note", f"escalation:{esc_id}", request)
+    return detail

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from typing import Annotated
 
 from fastapi import APIRouter, Header, HTTPException, Request
@@ -19,19 +20,26 @@ async def login(body: LoginIn, request: Request, services: ServicesDep) -> dict[
     key = f"{body.username}|{client}"
     if services.auth.limiter.blocked(key):
         raise HTTPException(429, "too many failed logins; try again in a few minutes")
-    result = services.auth.login(body.username, body.password)
+    # argon2 is deliberately slow (tens of ms of CPU): verify off the event loop.
+    result = await asyncio.to_thread(services.auth.login, body.username, body.password)
     if result is None:
         services.auth.limiter.hit(key)
+        services.audit.record(body.username, "login_failed", request=request)
         raise HTTPException(401, "wrong username or password")
     services.auth.limiter.reset(key)
     token, liaison = result
+    liaison = {**liaison, "role": (services.registry.liaison(liaison["username"]) or {}).get("role") or "liaison"}
+    services.audit.record(liaison, "login", request=request)
     return {"token": token, "liaison": liaison}
 
 
 @router.post("/logout")
-async def logout(user: UserDep, services: ServicesDep, authorization: Annotated[str | None, Header()] = None) -> dict[str, bool]:
+async def logout(
+    request: Request, user: UserDep, services: ServicesDep, authorization: Annotated[str | None, Header()] = None,
+) -> dict[str, bool]:
     """Revoke the current token."""
     services.auth.logout((authorization or "").split(" ", 1)[-1].strip())
+    services.audit.record(user, "logout", request=request)
     return {"ok": True}
 
 

@@ -250,6 +250,7 @@
     const who = state.liaison || {};
     $("liaison-name").textContent = who.name || who.username || "";
     $("liaison-department").textContent = who.department || "";
+    $("btn-audit").hidden = who.role !== "admin"; // the server refuses others anyway (403)
     refreshAll();
     startPolling();
   }
@@ -619,22 +620,22 @@
     if (await act("notes", { text }, `已添加备注（工单 #${state.currentId}）`)) input.value = "";
   }
 
-  async function exportCsv() {
-    const btn = $("btn-export");
+  /** Download a CSV route as ``filename`` (cases for everyone, the audit log for admins). */
+  async function exportCsv(path, filename, btn) {
     btn.disabled = true;
     try {
-      const res = await api("/api/escalations.csv", { raw: true, headers: { Accept: "text/csv" } });
+      const res = await api(path, { raw: true, headers: { Accept: "text/csv" } });
       const blob = await res.blob();
       const url = URL.createObjectURL(blob);
       const link = document.createElement("a");
       link.href = url;
-      link.download = "escalations.csv";
+      link.download = filename;
       link.hidden = true;
       document.body.appendChild(link);
       link.click();
       document.body.removeChild(link);
       setTimeout(() => URL.revokeObjectURL(url), 10000);
-      setStatus("已导出 escalations.csv", "ok");
+      setStatus(`已导出 ${filename}`, "ok");
     } catch (err) {
       if (err.status !== 401) setStatus(`导出失败：${err.message}`, "error");
     } finally {
@@ -656,7 +657,8 @@
   function init() {
     $("login-form").addEventListener("submit", login);
     $("btn-logout").addEventListener("click", () => logout(""));
-    $("btn-export").addEventListener("click", exportCsv);
+    $("btn-export").addEventListener("click", () => exportCsv("/api/escalations.csv", "escalations.csv", $("btn-export")));
+    $("btn-audit").addEventListener("click", () => exportCsv("/api/admin/audit.csv", "audit_log.csv", $("btn-audit")));
     $("btn-claim").addEventListener("click", () => act("claim", undefined, `已认领工单 #${state.currentId}`));
     $("btn-return").addEventListener("click", () => act("return", undefined, `工单 #${state.currentId} 已退回部门队列`));
     $("btn-resolve").addEventListener("click", () => act("resolve", undefined, `工单 #${state.currentId} 已办结`));

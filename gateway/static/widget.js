@@ -4,6 +4,11 @@
  * the same replies arrive on the SSE stream and from /messages?after=N, and rendering twice is the
  * bug to avoid. The owner's own bubble is shown at once (pending) and adopts its id when the stored
  * copy comes back. All data goes in through textContent, never innerHTML.
+ *
+ * A conversation belongs to whoever holds its secret: the gateway returns it with the first
+ * message (conversation_token) and also sets it as an HttpOnly cookie. Requests send it in the
+ * X-Conversation-Token header (kept in localStorage, so third-party-cookie blocking cannot lock the
+ * owner out); EventSource, which cannot send headers, relies on the cookie.
  */
 (function () {
   "use strict";
@@ -13,6 +18,7 @@
 
   var SENDER_KEY = "hqt_sender_id";
   var HANDOFF_KEY = "hqt_handoff";
+  var TOKEN_KEY = "hqt_conversation_token";
   var RECONNECT_MAX_MS = 30000;
 
   var script = document.currentScript || findScript();
@@ -44,6 +50,7 @@
   // -- state -----------------------------------------------------------------------------------
   var state = {
     senderId: load(SENDER_KEY),
+    token: load(TOKEN_KEY),
     lastId: 0,
     seen: {},            // message id -> element
     pending: [],         // [{text, el}] own bubbles waiting for their stored copy
@@ -112,7 +119,12 @@
   heading.appendChild(el("span", { "class": "hqt-title" }, "惠企通 政策咨询"));
   heading.appendChild(el("span", { "class": "hqt-subtitle" }, "中山市工业和信息化局"));
   var closeBtn = el("button", { id: "hqt-close", type: "button", "class": "hqt-close", "aria-label": "关闭对话窗口" }, "×");
+  var clearBtn = el("button", {
+    id: "hqt-clear", type: "button", "class": "hqt-clear", title: "删除本次对话的全部记录",
+    "aria-label": "清除对话记录",
+  }, "清除记录");
   header.appendChild(heading);
+  header.appendChild(clearBtn);
   header.appendChild(closeBtn);
 
   var handoffBanner = el("div", { id: "hqt-handoff", "class": "hqt-handoff", role: "status" });
@@ -187,6 +199,7 @@
 
   launcher.addEventListener("click", function () { if (state.open) closePanel(); else openPanel(); });
   closeBtn.addEventListener("click", closePanel);
+  clearBtn.addEventListener("click", clearConversation);
   panel.addEventListener("keydown", function (event) {
     if (event.key === "Escape") closePanel();
   });
@@ -364,6 +377,13 @@
     return apiBase + "/api/conversations/" + encodeURIComponent(state.senderId) + suffix;
   }
 
+  /** Headers proving we own the conversation (the cookie, sent with credentials, is the fallback). */
+  function authHeaders(extra) {
+    var headers = extra || {};
+    if (state.token) headers["X-Conversation-Token"] = state.token;
+    return headers;
+  }
+
   var STATUS_TEXT = {
     400: "抱歉，消息未能发送，请修改后再试。",
     413: "抱歉，消息太长了，请精简后再发送。",
@@ -387,8 +407,15 @@
   function fetchMessages() {
     if (!state.senderId) return Promise.resolve();
     var sender = state.senderId;
-    return fetch(conversationUrl("/messages?after=" + state.lastId), { headers: { Accept: "application/json" } })
+    return fetch(conversationUrl("/messages?after=" + state.lastId), {
+      headers: authHeaders({ Accept: "application/json" }), credentials: "include",
+    })
       .then(function (res) {
+        if (res.status === 401 || res.status === 403 || res.status === 404) {
+          // Expired (retention), cleared elsewhere, or not ours: the next message starts afresh.
+          if (sender === state.senderId) forgetConversation();
+          return [];
+        }
         if (!res.ok) throw new Error("HTTP " + res.status);
         return res.json();
       })
@@ -402,7 +429,7 @@
     closeStream();
     if (!state.senderId || typeof window.EventSource !== "function") return;
     var sender = state.senderId;
-    var source = new EventSource(conversationUrl("/stream?after=" + state.lastId));
+    var source = new EventSource(conversationUrl("/stream?after=" + state.lastId), { withCredentials: true });
     state.stream = source;
     source.onopen = function () { state.reconnectMs = 1000; };
     source.onmessage = function (event) {
@@ -436,10 +463,12 @@
   }
 
   /** A different conversation (the server assigned or replaced our sender_id). */
-  function switchSender(senderId) {
+  function switchSender(senderId, token) {
     closeStream();
     state.senderId = senderId;
     save(SENDER_KEY, senderId);
+    state.token = token || null;
+    save(TOKEN_KEY, state.token);
     state.lastId = 0;
     state.seen = {};
     showHandoff(null);
@@ -448,6 +477,33 @@
       if (keep.indexOf(node) < 0) list.removeChild(node);
     });
     state.started = false;
+  }
+
+  /** Drop the conversation on this device (cleared, expired or not ours any more). */
+  function forgetConversation() {
+    switchSender(null, null);
+    save(SENDER_KEY, null);
+    state.pending = [];
+    Array.prototype.slice.call(list.querySelectorAll(".hqt-msg")).forEach(function (node) { list.removeChild(node); });
+    welcome.hidden = false;
+  }
+
+  /** 清除记录: delete the conversation on the server (which also ends its secret), then here. */
+  function clearConversation() {
+    if (state.inFlight) return;
+    if (!state.senderId) { forgetConversation(); return; }
+    if (!window.confirm("确定清除本次对话的全部记录吗？清除后工作人员也无法再查看，正在处理的转人工咨询将被撤回。")) return;
+    setBusy(true);
+    fetch(conversationUrl(""), { method: "DELETE", headers: authHeaders({ Accept: "application/json" }), credentials: "include" })
+      .then(function (res) {
+        if (res.ok || res.status === 404) {
+          forgetConversation();
+          addSystemLine("对话记录已清除。");
+        } else {
+          addSystemLine("清除失败，请稍后再试。");
+        }
+      }, function () { addSystemLine("网络异常，清除失败，请稍后再试。"); })
+      .then(function () { setBusy(false); });
   }
 
   function setBusy(busy) {
@@ -475,8 +531,9 @@
 
     fetch(apiBase + "/api/chat", {
       method: "POST",
-      headers: { "Content-Type": "application/json", Accept: "application/json" },
+      headers: authHeaders({ "Content-Type": "application/json", Accept: "application/json" }),
       body: JSON.stringify(body),
+      credentials: "include",
     })
       .then(function (res) {
         return res.json().catch(function () { return null; }).then(function (data) {
@@ -490,11 +547,16 @@
           // A 4xx was refused before storing; a 5xx or lost connection may still have been stored,
           // so that bubble stays adoptable.
           failPending(pending, result.status >= 400 && result.status < 500);
+          if (result.status === 401 || result.status === 403) {
+            forgetConversation();
+            addSystemLine("本次对话已失效，请重新发送您的问题。");
+            return null;
+          }
           addSystemLine(result.status ? errorText(result.status, result.data) : "网络异常，消息可能未发送成功，请稍后再试。");
           return null;
         }
         var data = result.data || {};
-        if (data.sender_id && data.sender_id !== state.senderId) switchSender(data.sender_id);
+        if (data.sender_id && data.sender_id !== state.senderId) switchSender(data.sender_id, data.conversation_token);
         if (Object.prototype.hasOwnProperty.call(data, "handoff")) showHandoff(data.handoff);
         var first = !state.started;
         state.started = true;

@@ -4,17 +4,15 @@ from __future__ import annotations
 
 import json
 import time
-import uuid
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
 
-import httpx
 import pytest
 from playwright.sync_api import BrowserContext, Locator, Page, expect
 from stdnum.cn import uscc
 
 from tests.stack import Stack
+from tests.webchat import WebChat
 
 NewContext = Callable[..., BrowserContext]
 
@@ -45,10 +43,6 @@ def registered(stack: Stack) -> Stack:
     return stack
 
 
-def api_chat(stack: Stack, sender: str, text: str) -> dict[str, Any]:
-    resp = httpx.post(f"{stack.gateway}/api/chat", json={"sender_id": sender, "text": text}, timeout=60)
-    assert resp.status_code == 200, resp.text
-    return dict(resp.json())
 
 
 # -- widget helpers ----------------------------------------------------------------------------
@@ -178,6 +172,49 @@ def test_reload_keeps_the_conversation(registered: Stack, new_context: NewContex
     assert page.evaluate("localStorage.getItem('hqt_sender_id')") == sender
 
 
+def test_another_browser_cannot_read_or_write_the_conversation_and_clearing_ends_it(
+    registered: Stack, new_context: NewContext, artifacts: Path,
+) -> None:
+    owner_context = new_context()
+    page = open_widget(owner_context, registered)
+    ask(page, GROWTH_Q)
+    expect(bot_after(page, GROWTH_Q, "10-100")).to_be_visible(timeout=BOT_WAIT_MS)
+    sender = page.evaluate("localStorage.getItem('hqt_sender_id')")
+    cookie = [c for c in owner_context.cookies() if c["name"] == f"hqt_{sender}"]
+    assert cookie and cookie[0]["httpOnly"] and cookie[0]["path"] == "/api"
+    before = transcript_of(page)
+
+    # Another browser that learnt the id (not the secret) sees nothing and cannot write into it.
+    intruder_context = new_context()
+    base = f"{registered.gateway}/api/conversations/{sender}"
+    assert intruder_context.request.get(f"{base}/messages").status == 401
+    assert intruder_context.request.get(f"{base}/messages", headers={"X-Conversation-Token": "guess"}).status == 403
+    assert intruder_context.request.get(f"{base}/stream").status == 401
+    assert intruder_context.request.delete(base).status == 401
+    intruder_context.add_init_script(f"localStorage.setItem('hqt_sender_id', {json.dumps(sender)})")
+    intruder = open_widget(intruder_context, registered)
+    # The widget's history request is refused (401): it drops the id and starts afresh with the next message.
+    intruder.wait_for_function("localStorage.getItem('hqt_sender_id') === null")
+    ask(intruder, "我是谁")
+    expect(intruder.locator(".hqt-msg[data-role=bot]").first).to_be_visible(timeout=BOT_WAIT_MS)
+    expect(intruder.locator("#hqt-messages")).not_to_contain_text(GROWTH_Q)
+    assert intruder.evaluate("localStorage.getItem('hqt_sender_id')") != sender  # a conversation of its own
+    page.reload()
+    expect(page.locator(".hqt-msg")).to_have_count(len(before))
+    assert transcript_of(page) == before  # nothing was written into the owner's conversation
+
+    # 清除记录 deletes it on the server and ends its secret.
+    page.once("dialog", lambda dialog: dialog.accept())
+    page.locator("#hqt-clear").click()
+    expect(page.locator(".hqt-msg[data-role=system]").filter(has_text="对话记录已清除")).to_be_visible()
+    expect(page.locator(".hqt-msg[data-role=user]")).to_have_count(0)
+    assert page.evaluate("localStorage.getItem('hqt_sender_id')") is None
+    page.screenshot(path=artifacts / "widget-cleared.png")
+    assert owner_context.request.get(f"{base}/messages").status == 404
+    page.reload()
+    expect(page.locator(".hqt-msg")).to_have_count(0)
+
+
 def test_facts_and_a_question_in_one_message_get_the_verdict_in_one_turn(
     registered: Stack, new_context: NewContext, artifacts: Path,
 ) -> None:
@@ -213,13 +250,14 @@ def test_enter_while_composing_does_not_send(registered: Stack, new_context: New
 
 def test_html_in_messages_and_firm_names_stays_text(registered: Stack, new_context: NewContext) -> None:
     stack = registered
-    sender = f"web-xss-{uuid.uuid4().hex[:12]}"
-    api_chat(stack, sender, f"我们公司统一社会信用代码是{XSS_USCC}")
-    handoff = api_chat(stack, sender, "转人工")["handoff"]
+    owner = WebChat(stack.gateway)
+    owner.send(f"我们公司统一社会信用代码是{XSS_USCC}")
+    handoff = owner.send("转人工")["handoff"]
     assert handoff  # routed to the firm's own liaison: the case is in b_xss's own list below
 
-    user_context = new_context()
-    user_context.add_init_script(f"localStorage.setItem('hqt_sender_id', {json.dumps(sender)})")
+    user_context = new_context()  # the same owner, continuing in the widget with the conversation's secret
+    user_context.add_init_script(f"localStorage.setItem('hqt_sender_id', {json.dumps(owner.sender_id)});"
+                                 f"localStorage.setItem('hqt_conversation_token', {json.dumps(owner.token)})")
     user = open_widget(user_context, stack)
     expect(user.locator(".hqt-msg[data-role=user]").first).to_be_visible()  # the history came back
     for text in XSS_TEXTS:
@@ -260,9 +298,9 @@ def test_reply_buttons_are_buttons_and_send_their_payload(registered: Stack, new
 
 def test_console_login_and_department_isolation(registered: Stack, new_context: NewContext) -> None:
     stack = registered
-    sender = f"web-{uuid.uuid4().hex}"
-    api_chat(stack, sender, GROWTH_Q)
-    handoff = api_chat(stack, sender, "转人工")["handoff"]
+    owner = WebChat(stack.gateway)
+    owner.send(GROWTH_Q)
+    handoff = owner.send("转人工")["handoff"]
     assert handoff and GXJ in handoff["liaison"]
     item = f'.esc-item[data-id="{handoff["escalation_id"]}"]'
 

@@ -14,6 +14,7 @@ import pytest
 
 from tests.concurrency import fifty_conversations
 from tests.stack import Stack
+from tests.webchat import WebChat
 
 LIAISONS = [
     ("t_gxj", "gxj-password-1", "赵工信", "市工业和信息化局"),
@@ -35,15 +36,6 @@ def registered(stack: Stack) -> Stack:
     return stack
 
 
-def chat(stack: Stack, text: str, sender: str | None = None) -> dict[str, Any]:
-    body: dict[str, Any] = {"text": text}
-    if sender:
-        body["sender_id"] = sender
-    resp = httpx.post(f"{stack.gateway}/api/chat", json=body, timeout=60)
-    assert resp.status_code == 200, resp.text
-    return dict(resp.json())
-
-
 def login(stack: Stack, username: str, password: str) -> dict[str, str]:
     resp = httpx.post(f"{stack.gateway}/api/liaison/login", json={"username": username, "password": password})
     assert resp.status_code == 200, resp.text
@@ -51,18 +43,18 @@ def login(stack: Stack, username: str, password: str) -> dict[str, str]:
 
 
 def test_chat_creates_sender_and_returns_cited_reply(stack: Stack) -> None:
-    out = chat(stack, "专精特新企业增长30%有什么补贴")
-    assert out["sender_id"].startswith("web-")
+    owner = WebChat(stack.gateway)
+    out = owner.send("专精特新企业增长30%有什么补贴")
+    assert out["sender_id"].startswith("web-") and len(out["conversation_token"]) >= 40
     assert out["handoff"] is None
     reply = out["replies"][0]
     assert set(reply) == {"text", "buttons", "sources"}
     assert reply["sources"][0] == {"policy_id": "zjtx-growth-subsidy", "title": "专精特新企业增长补贴", "section": "三（二）"}
-    history = httpx.get(f"{stack.gateway}/api/conversations/{out['sender_id']}/messages").json()
+    history = owner.messages()
     assert [m["role"] for m in history] == ["user", "bot"]
     assert history[0]["text"] == "专精特新企业增长30%有什么补贴"
     assert history[1]["sources"][0]["policy_id"] == "zjtx-growth-subsidy"
-    after = httpx.get(f"{stack.gateway}/api/conversations/{out['sender_id']}/messages",
-                      params={"after": history[0]["id"]}).json()
+    after = owner.messages(after=history[0]["id"])
     assert [m["id"] for m in after] == [history[1]["id"]]
 
 
@@ -116,12 +108,12 @@ def test_login_errors(registered: Stack) -> None:
 
 def test_full_handoff_lifecycle_and_bot_resumes(registered: Stack) -> None:
     stack = registered
-    sender = f"web-{uuid.uuid4().hex}"
-    chat(stack, "新型学徒制培训补贴要准备什么材料", sender)
-    out = chat(stack, "转人工", sender)
+    owner = WebChat(stack.gateway)
+    owner.send("新型学徒制培训补贴要准备什么材料")
+    out = owner.send("转人工")
     handoff = out["handoff"]
     assert handoff and handoff["status"] == "open" and "市人力资源和社会保障局" in handoff["liaison"]
-    held = chat(stack, "麻烦尽快回复，谢谢", sender)
+    held = owner.send("麻烦尽快回复，谢谢")
     assert held["replies"] == [] and held["handoff"]["escalation_id"] == handoff["escalation_id"]
 
     rsj, gxj = login(stack, "t_rsj", "rsj-password-1"), login(stack, "t_gxj", "gxj-password-1")
@@ -150,18 +142,18 @@ def test_full_handoff_lifecycle_and_bot_resumes(registered: Stack) -> None:
     assert [e["kind"] for e in resolved["events"]] == ["created", "claimed", "replied", "note", "resolved"]
     assert httpx.post(f"{stack.gateway}/api/escalations/{esc_id}/claim", headers=rsj).status_code == 409
 
-    roles = [m["role"] for m in httpx.get(f"{stack.gateway}/api/conversations/{sender}/messages").json()]
+    roles = [m["role"] for m in owner.messages()]
     assert roles[-2:] == ["liaison", "system"]
-    back = chat(stack, "专精特新股改资助最多多少", sender)
+    back = owner.send("专精特新股改资助最多多少")
     assert back["handoff"] is None
     assert back["replies"][0]["sources"][0]["policy_id"] == "zjtx-shareholding-reform"
 
 
 def test_registered_firm_goes_to_its_liaison(registered: Stack) -> None:
     stack = registered
-    sender = f"web-{uuid.uuid4().hex}"
-    chat(stack, f"我们公司统一社会信用代码是{FIRM_USCC}", sender)
-    out = chat(stack, "我要找挂点领导", sender)
+    owner = WebChat(stack.gateway)
+    owner.send(f"我们公司统一社会信用代码是{FIRM_USCC}")
+    out = owner.send("我要找挂点领导")
     assert "孙镇街" in out["handoff"]["liaison"]
     town = login(stack, "t_town", "town-password-1")
     mine = httpx.get(f"{stack.gateway}/api/escalations", params={"scope": "mine"}, headers=town).json()
@@ -174,12 +166,12 @@ def test_registered_firm_goes_to_its_liaison(registered: Stack) -> None:
 
 def test_liaison_reply_reaches_the_stream_within_two_seconds(registered: Stack) -> None:
     stack = registered
-    sender = f"web-{uuid.uuid4().hex}"
-    esc_id = chat(stack, "我要人工服务", sender)["handoff"]["escalation_id"]
-    last = httpx.get(f"{stack.gateway}/api/conversations/{sender}/messages").json()[-1]["id"]
+    owner = WebChat(stack.gateway)
+    esc_id = owner.send("我要人工服务")["handoff"]["escalation_id"]
+    last = owner.messages()[-1]["id"]
     gxj = login(stack, "t_gxj", "gxj-password-1")
-    with httpx.stream("GET", f"{stack.gateway}/api/conversations/{sender}/stream", params={"after": last},
-                      timeout=10) as stream:
+    with httpx.stream("GET", f"{stack.gateway}/api/conversations/{owner.sender_id}/stream", params={"after": last},
+                      headers=owner.headers, timeout=10) as stream:
         sent = time.monotonic()
         httpx.post(f"{stack.gateway}/api/escalations/{esc_id}/reply", json={"text": "您好，我是工信局赵工"}, headers=gxj)
         for line in stream.iter_lines():

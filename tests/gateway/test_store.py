@@ -4,12 +4,10 @@ from __future__ import annotations
 
 import threading
 import uuid
-from collections.abc import Iterator
 from datetime import datetime, timedelta
 from pathlib import Path
 
 import pytest
-import sqlalchemy as sa
 
 from gateway.auth import Auth, hash_password, verify_password
 from gateway.escalations import EscalationError, Escalations
@@ -18,7 +16,6 @@ from gateway.sla import LOCAL, add_working_hours, sla_state
 from gateway.store import Store, escalations
 from knowledge.settings import Settings
 
-PG_URL = "postgresql://postgres@127.0.0.1:5432/test"
 LIAISONS = [
     {"username": "gxj_a", "password": "password-a", "name": "甲", "department": "市工业和信息化局"},
     {"username": "gxj_b", "password": "password-b", "name": "乙", "department": "市工业和信息化局"},
@@ -27,26 +24,6 @@ LIAISONS = [
 ]
 FIRM = {"uscc": "91442000MA4W0A1C3F", "name": "测试五金有限公司", "level": "市级", "liaison": "town_d",
         "backup_liaison": "gxj_b"}
-
-
-@pytest.fixture(params=["sqlite", "postgresql"])
-def store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Store]:
-    schema = f"hqt_store_{uuid.uuid4().hex[:12]}"  # own schema: parallel runs cannot collide
-    admin = sa.create_engine(PG_URL) if request.param == "postgresql" else None
-    if admin is None:
-        url = f"sqlite:///{tmp_path / 'store.db'}"
-    else:
-        with admin.begin() as con:
-            con.execute(sa.text(f"CREATE SCHEMA {schema}"))
-        url = f"{PG_URL}?options=-csearch_path%3D{schema}"
-    s = Store(url)
-    s.create()
-    yield s
-    s.engine.dispose()
-    if admin is not None:
-        with admin.begin() as con:
-            con.execute(sa.text(f"DROP SCHEMA {schema} CASCADE"))
-        admin.dispose()
 
 
 @pytest.fixture
@@ -196,7 +173,7 @@ def test_auth_tokens_and_passwords(store: Store) -> None:
     old, _ = expired.login("gxj_a", "password-a")  # type: ignore[misc]
     assert expired.user(old) is None
     stored = hash_password("秘密-password")
-    assert stored.startswith("pbkdf2_sha256$") and verify_password("秘密-password", stored)
+    assert stored.startswith("$argon2id$") and verify_password("秘密-password", stored)
     assert not verify_password("other", stored)
 
 

@@ -15,6 +15,7 @@ from typing import Any
 import httpx
 import pytest
 
+from gateway.store import Store
 from tests.conftest import WECOM_AES_KEY, WECOM_TOKEN, wecom_env
 from tests.fakes.wecom_api import (
     CORP_ID,
@@ -23,6 +24,7 @@ from tests.fakes.wecom_api import (
     text_message_xml,
 )
 from tests.stack import Stack, stack_env
+from tests.webchat import WebChat
 
 BUSY = "系统繁忙"
 
@@ -39,14 +41,8 @@ def faulty(tmp_path_factory: pytest.TempPathFactory, wecom_server: FakeWeComServ
         yield stack
 
 
-def chat(stack: Stack, sender: str, text: str) -> dict[str, Any]:
-    resp = httpx.post(f"{stack.gateway}/api/chat", json={"sender_id": sender, "text": text}, timeout=60)
-    assert resp.status_code == 200, resp.text
-    return dict(resp.json())
-
-
-def history(stack: Stack, sender: str) -> list[dict[str, Any]]:
-    return list(httpx.get(f"{stack.gateway}/api/conversations/{sender}/messages", timeout=10).json())
+def user_texts(owner: WebChat) -> list[str]:
+    return [m["text"] for m in owner.messages() if m["role"] == "user"]
 
 
 def health(stack: Stack) -> tuple[int, dict[str, Any]]:
@@ -55,37 +51,37 @@ def health(stack: Stack) -> tuple[int, dict[str, Any]]:
 
 
 def test_rasa_killed_owner_told_at_once_escalation_still_made(faulty: Stack) -> None:
-    sender = f"web-{uuid.uuid4().hex}"
-    assert chat(faulty, sender, "专精特新企业增长30%有什么补贴")["replies"][0]["sources"]
+    owner = WebChat(faulty.gateway)
+    assert owner.send("专精特新企业增长30%有什么补贴")["replies"][0]["sources"]
     faulty.kill("rasa")
     started = time.monotonic()
-    out = chat(faulty, sender, "股改资助最多多少")
+    out = owner.send("股改资助最多多少")
     assert BUSY in out["replies"][0]["text"] and time.monotonic() - started < 5
     status, checks = health(faulty)
     assert status == 503 and not checks["rasa"]["ok"] and checks["actions"]["ok"]
-    out = chat(faulty, sender, "请帮我转人工")
+    out = owner.send("请帮我转人工")
     assert out["handoff"] and out["handoff"]["status"] == "open"
-    users = [m["text"] for m in history(faulty, sender) if m["role"] == "user"]
+    users = user_texts(owner)
     assert users == ["专精特新企业增长30%有什么补贴", "股改资助最多多少", "请帮我转人工"]  # nothing lost
     faulty.start("rasa")
     faulty.wait("rasa")
-    other = f"web-{uuid.uuid4().hex}"
-    assert chat(faulty, other, "新型学徒制培训有补贴吗")["replies"][0]["sources"]
+    other = WebChat(faulty.gateway)
+    assert other.send("新型学徒制培训有补贴吗")["replies"][0]["sources"]
     assert health(faulty)[0] == 200
 
 
 def test_action_server_killed_then_restarted(faulty: Stack) -> None:
     faulty.kill("actions")
-    sender = f"web-{uuid.uuid4().hex}"
-    out = chat(faulty, sender, "中行对专精特新有什么融资支持")
+    owner = WebChat(faulty.gateway)
+    out = owner.send("中行对专精特新有什么融资支持")
     assert BUSY in out["replies"][0]["text"]
     status, checks = health(faulty)
     assert status == 503 and not checks["actions"]["ok"]
-    assert chat(faulty, sender, "我要找工作人员")["handoff"]["status"] == "open"
+    assert owner.send("我要找工作人员")["handoff"]["status"] == "open"
     faulty.start("actions")
     faulty.wait("actions")
-    fresh = f"web-{uuid.uuid4().hex}"
-    assert chat(faulty, fresh, "中行对专精特新有什么融资支持")["replies"][0]["sources"]
+    fresh = WebChat(faulty.gateway)
+    assert fresh.send("中行对专精特新有什么融资支持")["replies"][0]["sources"]
 
 
 def test_gateway_killed_mid_wecom_turn_answers_exactly_once(faulty: Stack, wecom_server: FakeWeComServer) -> None:
@@ -111,29 +107,29 @@ def test_gateway_killed_mid_wecom_turn_answers_exactly_once(faulty: Stack, wecom
     time.sleep(2.0)
     answers = [t for to, t in wecom_server.fake.sent_texts("user") if to == user]
     assert len(answers) == 1 and "二（二）" in answers[0]
-    users = [m for m in history(faulty, f"wecom:{user}") if m["role"] == "user"]
+    users = [m for m in Store(faulty.env["DATABASE_URL"]).messages_after(f"wecom:{user}") if m["role"] == "user"]
     assert len(users) == 1
 
 
 def test_gateway_killed_open_escalations_survive(faulty: Stack) -> None:
-    sender = f"web-{uuid.uuid4().hex}"
-    chat(faulty, sender, "技能等级认定怎么申请")
-    esc = chat(faulty, sender, "转人工")["handoff"]
+    owner = WebChat(faulty.gateway)
+    owner.send("技能等级认定怎么申请")
+    esc = owner.send("转人工")["handoff"]
     faulty.kill("gateway")
     faulty.start("gateway")
     faulty.wait("gateway")
-    held = chat(faulty, sender, "还在吗？")
+    held = owner.send("还在吗？")
     assert held["replies"] == [] and held["handoff"]["escalation_id"] == esc["escalation_id"]
     secret = {"X-Handoff-Secret": faulty.env["HANDOFF_SECRET"]}
-    again = httpx.post(f"{faulty.gateway}/internal/handoff", json={"sender_id": sender}, headers=secret).json()
+    again = httpx.post(f"{faulty.gateway}/internal/handoff", json={"sender_id": owner.sender_id}, headers=secret).json()
     assert again == {**again, "escalation_id": esc["escalation_id"], "created": False, "status": "open"}
-    users = [m["text"] for m in history(faulty, sender) if m["role"] == "user"]
+    users = user_texts(owner)
     assert users == ["技能等级认定怎么申请", "转人工", "还在吗？"]
 
 
 def test_database_locked_briefly_then_too_long(faulty: Stack) -> None:
     db = Path(faulty.env["DATABASE_URL"].removeprefix("sqlite:///"))
-    sender = f"web-{uuid.uuid4().hex}"
+    owner = WebChat(faulty.gateway)
 
     def hold(seconds: float, ready: threading.Event) -> None:
         con = sqlite3.connect(db, timeout=30)
@@ -147,7 +143,7 @@ def test_database_locked_briefly_then_too_long(faulty: Stack) -> None:
     locker = threading.Thread(target=hold, args=(2.0, ready))
     locker.start()
     ready.wait()
-    out = chat(faulty, sender, "工业设计中心认定了多少家")  # waits and retries past the brief lock
+    out = owner.send("工业设计中心认定了多少家")  # waits and retries past the brief lock
     locker.join()
     assert out["replies"][0]["sources"]
     ready = threading.Event()
@@ -155,10 +151,10 @@ def test_database_locked_briefly_then_too_long(faulty: Stack) -> None:
     locker.start()
     ready.wait()
     started = time.monotonic()
-    resp = httpx.post(f"{faulty.gateway}/api/chat", json={"sender_id": sender, "text": "质量奖"}, timeout=60)
+    resp = owner.post("质量奖")
     elapsed = time.monotonic() - started
     locker.join()
     assert resp.status_code == 503 and "storage" in resp.json()["detail"] and elapsed < 15
-    users = [m["text"] for m in history(faulty, sender) if m["role"] == "user"]
+    users = user_texts(owner)
     assert users == ["工业设计中心认定了多少家"]  # the refused message was not half-written
-    assert chat(faulty, sender, "质量奖有多少企业获评")["replies"]
+    assert owner.send("质量奖有多少企业获评")["replies"]

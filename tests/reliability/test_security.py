@@ -6,7 +6,6 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
-import uuid
 from pathlib import Path
 from typing import Any
 
@@ -14,6 +13,7 @@ import httpx
 import pytest
 
 from tests.stack import ROOT, Stack
+from tests.webchat import WebChat
 
 LIAISONS = [("s_gxj", "s-gxj-password", "安工信", "市工业和信息化局"),
             ("s_rsj", "s-rsj-password", "全人社", "市人力资源和社会保障局")]
@@ -41,18 +41,17 @@ def liaisons(stack: Stack) -> dict[str, dict[str, str]]:
     return headers
 
 
-def user_messages(stack: Stack, sender: str) -> list[str]:
-    history = httpx.get(f"{stack.gateway}/api/conversations/{sender}/messages").json()
-    return [m["text"] for m in history if m["role"] == "user"]
+def user_messages(owner: WebChat) -> list[str]:
+    return [m["text"] for m in owner.messages() if m["role"] == "user"]
 
 
 @pytest.mark.parametrize(("kind", "text"), BAD_TEXTS, ids=[k for k, _ in BAD_TEXTS])
 def test_bad_text_gets_a_polite_reply_and_is_stored_verbatim(stack: Stack, kind: str, text: str) -> None:
-    sender = f"web-{uuid.uuid4().hex}"
-    resp = httpx.post(f"{stack.gateway}/api/chat", json={"sender_id": sender, "text": text}, timeout=60)
+    owner = WebChat(stack.gateway)
+    resp = owner.post(text)
     assert resp.status_code == 200, kind
     assert resp.json()["replies"] and resp.json()["replies"][0]["text"]
-    assert user_messages(stack, sender) == [text]
+    assert user_messages(owner) == [text]
     assert httpx.get(f"{stack.gateway}/healthz", timeout=15).status_code == 200  # the SQL did nothing
 
 
@@ -68,14 +67,13 @@ def test_malformed_bodies(stack: Stack, body: bytes, status: int) -> None:
 
 
 def test_per_sender_rate_limit(stack: Stack) -> None:
-    sender = f"web-{uuid.uuid4().hex}"
+    owner = WebChat(stack.gateway)
     limit = int(stack.env.get("RATE_LIMIT_PER_MINUTE", "30"))
-    codes = [httpx.post(f"{stack.gateway}/api/chat", json={"sender_id": sender, "text": "你好"}, timeout=60).status_code
-             for _ in range(limit + 1)]
+    codes = [owner.post("你好").status_code for _ in range(limit + 1)]
     assert codes[:limit] == [200] * limit and codes[limit] == 429
     other = httpx.post(f"{stack.gateway}/api/chat", json={"text": "你好"}, timeout=60)
     assert other.status_code == 200  # other owners are unaffected
-    assert len(user_messages(stack, sender)) == limit  # the refused message changed nothing
+    assert len(user_messages(owner)) == limit  # the refused message changed nothing
 
 
 def test_login_attempts_are_rate_limited(stack: Stack, liaisons: dict[str, dict[str, str]]) -> None:
@@ -86,9 +84,10 @@ def test_login_attempts_are_rate_limited(stack: Stack, liaisons: dict[str, dict[
 
 
 def test_a_liaison_cannot_touch_another_departments_case(stack: Stack, liaisons: dict[str, dict[str, str]]) -> None:
-    sender = f"web-{uuid.uuid4().hex}"
-    httpx.post(f"{stack.gateway}/api/chat", json={"sender_id": sender, "text": "数字化改造贷款贴息怎么申请"}, timeout=60)
-    esc = httpx.post(f"{stack.gateway}/api/chat", json={"sender_id": sender, "text": "转人工"}, timeout=60).json()["handoff"]
+    owner = WebChat(stack.gateway)
+    owner.send("数字化改造贷款贴息怎么申请")
+    esc = owner.send("转人工")["handoff"]
+    sender = owner.sender_id
     outsider = liaisons["s_rsj"]
     base = f"{stack.gateway}/api/escalations/{esc['escalation_id']}"
     assert httpx.get(base, headers=outsider).status_code == 404

@@ -4,8 +4,12 @@ RedisLockStore, a two-worker gateway on PostgreSQL; and 50 concurrent conversati
 from __future__ import annotations
 
 import asyncio
+import http.client
+import json
+import os
 import uuid
 from collections.abc import Iterator
+from pathlib import Path
 
 import httpx
 import pytest
@@ -42,3 +46,54 @@ def test_dialogue_state_carries_over_between_instances(scaled: Stack) -> None:
 
 def test_fifty_concurrent_conversations_ten_handing_off(scaled: Stack) -> None:
     asyncio.run(fifty_conversations(scaled))
+
+
+def worker_of(stack: Stack, conn: http.client.HTTPConnection) -> int:
+    """PID of the gateway worker that accepted ``conn``: the process holding the server end of it."""
+    assert conn.sock is not None
+    ours, gateway = conn.sock.getsockname()[1], int(stack.env["GATEWAY_PORT"])
+    inodes = set()
+    for line in Path("/proc/net/tcp").read_text().splitlines()[1:]:
+        fields = line.split()
+        if int(fields[1].rsplit(":", 1)[1], 16) == gateway and int(fields[2].rsplit(":", 1)[1], 16) == ours:
+            inodes.add(f"socket:[{fields[9]}]")
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                if inodes & {os.readlink(fd) for fd in (entry / "fd").iterdir()}:
+                    return int(entry.name)
+            except OSError:
+                continue
+    raise AssertionError(f"no process holds the gateway end of port {ours}")
+
+
+def login(conn: http.client.HTTPConnection, username: str, password: str) -> int:
+    conn.request("POST", "/api/liaison/login", body=json.dumps({"username": username, "password": password}),
+                 headers={"Content-Type": "application/json"})
+    resp = conn.getresponse()
+    resp.read()
+    return resp.status
+
+
+def test_login_limit_holds_across_the_two_gateway_workers(scaled: Stack) -> None:
+    username, password = f"scale_{uuid.uuid4().hex[:12]}", "scale-right-password"  # fresh Redis keys each run
+    scaled.admin("add-liaison", "--username", username, "--password", password, "--name", "扩容",
+                 "--department", "市工业和信息化局")
+    conns: dict[int, http.client.HTTPConnection] = {}  # worker pid → a kept-alive connection it accepted
+    opened: list[http.client.HTTPConnection] = []
+    try:
+        while len(conns) < 2 and len(opened) < 40:
+            conn = http.client.HTTPConnection("127.0.0.1", int(scaled.env["GATEWAY_PORT"]), timeout=30)
+            opened.append(conn)
+            conn.request("GET", "/api/liaison/me")  # unauthenticated: answered at once, counts nothing
+            conn.getresponse().read()
+            conns.setdefault(worker_of(scaled, conn), conn)
+        assert len(conns) == 2, "uvicorn gave every connection to one worker"
+        first, second = conns.values()
+        codes = [login(first if i % 2 == 0 else second, username, f"guess-{i}") for i in range(5)]
+        assert codes == [401] * 5  # three failures seen by one worker, two by the other
+        assert login(second, username, "guess-5") == 429  # per-worker counting would answer 401 here
+        assert login(first, username, password) == 429  # locked out on both, even with the right password
+    finally:
+        for conn in opened:
+            conn.close()

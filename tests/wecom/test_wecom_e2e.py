@@ -10,6 +10,7 @@ from typing import Any
 import httpx
 import pytest
 
+from gateway.store import Store
 from tests.conftest import BOT_AES_KEY, BOT_TOKEN, WECOM_AES_KEY, WECOM_TOKEN
 from tests.fakes.wecom_api import (
     CORP_ID,
@@ -24,6 +25,11 @@ from tests.stack import Stack
 FIRM_USCC = "91442000MA4W0A1D4K"  # fictional, valid check character
 LIAISON = ("wc_liaison", "wc-password-1", "周挂点", "市工业和信息化局", "zhou.guadian")
 
+
+
+def stored(stack: Stack, sender_id: str) -> list[dict[str, Any]]:
+    """A conversation as the gateway stored it (WeCom conversations are not served by the web API)."""
+    return Store(stack.env["DATABASE_URL"]).messages_after(sender_id)
 
 def wait_for(check: Callable[[], Any], timeout: float = 30.0, what: str = "condition") -> Any:
     deadline = time.monotonic() + timeout
@@ -80,8 +86,15 @@ def test_direct_message_gets_a_cited_answer_exactly_once(stack: Stack, wecom_ser
         assert post_message(stack, user, "专精特新企业增长30%有什么补贴", msg_id).status_code == 200
     time.sleep(2.0)
     assert len(texts_to(wecom_server, "user", user)) == len(answers)
-    stored = httpx.get(f"{stack.gateway}/api/conversations/wecom:{user}/messages").json()
-    assert [m["role"] for m in stored].count("user") == 1
+    assert [m["role"] for m in stored(stack, f"wecom:{user}")].count("user") == 1
+    # The web API serves web conversations only: a WeCom user's conversation is neither readable nor writable.
+    web = f"{stack.gateway}/api/conversations/wecom:{user}"
+    assert httpx.get(f"{web}/messages").status_code == 400
+    assert httpx.get(f"{web}/stream").status_code == 400
+    assert httpx.delete(web).status_code == 400
+    forged = httpx.post(f"{stack.gateway}/api/chat", json={"sender_id": f"wecom:{user}", "text": "冒充的消息"})
+    assert forged.status_code == 400 and "wecom" in forged.json()["detail"]
+    assert [m["role"] for m in stored(stack, f"wecom:{user}")].count("user") == 1
 
 
 def test_forged_stale_and_foreign_callbacks_are_refused(stack: Stack, wecom_server: FakeWeComServer) -> None:
@@ -98,7 +111,7 @@ def test_forged_stale_and_foreign_callbacks_are_refused(stack: Stack, wecom_serv
     assert garbage.status_code in (400, 403)
     time.sleep(1.0)
     assert texts_to(wecom_server, "user", user) == []
-    assert httpx.get(f"{stack.gateway}/api/conversations/wecom:{user}/messages").json() == []
+    assert stored(stack, f"wecom:{user}") == []
 
 
 def test_group_handoff_liaison_in_group_console_reply_and_resume(
@@ -117,11 +130,10 @@ def test_group_handoff_liaison_in_group_console_reply_and_resume(
     before = len(texts_to(wecom_server, "chat", chat_id))
     post_message(stack, LIAISON[4], "您好，我是挂点的周工，材料清单稍后发群里。", base + 2, chat_id=chat_id)
     post_message(stack, owner, "好的，谢谢周工", base + 3, chat_id=chat_id)
-    messages = wait_for(lambda: [m for m in httpx.get(
-        f"{stack.gateway}/api/conversations/wecom:{chat_id}/messages").json() if m["text"] == "好的，谢谢周工"],
-        what="owner message stored")
+    messages = wait_for(lambda: [m for m in stored(stack, f"wecom:{chat_id}") if m["text"] == "好的，谢谢周工"],
+                        what="owner message stored")
     assert messages
-    roles = [(m["role"], m["text"]) for m in httpx.get(f"{stack.gateway}/api/conversations/wecom:{chat_id}/messages").json()]
+    roles = [(m["role"], m["text"]) for m in stored(stack, f"wecom:{chat_id}")]
     assert ("liaison", "您好，我是挂点的周工，材料清单稍后发群里。") in roles
     time.sleep(1.5)
     assert len(texts_to(wecom_server, "chat", chat_id)) == before  # the bot stays silent

@@ -1,0 +1,34 @@
+"""The gateway's store on real SQLite and on the machine's PostgreSQL, for the store-level tests."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+import sqlalchemy as sa
+
+from gateway.store import Store
+
+PG_URL = "postgresql://postgres@127.0.0.1:5432/test"
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Store]:
+    schema = f"hqt_store_{uuid.uuid4().hex[:12]}"  # own schema: parallel runs cannot collide
+    admin = sa.create_engine(PG_URL) if request.param == "postgresql" else None
+    if admin is None:
+        url = f"sqlite:///{tmp_path / 'store.db'}"
+    else:
+        with admin.begin() as con:
+            con.execute(sa.text(f"CREATE SCHEMA {schema}"))
+        url = f"{PG_URL}?options=-csearch_path%3D{schema}"
+    s = Store(url)
+    s.create()
+    yield s
+    s.engine.dispose()
+    if admin is not None:
+        with admin.begin() as con:
+            con.execute(sa.text(f"DROP SCHEMA {schema} CASCADE"))
+        admin.dispose()
