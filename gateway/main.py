@@ -13,6 +13,7 @@ from fastapi.responses import JSONResponse
 from fastapi.staticfiles import StaticFiles
 
 from gateway import retention
+from gateway.cors import OwnerRoutesCORS
 from gateway.routes import admin, chat, escalations, handoff, health, liaison, pages
 from gateway.services import Services
 from gateway.store import StoreError
@@ -67,6 +68,8 @@ def create_app(settings: Settings | None = None, services: Services | None = Non
                   description="Chat API, liaison console and channels of 惠企通 (中工信函〔2022〕38号).")
     for module in (chat, handoff, liaison, escalations, admin, health, pages, wecom_callback):
         app.include_router(module.router)
+    if settings.allowed_origins_list:
+        app.add_middleware(OwnerRoutesCORS, allow_origins=settings.allowed_origins_list)
     app.mount("/static", StaticFiles(directory=str(ROOT / "gateway" / "static")), name="static")
 
     @app.exception_handler(StoreError)

@@ -37,6 +37,7 @@ class Settings(BaseSettings):
     gateway_port: int = 8000
     gateway_workers: int = 1
     public_url: str = ""
+    allowed_origins: str = ""  # sites that may embed the widget (comma-separated); empty = same origin only
 
     handoff_secret: str = "dev-handoff-secret"
     handoff_url: str = ""
@@ -63,6 +64,11 @@ class Settings(BaseSettings):
     wecom_replay_window_s: int = 300
     wecom_bot_token: str = ""
     wecom_bot_encoding_aes_key: str = ""
+    # 微信客服 (WeChat users outside the corp): its callback's token and key, and the secret of the app
+    # listed under 「微信客服-可调用接口的应用」; each empty = the self-built app's own.
+    wecom_kf_token: str = ""
+    wecom_kf_encoding_aes_key: str = ""
+    wecom_kf_secret: str = ""
     rate_limit_per_minute: int = 30
     new_conversations_per_minute: int = 60  # per client address: new web conversations cannot dodge the limit
 
@@ -76,12 +82,19 @@ class Settings(BaseSettings):
         Raises:
             ValueError: a secret still has its development default while ENV is not development.
         """
+        if "*" in self.allowed_origins_list:
+            raise ValueError("ALLOWED_ORIGINS=* would let any site use owners' credentials: list the sites instead")
         if self.env == "development":
             return
         weak = [name for name, value in (("RASA_TOKEN", self.rasa_token), ("HANDOFF_SECRET", self.handoff_secret))
                 if value.startswith("dev-") or PLACEHOLDER in value]
         if weak:
             raise ValueError(f"ENV={self.env} refuses development/placeholder secrets: {', '.join(weak)}")
+
+    @property
+    def allowed_origins_list(self) -> list[str]:
+        """ALLOWED_ORIGINS as origins (``scheme://host[:port]``, no trailing slash)."""
+        return [o.strip().rstrip("/") for o in self.allowed_origins.split(",") if o.strip()]
 
     @property
     def wecom_enabled(self) -> bool:

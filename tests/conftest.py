@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from tests.fakes.wecom_api import AGENT_ID, CORP_ID, CORP_SECRET, FakeWeComServer
-from tests.stack import ROOT, Stack, stack_env
+from tests.stack import ROOT, Stack, free_port, stack_env
 
 WECOM_TOKEN = "hqtTestToken"
 WECOM_AES_KEY = "jWmYm7qr5nMoAUwZRjGtBxmz3KA1tkAj3ykkR6q2B2C"
@@ -47,7 +47,8 @@ def stack(tmp_path_factory: pytest.TempPathFactory, wecom_server: FakeWeComServe
     WeCom configured against the local fake API."""
     _require_model()
     tmp = tmp_path_factory.mktemp("stack")
-    env = stack_env(tmp, **wecom_env(wecom_server))
+    # One other local origin (another port) may embed the widget: the cross-origin browser test serves it.
+    env = stack_env(tmp, **wecom_env(wecom_server), ALLOWED_ORIGINS=f"http://127.0.0.1:{free_port()}")
     with Stack(env=env, logs=tmp).running() as running:
         yield running
 

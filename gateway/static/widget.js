@@ -1,5 +1,9 @@
 /* 惠企通 chat widget: one <script src=".../static/widget.js" defer></script> on any page.
  *
+ * A host page may set, on that script tag: data-title, data-greeting, data-position="left|right",
+ * data-primary-color (any CSS colour), data-open="true" (open on load). Another site embedding the
+ * widget must be listed in the gateway's ALLOWED_ORIGINS; if it is not, the widget says so.
+ *
  * Messages are rendered by their store id only: the POST /api/chat body is not rendered, because
  * the same replies arrive on the SSE stream and from /messages?after=N, and rendering twice is the
  * bug to avoid. The owner's own bubble is shown at once (pending) and adopts its id when the stored
@@ -25,6 +29,17 @@
   var scriptUrl = new URL(script && script.src ? script.src : "/static/widget.js", location.href);
   // The API lives where the script came from, so the widget also works embedded on other sites.
   var apiBase = scriptUrl.origin;
+  var crossOrigin = apiBase !== location.origin;
+
+  // What the host page may set on the script tag (all optional, all plain text).
+  var data = (script && script.dataset) || {};
+  var options = {
+    title: String(data.title || "惠企通 政策咨询").slice(0, 40),
+    greeting: data.greeting ? String(data.greeting).slice(0, 300) : "",
+    left: data.position === "left",
+    color: data.primaryColor && window.CSS && CSS.supports("color", data.primaryColor) ? data.primaryColor : "",
+    openOnLoad: data.open === "true" || data.open === "",
+  };
 
   function findScript() {
     var tags = document.getElementsByTagName("script");
@@ -94,12 +109,16 @@
     return svg;
   }
 
-  var root = el("div", { id: "hqt-root", "class": "hqt-root" });
+  var root = el("div", { id: "hqt-root", "class": "hqt-root" + (options.left ? " hqt-left" : "") });
   root.style.display = "none"; // until widget.css has loaded, so nothing flashes unstyled
+  if (options.color) {
+    root.style.setProperty("--hqt-brand", options.color);
+    root.style.setProperty("--hqt-brand-dark", options.color);
+  }
 
   var launcher = el("button", {
     id: "hqt-launcher", type: "button", "class": "hqt-launcher",
-    title: "惠企通 政策咨询", "aria-label": "打开惠企通政策咨询", "aria-controls": "hqt-panel",
+    title: options.title, "aria-label": "打开" + options.title, "aria-controls": "hqt-panel",
     "aria-expanded": "false",
   });
   launcher.appendChild(chatIcon());
@@ -110,13 +129,13 @@
 
   // Plain divs only: host pages often style section/header/form/p, and the panel must not inherit that.
   var panel = el("div", {
-    id: "hqt-panel", "class": "hqt-panel", role: "dialog", "aria-label": "惠企通 政策咨询",
+    id: "hqt-panel", "class": "hqt-panel", role: "dialog", "aria-label": options.title,
   });
   panel.hidden = true;
 
   var header = el("div", { "class": "hqt-header" });
   var heading = el("div", { "class": "hqt-heading" });
-  heading.appendChild(el("span", { "class": "hqt-title" }, "惠企通 政策咨询"));
+  heading.appendChild(el("span", { "class": "hqt-title" }, options.title));
   heading.appendChild(el("span", { "class": "hqt-subtitle" }, "中山市工业和信息化局"));
   var closeBtn = el("button", { id: "hqt-close", type: "button", "class": "hqt-close", "aria-label": "关闭对话窗口" }, "×");
   var clearBtn = el("button", {
@@ -129,12 +148,16 @@
 
   var handoffBanner = el("div", { id: "hqt-handoff", "class": "hqt-handoff", role: "status" });
   handoffBanner.hidden = true;
+  // Shown when this site is not allowed to use the gateway (CORS refused), instead of "网络异常".
+  var notice = el("div", { id: "hqt-notice", "class": "hqt-notice", role: "alert" });
+  notice.hidden = true;
 
   var list = el("div", {
     id: "hqt-messages", "class": "hqt-messages", role: "log", "aria-live": "polite", "aria-label": "对话记录",
   });
   var welcome = el("div", { "class": "hqt-welcome" });
-  welcome.appendChild(el("div", null, "您好！我是惠企通，可以解答中山市工业和信息化局答复函（中工信函〔2022〕38号）涉及的扶持政策。"));
+  welcome.appendChild(el("div", null, options.greeting ||
+    "您好！我是惠企通，可以解答中山市工业和信息化局答复函（中工信函〔2022〕38号）涉及的扶持政策。"));
   welcome.appendChild(el("div", null, "例如：“专精特新企业有什么补贴？”、“数字化转型项目怎么申请？”，也可以随时要求转人工。"));
   list.appendChild(welcome);
 
@@ -149,6 +172,7 @@
 
   panel.appendChild(header);
   panel.appendChild(handoffBanner);
+  panel.appendChild(notice);
   panel.appendChild(list);
   panel.appendChild(form);
   root.appendChild(panel);
@@ -165,7 +189,37 @@
     document.body.appendChild(root);
     restoreHandoff();
     if (state.senderId) start();
-    if (location.hash === "#chat") openPanel();
+    if (location.hash === "#chat" || options.openOnLoad) openPanel();
+  }
+
+  // -- may this site use the gateway? ------------------------------------------------------------
+  var SITE_NOT_ALLOWED = "本网站尚未获准接入惠企通政策咨询，暂时无法在此咨询。请访问中山市工业和信息化局网站，或致电答复函所列联系人。";
+  var originCheck = null;
+
+  /** "ok", "refused" (the gateway answers, but not to this site: CORS) or "offline". Cached once ok/refused. */
+  function checkOrigin() {
+    if (!crossOrigin) return Promise.resolve("ok");
+    if (originCheck) return originCheck;
+    var probe = fetch(apiBase + "/api/conversations/-/messages", { credentials: "omit" })
+      .then(function () { return "ok"; }, function () {
+        // A CORS refusal and a dead network look alike to fetch; an opaque request tells them apart.
+        return fetch(apiBase + "/static/widget.css", { mode: "no-cors", credentials: "omit" })
+          .then(function () { return "refused"; }, function () { return "offline"; });
+      });
+    originCheck = probe.then(function (result) {
+      if (result === "offline") originCheck = null; // ask again next time
+      if (result === "refused") showNotAllowed();
+      return result;
+    });
+    return originCheck;
+  }
+
+  function showNotAllowed() {
+    notice.textContent = SITE_NOT_ALLOWED;
+    notice.hidden = false;
+    input.disabled = true;
+    sendBtn.disabled = true;
+    clearBtn.disabled = true;
   }
 
   // -- panel -----------------------------------------------------------------------------------
@@ -176,6 +230,7 @@
     root.classList.add("hqt-is-open");
     launcher.setAttribute("aria-expanded", "true");
     setUnread(0);
+    checkOrigin();
     if (state.senderId && !state.started) start();
     scrollToBottom();
     input.focus();
@@ -508,7 +563,7 @@
 
   function setBusy(busy) {
     state.inFlight = busy;
-    sendBtn.disabled = busy;
+    sendBtn.disabled = busy || !notice.hidden;
     form.setAttribute("aria-busy", busy ? "true" : "false");
   }
 
@@ -552,8 +607,14 @@
             addSystemLine("本次对话已失效，请重新发送您的问题。");
             return null;
           }
-          addSystemLine(result.status ? errorText(result.status, result.data) : "网络异常，消息可能未发送成功，请稍后再试。");
-          return null;
+          if (result.status) {
+            addSystemLine(errorText(result.status, result.data));
+            return null;
+          }
+          return checkOrigin().then(function (verdict) {
+            if (verdict !== "refused") addSystemLine("网络异常，消息可能未发送成功，请稍后再试。");
+            return null;
+          });
         }
         var data = result.data || {};
         if (data.sender_id && data.sender_id !== state.senderId) switchSender(data.sender_id, data.conversation_token);

@@ -2,16 +2,21 @@
 
 from __future__ import annotations
 
+import http.server
 import json
+import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
+import httpx
 import pytest
 from playwright.sync_api import BrowserContext, Locator, Page, expect
 from stdnum.cn import uscc
 
-from tests.stack import Stack
+from tests.stack import Stack, free_port
 from tests.webchat import WebChat
 
 NewContext = Callable[..., BrowserContext]
@@ -213,6 +218,76 @@ def test_another_browser_cannot_read_or_write_the_conversation_and_clearing_ends
     assert owner_context.request.get(f"{base}/messages").status == 404
     page.reload()
     expect(page.locator(".hqt-msg")).to_have_count(0)
+
+
+@contextmanager
+def host_site(port: int, gateway: str) -> Iterator[str]:
+    """Another origin (a bureau portal) whose page embeds the widget with data- attributes."""
+    page = (f'<!doctype html><html lang="zh-CN"><head><meta charset="utf-8"><title>门户</title></head>'
+            f'<body><h1>中山市某政务门户</h1><script src="{gateway}/static/widget.js" data-title="企业服务咨询" '
+            f'data-greeting="您好，这里是门户的政策咨询窗口。" data-position="left" data-primary-color="#1d4ed8" '
+            f'data-open="true" defer></script></body></html>').encode()
+
+    class Handler(http.server.BaseHTTPRequestHandler):
+        def do_GET(self) -> None:  # noqa: N802 - the stdlib's name
+            self.send_response(200)
+            self.send_header("Content-Type", "text/html; charset=utf-8")
+            self.end_headers()
+            self.wfile.write(page)
+
+        def log_message(self, *args: Any) -> None:
+            pass
+
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", port), Handler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{port}/"
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+def test_widget_embedded_on_an_allowed_origin_answers_and_streams_a_liaison_reply(
+    registered: Stack, new_context: NewContext, artifacts: Path,
+) -> None:
+    stack = registered
+    allowed_port = int(stack.env["ALLOWED_ORIGINS"].rsplit(":", 1)[1])
+    with host_site(allowed_port, stack.gateway) as url:
+        page = new_context().new_page()
+        page.goto(url)
+        expect(page.locator("#hqt-panel")).to_be_visible()  # data-open
+        expect(page.locator(".hqt-title")).to_have_text("企业服务咨询")
+        expect(page.locator(".hqt-welcome")).to_contain_text("门户的政策咨询窗口")
+        assert page.locator("#hqt-root").evaluate("n => getComputedStyle(n).left") == "20px"  # data-position
+        assert page.locator("#hqt-send").evaluate("n => getComputedStyle(n).backgroundColor") == "rgb(29, 78, 216)"
+        ask(page, GROWTH_Q)
+        expect(bot_after(page, GROWTH_Q, "10-100")).to_be_visible(timeout=BOT_WAIT_MS)
+        ask(page, "转人工")
+        expect(page.locator("#hqt-handoff")).to_be_visible(timeout=BOT_WAIT_MS)
+        esc_id = page.evaluate("JSON.parse(localStorage.getItem('hqt_handoff')).handoff.escalation_id")
+        token = httpx.post(f"{stack.gateway}/api/liaison/login",
+                           json={"username": "b_gxj", "password": PASSWORDS["b_gxj"]}).json()["token"]
+        sent = time.monotonic()
+        httpx.post(f"{stack.gateway}/api/escalations/{esc_id}/reply", json={"text": "门户来的咨询，我是工信局周工。"},
+                   headers={"Authorization": f"Bearer {token}"})
+        reply = page.locator(".hqt-msg[data-role=liaison]").filter(has_text="我是工信局周工")
+        expect(reply).to_be_visible(timeout=5_000)
+        assert time.monotonic() - sent < LIVE_DELIVERY_S + 1.5  # over SSE, not the 30 s reconnect
+        expect(page.locator("#hqt-notice")).to_be_hidden()
+        page.screenshot(path=artifacts / "widget-embedded.png")
+
+
+def test_widget_on_a_site_not_allowed_says_so(registered: Stack, new_context: NewContext, artifacts: Path) -> None:
+    with host_site(free_port(), registered.gateway) as url:
+        page = new_context().new_page()
+        page.goto(url)
+        notice = page.locator("#hqt-notice")
+        expect(notice).to_be_visible()
+        expect(notice).to_contain_text("尚未获准接入")
+        expect(page.locator("#hqt-input")).to_be_disabled()
+        expect(page.locator("#hqt-panel")).not_to_contain_text("网络异常")
+        page.screenshot(path=artifacts / "widget-origin-refused.png")
 
 
 def test_facts_and_a_question_in_one_message_get_the_verdict_in_one_turn(
