@@ -33,11 +33,12 @@ _EVIDENCE = {
     "时间安排": re.compile(r"工作日|日内|小时|天内|\d{4}\s*年\s*\d{1,2}\s*月\s*\d{1,2}\s*日"), "办理时长": re.compile(r"工作日|日内|小时|天内"),
     "办理期限": re.compile(r"工作日|日内|小时|天内"), "申请材料": re.compile(r"材料"),
     "办理流程": re.compile(r"全流程|流程"), "办理地点": re.compile(r"大厅|专窗|窗口"),
-    "申报入口": re.compile(r"平台|网上"),
+    # A platform's name is not its address: only a web address or a named site answers "网址在哪".
+    "申报入口": re.compile(r"https?://|www\.|\.gov\.cn|网址|网站"),
 }
 ASPECT_WORDS = {
     "amount": "具体数额", "who": "负责部门和联系人", "conditions": "申请条件", "qualify": "申请条件",
-    "name": "具体负责人的姓名", "fee": "收费情况",
+    "name": "具体负责人的姓名", "fee": "收费情况", "combine": "几项支持能否同时享受",
 }
 OUT_OF_SCOPE = {
     "other_region": "您问的是中山以外地区的事项，不在我能解答的范围内。我只依据中山市工业和信息化局的答复函解答中山的惠企政策，"

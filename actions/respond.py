@@ -30,11 +30,13 @@ from knowledge.answerable import (
     fits,
     off_focus,
     states,
+    topic_nouns,
+    uncovered_topic,
     unnamed_benefit,
 )
 from knowledge.rules import needed_facts
 from knowledge.search import default_searcher
-from knowledge.understand import Understanding, clauses, is_question, speaks_for_firm, understand
+from knowledge.understand import Understanding, clauses, is_question, later_year, speaks_for_firm, understand
 
 COURTESY_RESPONSES = {"bot": "utter_iamabot", "goodbye": "utter_goodbye", "thanks": "utter_thanks",
                       "greet": "utter_greet", "ack": "utter_how_can_help"}
@@ -186,11 +188,15 @@ class ActionRespond(Action):
             bool(firm) and (u.match_all or u.aspect == "qualify"))
         if u.match_all and about_firm and not (targets and u.aspect == "amount"):
             return verdict_reply(dispatcher, list(rules), firm, everything=True)
-        if intent == "match_policies" and not targets and about_firm:
+        # "我们想参加广交会，展位费补多少" names a topic of its own: not a request to check every policy.
+        topics = topic_nouns(u.text)
+        if intent == "match_policies" and not targets and about_firm and not topics:
             return verdict_reply(dispatcher, list(rules), firm, everything=True)
-        if targets and about_firm and (u.aspect == "qualify" or self._facts_bear_on(stated_now, rules[targets[0]])):
+        if targets and about_firm and (u.aspect == "qualify" or (
+                self._facts_bear_on(stated_now, rules[targets[0]])
+                and not uncovered_topic(u.text, policies[targets[0]]))):
             return verdict_reply(dispatcher, targets, firm, everything=False)
-        if u.aspect == "qualify" and about_firm and not strong:
+        if u.aspect == "qualify" and about_firm and not strong and not topics:
             return verdict_reply(dispatcher, list(rules), firm, everything=True)
         if subject is not None and not states(u.aspect, u.text, policies[subject.hit.policy_id]):
             # Another record the message is about may state what is asked (640 家 in the loans, not the event).
@@ -198,6 +204,9 @@ class ActionRespond(Action):
                             and states(u.aspect, u.text, policies[m.hit.policy_id])), subject)
         if subject is not None:
             rec = policies[subject.hit.policy_id]
+            year = later_year(u.text)
+            if year:
+                return not_in_letter(dispatcher, u, subject, f"{year}年的情况（答复函是2022年6月的文件）")
             if u.aspect == "qualify" and not rec.get("conditions") and about_firm:
                 return not_in_letter(dispatcher, u, subject, "申请条件")
             if not states(u.aspect, u.text, rec):

@@ -19,7 +19,7 @@ from knowledge.settings import ROOT, get_settings
 
 BOT = ROOT / "bot"
 NLU = ROOT / "nlu_data"
-_CODE = (ROOT / "bot" / "tokenizer.py", ROOT / "knowledge" / "text.py")
+_CODE = (ROOT / "bot" / "tokenizer.py", ROOT / "knowledge" / "text.py", ROOT / "knowledge" / "dialect.py")
 
 
 def training_inputs() -> list[Path]:

@@ -24,6 +24,7 @@ from typing import Any
 import jieba
 import jieba.posseg
 
+from knowledge.facts import extract_facts
 from knowledge.rules import needed_facts
 from knowledge.search import Hit, Searcher, default_searcher
 from knowledge.segment import STOPWORDS, terms, tokenizer
@@ -189,6 +190,8 @@ def states(aspect: str | None, question: str, rec: dict[str, Any]) -> bool:
         return bool(_NUMBER_A.search(quote))
     if aspect == "fee":
         return bool(re.search(r"免费|收费|费用", quote))
+    if aspect == "combine":
+        return bool(re.search(r"叠加|同时享受|不重复|重复享受|兼得|不得同时", quote))
     if aspect in (None, "amount", "qualify") and _BENEFIT.search(question) and not _OFFERS.search(
             normalize(" ".join([rec["title"], rec["quote"], rec.get("benefit") or ""]))):
         return False  # "有没有奖励" of a record that speaks of no money at all
@@ -213,7 +216,7 @@ _PLAIN_NOUNS = frozenset("""
 问下 问问 请问 级别 动作 名字 名称 模式 作用 用处 用途 意思 好处 类型 种类 区别 范围 措施 举措 支持 帮助 服务 工作 一块 这块 那块
 实际 全程 收费 费用 免费 真的 假的 说法 回事 程度 水平 力度 效果 结果 目的 专门 数据 数字
 办法 细则 文件 文号 规定 条文 原文 机构 组织 单位 部门 地方 专项 项目 计划 安排 活动 全称 简称
-奖金 补贴 补助 资助 奖励 奖补 钱款 资金 干嘛 干啥 啥子
+奖金 补贴 补助 资助 奖励 奖补 钱款 资金 干嘛 干啥 啥子 关系 机会 资格
 """.split())
 _FOCUS_TAGS = ("n", "nz", "nt", "nw")
 _QUESTION_CLAUSE = re.compile(r"[?？]|吗|呢|么|多少|几多|什么|啥|哪|怎|如何|能否|是否|可否|有没有|能不能|可不可以|是不是|谁")
@@ -233,6 +236,16 @@ def focus_nouns(question: str) -> list[str]:
                     and word not in _PLAIN_NOUNS and not _DIGIT.search(word) and word in known):
                 found.append(word)
     return list(dict.fromkeys(found))
+
+
+def topic_nouns(question: str) -> list[str]:
+    """Focus nouns that name a topic rather than a fact about the firm (五金, 省级 are facts)."""
+    return [n for n in focus_nouns(question) if not extract_facts(n).values]
+
+
+def uncovered_topic(question: str, rec: dict[str, Any]) -> str | None:
+    """A topic the question asks about that the record never speaks of (媒体报道 of a pilot), or None."""
+    return next((n for n in topic_nouns(question) if not covers(rec, n)), None)
 
 
 def covers(rec: dict[str, Any], word: str) -> bool:

@@ -53,6 +53,8 @@ _AMOUNT = re.compile(r"(\d+(?:\.\d+)?)\s*(亿元|亿|万元|万|元)")
 _REVENUE_CTX = re.compile(r"(营收|营业收入|营业额|产值|销售额|收入|年销售|销售收入)")
 _USCC = re.compile(r"(?<![0-9A-Z])[0-9A-Z]{18}(?![0-9A-Z])")
 _FIRM = re.compile(r"([\u4e00-\u9fa5A-Za-z0-9()]{2,30}?(?:股份有限公司|有限责任公司|有限公司|集团|公司))")
+_NAME_INTRO = re.compile(r"(我们是|我们公司是|我们公司叫|公司叫|我们叫|我司是|名称是|名字是|叫做|叫)\s*$")
+_NAME_QUESTION = re.compile(r"哪|什么|谁|几|怎|开个|开一个|开家|注册个|注册一个|一家|这家|那家|每家")
 _FIRM_PREFIX = re.compile(r"^(我们是|我们公司是|我们公司叫|公司叫|我们叫|我是|我司是|我司|公司名称是|公司名是|企业名称是|名称是|叫做|叫)")
 # A yes/no fact counts only when the owner says they do it ("打算股改"), not when they ask about it
 # ("股改资助多少").
@@ -214,9 +216,13 @@ def extract_facts(raw: str, *, requested: str | None = None, intent: str | None 
             facts.uscc_error = f"统一社会信用代码 {code.group(0)} {problem}，请核对后重新输入。"
         else:
             values["uscc"] = code.group(0)
-    firm = _FIRM.search(text)
-    if firm:
+    for firm in _FIRM.finditer(text):
         name = _FIRM_PREFIX.sub("", firm.group(1))
-        if len(name) >= 4 and "的" not in name and not name.startswith(("我们", "你们", "贵")):
+        # "开个公司要多久", "是哪家公司做的" name no firm: a bare …公司 counts only when introduced as a name.
+        introduced = name != firm.group(1) or bool(_NAME_INTRO.search(text[:firm.start()]))
+        formal = name.endswith(("有限公司", "有限责任公司", "集团"))
+        if (len(name) >= 4 and "的" not in name and not name.startswith(("我们", "你们", "贵"))
+                and not _NAME_QUESTION.search(name) and (formal or introduced)):
             values["firm_name"] = name
+            break
     return facts

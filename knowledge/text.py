@@ -1,6 +1,7 @@
 """The one text-normalisation function used by NLU, the knowledge base and the eligibility rules.
 
-繁→简 (opencc ``t2s``), 全角→半角 (NFKC), 中文数字→阿拉伯数字 (cn2an). cn2an's own
+繁→简 (opencc ``t2s``), 粤语口语→普通话用词 (``knowledge.dialect``), 全角→半角 (NFKC),
+中文数字→阿拉伯数字 (cn2an). cn2an's own
 ``transform()`` rewrites every numeral character it meets (统一 → 统1, 五金 → 5金, 一站式 →
 1站式), which breaks policy names, so we hand cn2an only the spans that really are quantities:
 ``百分之…``, numeral runs that carry a unit (十百千万亿), digit strings like 二〇二二, and a single
@@ -16,6 +17,8 @@ from functools import lru_cache
 
 import cn2an
 import opencc
+
+from knowledge.dialect import to_mandarin
 
 _NUM = "零〇一二两三四五六七八九十百千万亿"
 _PERCENT = re.compile(rf"百分之([{_NUM}点]+|\d+(?:\.\d+)?)")
@@ -98,14 +101,15 @@ def normalize(text: str) -> str:
         text: Raw text as typed (traditional or simplified, full- or half-width, any numerals).
 
     Returns:
-        Simplified, half-width text with Chinese numerals as Arabic digits and runs of spaces
-        folded, e.g. '增长百分之三十' and '增长３０％' both become '增长30%'.
+        Simplified, half-width Mandarin text with Chinese numerals as Arabic digits and runs of
+        spaces folded, e.g. '增长百分之三十' and '增长３０％' both become '增长30%', and
+        '我哋係省級專精特新，有冇得攞' becomes '我们是省级专精特新,有没有得拿'.
     """
     if not text:
         return ""
     text = unicodedata.normalize("NFKC", text)
     # Control characters carry no meaning in a chat message; keep newlines and tabs.
     text = "".join(ch for ch in text if ch in "\n\t" or unicodedata.category(ch)[0] != "C")
-    text = _t2s().convert(text)
+    text = to_mandarin(_t2s().convert(text))
     text = _numerals(text)
     return _WS.sub(" ", text).strip()

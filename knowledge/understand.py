@@ -18,7 +18,8 @@ from knowledge.spelling import correct
 from knowledge.text import normalize
 
 # --- clauses and who they are about ----------------------------------------------------------------
-_CLAUSE_END = re.compile(r"[,，。.;；!！?？\n]+")
+# Owners typing in WeChat use a space where writers put a comma ("我们是市级专精特新 今年准备股改").
+_CLAUSE_END = re.compile(r"[,，。.;；!！?？\n]+|(?<=[\u4e00-\u9fff]) +(?=[\u4e00-\u9fff])")
 _FIRST_PERSON = re.compile(
     r"我们|我司|我公司|本公司|我厂|我企|本企业|本厂|咱们|咱|我单位|我这边|我方|敝司|我家|俺们|俺|厂里|公司里|"
     r"(?<![自])我(?!国|市|省|局)"
@@ -28,10 +29,10 @@ _HYPOTHETICAL = re.compile(r"如果|假如|要是|假设|倘若|万一|若是|�
                            r"有人说|说是|网上说|看到(新闻|报道|通知)")
 # "专精特新企业增长三成…" speaks of firms in general; a bare "市级专精特新，增长三成五" of the asker.
 _GENERIC_SUBJECT = re.compile(r"企业|公司|单位|厂家|厂商|他们|别人|人家|有的")
-_ASKS_FOR_SELF = re.compile(r"(能|可以)(拿|领|申请|享受|获得)|有(什么|哪些|啥)[^,，。?？]{0,6}(可以|能)?(拿|领|享受)|有戏|有份|够不够|符不符合|符合")
+_ASKS_FOR_SELF = re.compile(r"(能|可以)(拿|领|申请|享受|获得)|有没有得?(拿|领|份|机会)|有(什么|哪些|啥)[^,，。?？]{0,6}(可以|能)?(拿|领|享受)|有戏|有份|够不够|符不符合|符合")
 _UNDER_WAY = re.compile(r"打算|准备|计划|正在|已经|已|明年|今年|年底|年内|刚|推进中|进行中|在推进|在搞|在做")
 _QUESTION = re.compile(
-    r"[?？]|吗|么$|呢|多少|什么|啥|哪些|哪个|哪里|哪儿|怎么|怎样|如何|能否|是否|可否|有没有|能不能|可不可以|"
+    r"[?？]|吗|么$|呢|多少|什么|啥|哪(?!怕)|怎么|怎样|如何|能否|是否|可否|有没有|能不能|可不可以|还是|"
     r"是不是|会不会|算不算|够不够|(?<!好)几[个万家项次年月天]|谁"
 )
 
@@ -55,7 +56,7 @@ ASPECTS: tuple[tuple[str, re.Pattern[str]], ...] = (
     ("name", re.compile(r"(领导|负责人|联系人|主任|局长|市长|挂点|对接人|工作人员)[^,，。?？]{0,8}(叫什么|是谁|名字|姓名|姓什么)|"
                         r"是哪位|哪位领导|哪个领导")),
     ("qualify", re.compile(
-        r"能不能(申请|享受|拿|领|申报|参加|获得|入|进)|能否(申请|享受|拿|领|申报|获得)|可不可以(申请|享受|拿|领|申报)|"
+        r"能不能(申请|享受|拿|领|申报|报|参加|获得|入|进)|能否(申请|享受|拿|领|申报|报|获得)|可不可以(申请|享受|拿|领|申报|报)|"
         r"(可以|能)(申请|享受|拿|领|申报|获得|参加)[^,，。?？]{0,8}(吗|么|不)|有没有资格|有资格|符合|够不够|算不算|"
         r"(我们|我司|我公司|本公司|咱们|我厂|我企)[^,，。?？]{0,12}(能|可以)[^,，。?？]{0,6}(拿|领|享受|申请|获得)|"
         r"有(什么|哪些|啥)[^,，。?？]{0,8}(可以|能)(拿|领|享受|申请|获得)|能享受(哪些|什么|啥)|能拿(什么|哪些|啥|多少)|"
@@ -68,6 +69,9 @@ ASPECTS: tuple[tuple[str, re.Pattern[str]], ...] = (
     ("conditions", re.compile(
         r"条件|要求|门槛|哪些企业|什么(样的)?企业|什么(样的)?公司|谁可以|适用(对象|范围|于哪)|对象是|针对(哪些|什么)|资格|"
         r"(要|需要)达到|达到多少|才能(进|入|申请|拿|享受|评)")),
+    # Whether two measures can be had together: the letter never says, unless a record does.
+    ("combine", re.compile(r"(一起|同时|叠加|兼得|重复|都)(拿|领|享受|申请|申报|要)|能不能(一起|同时|叠加|兼得)|"
+                           r"可以(叠加|兼得|同时)|(叠加|兼得|同时享受)(吗|么|不)")),
     ("fee", re.compile(r"收费|要钱吗|要不要钱|免费|付费|费用(多少|是多少|怎么算)?|交钱")),
     ("amount", re.compile(
         r"多少钱|多少万|多少|几多|几万|几百万|几成|百分之几|金额|额度|补(贴|助)多少|给多少|奖(励)?多少|最高|上限|多大|规模")),
@@ -224,6 +228,8 @@ def split_facts(text: str) -> tuple[dict[str, Any], dict[str, Any], dict[str, An
     named: dict[str, Any] = {}
     about_self = False
     hypothetical_run = False
+    # "市级专精特新，但我们不打算股改": a bare clause before the owner's own is the owner's too.
+    speaks = any(_FIRST_PERSON.search(p) and not _HYPOTHETICAL.search(p) for p in parts)
     for part in parts:
         found = extract_facts(part).values
         found = {k: v for k, v in found.items() if k not in ("firm_name", "uscc", "revenue_wan")}
@@ -233,12 +239,13 @@ def split_facts(text: str) -> tuple[dict[str, Any], dict[str, Any], dict[str, An
             hypothetical_run = True
             posed.update(found)
             continue
-        if hypothetical_run and not first_person and is_question(part):
-            posed.update(found)  # "要是增长三成的话，能拿多少？" — still the condition's clause
+        if hypothetical_run and not first_person:
+            posed.update(found)  # "要是增长三成的话，能拿多少？" — still the condition's clauses
             continue
         hypothetical_run = False
         about_self = about_self or first_person
-        if first_person or (about_self and not is_question(part)) or not any_question:
+        if (first_person or (about_self and not is_question(part)) or not any_question
+                or (speaks and not is_question(part) and not _GENERIC_SUBJECT.search(part))):
             for key, value in found.items():
                 stated.setdefault(key, value)
         elif not is_question(part) and not _GENERIC_SUBJECT.search(part) and _ASKS_FOR_SELF.search(norm):
@@ -290,6 +297,16 @@ def procedure_topic(text: str) -> str:
 
 # An individual asking for themself, or for stock tips: never a firm's policy question, whatever it names.
 _FOR_ONESELF = re.compile(r"个人(申报|申请|考|办|报名)|我个人|本人(申报|申请|想)|中级工|初级工|概念股|个股|股票|炒股|理财产品|基金推荐")
+
+
+LETTER_YEAR = 2022  # the letter is dated 2022年6月8日
+_YEAR = re.compile(r"(20\d\d)\s*年")
+
+
+def later_year(text: str) -> int | None:
+    """A year after the letter's that the message asks about (2023年…): the letter cannot say."""
+    years = [int(y) for y in _YEAR.findall(normalize(text))]
+    return next((y for y in years if y > LETTER_YEAR), None)
 
 
 def other_region(text: str) -> str | None:

@@ -1,0 +1,54 @@
+"""Written Cantonese (粤语口语) to Mandarin wording, so that owners in 中山 who type as they speak
+("我哋係省級專精特新，有冇得攞？") are read like everyone else.
+
+OpenCC converts the script (繁→简) but not the words: 冇, 唔, 嘅, 咗, 係, 几多, 点样, 边度 stay, and
+then a question ("能拿几多") is not seen as a question, a negation ("唔打算股改") not as a negation, a
+procedure ("点样申请") not as a procedure. This maps the closed set of Cantonese function words and
+question words to their Mandarin equivalents; content words (补贴, 专精特新) are the same in both.
+It only runs on a message that carries a word found in written Cantonese alone (嘅, 咗, 冇, 哋 …), so
+Mandarin text, where 系 means 系统/联系, is never touched.
+"""
+
+from __future__ import annotations
+
+import re
+
+# Characters and words that appear in written Cantonese and not in written Mandarin.
+_MARKERS = re.compile(r"[嘅咗冇唔哋佢咩嚟喺啲畀攞搵揾睇噉嘢乜嗰啱咪冚]|有冇|系咪|点样|边度|边个|边间|几多|几耐|而家|依家")
+
+# Longer phrases first: the order of this list is the order of replacement.
+_PHRASES: tuple[tuple[str, str], ...] = (
+    ("唔该晒", "谢谢"), ("唔该", "谢谢"), ("多谢晒", "谢谢"), ("冇问题", "没问题"), ("冇所谓", "无所谓"),
+    ("有冇", "有没有"), ("系咪", "是不是"), ("系唔系", "是不是"), ("可唔可以", "可不可以"),
+    ("得唔得", "行不行"), ("使唔使", "用不用"), ("会唔会", "会不会"), ("能唔能", "能不能"), ("够唔够", "够不够"),
+    ("算唔算", "算不算"), ("要唔要", "要不要"), ("收唔收", "收不收"), ("点样", "怎样"), ("点解", "为什么"),
+    ("点办", "怎么办"), ("边度", "哪里"), ("边处", "哪里"), ("边个", "哪个"), ("边间", "哪家"), ("边位", "哪位"),
+    ("边啲", "哪些"), ("边一", "哪一"), ("边几", "哪几"), ("几多", "多少"), ("几耐", "多久"), ("几时", "什么时候"),
+    ("而家", "现在"), ("依家", "现在"), ("乜嘢", "什么"), ("咩嘢", "什么"), ("做乜", "为什么"), ("系乜", "是什么"),
+    ("呢个", "这个"), ("呢啲", "这些"), ("呢间", "这家"), ("呢度", "这里"), ("呢单", "这件"), ("嗰个", "那个"),
+    ("嗰啲", "那些"), ("嗰度", "那里"), ("咁多", "这么多"), ("咁样", "这样"), ("得闲", "有空"), ("一齐", "一起"), ("搞掂", "搞定"),
+    ("定系", "还是"), ("就系", "就是"), ("都系", "都是"), ("唔系", "不是"), ("系度", "在"), ("冚唪唥", "全部"),
+)
+_CHARS = {
+    "嘅": "的", "咗": "了", "冇": "没有", "唔": "不", "哋": "们", "佢": "他", "咩": "什么", "乜": "什么", "嚟": "来",
+    "喺": "在", "啲": "些", "畀": "给", "俾": "给", "攞": "拿", "搵": "找", "揾": "找", "睇": "看", "噉": "这样",
+    "咁": "那么", "嘢": "东西", "嗰": "那", "啱": "对", "冚": "全",
+}
+_PHRASE_RE = re.compile("|".join(re.escape(p) for p, _ in _PHRASES))
+_PHRASE_MAP = dict(_PHRASES)
+_CHAR_RE = re.compile("[" + "".join(_CHARS) + "]")
+# 点 + a verb asks how ("点申请" = 怎么申请); 仲 + a verb is 还 (仲裁 stays); 系 as the copula.
+_HOW = re.compile(r"点(申请|申报|报|搞|拿|办|注册|填|交|查|攞|做|去|联系|找|搵|先)")
+_STILL = re.compile(r"仲(有|系|是|要|可以|未|冇|没|想|会|能|在|喺)")
+_COPULA = re.compile(r"(?<![联关体维派直干院星母父谱世中旁])系(?![统列数谱])")
+
+
+def to_mandarin(text: str) -> str:
+    """Mandarin wording of a simplified-script message written in Cantonese; other text unchanged."""
+    if not _MARKERS.search(text):
+        return text
+    text = _PHRASE_RE.sub(lambda m: _PHRASE_MAP[m.group(0)], text)
+    text = _HOW.sub(lambda m: "怎么" + m.group(1), text)
+    text = _STILL.sub(lambda m: "还" + m.group(1), text)
+    text = _CHAR_RE.sub(lambda m: _CHARS[m.group(0)], text)
+    return _COPULA.sub("是", text)

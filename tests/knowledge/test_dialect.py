@@ -1,0 +1,59 @@
+"""Written Cantonese is read as Mandarin, and Mandarin text is left alone; owners' WeChat spaces end
+clauses; a bare 公司 in a question is not a firm name; years after the letter are noticed."""
+
+from __future__ import annotations
+
+import pytest
+
+from knowledge.facts import extract_facts
+from knowledge.text import normalize
+from knowledge.understand import clauses, later_year, split_facts, understand
+
+CANTONESE = [
+    ("我哋係省級專精特新，有冇得攞？", "我们是省级专精特新,有没有得拿?"),
+    ("專精特新增長三成能拿幾多", "专精特新增长3成能拿多少"),
+    ("中易办点样注册 网址係乜", "中易办怎样注册 网址是什么"),
+    ("但系我哋唔打算股改", "但是我们不打算股改"),
+    ("标识解析二级节点係边间公司做嘅", "标识解析二级节点是哪家公司做的"),
+    ("麻烦叫我哋嘅挂点领导打个电话畀我", "麻烦叫我们的挂点领导打个电话给我"),
+    ("股改资助同增长补贴可唔可以一齐攞", "股改资助同增长补贴可不可以一起拿"),
+    ("唔该晒", "谢谢"),
+]
+MANDARIN = ["联系我们的系统关系", "仲裁委员会", "中山市数字化转型体系", "一系列措施", "我们是市级专精特新"]
+
+
+@pytest.mark.parametrize(("raw", "expected"), CANTONESE)
+def test_cantonese_reads_as_mandarin(raw: str, expected: str) -> None:
+    assert normalize(raw) == expected
+
+
+@pytest.mark.parametrize("text", MANDARIN)
+def test_mandarin_is_left_alone(text: str) -> None:
+    assert normalize(text) == text
+
+
+def test_a_cantonese_question_is_a_question_and_its_negation_a_negation() -> None:
+    assert understand("专精特心增长三成能拿几多").asks
+    stated, _, _ = split_facts("市级专精特新 但系我哋唔打算股改 咁股改资助仲有冇得攞")
+    assert stated == {"zjtx_level": "市级", "shareholding_reform": False}
+
+
+def test_spaces_between_words_end_clauses() -> None:
+    assert clauses("我们是市级专精特新 小巨人那个400万国家补贴我们能拿吗") == [
+        "我们是市级专精特新", "小巨人那个400万国家补贴我们能拿吗"]
+    stated, _, _ = split_facts("我们是市级专精特新 小巨人那个400万国家补贴我们能拿吗")
+    assert stated["zjtx_level"] == "市级"  # the level the owner states, not the programme asked about
+
+
+@pytest.mark.parametrize(("text", "name"), [
+    ("开个公司现在要多久", None), ("标识解析二级节点是哪家公司做的", None), ("每家公司能拿多少", None),
+    ("我们是中山市明辉灯饰有限公司", "中山市明辉灯饰有限公司"), ("我们公司叫华锐五金公司", "华锐五金公司"),
+    ("中山市欧雅家具有限公司想问下补贴", "中山市欧雅家具有限公司"),
+])
+def test_firm_names_need_a_name(text: str, name: str | None) -> None:
+    assert extract_facts(text).values.get("firm_name") == name
+
+
+def test_years_after_the_letter() -> None:
+    assert later_year("二〇二三年专精特新增长补贴标准有没有变") == 2023
+    assert later_year("2021年立项了几个") is None and later_year("今年有没有") is None
