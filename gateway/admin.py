@@ -1,5 +1,5 @@
 """Admin command line: ``python -m gateway.admin add-liaison|add-firm|import-firms|import-liaisons|
-bind-wecom-chat|load-demo|purge``."""
+bind-wecom-chat|bind-wecom-kf|kf-link|load-demo|purge``."""
 
 from __future__ import annotations
 
@@ -8,11 +8,15 @@ import json
 import sys
 from pathlib import Path
 
+import httpx
 from stdnum.cn import uscc as uscc_std
+from wechatpy.exceptions import WeChatClientException
 
 from gateway import retention
 from gateway.registry import LEVELS, ROLES, Registry, RegistryError
 from gateway.store import Store
+from gateway.wecom.kf_client import KfClient
+from gateway.wecom.kf_state import KfState
 from knowledge.settings import get_settings
 
 # Fictional demo data, clearly marked 【演示】; loaded into an empty database by `make run`.
@@ -74,6 +78,12 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--chat-id", required=True)
     p.add_argument("--uscc", required=True)
     p.add_argument("--webhook-key", help="the group robot (消息推送) webhook key, for replies into the group")
+    p = sub.add_parser("bind-wecom-kf", help="bind a 微信客服 customer (external_userid) to a registered firm")
+    p.add_argument("--external-userid", required=True)
+    p.add_argument("--uscc", required=True)
+    p = sub.add_parser("kf-link", help="print the 客服链接 of a 微信客服 account (kf/add_contact_way)")
+    p.add_argument("--open-kfid", required=True)
+    p.add_argument("--scene", default="", help="reported back when an owner enters through this link ([0-9a-zA-Z_-], ≤32)")
     sub.add_parser("load-demo", help="load the fictional demo data into an empty database")
     p = sub.add_parser("purge", help="delete conversations idle longer than RETENTION_DAYS, pseudonymise their cases")
     p.add_argument("--days", type=int, help="override RETENTION_DAYS for this run")
@@ -99,6 +109,11 @@ def main(argv: list[str] | None = None) -> int:
         elif args.cmd == "bind-wecom-chat":
             registry.bind_wecom_chat(args.chat_id, args.uscc, args.webhook_key)
             print(f"WeCom chat {args.chat_id} bound to {args.uscc}")
+        elif args.cmd == "bind-wecom-kf":
+            code = KfState(store).bind(registry, args.external_userid, args.uscc, "gateway.admin")
+            print(f"微信客服 customer {args.external_userid.strip()} bound to {code}")
+        elif args.cmd == "kf-link":
+            return kf_link(args.open_kfid, args.scene)
         elif args.cmd == "purge":
             if args.days is not None and args.days < 1:
                 raise RegistryError("--days must be at least 1")
@@ -118,6 +133,23 @@ def main(argv: list[str] | None = None) -> int:
     except RegistryError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
+    return 0
+
+
+def kf_link(open_kfid: str, scene: str) -> int:
+    """Print the 客服链接 that the bureau puts on its portal and in its WeChat groups."""
+    settings = get_settings()
+    if not settings.wecom_corp_id or not (settings.wecom_kf_secret or settings.wecom_secret):
+        print("error: WeCom is not configured (WECOM_CORP_ID and WECOM_KF_SECRET or WECOM_SECRET)", file=sys.stderr)
+        return 2
+    client = KfClient.from_settings(settings)
+    try:
+        print(client.contact_link(open_kfid, scene))
+    except (WeChatClientException, httpx.HTTPError) as exc:
+        print(f"error: kf/add_contact_way failed: {exc}", file=sys.stderr)
+        return 2
+    finally:
+        client.close()
     return 0
 
 

@@ -13,7 +13,7 @@ from sqlalchemy.exc import IntegrityError
 
 from gateway.registry import Registry
 from gateway.sla import add_working_hours, sla_state
-from gateway.store import Store, aware, escalation_events, escalations, messages, notes, utcnow
+from gateway.store import Store, aware, conversations, escalation_events, escalations, messages, notes, utcnow
 from knowledge.settings import Settings
 
 DEFAULT_DEPARTMENT = "市工业和信息化局"
@@ -293,3 +293,27 @@ class Escalations:
         """Mark an owner's message as waiting for the liaison."""
         with self.store.tx() as con:
             con.execute(messages.update().where(messages.c.id == message_id).values(status="held", escalation_id=esc_id))
+
+    def record_event(self, sender_id: str, kind: str, actor: str, detail: str) -> dict[str, Any] | None:
+        """An event (e.g. ``delivery_failed``) on the conversation's open case, else on its latest one;
+        returns that case, or None when the conversation has none."""
+        with self.store.engine.connect() as con:
+            esc_id = con.execute(sa.select(escalations.c.id).where(escalations.c.sender_id == sender_id)
+                                 .order_by(escalations.c.open_key.is_(None), escalations.c.id.desc()).limit(1)).scalar()
+        if esc_id is None:
+            return None
+        with self.store.tx() as con:
+            self._event(con, esc_id, kind, actor, detail[:1000])
+        return self.get(esc_id)
+
+    def set_firm(self, esc_id: int, user: dict[str, str], firm: dict[str, Any]) -> dict[str, Any]:
+        """The liaison confirmed which firm the owner speaks for: the case and its conversation are that
+        firm's (later cases go to its liaison; this one stays with whoever holds it)."""
+        esc = self.require(esc_id, user)
+        with self.store.tx() as con:
+            con.execute(escalations.update().where(escalations.c.id == esc_id)
+                        .values(firm_uscc=firm["uscc"], firm_name=firm["name"]))
+            con.execute(conversations.update().where(conversations.c.sender_id == esc["sender_id"])
+                        .values(firm_uscc=firm["uscc"]))
+            self._event(con, esc_id, "firm_bound", user["username"], f"{firm['name']}（{firm['uscc']}）")
+        return self.require(esc_id, user)

@@ -14,11 +14,14 @@ from fastapi.staticfiles import StaticFiles
 
 from gateway import retention
 from gateway.cors import OwnerRoutesCORS
+from gateway.reminders import remind_forever
 from gateway.routes import admin, chat, escalations, handoff, health, liaison, pages
 from gateway.services import Services
 from gateway.store import StoreError
 from gateway.wecom import callback as wecom_callback
 from gateway.wecom.channel import WeComChannel
+from gateway.wecom.kf import KfChannel
+from gateway.wecom.kf_state import KF_PREFIX
 from gateway.wecom.outbox import Outbox
 from knowledge.settings import ROOT, Settings, get_settings
 
@@ -26,15 +29,19 @@ logger = logging.getLogger(__name__)
 
 
 def start_channels(services: Services) -> list[asyncio.Task[None]]:
-    """Wire WeCom when configured: its outbound builder, liaison notifier and background workers."""
+    """Wire WeCom when configured: the app and 微信客服, their outbound builders, the liaison notifier
+    and background workers."""
     if not services.settings.wecom_enabled:
         return []
     outbox = Outbox(services.store, services.settings)
     channel = WeComChannel(services, outbox)
+    channel.kf = kf = KfChannel(services, outbox, outbox.kf, channel.wake)
     services.wecom = channel
     services.outbound["wecom"] = channel.deliveries
+    services.outbound[KF_PREFIX] = kf.deliveries
     services.notifiers.append(channel.notify)
-    return [asyncio.create_task(channel.run()), asyncio.create_task(outbox.run())]
+    outbox.on_failed.append(kf.on_send_failed)
+    return [asyncio.create_task(channel.run()), asyncio.create_task(outbox.run()), asyncio.create_task(kf.run())]
 
 
 PURGE_EVERY_S = 24 * 3600
@@ -57,7 +64,8 @@ def create_app(settings: Settings | None = None, services: Services | None = Non
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         app.state.services = services or Services.build(settings)
-        tasks = [*start_channels(app.state.services), asyncio.create_task(purge_daily(app.state.services))]
+        tasks = [*start_channels(app.state.services), asyncio.create_task(purge_daily(app.state.services)),
+                 asyncio.create_task(remind_forever(app.state.services))]
         yield
         for task in tasks:
             task.cancel()

@@ -140,6 +140,24 @@ wecom_chats = sa.Table(
     sa.Column("uscc", sa.String(18), nullable=False),
     sa.Column("webhook_key", sa.String(128)),
 )
+# 微信客服: where kf/sync_msg left off per service account (next_cursor) and the latest callback Token
+# (valid 10 minutes), so a restart resumes the pull and neither loses nor repeats a message.
+wecom_kf_cursors = sa.Table(
+    "wecom_kf_cursors", metadata,
+    sa.Column("open_kfid", sa.String(128), primary_key=True),
+    sa.Column("cursor", sa.String(128), nullable=False, default=""),
+    sa.Column("token", sa.String(256)),
+    sa.Column("token_at", UTCDateTime()),
+    sa.Column("updated_at", UTCDateTime(), nullable=False),
+)
+# 微信客服 customers (WeChat users outside the corp, by external_userid) bound to a registered firm.
+wecom_kf_customers = sa.Table(
+    "wecom_kf_customers", metadata,
+    sa.Column("external_userid", sa.String(128), primary_key=True),
+    sa.Column("uscc", sa.String(18), nullable=False),
+    sa.Column("bound_by", sa.String(64), nullable=False),
+    sa.Column("bound_at", UTCDateTime(), nullable=False),
+)
 # Messages waiting to leave through a channel API (WeCom), written in the same transaction as the
 # turn that produced them, so a crash can neither lose nor repeat an answer.
 outbound = sa.Table(
@@ -177,6 +195,15 @@ purged_counts = sa.Table(
     sa.Column("conversations", sa.Integer, nullable=False, default=0),
     sa.Column("user_messages", sa.Integer, nullable=False, default=0),
     sa.Column("bot_messages", sa.Integer, nullable=False, default=0),
+)
+
+# SLA reminders already sent, one row per case and stage (due_soon, overdue): the claim that keeps a
+# stage from being sent twice, across restarts and gateway workers.
+reminders_sent = sa.Table(
+    "reminders_sent", metadata,
+    sa.Column("escalation_id", sa.Integer, primary_key=True),
+    sa.Column("stage", sa.String(16), primary_key=True),
+    sa.Column("sent_at", UTCDateTime(), nullable=False),
 )
 
 

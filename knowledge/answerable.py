@@ -209,7 +209,8 @@ def recipient_amounts(rec: dict[str, Any]) -> list[dict[str, Any]]:
     return [a for a in rec.get("amounts_wan") or [] if not _TOTALS.search(str(a.get("label", "")))]
 
 
-# Nouns that say nothing about which measure is meant, however an owner uses them.
+# Nouns that say nothing about which measure is meant, however an owner uses them (营收, 产值 … only say
+# what a growth figure measures, which the letter leaves open).
 _PLAIN_NOUNS = frozenset("""
 朋友 事情 事 东西 时候 地方 老板 同事 大家 人家 人 钱 问题 情况 文件 内容 方面 部分 东东 答复 答复函 机器人 客服
 资料 信息 消息 新闻 通知 网上 手机 电话号码 号码 具体 详细 一点 一些 东区 西区 南区 北区 市里 省里 镇里 区里
@@ -217,6 +218,7 @@ _PLAIN_NOUNS = frozenset("""
 实际 全程 收费 费用 免费 真的 假的 说法 回事 程度 水平 力度 效果 结果 目的 专门 数据 数字
 办法 细则 文件 文号 规定 条文 原文 机构 组织 单位 部门 地方 专项 项目 计划 安排 活动 全称 简称
 奖金 补贴 补助 资助 奖励 奖补 钱款 资金 干嘛 干啥 啥子 关系 机会 资格
+营收 营业收入 收入 产值 销售额 销售 利润 业绩 营业额 效益
 """.split())
 _FOCUS_TAGS = ("n", "nz", "nt", "nw")
 _QUESTION_CLAUSE = re.compile(r"[?？]|吗|呢|么|多少|几多|什么|啥|哪|怎|如何|能否|是否|可否|有没有|能不能|可不可以|是不是|谁")

@@ -52,6 +52,8 @@ class Settings(BaseSettings):
     sla_working_hours: float = 4.0
     workday_start_hour: int = 9
     workday_end_hour: int = 18
+    reminder_before_due_min: int = 60  # an unclaimed case reminds its liaison this long before its deadline
+    reminder_interval_s: float = 60.0  # how often the gateway looks for reminders to send
     token_ttl_s: int = 8 * 3600
     max_message_chars: int = 2000
     retention_days: int = 180  # conversations idle longer are deleted, their cases pseudonymised
@@ -71,6 +73,11 @@ class Settings(BaseSettings):
     wecom_kf_secret: str = ""
     rate_limit_per_minute: int = 30
     new_conversations_per_minute: int = 60  # per client address: new web conversations cannot dodge the limit
+    # `make run` under supervisord (gateway/supervise.py, gateway/watchdog.py)
+    hang_timeout_s: int = 30  # a service that answered once and now does not answer this long is restarted
+    start_timeout_s: int = 600  # a (re)started service that has not answered after this long is restarted
+    log_max_mb: int = 20  # var/log/<service>.log rotates at this size ...
+    log_backups: int = 5  # ... keeping this many older files
 
     class Config:
         env_file = str(ROOT / ".env")

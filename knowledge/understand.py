@@ -27,6 +27,8 @@ _FIRST_PERSON = re.compile(
 # A condition posed, or something heard from others: neither is a fact the owner states about the firm.
 _HYPOTHETICAL = re.compile(r"如果|假如|要是|假设|倘若|万一|若是|若|的话|比如说|比方说|听说|据说|听人说|朋友说|别人说|"
                            r"有人说|说是|网上说|看到(新闻|报道|通知)")
+# "专精特新企业增长三成有补贴" tells what the policy gives; "省级专精特新企业 去年增长35%" describes the asker.
+_POLICY_TALK = re.compile(r"补贴|补助|奖励|资助|给予|扶持|政策|支持|能拿|可以拿")
 # "专精特新企业增长三成…" speaks of firms in general; a bare "市级专精特新，增长三成五" of the asker.
 _GENERIC_SUBJECT = re.compile(r"企业|公司|单位|厂家|厂商|他们|别人|人家|有的")
 _ASKS_FOR_SELF = re.compile(r"(能|可以)(拿|领|申请|享受|获得)|有没有得?(拿|领|份|机会)|有(什么|哪些|啥)[^,，。?？]{0,6}(可以|能)?(拿|领|享受)|有戏|有份|够不够|符不符合|符合")
@@ -245,7 +247,7 @@ def split_facts(text: str) -> tuple[dict[str, Any], dict[str, Any], dict[str, An
         hypothetical_run = False
         about_self = about_self or first_person
         if (first_person or (about_self and not is_question(part)) or not any_question
-                or (speaks and not is_question(part) and not _GENERIC_SUBJECT.search(part))):
+                or (speaks and not is_question(part) and not (_GENERIC_SUBJECT.search(part) and _POLICY_TALK.search(part)))):
             for key, value in found.items():
                 stated.setdefault(key, value)
         elif not is_question(part) and not _GENERIC_SUBJECT.search(part) and _ASKS_FOR_SELF.search(norm):

@@ -7,13 +7,15 @@ from pathlib import Path
 
 import pytest
 
-from tests.fakes.wecom_api import AGENT_ID, CORP_ID, CORP_SECRET, FakeWeComServer
+from tests.fakes.wecom_api import AGENT_ID, CORP_ID, CORP_SECRET, KF_SECRET, FakeWeComServer
 from tests.stack import ROOT, Stack, free_port, stack_env
 
 WECOM_TOKEN = "hqtTestToken"
 WECOM_AES_KEY = "jWmYm7qr5nMoAUwZRjGtBxmz3KA1tkAj3ykkR6q2B2C"
 BOT_TOKEN = "hqtBotToken"
 BOT_AES_KEY = "abcdefghijklmnopqrstuvwxyz0123456789ABCDEFG"
+KF_TOKEN = "hqtKfToken"
+KF_AES_KEY = "KfKfKfKfKf0123456789abcdefghijklmnopqrstuvw"
 
 
 def _require_model() -> None:
@@ -26,11 +28,12 @@ def _require_model() -> None:
 
 
 def wecom_env(server: FakeWeComServer) -> dict[str, str]:
-    """Settings that point WeCom (app and group bot) at the local fake."""
+    """Settings that point WeCom (app, group bot and 微信客服) at the local fake."""
     return {
         "WECOM_TOKEN": WECOM_TOKEN, "WECOM_ENCODING_AES_KEY": WECOM_AES_KEY, "WECOM_CORP_ID": CORP_ID,
         "WECOM_AGENT_ID": str(AGENT_ID), "WECOM_SECRET": CORP_SECRET, "WECOM_API_BASE": server.base,
         "WECOM_BOT_TOKEN": BOT_TOKEN, "WECOM_BOT_ENCODING_AES_KEY": BOT_AES_KEY,
+        "WECOM_KF_TOKEN": KF_TOKEN, "WECOM_KF_ENCODING_AES_KEY": KF_AES_KEY, "WECOM_KF_SECRET": KF_SECRET,
     }
 
 
@@ -48,7 +51,9 @@ def stack(tmp_path_factory: pytest.TempPathFactory, wecom_server: FakeWeComServe
     _require_model()
     tmp = tmp_path_factory.mktemp("stack")
     # One other local origin (another port) may embed the widget: the cross-origin browser test serves it.
-    env = stack_env(tmp, **wecom_env(wecom_server), ALLOWED_ORIGINS=f"http://127.0.0.1:{free_port()}")
+    # SLA reminders are looked for every second, so the reminder test need not wait a minute.
+    env = stack_env(tmp, **wecom_env(wecom_server), ALLOWED_ORIGINS=f"http://127.0.0.1:{free_port()}",
+                    REMINDER_INTERVAL_S="1")
     with Stack(env=env, logs=tmp).running() as running:
         yield running
 

@@ -8,11 +8,14 @@ from typing import Any
 from defusedcsv import csv  # the stdlib module, with cells that start with = + - @ | % escaped
 from fastapi import APIRouter, HTTPException, Query, Request
 from fastapi.responses import Response
+from pydantic import BaseModel, Field, StrictStr
 
 from gateway.conversation import resolve_and_resume
 from gateway.escalations import EscalationError
+from gateway.registry import RegistryError, check_uscc
 from gateway.schemas import TextIn
 from gateway.services import ServicesDep, UserDep
+from gateway.wecom.kf_state import KfState, parse_sender
 
 router = APIRouter(prefix="/api", tags=["escalations"])
 CSV_COLUMNS = [
@@ -129,3 +132,31 @@ async def add_note(esc_id: int, body: TextIn, request: Request, user: UserDep, s
         raise _fail(exc) from exc
     services.audit.record(user, "note", f"escalation:{esc_id}", request)
     return detail
+
+
+class FirmIn(BaseModel):
+    """The registered firm a liaison has confirmed the owner speaks for."""
+
+    uscc: StrictStr = Field(..., description="统一社会信用代码 of a registered firm")
+
+
+@router.post("/escalations/{esc_id}/bind-firm")
+async def bind_firm(esc_id: int, body: FirmIn, request: Request, user: UserDep, services: ServicesDep) -> dict[str, Any]:
+    """Bind the case's owner to a registered firm once the liaison has confirmed who they talk to: a
+    微信客服 customer's external_userid (their later conversations too), any other conversation itself.
+    The case shows the firm; later cases go to the firm's liaison, this one stays with its holder."""
+    try:
+        esc = services.escalations.require(esc_id, user)
+        firm = services.registry.firm(uscc=check_uscc(body.uscc))
+        if firm is None:
+            raise RegistryError(f"firm {body.uscc} is not registered")
+        kf = parse_sender(esc["sender_id"])
+        if kf is not None:
+            KfState(services.store).bind(services.registry, kf[1], firm["uscc"], user["username"])
+        services.escalations.set_firm(esc_id, user, firm)
+    except EscalationError as exc:
+        raise _fail(exc) from exc
+    except RegistryError as exc:
+        raise HTTPException(422, str(exc)) from exc
+    services.audit.record(user, "bind_firm", f"escalation:{esc_id}", request, firm["uscc"])
+    return services.escalations.detail(esc_id, user)

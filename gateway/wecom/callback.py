@@ -1,6 +1,7 @@
-"""WeCom callbacks: the self-built app (encrypted XML) and the 智能机器人 group bot (encrypted JSON).
+"""WeCom callbacks: the self-built app and 微信客服 (encrypted XML), and the 智能机器人 group bot
+(encrypted JSON).
 
-Both answer within WeCom's 5-second window: verify, decrypt, persist (deduplicated by MsgId, or
+All answer within WeCom's 5-second window: verify, decrypt, persist (deduplicated by MsgId, or
 FromUserName+CreateTime for events), answer 200 with an empty body, and process in the background.
 """
 
@@ -20,6 +21,7 @@ from wechatpy.exceptions import InvalidSignatureException
 
 from gateway.services import Services, ServicesDep
 from gateway.wecom.channel import ONLY_TEXT, Inbound, WeComChannel
+from gateway.wecom.kf import KfChannel
 
 router = APIRouter(prefix="/wecom", tags=["wecom"])
 logger = logging.getLogger(__name__)
@@ -45,19 +47,29 @@ def _fresh(services: Services, timestamp: str) -> None:
         raise HTTPException(403, "stale timestamp")
 
 
-def _crypto(services: Services, bot: bool) -> WeChatCrypto:
+def _kf(services: Services) -> KfChannel:
+    kf = _channel(services).kf
+    if kf is None:
+        raise HTTPException(404, "微信客服 is not configured")
+    return kf
+
+
+def _crypto(services: Services, kind: str) -> WeChatCrypto:
     s = services.settings
-    if bot:
+    if kind == "kf":
+        return WeChatCrypto(s.wecom_kf_token or s.wecom_token, s.wecom_kf_encoding_aes_key or s.wecom_encoding_aes_key,
+                            s.wecom_corp_id)
+    if kind == "bot":
         if not (s.wecom_bot_token and s.wecom_bot_encoding_aes_key):
             raise HTTPException(404, "WeCom group bot is not configured (WECOM_BOT_TOKEN, WECOM_BOT_ENCODING_AES_KEY)")
         return WeChatCrypto(s.wecom_bot_token, s.wecom_bot_encoding_aes_key, "")  # receiveid is "" for 智能机器人
     return WeChatCrypto(s.wecom_token, s.wecom_encoding_aes_key, s.wecom_corp_id)
 
 
-def _verify(services: Services, bot: bool, msg_signature: str, timestamp: str, nonce: str, echostr: str) -> str:
+def _verify(services: Services, kind: str, msg_signature: str, timestamp: str, nonce: str, echostr: str) -> str:
     _fresh(services, timestamp)
     try:
-        plain = _crypto(services, bot).check_signature(msg_signature, timestamp, nonce, echostr)
+        plain = _crypto(services, kind).check_signature(msg_signature, timestamp, nonce, echostr)
     except (InvalidSignatureException, InvalidCorpIdException) as exc:
         logger.warning("wecom URL verification refused: %s", type(exc).__name__)
         raise HTTPException(403, "bad signature") from exc
@@ -66,15 +78,15 @@ def _verify(services: Services, bot: bool, msg_signature: str, timestamp: str, n
     return plain.decode() if isinstance(plain, bytes) else str(plain)
 
 
-async def _decrypt(services: Services, bot: bool, request: Request, msg_signature: str, timestamp: str,
+async def _decrypt(services: Services, kind: str, request: Request, msg_signature: str, timestamp: str,
                    nonce: str) -> str:
     _fresh(services, timestamp)
     body = await request.body()
     if len(body) > MAX_BODY:
         raise HTTPException(413, "callback body too large")
     try:
-        envelope: Any = {"Encrypt": json.loads(body)["encrypt"]} if bot else body
-        plain = _crypto(services, bot).decrypt_message(envelope, msg_signature, timestamp, nonce)
+        envelope: Any = {"Encrypt": json.loads(body)["encrypt"]} if kind == "bot" else body
+        plain = _crypto(services, kind).decrypt_message(envelope, msg_signature, timestamp, nonce)
     except InvalidSignatureException as exc:
         logger.warning("wecom callback refused: bad signature")
         raise HTTPException(403, "bad signature") from exc
@@ -94,7 +106,7 @@ async def verify_app(
 ) -> PlainTextResponse:
     """URL verification of the self-built app: answers the decrypted echostr as plain text."""
     _channel(services)
-    return PlainTextResponse(_verify(services, False, msg_signature, timestamp, nonce, echostr))
+    return PlainTextResponse(_verify(services, "app", msg_signature, timestamp, nonce, echostr))
 
 
 @router.post("/callback")
@@ -104,11 +116,11 @@ async def app_message(
 ) -> Response:
     """An encrypted message or event of the self-built app (direct or app group chat): stored once, answered later."""
     channel = _channel(services)
-    xml = await _decrypt(services, False, request, msg_signature, timestamp, nonce)
-    try:
-        data = xmltodict.parse(xml)["xml"]
-    except (xmltodict.expat.ExpatError, KeyError, TypeError) as exc:
-        raise HTTPException(400, "malformed message XML") from exc
+    xml = await _decrypt(services, "app", request, msg_signature, timestamp, nonce)
+    data = _parse_xml(xml)
+    if data.get("Event") == "kf_msg_or_event":  # the same app may also be the one 微信客服 calls back
+        _kf(services).on_event(str(data.get("OpenKfId") or ""), str(data.get("Token") or ""))
+        return Response(status_code=200)
     sender = str(data.get("FromUserName") or "")
     kind = str(data.get("MsgType") or "")
     chat_id = data.get("ChatId") or None
@@ -137,7 +149,7 @@ async def verify_bot(
 ) -> PlainTextResponse:
     """URL verification of the 智能机器人 (group bot) API mode."""
     _channel(services)
-    return PlainTextResponse(_verify(services, True, msg_signature, timestamp, nonce, echostr))
+    return PlainTextResponse(_verify(services, "bot", msg_signature, timestamp, nonce, echostr))
 
 
 @router.post("/bot/callback")
@@ -148,7 +160,7 @@ async def bot_message(
     """An @-mention of the 智能机器人 in a group (or a direct chat with it): stored once, answered
     through its single-use response_url."""
     channel = _channel(services)
-    plain = await _decrypt(services, True, request, msg_signature, timestamp, nonce)
+    plain = await _decrypt(services, "bot", request, msg_signature, timestamp, nonce)
     try:
         data = json.loads(plain)
         sender = str(data["from"]["userid"])
@@ -161,6 +173,42 @@ async def bot_message(
         return Response(status_code=200)
     channel.accept(Inbound(key=f"wecom-bot:{data.get('msgid')}", from_user=sender, text=text[:2000],
                            chat_id=chat_id, channel="wecom-bot", response_url=data.get("response_url")))
+    return Response(status_code=200)
+
+
+def _parse_xml(xml: str) -> dict[str, Any]:
+    try:
+        data = xmltodict.parse(xml)["xml"]
+    except (xmltodict.expat.ExpatError, KeyError, TypeError) as exc:
+        raise HTTPException(400, "malformed message XML") from exc
+    if not isinstance(data, dict):
+        raise HTTPException(400, "malformed message XML")
+    return data
+
+
+@router.get("/kf/callback", response_class=PlainTextResponse)
+async def verify_kf(
+    services: ServicesDep, msg_signature: str = Query(...), timestamp: str = Query(...), nonce: str = Query(...),
+    echostr: str = Query(...),
+) -> PlainTextResponse:
+    """URL verification of the 微信客服 callback (WECOM_KF_TOKEN and key, or the app's)."""
+    _kf(services)
+    return PlainTextResponse(_verify(services, "kf", msg_signature, timestamp, nonce, echostr))
+
+
+@router.post("/kf/callback")
+async def kf_event(
+    request: Request, services: ServicesDep, msg_signature: str = Query(...), timestamp: str = Query(...),
+    nonce: str = Query(...),
+) -> Response:
+    """A 微信客服 event: ``kf_msg_or_event`` says an account has news; its messages are pulled with
+    ``kf/sync_msg`` in the background (a retried callback pulls nothing twice)."""
+    kf = _kf(services)
+    data = _parse_xml(await _decrypt(services, "kf", request, msg_signature, timestamp, nonce))
+    if data.get("Event") == "kf_msg_or_event":
+        kf.on_event(str(data.get("OpenKfId") or ""), str(data.get("Token") or ""))
+    else:
+        logger.info("wecom kf callback ignored: %s/%s", data.get("MsgType"), data.get("Event"))
     return Response(status_code=200)
 
 

@@ -2,6 +2,7 @@
 
 Conversations are ``wecom:<chatid>`` for group chats (channel ``wecom-chat``, or ``wecom-bot`` for
 智能机器人 @-mentions) and ``wecom:<userid>`` for direct chats with the app (``wecom-user``).
+微信客服 conversations (``wecomkf:…``, gateway/wecom/kf.py) are stored there and processed here too.
 """
 
 from __future__ import annotations
@@ -11,16 +12,19 @@ import json
 import logging
 import re
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import sqlalchemy as sa
 
 from gateway.conversation import process, resolve_and_resume
 from gateway.escalations import EscalationError
 from gateway.services import Services
-from gateway.store import conversations, messages, utcnow, wecom_chats
+from gateway.store import Store, conversations, messages, utcnow, wecom_chats
 from gateway.wecom.client import split_text
 from gateway.wecom.outbox import Outbox
+
+if TYPE_CHECKING:
+    from gateway.wecom.kf import KfChannel
 
 logger = logging.getLogger(__name__)
 AIBOT_LIMIT_CHARS = 6000
@@ -53,12 +57,25 @@ def render(reply: dict[str, Any]) -> str:
     return text
 
 
+def button_choice(store: Store, sender_id: str, text: str) -> str:
+    """'1' answers the first option of the bot's last message (WeCom text has no buttons)."""
+    if not re.fullmatch(r"\s*\d{1,2}\s*", text):
+        return text
+    with store.engine.connect() as con:
+        row = con.execute(sa.select(messages.c.buttons).where(messages.c.sender_id == sender_id, messages.c.role == "bot")
+                          .order_by(messages.c.id.desc()).limit(1)).first()
+    buttons = json.loads(row[0]) if row and row[0] else []
+    index = int(text) - 1
+    return str(buttons[index]["payload"]) if 0 <= index < len(buttons) else text
+
+
 class WeComChannel:
     """Inbound acceptance and processing, outbound building and liaison notification for WeCom."""
 
     def __init__(self, services: Services, outbox: Outbox) -> None:
         self.services, self.outbox = services, outbox
         self.wake = asyncio.Event()
+        self.kf: KfChannel | None = None  # 微信客服, sharing this worker and outbox
 
     # -- outbound -----------------------------------------------------------------------------
     def deliveries(self, sender_id: str, channel: str, replies: list[dict[str, Any]]) -> list[dict[str, str]]:
@@ -110,6 +127,8 @@ class WeComChannel:
         link = f"{self.services.settings.gateway_url}/console#esc-{esc['id']}"
         if event == "created":
             text = f"【惠企通·转人工】工单#{esc['id']}\n企业：{firm}\n问题：{esc.get('question') or '（无）'}\n处理：{link}"
+        elif event == "delivery_failed":
+            text = f"【惠企通】工单#{esc['id']}（{firm}）的回复未能送达企业，原因见控制台：{link}"
         else:
             text = f"【惠企通】工单#{esc['id']}（{firm}）有企业新消息，请到控制台查看：{link}"
         self.outbox.enqueue([{"kind": "user", "target": uid, "text": text} for uid in userids])
@@ -122,7 +141,7 @@ class WeComChannel:
         sender_id = f"wecom:{msg.chat_id or msg.from_user}"
         if liaison is not None and self._liaison_message(liaison, msg, sender_id):
             return None
-        text = self._button_choice(sender_id, msg.text)
+        text = button_choice(self.services.store, sender_id, msg.text)
         message_id = self.services.store.add_message_once(msg.key, sender_id, text, channel=msg.channel)
         if message_id is None:
             logger.info("wecom message %s already received; not processed again", msg.key)
@@ -137,18 +156,6 @@ class WeComChannel:
                 con.execute(conversations.update().where(conversations.c.sender_id == sender_id).values(**values))
         self.wake.set()
         return message_id
-
-    def _button_choice(self, sender_id: str, text: str) -> str:
-        """'1' answers the first option of the bot's last message (WeCom text has no buttons)."""
-        if not re.fullmatch(r"\s*\d{1,2}\s*", text):
-            return text
-        with self.services.store.engine.connect() as con:
-            row = con.execute(sa.select(messages.c.buttons).where(messages.c.sender_id == sender_id,
-                                                                  messages.c.role == "bot")
-                              .order_by(messages.c.id.desc()).limit(1)).first()
-        buttons = json.loads(row[0]) if row and row[0] else []
-        index = int(text) - 1
-        return str(buttons[index]["payload"]) if 0 <= index < len(buttons) else text
 
     def _liaison_message(self, liaison: dict[str, Any], msg: Inbound, sender_id: str) -> bool:
         """A liaison writing in WeCom: in a group with an open case it is the liaison's reply; in a
@@ -195,7 +202,8 @@ class WeComChannel:
         self.outbox.wake.set()
 
     async def run(self) -> None:
-        """Process stored WeCom messages forever (also those left by a process that died)."""
+        """Process stored WeCom messages forever (also those left by a process that died): those of every
+        channel whose name starts with ``wecom``, 微信客服 (``wecomkf``) included."""
         self.services.store.requeue_processing("wecom")
         while True:
             try:

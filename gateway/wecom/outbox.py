@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Awaitable, Callable
 from datetime import timedelta
 from typing import Any
 
@@ -13,14 +14,19 @@ from wechatpy.exceptions import WeChatClientException
 
 from gateway.store import Store, outbound, utcnow
 from gateway.wecom.client import WeComClient, post_json
+from gateway.wecom.kf_client import UNDELIVERABLE, KfClient
 from knowledge.settings import Settings
 
 logger = logging.getLogger(__name__)
 # (messages, seconds) per receiver: an app may send one member 30 a minute and 1,000 an hour; a
-# group chat and a group-robot webhook take 20 a minute. A response_url takes exactly one.
+# group chat and a group-robot webhook take 20 a minute. A response_url takes exactly one. 微信客服
+# ("kf", and "kfevent" for a welcome) refuses with an errcode instead of dropping: nothing to count.
 LIMITS: dict[str, list[tuple[int, int]]] = {
-    "user": [(30, 60), (1000, 3600)], "chat": [(20, 60)], "webhook": [(20, 60)], "aibot": [],
+    "user": [(30, 60), (1000, 3600)], "chat": [(20, 60)], "webhook": [(20, 60)], "aibot": [], "kf": [],
+    "kfevent": [],
 }
+KF_KINDS = ("kf", "kfevent")  # kf/send_msg to "<open_kfid>:<external_userid>"; a welcome to its one-time code
+FailureHook = Callable[[dict[str, Any], Exception], Awaitable[None]]
 MAX_ATTEMPTS = 6
 FREQ_LIMIT = 45009
 
@@ -28,10 +34,20 @@ FREQ_LIMIT = 45009
 class Outbox:
     """Sends pending outbound rows in order per receiver."""
 
-    def __init__(self, store: Store, settings: Settings, client: WeComClient | None = None) -> None:
+    def __init__(self, store: Store, settings: Settings, client: WeComClient | None = None,
+                 kf: KfClient | None = None) -> None:
         self.store, self.settings = store, settings
         self.client = client or WeComClient(settings.wecom_api_base, settings.wecom_corp_id, settings.wecom_secret)
+        self._kf = kf
         self.wake = asyncio.Event()
+        self.on_failed: list[FailureHook] = []  # told of every row given up on (微信客服 reports it in the case)
+
+    @property
+    def kf(self) -> KfClient:
+        """The 微信客服 API client (made on first use)."""
+        if self._kf is None:
+            self._kf = KfClient.from_settings(self.settings, self.client)
+        return self._kf
 
     def enqueue(self, rows: list[dict[str, str]]) -> None:
         """Queue deliveries outside a turn (notifications to liaisons)."""
@@ -58,6 +74,11 @@ class Outbox:
         kind, target, text = row["kind"], row["target"], row["text"]
         if kind == "user":
             self.client.message.send_text(self.settings.wecom_agent_id, target, text)
+        elif kind == "kf":
+            open_kfid, external_userid = target.split(":", 1)
+            self.kf.send_text(open_kfid, external_userid, text)
+        elif kind == "kfevent":
+            self.kf.send_on_event(target, text)
         elif kind == "chat":
             self.client.appchat.send_text(target, text)
         else:
@@ -101,15 +122,26 @@ class Outbox:
                 attempts = row["attempts"] + 1
                 errcode = getattr(exc, "errcode", None)
                 delay = 60 if errcode == FREQ_LIMIT else 2 ** attempts
-                status = "failed" if attempts >= MAX_ATTEMPTS else "pending"
+                # A 微信客服 send refused for the session's state or quota cannot succeed by repeating it.
+                final = row["kind"] in KF_KINDS and errcode in UNDELIVERABLE
+                status = "failed" if attempts >= MAX_ATTEMPTS or final else "pending"
                 logger.warning("wecom %s to %s failed (attempt %d): %s", row["kind"], row["target"], attempts, exc)
                 self._finish(row["id"], status=status, attempts=attempts, last_error=str(exc)[:500],
                              not_before=utcnow() + timedelta(seconds=delay))
                 blocked.add(row["target"])
+                if status == "failed":
+                    await self._report(row, exc)
                 continue
             self._finish(row["id"], status="sent", attempts=row["attempts"] + 1, sent_at=utcnow())
             sent += 1
         return sent
+
+    async def _report(self, row: dict[str, Any], exc: Exception) -> None:
+        for hook in self.on_failed:
+            try:
+                await hook(row, exc)
+            except Exception:  # noqa: BLE001 - a failed report must not stop the sending
+                logger.exception("reporting the failed %s to %s failed", row["kind"], row["target"])
 
     async def run(self) -> None:
         """Send forever: on wake-up, and every second for rows that became due."""

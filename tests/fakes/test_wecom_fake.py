@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import time
 from collections.abc import Iterator
 from typing import Any
 from xml.etree import ElementTree
@@ -19,11 +20,15 @@ from tests.fakes.wecom_api import (
     AGENT_ID,
     CORP_ID,
     CORP_SECRET,
+    KF_SECRET,
+    OPEN_KFID,
+    SERVICER,
     WEBHOOK_KEY,
     FakeWeCom,
     FakeWeComServer,
     aibot_callback,
     encrypted_callback,
+    kf_event_xml,
     text_message_xml,
     verify_url_params,
 )
@@ -334,3 +339,189 @@ def test_server_stops_on_exit() -> None:
         )
     with pytest.raises(httpx.ConnectError):
         httpx.get(f"{base}/gettoken", timeout=2)
+
+
+# -- 微信客服 (kf/*) --------------------------------------------------------------------------------
+
+
+class KfApi:
+    """Raw calls to the fake's kf/* endpoints with a token of the kf app."""
+
+    def __init__(self, server: FakeWeComServer, http: httpx.Client, secret: str = KF_SECRET) -> None:
+        self.server, self.http = server, http
+        self.token = http.get(f"{server.base}/gettoken", params={"corpid": CORP_ID, "corpsecret": secret}).json()[
+            "access_token"
+        ]
+
+    def __call__(self, path: str, body: dict[str, Any]) -> dict[str, Any]:
+        resp = self.http.post(f"{self.server.base}/{path}", params={"access_token": self.token}, json=body)
+        assert resp.status_code == 200
+        return dict(resp.json())
+
+    def send(self, user: str, text: str, open_kfid: str = OPEN_KFID) -> int:
+        body = {"touser": user, "open_kfid": open_kfid, "msgtype": "text", "text": {"content": text}}
+        return int(self("kf/send_msg", body)["errcode"])
+
+
+def serve_with_clock() -> tuple[FakeWeComServer, Clock]:
+    clock = Clock()
+    return FakeWeComServer(FakeWeCom(clock=clock)), clock
+
+
+def test_kf_sync_msg_pages_with_cursors_and_has_more(server: FakeWeComServer, fake: FakeWeCom,
+                                                     http: httpx.Client) -> None:
+    kf = KfApi(server, http)
+    ids = [fake.kf.customer_says("wmUser1", f"问题{i}") for i in range(5)]
+    fake.kf.page_size = 2  # WeCom may return fewer than `limit`: has_more says there is more
+    token, cursor, pages = fake.kf.new_msg_token(), "", []
+    while True:
+        page = kf("kf/sync_msg", {"cursor": cursor, "token": token, "limit": 1000, "open_kfid": OPEN_KFID})
+        assert page["errcode"] == 0
+        pages.append([m["msgid"] for m in page["msg_list"]])
+        cursor = page["next_cursor"]
+        if not page["has_more"]:
+            break
+    assert pages == [ids[:2], ids[2:4], ids[4:]]
+    first = kf("kf/sync_msg", {"token": token, "open_kfid": OPEN_KFID})["msg_list"][0]
+    assert first == {"msgid": ids[0], "open_kfid": OPEN_KFID, "external_userid": "wmUser1",
+                     "send_time": first["send_time"], "origin": 3, "msgtype": "text", "text": {"content": "问题0"}}
+    done = kf("kf/sync_msg", {"cursor": cursor, "token": token, "open_kfid": OPEN_KFID})
+    assert (done["msg_list"], done["has_more"]) == ([], 0)
+    later = fake.kf.customer_says("wmUser1", "又一个问题")
+    assert [m["msgid"] for m in kf("kf/sync_msg", {"cursor": done["next_cursor"], "token": token})["msg_list"]] == [later]
+    other = fake.kf.add_account()
+    fake.kf.customer_says("wmUser2", "别的账号", open_kfid=other)
+    assert kf("kf/sync_msg", {"cursor": done["next_cursor"], "token": token, "open_kfid": OPEN_KFID})["msg_list"][0][
+        "msgid"] == later
+    assert kf("kf/send_msg", {"touser": "wmUser1", "open_kfid": OPEN_KFID, "msgtype": "text",
+                              "text": {"content": "答复"}})["errcode"] == 0
+    api_sent = kf("kf/sync_msg", {"cursor": done["next_cursor"], "token": token, "open_kfid": OPEN_KFID})
+    assert len(api_sent["msg_list"]) == 1  # messages sent through the API are never read back
+
+
+def test_kf_sync_msg_reads_three_days_tokens_expire_and_bad_input_is_refused() -> None:
+    server, clock = serve_with_clock()
+    with server, httpx.Client(timeout=5) as http:
+        kf, fake = KfApi(server, http), server.fake
+        fake.kf.customer_says("wmOld", "三天前的问题", at=clock.now - 3 * 86400 - 1)
+        fresh = fake.kf.customer_says("wmNew", "今天的问题")
+        token = fake.kf.new_msg_token()
+        assert [m["msgid"] for m in kf("kf/sync_msg", {"token": token})["msg_list"]] == [fresh]
+        assert kf("kf/sync_msg", {})["errcode"] == 0  # no token: allowed (WeCom limits such calls strictly)
+        assert kf("kf/sync_msg", {"token": "ENCforged"}) == {"errcode": 95007, "errmsg": "invalid msg token"}
+        clock.now += 601
+        assert kf("kf/sync_msg", {"token": token})["errcode"] == 95007  # a callback's Token lasts 10 minutes
+        token = fake.kf.new_msg_token()
+        assert kf("kf/sync_msg", {"token": token, "cursor": "made-up"})["errcode"] == 40058
+        assert kf("kf/sync_msg", {"token": token, "limit": 1001})["errcode"] == 40058
+        assert kf("kf/sync_msg", {"token": token, "open_kfid": "wkNoSuchAccount"})["errcode"] == 95000
+        app = KfApi(server, http, secret=CORP_SECRET)  # an app not allowed to call kf/*
+        assert app("kf/sync_msg", {"token": token})["errcode"] == 48002
+
+
+def test_kf_send_msg_only_while_the_bot_holds_the_session_and_five_per_message() -> None:
+    server, clock = serve_with_clock()
+    with server, httpx.Client(timeout=5) as http:
+        kf, fake = KfApi(server, http), server.fake
+        assert kf.send("wmA", "没说过话的客户") == 95018  # state 4: no session yet
+        fake.kf.customer_says("wmA", "你好")
+        assert fake.kf.state("wmA") == (0, "")
+        assert [kf.send("wmA", f"答复{i}") for i in range(6)] == [0] * 5 + [95001]
+        assert fake.kf.state("wmA") == (1, "")
+        fake.kf.customer_says("wmA", "还有一个问题")  # a new message of the customer renews the quota
+        assert kf.send("wmA", "答复6") == 0
+        fake.kf.set_state("wmA", 3, SERVICER)  # a 接待人员 took the session in the WeCom client
+        assert kf("kf/send_msg", {"touser": "wmA", "open_kfid": OPEN_KFID, "msgtype": "text",
+                                  "text": {"content": "机器人插话"}}) == {"errcode": 95018,
+                                                                       "errmsg": "send msg session status invalid"}
+        fake.kf.set_state("wmA", 1)
+        clock.now += 48 * 3600 + 1  # 48 h after the customer's last message the session is over
+        assert kf.send("wmA", "太晚了") == 95018 and fake.kf.state("wmA") == (4, "")
+        fake.kf.customer_says("wmA", "我又来了")
+        assert kf.send("wmA", "欢迎回来") == 0
+        assert kf.send("wmA", "") == 44004 and kf.send("wmA", "长" * 683) == 45002
+        assert kf.send("wmA", "x", open_kfid="wkNoSuchAccount") == 95000
+        assert fake.kf.sent("wmA") == [f"答复{i}" for i in range(5)] + ["答复6", "欢迎回来"]
+        assert fake.sent_texts("kf")[-1] == ("wmA", "欢迎回来")
+        message = {"touser": "wmA", "msgtype": "text", "agentid": AGENT_ID, "text": {"content": "x"}}
+        assert http.post(f"{server.base}/message/send", params={"access_token": kf.token},
+                         json=message).json()["errcode"] == 48002  # the kf app's token is not the app's
+
+
+def test_kf_welcome_code_is_single_use_within_20_seconds() -> None:
+    server, clock = serve_with_clock()
+    with server, httpx.Client(timeout=5) as http:
+        kf, fake = KfApi(server, http), server.fake
+        code = fake.kf.enter_session("wmB", scene="portal")
+        assert code
+        event = kf("kf/sync_msg", {"token": fake.kf.new_msg_token()})["msg_list"][0]
+        assert event["origin"] == 4 and event["msgtype"] == "event" and "external_userid" not in event
+        assert event["event"] == {"event_type": "enter_session", "open_kfid": OPEN_KFID, "external_userid": "wmB",
+                                  "scene": "portal", "scene_param": "", "welcome_code": code}
+        welcome = {"code": code, "msgtype": "text", "text": {"content": "您好，我是惠企通"}}
+        assert kf("kf/send_msg_on_event", welcome)["errcode"] == 0
+        assert kf("kf/send_msg_on_event", welcome)["errcode"] == 40058  # once only
+        assert fake.kf.enter_session("wmB") is None  # welcomed within 48 h: no new code
+        late = fake.kf.enter_session("wmC")
+        clock.now += 21
+        assert kf("kf/send_msg_on_event", {**welcome, "code": late})["errcode"] == 40058
+        assert fake.kf.sent() == ["您好，我是惠企通"]
+
+
+def test_kf_service_state_get_and_trans_follow_the_documented_transitions(
+    server: FakeWeComServer, fake: FakeWeCom, http: httpx.Client
+) -> None:
+    kf = KfApi(server, http)
+    fake.kf.customer_says("wmD", "转人工")
+    ids = {"open_kfid": OPEN_KFID, "external_userid": "wmD"}
+    assert kf("kf/service_state/get", ids) == {"errcode": 0, "errmsg": "ok", "service_state": 0, "servicer_userid": ""}
+    assert kf("kf/service_state/trans", {**ids, "service_state": 3, "servicer_userid": "not.a.servicer"})[
+        "errcode"] == 95014
+    moved = kf("kf/service_state/trans", {**ids, "service_state": 3, "servicer_userid": SERVICER})
+    assert moved["errcode"] == 0 and moved["msg_code"]
+    assert kf("kf/service_state/get", ids)["servicer_userid"] == SERVICER
+    assert kf("kf/service_state/trans", {**ids, "service_state": 1})["errcode"] == 95016  # no way back to the bot
+    assert kf.send("wmD", "机器人") == 95018
+    assert kf("kf/service_state/trans", {**ids, "service_state": 4})["errcode"] == 0
+    assert kf("kf/service_state/trans", {**ids, "service_state": 1})["errcode"] == 95016
+    fake.kf.customer_says("wmD", "再问一个")
+    assert kf("kf/service_state/get", ids)["service_state"] == 0
+    assert kf("kf/service_state/get", {**ids, "open_kfid": "wkNoSuchAccount"})["errcode"] == 95000
+
+
+def test_kf_add_contact_way(server: FakeWeComServer, fake: FakeWeCom, http: httpx.Client) -> None:
+    kf = KfApi(server, http)
+    plain = kf("kf/add_contact_way", {"open_kfid": OPEN_KFID})
+    assert plain["errcode"] == 0 and plain["url"].startswith("https://work.weixin.qq.com/kf/kfc")
+    scened = kf("kf/add_contact_way", {"open_kfid": OPEN_KFID, "scene": "portal_1"})
+    assert scened["url"].startswith(plain["url"] + "?enc_scene=ENC")
+    assert kf("kf/add_contact_way", {"open_kfid": OPEN_KFID, "scene": "门户"})["errcode"] == 40058
+    assert kf("kf/add_contact_way", {"open_kfid": "wkNoSuchAccount"})["errcode"] == 95000
+
+
+def test_kf_failures_and_delays_can_be_programmed(server: FakeWeComServer, fake: FakeWeCom,
+                                                  http: httpx.Client) -> None:
+    kf = KfApi(server, http)
+    fake.kf.customer_says("wmE", "你好")
+    fake.fail_next("kf/send_msg", 95018)
+    assert kf.send("wmE", "a") == 95018 and kf.send("wmE", "b") == 0
+    fake.delay_next("kf/sync_msg", 0.5, skip=1)
+    started = time.monotonic()
+    assert kf("kf/sync_msg", {})["errcode"] == 0  # let through
+    assert time.monotonic() - started < 0.5
+    assert kf("kf/sync_msg", {})["errcode"] == 0  # held
+    assert time.monotonic() - started >= 0.5
+    with pytest.raises(ValueError):
+        fake.delay_next("kf/nothing", 1)
+
+
+def test_kf_event_callback_round_trips_through_wechatpy() -> None:
+    xml = kf_event_xml("ENCtoken123", create_time=1_700_000_000)
+    params, body = encrypted_callback(TOKEN, AES_KEY, CORP_ID, xml)
+    plain = WeChatCrypto(TOKEN, AES_KEY, CORP_ID).decrypt_message(
+        body, params["msg_signature"], params["timestamp"], params["nonce"]
+    )
+    root = ElementTree.fromstring(plain)
+    assert [root.findtext(tag) for tag in ("MsgType", "Event", "Token", "OpenKfId", "ToUserName")] == [
+        "event", "kf_msg_or_event", "ENCtoken123", OPEN_KFID, CORP_ID]
+    assert ElementTree.fromstring(body).find("AgentID") is None

@@ -16,11 +16,12 @@ import httpx
 import pytest
 
 from gateway.store import Store
-from tests.conftest import WECOM_AES_KEY, WECOM_TOKEN, wecom_env
+from tests.conftest import KF_AES_KEY, KF_TOKEN, WECOM_AES_KEY, WECOM_TOKEN, wecom_env
 from tests.fakes.wecom_api import (
     CORP_ID,
     FakeWeComServer,
     encrypted_callback,
+    kf_event_xml,
     text_message_xml,
 )
 from tests.stack import Stack, stack_env
@@ -109,6 +110,41 @@ def test_gateway_killed_mid_wecom_turn_answers_exactly_once(faulty: Stack, wecom
     assert len(answers) == 1 and "二（二）" in answers[0]
     users = [m for m in Store(faulty.env["DATABASE_URL"]).messages_after(f"wecom:{user}") if m["role"] == "user"]
     assert len(users) == 1
+
+
+def test_gateway_killed_mid_kf_pull_resumes_from_its_cursor(faulty: Stack, wecom_server: FakeWeComServer) -> None:
+    kf = wecom_server.fake.kf
+    open_kfid = kf.add_account()  # an account of its own: this stack's cursor starts at the beginning
+    user = f"wm{uuid.uuid4().hex[:12]}"
+    kf.customer_says(user, "揭榜制项目去年立项了几个", open_kfid=open_kfid)
+    kf.customer_says(user, "股改资助最多多少", open_kfid=open_kfid)
+    kf.page_size = 1  # one message per page: the pull stops between them ...
+    wecom_server.fake.delay_next("kf/sync_msg", 20, skip=1)  # ... because WeCom is slow with the second page
+    event = encrypted_callback(KF_TOKEN, KF_AES_KEY, CORP_ID, kf_event_xml(kf.new_msg_token(), open_kfid))
+    try:
+        assert httpx.post(f"{faulty.gateway}/wecom/kf/callback", params=event[0], content=event[1]).status_code == 200
+        deadline = time.monotonic() + 40
+        while time.monotonic() < deadline and not kf.sent(user):
+            time.sleep(0.3)
+        assert len(kf.sent(user)) == 1 and "二（二）" in kf.sent(user)[0]
+        time.sleep(0.5)
+        users = [m["text"] for m in Store(faulty.env["DATABASE_URL"]).messages_after(f"wecomkf:{open_kfid}:{user}")
+                 if m["role"] == "user"]
+        assert users == ["揭榜制项目去年立项了几个"]  # the second page is still on its way
+        faulty.kill("gateway")  # mid-pull: the first message stored and answered, the second page not read
+        faulty.start("gateway")  # resumes with the stored cursor and the callback's Token (10 minutes)
+        faulty.wait("gateway")
+        deadline = time.monotonic() + 40
+        while time.monotonic() < deadline and len(kf.sent(user)) < 2:
+            time.sleep(0.3)
+    finally:
+        kf.page_size = 1000
+    assert httpx.post(f"{faulty.gateway}/wecom/kf/callback", params=event[0], content=event[1]).status_code == 200
+    time.sleep(2.0)  # WeCom's retry of the callback, after the restart: nothing new
+    answers = kf.sent(user)
+    assert len(answers) == 2 and "二（二）" in answers[0] and "200 万元" in answers[1]
+    stored = Store(faulty.env["DATABASE_URL"]).messages_after(f"wecomkf:{open_kfid}:{user}")
+    assert [m["text"] for m in stored if m["role"] == "user"] == ["揭榜制项目去年立项了几个", "股改资助最多多少"]
 
 
 def test_gateway_killed_open_escalations_survive(faulty: Stack) -> None:

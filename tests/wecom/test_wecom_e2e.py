@@ -5,12 +5,13 @@ from __future__ import annotations
 import time
 import uuid
 from collections.abc import Callable
+from datetime import timedelta
 from typing import Any
 
 import httpx
 import pytest
 
-from gateway.store import Store
+from gateway.store import Store, escalations, utcnow
 from tests.conftest import BOT_AES_KEY, BOT_TOKEN, WECOM_AES_KEY, WECOM_TOKEN
 from tests.fakes.wecom_api import (
     CORP_ID,
@@ -21,6 +22,7 @@ from tests.fakes.wecom_api import (
     verify_url_params,
 )
 from tests.stack import Stack
+from tests.webchat import WebChat
 
 FIRM_USCC = "91442000MA4W0A1D4K"  # fictional, valid check character
 LIAISON = ("wc_liaison", "wc-password-1", "周挂点", "市工业和信息化局", "zhou.guadian")
@@ -200,3 +202,21 @@ def test_numbered_option_answers_a_button(stack: Stack, wecom_server: FakeWeComS
     assert "回复1：我们公司能享受哪些政策？" in greeting[0]
     post_message(stack, user, "1", base + 1)  # the first option: /match_policies
     wait_for(lambda: any("哪一级" in t for t in texts_to(wecom_server, "user", user)), what="match form question")
+
+
+def test_an_unclaimed_case_past_its_deadline_reminds_in_wecom_once(
+    stack: Stack, wecom_server: FakeWeComServer, bound_group: str
+) -> None:
+    owner = WebChat(stack.gateway)
+    owner.send("数字化转型贷款贴息的申请材料有哪些")
+    esc_id = owner.send("转人工")["handoff"]["escalation_id"]
+    wait_for(lambda: [t for t in texts_to(wecom_server, "user", LIAISON[4]) if f"工单#{esc_id}" in t],
+             what="handoff notice")
+    store = Store(stack.env["DATABASE_URL"])
+    with store.tx() as con:  # the deadline passes with nobody having taken the case
+        con.execute(escalations.update().where(escalations.c.id == esc_id).values(due_at=utcnow() - timedelta(minutes=1)))
+    late = wait_for(lambda: [t for t in texts_to(wecom_server, "user", LIAISON[4]) if f"已超时】工单#{esc_id}" in t],
+                    what="overdue reminder")
+    assert "/console#esc-" in late[0]
+    time.sleep(2.5)  # a few more rounds of the reminder loop (REMINDER_INTERVAL_S=1 in the test stack)
+    assert len([t for t in texts_to(wecom_server, "user", LIAISON[4]) if f"已超时】工单#{esc_id}" in t]) == 1
