@@ -31,10 +31,10 @@ kb: bootstrap ## build var/knowledge.db when its sources changed
 train: bootstrap ## train the Rasa model unless one for the same inputs is cached in models/
 	@$(PY) -m bot.train
 
-run: bootstrap kb train ## start Rasa, actions and the gateway; prints the URL
+run: bootstrap kb train ## start Rasa, actions and the gateway under supervisord (restarts, logs in var/log/); prints the URL
 	@$(PY) -m gateway.admin load-demo
-	@echo "starting 惠企通 at $$($(PY) -c "from knowledge.settings import get_settings; print(get_settings().gateway_url)") (Rasa takes ~30 s to load) ..."
-	exec $(VENV)/bin/honcho start -f Procfile
+	@echo "starting 惠企通 at $$($(PY) -c "from knowledge.settings import get_settings; print(get_settings().gateway_url)") (Rasa takes ~30 s to load; Ctrl-C stops everything) ..."
+	@exec $(PY) -m gateway.supervise
 
 # The scale-out profile on this machine's PostgreSQL and Redis (override any of these on the command line).
 SCALED_ENV := DATABASE_URL=$(or $(DATABASE_URL),postgresql://postgres@127.0.0.1:5432/test) \
@@ -42,10 +42,10 @@ SCALED_ENV := DATABASE_URL=$(or $(DATABASE_URL),postgresql://postgres@127.0.0.1:
 	REDIS_URL=$(or $(REDIS_URL),redis://127.0.0.1:6379) GATEWAY_WORKERS=$(or $(GATEWAY_WORKERS),2) \
 	RASA_URLS=$(or $(RASA_URLS),http://127.0.0.1:5005,http://127.0.0.1:5006)
 
-run-scaled: bootstrap kb train ## scale-out: 2 Rasa (PostgreSQL tracker, Redis lock), 2 gateway workers on PostgreSQL
+run-scaled: bootstrap kb train ## scale-out under supervisord: 2 Rasa (PostgreSQL tracker, Redis lock), 2 gateway workers on PostgreSQL
 	@$(SCALED_ENV) $(PY) -m gateway.admin load-demo
 	@echo "starting 惠企通 (scaled) ..."
-	$(SCALED_ENV) exec $(VENV)/bin/honcho start -f Procfile.scaled
+	@$(SCALED_ENV) exec $(PY) -m gateway.supervise
 
 test: bootstrap sysdeps kb train ## the whole suite: ruff, mypy, pytest (exit 5 = no tests = failure)
 	$(VENV)/bin/ruff check .
