@@ -13,6 +13,7 @@ several, not the decision.
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from rasa_sdk import Action, Tracker
@@ -43,6 +44,8 @@ COURTESY_RESPONSES = {"bot": "utter_iamabot", "goodbye": "utter_goodbye", "thank
 # Every domain response this action utters (rasa data validate cannot see them used in a story).
 RESPONSES = frozenset({*COURTESY_RESPONSES.values(), "utter_default", "utter_how_can_help"})
 INTENT_COURTESY = {"bot_challenge": "bot", "goodbye": "goodbye", "thanks": "thanks", "greet": "greet"}
+# The owner asks what they can get (money, a share, eligibility), whatever else the message names.
+_ASKS_BENEFIT = re.compile(r"补贴|补助|资助|奖励|奖补|扶持|贴息|多少|几多|钱|能拿|能领|有没有份|有份|符合|享受")
 # A weaker match may still be shown as related (labelled so) when the letter is silent.
 RELATED_EVIDENCE = 1.0
 
@@ -192,9 +195,11 @@ class ActionRespond(Action):
         topics = topic_nouns(u.text)
         if intent == "match_policies" and not targets and about_firm and not topics:
             return verdict_reply(dispatcher, list(rules), firm, everything=True)
+        # Facts that bear on a record make a verdict, unless the owner asks about something else the
+        # record never speaks of ("灯饰厂转型做得好，政府会不会找媒体报道") rather than what they can get.
         if targets and about_firm and (u.aspect == "qualify" or (
                 self._facts_bear_on(stated_now, rules[targets[0]])
-                and not uncovered_topic(u.text, policies[targets[0]]))):
+                and (_ASKS_BENEFIT.search(u.text) or not uncovered_topic(u.text, policies[targets[0]])))):
             return verdict_reply(dispatcher, targets, firm, everything=False)
         if u.aspect == "qualify" and about_firm and not strong and not topics:
             return verdict_reply(dispatcher, list(rules), firm, everything=True)
@@ -204,7 +209,7 @@ class ActionRespond(Action):
                             and states(u.aspect, u.text, policies[m.hit.policy_id])), subject)
         if subject is not None:
             rec = policies[subject.hit.policy_id]
-            year = later_year(u.text)
+            year = None if about_firm else later_year(u.text)  # "我们2023年增长了35%" is the owner's fact
             if year:
                 return not_in_letter(dispatcher, u, subject, f"{year}年的情况（答复函是2022年6月的文件）")
             if u.aspect == "qualify" and not rec.get("conditions") and about_firm:
