@@ -572,6 +572,7 @@
     $("reply-submit").disabled = busy || !canAct;
     $("reply-input").disabled = !canAct;
     $("note-submit").disabled = busy;
+    $("bind-submit").disabled = busy || status === "resolved";
   }
 
   // -- actions ---------------------------------------------------------------------------------
@@ -610,6 +611,15 @@
       const box = $("transcript");
       box.scrollTop = box.scrollHeight;
     }
+  }
+
+  /** The liaison has confirmed which registered firm the owner speaks for (e.g. by phone). */
+  async function bindFirm(event) {
+    if (event) event.preventDefault();
+    const input = $("bind-uscc");
+    const uscc = input.value.trim().toUpperCase();
+    if (!/^[0-9A-Z]{18}$/.test(uscc)) { setStatus("请输入18位统一社会信用代码。", "error"); input.focus(); return; }
+    if (await act("bind-firm", { uscc }, `已绑定企业（工单 #${state.currentId}）`)) input.value = "";
   }
 
   async function addNote(event) {
@@ -664,6 +674,7 @@
     $("btn-resolve").addEventListener("click", () => act("resolve", undefined, `工单 #${state.currentId} 已办结`));
     $("reply-form").addEventListener("submit", sendReply);
     $("note-form").addEventListener("submit", addNote);
+    $("bind-form").addEventListener("submit", bindFirm);
     submitOnCtrlEnter($("reply-input"), sendReply);
     submitOnCtrlEnter($("note-input"), addNote);
     $("btn-back").addEventListener("click", () => {

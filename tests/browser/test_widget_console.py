@@ -394,3 +394,14 @@ def test_console_login_and_department_isolation(registered: Stack, new_context: 
     rsj = open_console(new_context(), stack, "b_rsj")
     expect(rsj.locator("#liaison-department")).to_have_text("市人力资源和社会保障局")
     expect(rsj.locator(f"#list-mine {item}, #list-queue {item}")).to_have_count(0)
+
+    # Having confirmed on the phone who they talk to, the liaison binds the case to a registered firm.
+    gxj.locator(f"#list-queue {item}").click()
+    gxj.locator("#bind-uscc").fill("123")
+    gxj.locator("#bind-submit").click()
+    expect(gxj.locator("#status")).to_contain_text("18位")
+    gxj.locator("#bind-uscc").fill(XSS_USCC)
+    gxj.locator("#bind-submit").click()
+    expect(gxj.locator("#detail-title")).to_contain_text(XSS_FIRM)  # as text, never markup
+    expect(gxj.locator("#status")).to_contain_text("已绑定企业")
+    expect(gxj.locator("img")).to_have_count(0)

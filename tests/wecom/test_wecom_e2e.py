@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import time
 import uuid
-from collections.abc import Callable
 from datetime import timedelta
 from typing import Any
 
@@ -21,6 +20,7 @@ from tests.fakes.wecom_api import (
     text_message_xml,
     verify_url_params,
 )
+from tests.polling import wait_for
 from tests.stack import Stack
 from tests.webchat import WebChat
 
@@ -32,16 +32,6 @@ LIAISON = ("wc_liaison", "wc-password-1", "周挂点", "市工业和信息化局
 def stored(stack: Stack, sender_id: str) -> list[dict[str, Any]]:
     """A conversation as the gateway stored it (WeCom conversations are not served by the web API)."""
     return Store(stack.env["DATABASE_URL"]).messages_after(sender_id)
-
-def wait_for(check: Callable[[], Any], timeout: float = 30.0, what: str = "condition") -> Any:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = check()
-        if value:
-            return value
-        time.sleep(0.2)
-    raise AssertionError(f"timed out waiting for {what}")
-
 
 def post_message(stack: Stack, user: str, text: str, msg_id: int | str, chat_id: str | None = None,
                  timestamp: int | None = None) -> httpx.Response:

@@ -6,7 +6,6 @@ from __future__ import annotations
 import asyncio
 import time
 import uuid
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -30,22 +29,13 @@ from tests.fakes.wecom_api import (
     text_message_xml,
     verify_url_params,
 )
+from tests.polling import wait_for
 from tests.stack import Stack
 
 FIRM = (demo_uscc("91442000MA4W0K1F7"), "中山市测试微客服五金有限公司")
 UNREGISTERED = demo_uscc("91442000MA4W0K9X8")
 LIAISON = ("kf_liaison", "kf-password-1", "吴挂点", "市工业和信息化局", "wu.guadian")
 OTHER = ("kf_other", "kf-password-2", "郑科员", "市科技局")
-
-
-def wait_for(check: Callable[[], Any], timeout: float = 30.0, what: str = "condition") -> Any:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = check()
-        if value:
-            return value
-        time.sleep(0.2)
-    raise AssertionError(f"timed out waiting for {what}")
 
 
 def callback(stack: Stack, token: str, open_kfid: str = OPEN_KFID) -> tuple[dict[str, str], bytes]:
