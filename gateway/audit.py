@@ -16,8 +16,6 @@ from fastapi import Request
 from gateway.store import Store, StoreError, audit_log, utcnow
 
 logger = logging.getLogger(__name__)
-ACTIONS = ("login", "login_failed", "logout", "open", "claim", "reply", "resolve", "return", "note", "export",
-           "audit_read", "audit_export")
 
 
 def client_address(request: Request | None) -> str:

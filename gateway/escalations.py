@@ -13,7 +13,17 @@ from sqlalchemy.exc import IntegrityError
 
 from gateway.registry import Registry
 from gateway.sla import add_working_hours, sla_state
-from gateway.store import Store, aware, conversations, escalation_events, escalations, messages, notes, utcnow
+from gateway.store import (
+    PSEUDONYM_PREFIX,
+    Store,
+    aware,
+    conversations,
+    escalation_events,
+    escalations,
+    messages,
+    notes,
+    utcnow,
+)
 from knowledge.settings import Settings
 
 DEFAULT_DEPARTMENT = "市工业和信息化局"
@@ -200,7 +210,7 @@ class Escalations:
             **esc,
             "packet": json.loads(row[0]),
             # A pseudonymised case (cleared or purged conversation) has no transcript left to show.
-            "transcript": [] if ":" in esc["sender_id"] and esc["sender_id"].startswith("purged:")
+            "transcript": [] if esc["sender_id"].startswith(PSEUDONYM_PREFIX)
             else self.store.messages_after(esc["sender_id"], 0),
             "events": [{"kind": e["kind"], "actor": e["actor"], "detail": e["detail"],
                         "created_at": _iso(e["created_at"])} for e in events],

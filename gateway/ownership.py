@@ -68,6 +68,11 @@ def owns(conversation: dict[str, Any] | None, secret: str | None) -> bool:
     return bool(stored) and hmac.compare_digest(str(stored), secret_hash(secret))
 
 
+def _over_https(request: Request) -> bool:
+    """Whether the owner's browser talks HTTPS to us (directly or through a proxy)."""
+    return request.url.scheme == "https" or request.headers.get("x-forwarded-proto", "").lower() == "https"
+
+
 def set_secret_cookie(response: Response, request: Request, sender_id: str, secret: str, max_age_s: int) -> None:
     """The secret as an HttpOnly cookie scoped to the API.
 
@@ -75,14 +80,14 @@ def set_secret_cookie(response: Response, request: Request, sender_id: str, secr
     still sends it; over plain HTTP (development) browsers refuse ``SameSite=None`` without
     ``Secure``, so it is ``Lax`` (enough for the same site, any port).
     """
-    https = request.url.scheme == "https" or request.headers.get("x-forwarded-proto", "").lower() == "https"
+    https = _over_https(request)
     response.set_cookie(cookie_name(sender_id), secret, max_age=max_age_s, path="/api", httponly=True,
                         secure=https, samesite="none" if https else "lax")
 
 
 def clear_secret_cookie(response: Response, request: Request, sender_id: str) -> None:
     """Delete the conversation's cookie (the owner cleared the conversation)."""
-    https = request.url.scheme == "https" or request.headers.get("x-forwarded-proto", "").lower() == "https"
+    https = _over_https(request)
     response.delete_cookie(cookie_name(sender_id), path="/api", httponly=True, secure=https,
                            samesite="none" if https else "lax")
 

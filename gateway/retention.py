@@ -20,6 +20,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
 from gateway.store import (
+    PSEUDONYM_PREFIX,
     Store,
     conversations,
     escalation_events,
@@ -36,7 +37,6 @@ from knowledge.settings import Settings
 
 logger = logging.getLogger(__name__)
 BATCH = 500
-PSEUDONYM_PREFIX = "purged:"  # a channel-style prefix, so the web API refuses these ids outright
 
 
 @dataclass

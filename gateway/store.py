@@ -18,6 +18,9 @@ from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.exc import IntegrityError, OperationalError, ProgrammingError
 
 metadata = sa.MetaData()
+# The sender_id of a case whose conversation was cleared or purged: a channel-style prefix, so the web
+# API refuses these ids outright.
+PSEUDONYM_PREFIX = "purged:"
 T = TypeVar("T")
 
 
