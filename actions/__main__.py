@@ -33,7 +33,9 @@ class OutboxFlusher:
 
         async def start(app: Sanic, _loop: asyncio.AbstractEventLoop) -> None:
             client = HandoffClient(self.settings)  # in the worker: its own outbox connection
-            app.ctx.outbox_flusher = asyncio.create_task(flush_every(client, self.settings.handoff_flush_interval_s))
+            app.ctx.outbox_flusher = asyncio.create_task(
+                flush_every(client, self.settings.handoff_flush_interval_s)
+            )
 
         async def stop(app: Sanic, _loop: asyncio.AbstractEventLoop) -> None:
             task = getattr(app.ctx, "outbox_flusher", None)

@@ -30,24 +30,32 @@ from knowledge.understand import Understanding
 
 # When the letter itself states the procedural detail asked for (企业开办 "1个工作日内"), answer it.
 _EVIDENCE = {
-    "时间安排": re.compile(r"工作日|日内|小时|天内|\d{4}\s*年\s*\d{1,2}\s*月\s*\d{1,2}\s*日"), "办理时长": re.compile(r"工作日|日内|小时|天内"),
-    "办理期限": re.compile(r"工作日|日内|小时|天内"), "申请材料": re.compile(r"材料"),
-    "办理流程": re.compile(r"全流程|流程"), "办理地点": re.compile(r"大厅|专窗|窗口"),
+    "时间安排": re.compile(r"工作日|日内|小时|天内|\d{4}\s*年\s*\d{1,2}\s*月\s*\d{1,2}\s*日"),
+    "办理时长": re.compile(r"工作日|日内|小时|天内"),
+    "办理期限": re.compile(r"工作日|日内|小时|天内"),
+    "申请材料": re.compile(r"材料"),
+    "办理流程": re.compile(r"全流程|流程"),
+    "办理地点": re.compile(r"大厅|专窗|窗口"),
     # A platform's name is not its address: only a web address or a named site answers "网址在哪".
     "申报入口": re.compile(r"https?://|www\.|\.gov\.cn|网址|网站"),
 }
 ASPECT_WORDS = {
-    "amount": "具体数额", "who": "负责部门和联系人", "conditions": "申请条件", "qualify": "申请条件",
-    "name": "具体负责人的姓名", "fee": "收费情况", "combine": "几项支持能否同时享受",
+    "amount": "具体数额",
+    "who": "负责部门和联系人",
+    "conditions": "申请条件",
+    "qualify": "申请条件",
+    "name": "具体负责人的姓名",
+    "fee": "收费情况",
+    "combine": "几项支持能否同时享受",
 }
 OUT_OF_SCOPE = {
     "other_region": "您问的是中山以外地区的事项，不在我能解答的范围内。我只依据中山市工业和信息化局的答复函解答中山的惠企政策，"
-                    "其他地区的政策请咨询当地主管部门。",
+    "其他地区的政策请咨询当地主管部门。",
     "personal": "这是个人事务（如社保、公积金、工资、职称、户籍、购房），不在我能解答的范围内。请咨询人社、住房公积金、"
-                "住建等主管部门或市政务服务热线。",
+    "住建等主管部门或市政务服务热线。",
     "city_service": "这是城市管理和公共服务方面的事项，不在我能解答的范围内。请向相应主管部门或市政务服务热线反映。",
     "other": "抱歉，这个问题不在我能解答的范围内。我只依据中工信函〔2022〕38号答复函解答中山市制造业转型升级、专精特新、"
-             "融资、人才等惠企政策，其他事项请咨询相应主管部门。",
+    "融资、人才等惠企政策，其他事项请咨询相应主管部门。",
 }
 
 
@@ -59,9 +67,13 @@ def letter_states_procedure(topic: str, rec: dict[str, Any]) -> bool:
 
 def render_answer(rec: dict[str, Any], related: list[Match]) -> str:
     """Lead sentence (the record's benefit), the verbatim quote with its citation, a time note, related titles."""
-    planned = "（答复函表述为拟出台/计划中的措施，尚未明确实施细则）" if rec.get("status") == "planned" else ""
-    lines = [f"{rec.get('benefit') or rec['title']}{planned}",
-             f"答复函原文（{rec['title']}）：“{rec['quote']}”{record_citation(rec)}"]
+    planned = (
+        "（答复函表述为拟出台/计划中的措施，尚未明确实施细则）" if rec.get("status") == "planned" else ""
+    )
+    lines = [
+        f"{rec.get('benefit') or rec['title']}{planned}",
+        f"答复函原文（{rec['title']}）：“{rec['quote']}”{record_citation(rec)}",
+    ]
     note = time_note(rec)
     if note:
         lines.append(note)
@@ -71,18 +83,25 @@ def render_answer(rec: dict[str, Any], related: list[Match]) -> str:
     return "\n".join(lines)
 
 
-def answer(dispatcher: CollectingDispatcher, subject: Match, related: list[Match], text: str,
-           offer_check: bool) -> list[EventType]:
+def answer(
+    dispatcher: CollectingDispatcher, subject: Match, related: list[Match], text: str, offer_check: bool
+) -> list[EventType]:
     """Answer from the subject record; offer to check the firm when the record has conditions."""
     rec = default_searcher().policies[subject.hit.policy_id]
-    buttons = [{"title": "帮我判断我们企业是否符合", "payload": f"我们企业能享受{rec['title']}吗？"}] if offer_check else []
-    dispatcher.utter_message(text=render_answer(rec, related), buttons=buttons,
-                             json_message={"sources": [source(rec)]})
+    buttons = (
+        [{"title": "帮我判断我们企业是否符合", "payload": f"我们企业能享受{rec['title']}吗？"}]
+        if offer_check
+        else []
+    )
+    dispatcher.utter_message(
+        text=render_answer(rec, related), buttons=buttons, json_message={"sources": [source(rec)]}
+    )
     return [SlotSet("open_question", text), SlotSet("last_sources", [rec["id"]])]
 
 
-def not_in_letter(dispatcher: CollectingDispatcher, understanding: Understanding, related: Match | None,
-                  missing: str | None) -> list[EventType]:
+def not_in_letter(
+    dispatcher: CollectingDispatcher, understanding: Understanding, related: Match | None, missing: str | None
+) -> list[EventType]:
     """Say plainly what the letter does not say, show at most one related record as related, offer a person."""
     if missing:
         head = f"{LETTER}没有写明{missing}。"
@@ -94,14 +113,21 @@ def not_in_letter(dispatcher: CollectingDispatcher, understanding: Understanding
     if related is not None:
         rec = default_searcher().policies[related.hit.policy_id]
         departments = list(rec.get("departments") or departments)
-        parts.append(f"供参考，答复函中相关的内容（不是对这个问题的回答）是【{rec['title']}】：“{rec['quote']}”"
-                     f"{record_citation(rec)}")
+        parts.append(
+            f"供参考，答复函中相关的内容（不是对这个问题的回答）是【{rec['title']}】：“{rec['quote']}”"
+            f"{record_citation(rec)}"
+        )
         sources = [source(rec)]
     deps = "、".join(departments)
-    parts.append(f"具体{missing or '情况'}请以{deps}的通知为准，可以咨询{deps}。需要我为您转给挂点服务领导或工作人员吗？")
+    parts.append(
+        f"具体{missing or '情况'}请以{deps}的通知为准，可以咨询{deps}。需要我为您转给挂点服务领导或工作人员吗？"
+    )
     dispatcher.utter_message(text="\n".join(parts), buttons=OFFER_BUTTONS, json_message={"sources": sources})
-    return [SlotSet("handoff_offered", True), SlotSet("open_question", understanding.text),
-            SlotSet("last_sources", [s["policy_id"] for s in sources])]
+    return [
+        SlotSet("handoff_offered", True),
+        SlotSet("open_question", understanding.text),
+        SlotSet("last_sources", [s["policy_id"] for s in sources]),
+    ]
 
 
 def out_of_scope(dispatcher: CollectingDispatcher, scope: str) -> list[EventType]:

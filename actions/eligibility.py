@@ -21,12 +21,16 @@ from knowledge.rules import MATCH, NO_MATCH, UNDECIDED, Verdict, evaluate, next_
 from knowledge.search import default_searcher
 
 ICONS = {MATCH: "✅", NO_MATCH: "❌", UNDECIDED: "❔"}
-FOOTER = "以上是依据答复函条文的初步判断，不代表审核结果；答复函没有写明申请办法和时间，需要的话可以说“转人工”。"
+FOOTER = (
+    "以上是依据答复函条文的初步判断，不代表审核结果；答复函没有写明申请办法和时间，需要的话可以说“转人工”。"
+)
 
 
 def rule_policies() -> dict[str, dict[str, Any]]:
     """Every record whose conditions the letter states: id → conditions."""
-    return {pid: rec["conditions"] for pid, rec in default_searcher().policies.items() if rec.get("conditions")}
+    return {
+        pid: rec["conditions"] for pid, rec in default_searcher().policies.items() if rec.get("conditions")
+    }
 
 
 def best_amount(rec: dict[str, Any]) -> float:
@@ -45,8 +49,10 @@ def render_verdict(verdict: Verdict, gives: bool = True) -> str:
     benefit = rec.get("benefit") or ""
     said = not gives or _squash(benefit) in _squash(rec["quote"])
     gives_line = f"政策内容：{benefit}\n   " if verdict.status != NO_MATCH and benefit and not said else ""
-    return (f"{ICONS[verdict.status]}【{rec['title']}】{verdict.status}：{reasons}。\n   {gives_line}"
-            f"条件原文：“{rec['quote']}”{record_citation(rec)}")
+    return (
+        f"{ICONS[verdict.status]}【{rec['title']}】{verdict.status}：{reasons}。\n   {gives_line}"
+        f"条件原文：“{rec['quote']}”{record_citation(rec)}"
+    )
 
 
 def _squash(text: str) -> str:
@@ -61,7 +67,9 @@ def lead(verdicts: list[Verdict]) -> str:
         title = policies[verdict.policy_id]["title"]
         if verdict.status == MATCH:
             benefit = policies[verdict.policy_id].get("benefit")
-            return f"按您说的情况，贵企业符合【{title}】的条件。" + (f"答复函写明：{benefit}" if benefit else "")
+            return f"按您说的情况，贵企业符合【{title}】的条件。" + (
+                f"答复函写明：{benefit}" if benefit else ""
+            )
         if verdict.status == NO_MATCH:
             return f"按您说的情况，贵企业不符合【{title}】的条件。"
         return f"目前还不能判断贵企业是否符合【{title}】。"
@@ -75,11 +83,14 @@ def best_first(verdicts: list[Verdict]) -> list[Verdict]:
     """Matches first, the largest benefit a firm gets first; then the undecided; then the rest."""
     policies = default_searcher().policies
     rank = {MATCH: 0, UNDECIDED: 1, NO_MATCH: 2}
-    return sorted(verdicts, key=lambda v: (rank[v.status], -best_amount(policies[v.policy_id]), -len(v.reasons)))
+    return sorted(
+        verdicts, key=lambda v: (rank[v.status], -best_amount(policies[v.policy_id]), -len(v.reasons))
+    )
 
 
-def verdict_reply(dispatcher: CollectingDispatcher, targets: list[str], firm: dict[str, Any],
-                  everything: bool) -> list[EventType]:
+def verdict_reply(
+    dispatcher: CollectingDispatcher, targets: list[str], firm: dict[str, Any], everything: bool
+) -> list[EventType]:
     """Show the verdicts of ``targets`` for ``firm``; ask the one fact that decides the most, if any.
 
     Args:
@@ -93,11 +104,17 @@ def verdict_reply(dispatcher: CollectingDispatcher, targets: list[str], firm: di
     judged = {pid: rules[pid] for pid in targets if pid in rules}
     verdicts = best_first([evaluate(pid, conditions, firm) for pid, conditions in judged.items()])
     fact = next(iter(next_missing(judged, firm)), None)
-    asking = [SlotSet("asked_fact", fact), SlotSet("pending_targets", list(targets)), SlotSet("pending_all", everything)]
+    asking = [
+        SlotSet("asked_fact", fact),
+        SlotSet("pending_targets", list(targets)),
+        SlotSet("pending_all", everything),
+    ]
     if everything and fact and all(v.status == UNDECIDED for v in verdicts) and not firm:
         # Nothing is known yet: no list of open items, just the one question that decides the most.
         question = QUESTIONS[fact]
-        dispatcher.utter_message(text=f"可以，我按答复函逐条帮您判断。{question['text']}", buttons=question["buttons"])
+        dispatcher.utter_message(
+            text=f"可以，我按答复函逐条帮您判断。{question['text']}", buttons=question["buttons"]
+        )
         return [SlotSet("last_sources", []), *asking]
     stated = summary(firm)
     lines = [lead(verdicts), f"根据您提供的信息（{stated}），对照{LETTER}：" if stated else f"对照{LETTER}："]
@@ -108,24 +125,42 @@ def verdict_reply(dispatcher: CollectingDispatcher, targets: list[str], firm: di
         rejected = [v for v in verdicts if v.status == NO_MATCH]
         lines += [render_verdict(v) for v in matched]
         if undecided:
-            lines.append("以下几项信息不足，暂不能判断：" + "、".join(
-                f"【{policies[v.policy_id]['title']}】" for v in undecided) + "。")
+            lines.append(
+                "以下几项信息不足，暂不能判断："
+                + "、".join(f"【{policies[v.policy_id]['title']}】" for v in undecided)
+                + "。"
+            )
         if rejected:
-            lines.append("不符合：" + "；".join(
-                f"❌【{policies[v.policy_id]['title']}】不符合（{'；'.join(v.reasons)}）" for v in rejected) + "。")
+            lines.append(
+                "不符合："
+                + "；".join(
+                    f"❌【{policies[v.policy_id]['title']}】不符合（{'；'.join(v.reasons)}）"
+                    for v in rejected
+                )
+                + "。"
+            )
         shown = matched + undecided
     else:
-        single_match = len(verdicts) == 1 and verdicts[0].status == MATCH  # the lead already said what it gives
+        single_match = (
+            len(verdicts) == 1 and verdicts[0].status == MATCH
+        )  # the lead already said what it gives
         lines += [render_verdict(v, gives=not single_match) for v in verdicts]
     lines.append(FOOTER)
     dispatcher.utter_message(
         text="\n".join(lines),
-        json_message={"sources": [source(policies[v.policy_id]) for v in shown],
-                      "verdicts": [{"policy_id": v.policy_id, "status": v.status, "reasons": v.reasons}
-                                   for v in verdicts]},
+        json_message={
+            "sources": [source(policies[v.policy_id]) for v in shown],
+            "verdicts": [
+                {"policy_id": v.policy_id, "status": v.status, "reasons": v.reasons} for v in verdicts
+            ],
+        },
     )
     events: list[EventType] = [SlotSet("last_sources", [v.policy_id for v in shown])]
     if fact:
         dispatcher.utter_message(**QUESTIONS[fact])
         return events + asking
-    return events + [SlotSet("asked_fact", None), SlotSet("pending_targets", None), SlotSet("pending_all", False)]
+    return events + [
+        SlotSet("asked_fact", None),
+        SlotSet("pending_targets", None),
+        SlotSet("pending_all", False),
+    ]

@@ -85,10 +85,13 @@ class Outbox:
             try:
                 row = self._con.execute(
                     "SELECT id, packet FROM outbox WHERE sent_at IS NULL"
-                    " AND (claimed_until IS NULL OR claimed_until < ?) ORDER BY id LIMIT 1", (now,),
+                    " AND (claimed_until IS NULL OR claimed_until < ?) ORDER BY id LIMIT 1",
+                    (now,),
                 ).fetchone()
                 if row is not None:
-                    self._con.execute("UPDATE outbox SET claimed_until = ? WHERE id = ?", (now + lease_s, row[0]))
+                    self._con.execute(
+                        "UPDATE outbox SET claimed_until = ? WHERE id = ?", (now + lease_s, row[0])
+                    )
             finally:
                 self._con.execute("COMMIT")
         return None if row is None else (row[0], json.loads(row[1]))
@@ -96,26 +99,35 @@ class Outbox:
     def mark_sent(self, outbox_id: int) -> None:
         """The gateway acknowledged the packet."""
         with self._lock:
-            self._con.execute("UPDATE outbox SET sent_at = ?, attempts = attempts + 1, claimed_until = NULL"
-                              " WHERE id = ?", (time.time(), outbox_id))
+            self._con.execute(
+                "UPDATE outbox SET sent_at = ?, attempts = attempts + 1, claimed_until = NULL WHERE id = ?",
+                (time.time(), outbox_id),
+            )
 
     def release(self, outbox_id: int, error: str) -> None:
         """The send failed: record why and let the next flush have the packet."""
         with self._lock:
-            self._con.execute("UPDATE outbox SET attempts = attempts + 1, last_error = ?, claimed_until = NULL"
-                              " WHERE id = ?", (error, outbox_id))
+            self._con.execute(
+                "UPDATE outbox SET attempts = attempts + 1, last_error = ?, claimed_until = NULL"
+                " WHERE id = ?",
+                (error, outbox_id),
+            )
 
     def pending(self) -> list[tuple[int, dict[str, Any]]]:
         """Packets not yet acknowledged by the gateway, oldest first (claimed ones included)."""
         with self._lock:
-            rows = self._con.execute("SELECT id, packet FROM outbox WHERE sent_at IS NULL ORDER BY id").fetchall()
+            rows = self._con.execute(
+                "SELECT id, packet FROM outbox WHERE sent_at IS NULL ORDER BY id"
+            ).fetchall()
         return [(row[0], json.loads(row[1])) for row in rows]
 
 
 class HandoffClient:
     """Posts handoff packets to the gateway's internal endpoint with the shared secret."""
 
-    def __init__(self, settings: Settings | None = None, transport: httpx.AsyncBaseTransport | None = None) -> None:
+    def __init__(
+        self, settings: Settings | None = None, transport: httpx.AsyncBaseTransport | None = None
+    ) -> None:
         self.settings = settings or get_settings()
         self.outbox_path: Path = self.settings.var_dir / "handoff_outbox.db"
         self.outbox = Outbox.at(self.outbox_path)
@@ -132,9 +144,12 @@ class HandoffClient:
         return self.outbox.pending()
 
     async def _post(self, packet: dict[str, Any]) -> dict[str, Any]:
-        async with httpx.AsyncClient(transport=self._transport, timeout=self.settings.handoff_timeout_s) as client:
+        async with httpx.AsyncClient(
+            transport=self._transport, timeout=self.settings.handoff_timeout_s
+        ) as client:
             resp = await client.post(
-                self.settings.handoff_endpoint, json=packet,
+                self.settings.handoff_endpoint,
+                json=packet,
                 headers={"X-Handoff-Secret": self.settings.handoff_secret},
             )
         if resp.status_code >= 400:

@@ -45,22 +45,33 @@ def build_packet(tracker: Tracker, reason: str) -> dict[str, Any]:
     for pid in tracker.get_slot("last_sources") or []:
         rec = searcher.get(pid)
         if rec:
-            citations.append({"policy_id": pid, "title": rec["title"], "section": rec["section"],
-                              "departments": rec["departments"]})
+            citations.append(
+                {
+                    "policy_id": pid,
+                    "title": rec["title"],
+                    "section": rec["section"],
+                    "departments": rec["departments"],
+                }
+            )
     message = tracker.latest_message or {}
     metadata = message.get("metadata") or {}
     intents = [
         ((e.get("parse_data") or {}).get("intent") or {}).get("name")
-        for e in tracker.events if e.get("event") == "user"
+        for e in tracker.events
+        if e.get("event") == "user"
     ]
-    topic_intent = next((i for i in reversed(intents) if i not in ("request_human", "affirm", "deny", None)), None)
+    topic_intent = next(
+        (i for i in reversed(intents) if i not in ("request_human", "affirm", "deny", None)), None
+    )
     return {
         "sender_id": tracker.sender_id,
         "channel": metadata.get("channel") or tracker.get_latest_input_channel() or "rest",
         "firm": {"name": tracker.get_slot("firm_name"), "uscc": tracker.get_slot("uscc")},
         "intent": topic_intent,
         "reason": reason,
-        "slots": {k: tracker.get_slot(k) for k in (*FACT_SLOTS, *IDENTITY_SLOTS) if tracker.get_slot(k) is not None},
+        "slots": {
+            k: tracker.get_slot(k) for k in (*FACT_SLOTS, *IDENTITY_SLOTS) if tracker.get_slot(k) is not None
+        },
         "question": open_question(tracker),
         "citations": citations,
         "last_turns": last_turns(tracker),

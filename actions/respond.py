@@ -39,13 +39,20 @@ from knowledge.rules import needed_facts
 from knowledge.search import default_searcher
 from knowledge.understand import Understanding, clauses, is_question, later_year, speaks_for_firm, understand
 
-COURTESY_RESPONSES = {"bot": "utter_iamabot", "goodbye": "utter_goodbye", "thanks": "utter_thanks",
-                      "greet": "utter_greet", "ack": "utter_how_can_help"}
+COURTESY_RESPONSES = {
+    "bot": "utter_iamabot",
+    "goodbye": "utter_goodbye",
+    "thanks": "utter_thanks",
+    "greet": "utter_greet",
+    "ack": "utter_how_can_help",
+}
 # Every domain response this action utters (rasa data validate cannot see them used in a story).
 RESPONSES = frozenset({*COURTESY_RESPONSES.values(), "utter_default", "utter_how_can_help"})
 INTENT_COURTESY = {"bot_challenge": "bot", "goodbye": "goodbye", "thanks": "thanks", "greet": "greet"}
 # The owner asks what they can get (money, a share, eligibility), whatever else the message names.
-_ASKS_BENEFIT = re.compile(r"补贴|补助|资助|奖励|奖补|扶持|贴息|多少|几多|钱|能拿|能领|有没有份|有份|符合|享受")
+_ASKS_BENEFIT = re.compile(
+    r"补贴|补助|资助|奖励|奖补|扶持|贴息|多少|几多|钱|能拿|能领|有没有份|有份|符合|享受"
+)
 # A weaker match may still be shown as related (labelled so) when the letter is silent.
 RELATED_EVIDENCE = 1.0
 
@@ -65,7 +72,9 @@ def ranked(matches: list[Match], u: Understanding) -> list[Match]:
     return sorted(strong, key=lambda m: (-strength(m), -m.hit.score))
 
 
-def courtesy_reply(dispatcher: CollectingDispatcher, understanding: Understanding, intent: str | None) -> list[EventType]:
+def courtesy_reply(
+    dispatcher: CollectingDispatcher, understanding: Understanding, intent: str | None
+) -> list[EventType]:
     """Greet, thank, say goodbye or say what the bot is; ask to rephrase when it is none of these."""
     kinds = [k for k in ("bot", "goodbye", "greet", "thanks", "ack") if k in understanding.courtesy]
     kind = kinds[0] if kinds else INTENT_COURTESY.get(intent or "")
@@ -104,15 +113,18 @@ class ActionRespond(Action):
         u = understand("" if text.startswith("/") else text)  # a button payload carries no text to read
         new = turn_facts(tracker)
         for key, value in u.facts.items():
-            new.setdefault(key, value)  # NLU reads the text as typed; a homophone typo (打算股该) is read here
+            new.setdefault(
+                key, value
+            )  # NLU reads the text as typed; a homophone typo (打算股该) is read here
         events: list[EventType] = [SlotSet(k, v) for k, v in new.items() if tracker.get_slot(k) != v]
         reply = await self.decide(dispatcher, tracker, new, u)
         if tracker.get_slot("handoff_offered") and not any(e.get("name") == "handoff_offered" for e in reply):
             reply.append(SlotSet("handoff_offered", False))  # an offer stands for the next message only
         return events + reply
 
-    async def decide(self, dispatcher: CollectingDispatcher, tracker: Tracker, new: dict[str, Any],
-                     u: Understanding) -> list[EventType]:
+    async def decide(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, new: dict[str, Any], u: Understanding
+    ) -> list[EventType]:
         """The reply for this message (see the module docstring for the order)."""
         message = tracker.latest_message or {}
         intent = (message.get("intent") or {}).get("name")
@@ -121,7 +133,9 @@ class ActionRespond(Action):
         asked = tracker.get_slot("asked_fact")
         clear: list[EventType] = [SlotSet("asked_fact", None)] if asked else []
 
-        error = next((e.get("value") for e in message.get("entities") or [] if e.get("entity") == "uscc_error"), None)
+        error = next(
+            (e.get("value") for e in message.get("entities") or [] if e.get("entity") == "uscc_error"), None
+        )
         if error:
             dispatcher.utter_message(text=str(error))
             return [SlotSet("uscc", None)]
@@ -142,7 +156,9 @@ class ActionRespond(Action):
         if u.complaint:
             return clear + await hand_off(dispatcher, tracker, reason="user_request")
         # "…总算搞清楚了，谢谢！" asks nothing; "…补贴多少，谢谢" does.
-        closing = bool({"thanks", "goodbye"} & set(u.courtesy)) and not any(is_question(c) for c in clauses(u.text))
+        closing = bool({"thanks", "goodbye"} & set(u.courtesy)) and not any(
+            is_question(c) for c in clauses(u.text)
+        )
         if not u.content or "bot" in u.courtesy or closing:
             return clear + courtesy_reply(dispatcher, u, intent)
         stated_now = {k for k in new if k in FACT_SLOTS}
@@ -156,7 +172,9 @@ class ActionRespond(Action):
             return clear + confirm_facts(dispatcher, new)
         return clear + await self.from_letter(dispatcher, tracker, u, intent, firm, stated_now)
 
-    def by_intent(self, dispatcher: CollectingDispatcher, intent: str | None, firm: dict[str, Any]) -> list[EventType]:
+    def by_intent(
+        self, dispatcher: CollectingDispatcher, intent: str | None, firm: dict[str, Any]
+    ) -> list[EventType]:
         """A button payload without text: its intent decides."""
         if intent == "match_policies":
             return verdict_reply(dispatcher, list(rule_policies()), firm, everything=True)
@@ -165,8 +183,15 @@ class ActionRespond(Action):
             return []
         return courtesy_reply(dispatcher, Understanding(text=""), intent)
 
-    async def from_letter(self, dispatcher: CollectingDispatcher, tracker: Tracker, u: Understanding,
-                          intent: str | None, firm: dict[str, Any], stated_now: set[str]) -> list[EventType]:
+    async def from_letter(
+        self,
+        dispatcher: CollectingDispatcher,
+        tracker: Tracker,
+        u: Understanding,
+        intent: str | None,
+        firm: dict[str, Any],
+        stated_now: set[str],
+    ) -> list[EventType]:
         """Procedure, verdict, answer or honest decline, from what the letter states."""
         text = (tracker.latest_message or {}).get("text") or ""
         matches = default_answerability().matches(u.text, {**u.mentioned})
@@ -187,8 +212,11 @@ class ActionRespond(Action):
         targets = [m.hit.policy_id for m in ruled if m.weight >= 0.8 * ruled[0].weight][:3] if ruled else []
         # About the owner's own firm: facts or a first person in this message, or, with facts already
         # known, a question of whether / what they can get.
-        about_firm = bool(stated_now) or speaks_for_firm(u.text) or (
-            bool(firm) and (u.match_all or u.aspect == "qualify"))
+        about_firm = (
+            bool(stated_now)
+            or speaks_for_firm(u.text)
+            or (bool(firm) and (u.match_all or u.aspect == "qualify"))
+        )
         if u.match_all and about_firm and not (targets and u.aspect == "amount"):
             return verdict_reply(dispatcher, list(rules), firm, everything=True)
         # "我们想参加广交会，展位费补多少" names a topic of its own: not a request to check every policy.
@@ -197,16 +225,31 @@ class ActionRespond(Action):
             return verdict_reply(dispatcher, list(rules), firm, everything=True)
         # Facts that bear on a record make a verdict, unless the owner asks about something else the
         # record never speaks of ("灯饰厂转型做得好，政府会不会找媒体报道") rather than what they can get.
-        if targets and about_firm and (u.aspect == "qualify" or (
-                self._facts_bear_on(stated_now, rules[targets[0]])
-                and (_ASKS_BENEFIT.search(u.text) or not uncovered_topic(u.text, policies[targets[0]])))):
+        if (
+            targets
+            and about_firm
+            and (
+                u.aspect == "qualify"
+                or (
+                    self._facts_bear_on(stated_now, rules[targets[0]])
+                    and (_ASKS_BENEFIT.search(u.text) or not uncovered_topic(u.text, policies[targets[0]]))
+                )
+            )
+        ):
             return verdict_reply(dispatcher, targets, firm, everything=False)
         if u.aspect == "qualify" and about_firm and not strong and not topics:
             return verdict_reply(dispatcher, list(rules), firm, everything=True)
         if subject is not None and not states(u.aspect, u.text, policies[subject.hit.policy_id]):
             # Another record the message is about may state what is asked (640 家 in the loans, not the event).
-            subject = next((m for m in strong[1:] if m.weight >= max(MIN_EVIDENCE, 0.8 * subject.weight)
-                            and states(u.aspect, u.text, policies[m.hit.policy_id])), subject)
+            subject = next(
+                (
+                    m
+                    for m in strong[1:]
+                    if m.weight >= max(MIN_EVIDENCE, 0.8 * subject.weight)
+                    and states(u.aspect, u.text, policies[m.hit.policy_id])
+                ),
+                subject,
+            )
         if subject is not None:
             rec = policies[subject.hit.policy_id]
             year = None if about_firm else later_year(u.text)  # "我们2023年增长了35%" is the owner's fact

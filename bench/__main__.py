@@ -40,9 +40,17 @@ def chart(result: dict[str, Any], path: Path) -> None:
         ax1.plot(xs, [levels[c]["turns_per_s"] for c in levels], marker="o", label=name)
         for q, style in (("p50_ms", "-"), ("p95_ms", "--"), ("p99_ms", ":")):
             ax2.plot(xs, [levels[c][q] for c in levels], style, marker=".", label=f"{name} {q[:3]}")
-    ax1.set(title="throughput", xlabel="concurrent conversations", ylabel="turns/s", xscale="log", xticks=load.CONCURRENCY)
+    ax1.set(
+        title="throughput",
+        xlabel="concurrent conversations",
+        ylabel="turns/s",
+        xscale="log",
+        xticks=load.CONCURRENCY,
+    )
     ax1.set_xticklabels([str(c) for c in load.CONCURRENCY])
-    ax2.set(title="latency", xlabel="concurrent conversations", ylabel="ms", xscale="log", xticks=load.CONCURRENCY)
+    ax2.set(
+        title="latency", xlabel="concurrent conversations", ylabel="ms", xscale="log", xticks=load.CONCURRENCY
+    )
     ax2.set_xticklabels([str(c) for c in load.CONCURRENCY])
     ax1.legend()
     ax2.legend(fontsize=6, ncol=2)
@@ -56,7 +64,9 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m bench")
     parser.add_argument("--quick", action="store_true", help="fewer requests (under 5 minutes)")
     parser.add_argument("--skip-services", action="store_true", help="knowledge search only")
-    parser.add_argument("--profile", action="store_true", help="py-spy profiles of stock and launcher-fixed Rasa")
+    parser.add_argument(
+        "--profile", action="store_true", help="py-spy profiles of stock and launcher-fixed Rasa"
+    )
     args = parser.parse_args(argv)
     say = lambda m: print(m, flush=True)  # noqa: E731
     build()
@@ -66,14 +76,17 @@ def main(argv: list[str] | None = None) -> int:
     if not args.skip_services:
         with tempfile.TemporaryDirectory() as tmp_name:
             tmp = Path(tmp_name)
+
             def direct_rasa(name: str, s: Stack) -> None:
                 """Measure Rasa straight through its REST webhook (and profile it if asked)."""
                 url = f"{s.rasa}/webhooks/rest/webhook"
-                result["services"][name] = load.measure(name, url, load.rest_body, questions, args.quick, say,
-                                                        load.rasa_pids(s))
+                result["services"][name] = load.measure(
+                    name, url, load.rest_body, questions, args.quick, say, load.rasa_pids(s)
+                )
                 if args.profile:
                     result.setdefault("profile", {})[name] = profile.profile_rasa(
-                        s.procs["rasa"].pid, url, load.rest_body, questions, tmp / f"{name}.pyspy")
+                        s.procs["rasa"].pid, url, load.rest_body, questions, tmp / f"{name}.pyspy"
+                    )
 
             say("1/5 stock Rasa (no launcher fixes) + action server, REST webhook ...")
             with load.single_stack(tmp / "stock", stock=True, with_gateway=False) as s:
@@ -82,11 +95,25 @@ def main(argv: list[str] | None = None) -> int:
             with load.single_stack(tmp / "single", stock=False, with_gateway=True) as s:
                 direct_rasa("direct", s)
                 result["services"]["single"] = load.measure(
-                    "single", f"{s.gateway}/api/chat", load.chat_body, questions, args.quick, say, load.rasa_pids(s))
+                    "single",
+                    f"{s.gateway}/api/chat",
+                    load.chat_body,
+                    questions,
+                    args.quick,
+                    say,
+                    load.rasa_pids(s),
+                )
             say("3/5 scaled: 2 Rasa (PostgreSQL tracker, Redis lock) + 2 gateway workers on PostgreSQL ...")
             with load.scaled_stack(tmp / "scaled") as s:
                 result["services"]["scaled"] = load.measure(
-                    "scaled", f"{s.gateway}/api/chat", load.chat_body, questions, args.quick, say, load.rasa_pids(s))
+                    "scaled",
+                    f"{s.gateway}/api/chat",
+                    load.chat_body,
+                    questions,
+                    args.quick,
+                    say,
+                    load.rasa_pids(s),
+                )
             say("4/5 start-up of `make run` ...")
             result["startup"] = load.startup(tmp / "startup", say)
     say("5/5 knowledge search vs rank_bm25 ...")
@@ -111,28 +138,39 @@ def summarise(result: dict[str, Any]) -> dict[str, Any]:
     """The top-level keys other checks read, plus everything measured."""
     services, big, records = result["services"], result["kb"]["20k"], result["kb"]["records"]
     summary: dict[str, Any] = {
-        "cores": result["cores"], "quick": result["quick"],
-        "kb_p50_ms_20k": big["ours"]["p50_ms"], "kb_p95_ms_20k": big["ours"]["p95_ms"],
-        "kb_speedup_vs_bm25_20k": big["speedup_p50"], "bm25_p50_ms_20k": big["rank_bm25"]["p50_ms"],
-        "kb_recall3": records["ours"]["recall@3"], "bm25_recall3": records["rank_bm25"]["recall@3"],
-        "kb_recall3_20k": big["ours"]["recall@3"], "bm25_recall3_20k": big["rank_bm25"]["recall@3"],
+        "cores": result["cores"],
+        "quick": result["quick"],
+        "kb_p50_ms_20k": big["ours"]["p50_ms"],
+        "kb_p95_ms_20k": big["ours"]["p95_ms"],
+        "kb_speedup_vs_bm25_20k": big["speedup_p50"],
+        "bm25_p50_ms_20k": big["rank_bm25"]["p50_ms"],
+        "kb_recall3": records["ours"]["recall@3"],
+        "bm25_recall3": records["rank_bm25"]["recall@3"],
+        "kb_recall3_20k": big["ours"]["recall@3"],
+        "bm25_recall3_20k": big["rank_bm25"]["recall@3"],
         "kb_p50_ms_records": records["ours"]["p50_ms"],
     }
     if services:
         tput = {name: levels["8"]["turns_per_s"] for name, levels in services.items()}
-        summary.update({
-            "turns_per_s_stock_c8": tput["stock"], "turns_per_s_direct_c8": tput["direct"],
-            "turns_per_s_single_c8": tput["single"], "turns_per_s_scaled_c8": tput["scaled"],
-            "throughput_ratio_single_vs_stock_c8": tput["single"] / tput["stock"],
-            "throughput_ratio_scaled_vs_stock_c8": tput["scaled"] / tput["stock"],
-            "throughput_ratio_gateway_vs_direct_c8": tput["single"] / tput["direct"],
-            "p95_ms_scaled_c16": services["scaled"]["16"]["p95_ms"],
-            "rasa_cpu_ms_per_turn_stock_c8": services["stock"]["8"].get("rasa_cpu_ms_per_turn"),
-            "rasa_cpu_ms_per_turn_direct_c8": services["direct"]["8"].get("rasa_cpu_ms_per_turn"),
-            "startup_s": result["startup"]["startup_s"], "model_load_s": result["startup"]["model_load_s"],
-            "rasa_ready_s": result["startup"]["rasa_ready_s"],
-            "rss_mb": result["startup"]["rss_mb"], "services": services,
-        })
+        summary.update(
+            {
+                "turns_per_s_stock_c8": tput["stock"],
+                "turns_per_s_direct_c8": tput["direct"],
+                "turns_per_s_single_c8": tput["single"],
+                "turns_per_s_scaled_c8": tput["scaled"],
+                "throughput_ratio_single_vs_stock_c8": tput["single"] / tput["stock"],
+                "throughput_ratio_scaled_vs_stock_c8": tput["scaled"] / tput["stock"],
+                "throughput_ratio_gateway_vs_direct_c8": tput["single"] / tput["direct"],
+                "p95_ms_scaled_c16": services["scaled"]["16"]["p95_ms"],
+                "rasa_cpu_ms_per_turn_stock_c8": services["stock"]["8"].get("rasa_cpu_ms_per_turn"),
+                "rasa_cpu_ms_per_turn_direct_c8": services["direct"]["8"].get("rasa_cpu_ms_per_turn"),
+                "startup_s": result["startup"]["startup_s"],
+                "model_load_s": result["startup"]["model_load_s"],
+                "rasa_ready_s": result["startup"]["rasa_ready_s"],
+                "rss_mb": result["startup"]["rss_mb"],
+                "services": services,
+            }
+        )
     summary["kb"] = result["kb"]
     if "profile" in result:
         summary["profile"] = result["profile"]

@@ -44,10 +44,19 @@ def synthetic_index(path: Path, size: int, seed: int = 7) -> None:
     weights = [1 / (rank + 1) for rank in range(len(synthetic))]
     rows = list(base)
     while len(rows) < size:
-        words = [rng.choice(letter_words) if rng.random() < 0.125 else w
-                 for w in rng.choices(synthetic, weights=weights, k=40)]
-        rows.append({"policy_id": DISTRACTOR_OF, "title_seg": " ".join(words[:4]), "aliases_seg": "",
-                     "quote_seg": " ".join(words[4:32]), "benefit_seg": " ".join(words[32:])})
+        words = [
+            rng.choice(letter_words) if rng.random() < 0.125 else w
+            for w in rng.choices(synthetic, weights=weights, k=40)
+        ]
+        rows.append(
+            {
+                "policy_id": DISTRACTOR_OF,
+                "title_seg": " ".join(words[:4]),
+                "aliases_seg": "",
+                "quote_seg": " ".join(words[4:32]),
+                "benefit_seg": " ".join(words[32:]),
+            }
+        )
     write_index(sqlite_utils.Database(path), policies, rows)
 
 
@@ -77,7 +86,11 @@ def timed(fn: Callable[[str], Any], queries: list[str], repeat: int) -> dict[str
             fn(q)
             samples.append((time.perf_counter() - t0) * 1000)
     samples.sort()
-    return {"p50_ms": statistics.median(samples), "p95_ms": samples[int(len(samples) * 0.95) - 1], "n": len(samples)}
+    return {
+        "p50_ms": statistics.median(samples),
+        "p95_ms": samples[int(len(samples) * 0.95) - 1],
+        "n": len(samples),
+    }
 
 
 def run(quick: bool = False, progress: Callable[[str], None] = print) -> dict[str, Any]:
@@ -97,7 +110,9 @@ def run(quick: bool = False, progress: Callable[[str], None] = print) -> dict[st
             t_ours = timed(ours, queries, 1 if quick else 5)
             t_bm25 = timed(bm25, queries[: 40 if quick else len(queries)], 1)
             out[name] = {
-                "passages": size, "ours": {**t_ours, **score(ours, cases)}, "rank_bm25": {**t_bm25, **score(bm25, cases)},
+                "passages": size,
+                "ours": {**t_ours, **score(ours, cases)},
+                "rank_bm25": {**t_bm25, **score(bm25, cases)},
                 "speedup_p50": t_bm25["p50_ms"] / t_ours["p50_ms"],
             }
     return out

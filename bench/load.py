@@ -54,12 +54,19 @@ def percentile(samples: list[float], q: float) -> float:
     return samples[index]
 
 
-async def run_load(url: str, body: Callable[[str, str], dict[str, Any]], questions: list[str], concurrency: int,
-                   requests: int, warmup: int) -> dict[str, float]:
+async def run_load(
+    url: str,
+    body: Callable[[str, str], dict[str, Any]],
+    questions: list[str],
+    concurrency: int,
+    requests: int,
+    warmup: int,
+) -> dict[str, float]:
     """Keep ``concurrency`` requests in flight until ``requests`` are done; latency in ms."""
     texts = itertools.cycle(questions)
     limits = httpx.Limits(max_connections=concurrency + 4, max_keepalive_connections=concurrency + 4)
     async with httpx.AsyncClient(timeout=120, limits=limits) as client:
+
         async def one() -> float:
             started = time.perf_counter()
             resp = await client.post(url, json=body(f"bench-{uuid.uuid4().hex}", next(texts)))
@@ -81,8 +88,11 @@ async def run_load(url: str, body: Callable[[str, str], dict[str, Any]], questio
         await batch(warmup)
         latencies, elapsed = await batch(requests)
     return {
-        "concurrency": concurrency, "requests": requests, "turns_per_s": requests / elapsed,
-        "p50_ms": statistics.median(latencies), "p95_ms": percentile(latencies, 95),
+        "concurrency": concurrency,
+        "requests": requests,
+        "turns_per_s": requests / elapsed,
+        "p50_ms": statistics.median(latencies),
+        "p95_ms": percentile(latencies, 95),
         "p99_ms": percentile(latencies, 99),
     }
 
@@ -97,8 +107,15 @@ def chat_body(sender: str, text: str) -> dict[str, Any]:
     return {"text": text}
 
 
-def measure(name: str, url: str, body: Callable[[str, str], dict[str, Any]], questions: list[str], quick: bool,
-            progress: Progress, cpu_pids: list[int] | None = None) -> dict[str, Any]:
+def measure(
+    name: str,
+    url: str,
+    body: Callable[[str, str], dict[str, Any]],
+    questions: list[str],
+    quick: bool,
+    progress: Progress,
+    cpu_pids: list[int] | None = None,
+) -> dict[str, Any]:
     """Every concurrency level against one target."""
     levels = {}
     for c in CONCURRENCY:
@@ -110,8 +127,10 @@ def measure(name: str, url: str, body: Callable[[str, str], dict[str, Any]], que
             spent = sum(cpu_seconds(p) for p in cpu_pids) - cpu_before
             result["rasa_cpu_ms_per_turn"] = spent * 1000 / (n + min(n, 2 * c + 4))
         levels[str(c)] = result
-        progress(f"  {name:7} c={c:<3} {result['turns_per_s']:7.1f} turns/s  p50 {result['p50_ms']:6.1f} ms  "
-                 f"p95 {result['p95_ms']:6.1f} ms  p99 {result['p99_ms']:6.1f} ms")
+        progress(
+            f"  {name:7} c={c:<3} {result['turns_per_s']:7.1f} turns/s  p50 {result['p50_ms']:6.1f} ms  "
+            f"p95 {result['p95_ms']:6.1f} ms  p99 {result['p99_ms']:6.1f} ms"
+        )
     return levels
 
 
@@ -119,8 +138,9 @@ def measure(name: str, url: str, body: Callable[[str, str], dict[str, Any]], que
 def single_stack(tmp: Path, stock: bool, with_gateway: bool) -> Iterator[Stack]:
     """Rasa (stock or launcher-fixed), the action server and, optionally, the gateway."""
     tmp.mkdir(parents=True, exist_ok=True)
-    with Stack(env=stack_env(tmp), logs=tmp).running(gateway=with_gateway,
-                                                   rasa_args=("--stock",) if stock else ()) as stack:
+    with Stack(env=stack_env(tmp), logs=tmp).running(
+        gateway=with_gateway, rasa_args=("--stock",) if stock else ()
+    ) as stack:
         yield stack
 
 
@@ -134,9 +154,16 @@ def scaled_stack(tmp: Path, instances: int = 2, workers: int = 2) -> Iterator[St
     with admin.connect() as con:
         con.execute(sa.text(f"CREATE DATABASE {database}"))
     ports = [free_port() for _ in range(instances - 1)]
-    env = stack_env(tmp, DATABASE_URL=f"{PG}/{database}", RASA_TRACKER_STORE_URL=f"{PG}/{database}",
-                    REDIS_URL="redis://127.0.0.1:6379", GATEWAY_WORKERS=str(workers))
-    env["RASA_URLS"] = ",".join([f"http://127.0.0.1:{env['RASA_PORT']}", *(f"http://127.0.0.1:{p}" for p in ports)])
+    env = stack_env(
+        tmp,
+        DATABASE_URL=f"{PG}/{database}",
+        RASA_TRACKER_STORE_URL=f"{PG}/{database}",
+        REDIS_URL="redis://127.0.0.1:6379",
+        GATEWAY_WORKERS=str(workers),
+    )
+    env["RASA_URLS"] = ",".join(
+        [f"http://127.0.0.1:{env['RASA_PORT']}", *(f"http://127.0.0.1:{p}" for p in ports)]
+    )
     stack = Stack(env=env, logs=tmp)
     try:
         stack.start("actions")
@@ -193,12 +220,17 @@ def startup(tmp: Path, progress: Progress) -> dict[str, Any]:
     rasa = f"http://127.0.0.1:{env['RASA_PORT']}/status?token={env['RASA_TOKEN']}"
     log = (tmp / "make-run.log").open("wb")
     started = time.perf_counter()
-    proc = subprocess.Popen(["make", "run"], cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT,
-                            start_new_session=True)
+    proc = subprocess.Popen(
+        ["make", "run"], cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True
+    )
     rasa_ready = healthy = float("nan")
     rss: dict[str, float] = {}
     try:
-        ports = {"rasa": int(env["RASA_PORT"]), "actions": int(env["ACTIONS_PORT"]), "gateway": int(env["GATEWAY_PORT"])}
+        ports = {
+            "rasa": int(env["RASA_PORT"]),
+            "actions": int(env["ACTIONS_PORT"]),
+            "gateway": int(env["GATEWAY_PORT"]),
+        }
         deadline = started + 600
         while time.perf_counter() < deadline and proc.poll() is None:
             try:
@@ -215,8 +247,10 @@ def startup(tmp: Path, progress: Progress) -> dict[str, Any]:
         os.killpg(proc.pid, signal.SIGTERM)
         proc.wait(timeout=60)
     model_load = model_load_s()
-    progress(f"  make run → healthy /healthz {healthy:.1f} s (Rasa answering after {rasa_ready:.1f} s; "
-             f"model load alone {model_load:.1f} s); RSS MB {rss}")
+    progress(
+        f"  make run → healthy /healthz {healthy:.1f} s (Rasa answering after {rasa_ready:.1f} s; "
+        f"model load alone {model_load:.1f} s); RSS MB {rss}"
+    )
     return {"startup_s": healthy, "rasa_ready_s": rasa_ready, "model_load_s": model_load, "rss_mb": rss}
 
 
@@ -233,7 +267,12 @@ def model_load_s() -> float:
     """Seconds Rasa takes to load the trained model (imports excluded), in a fresh process."""
     from bot.train import serving_model
 
-    done = subprocess.run([sys.executable, "-c", _LOAD_SCRIPT, str(serving_model())], cwd=ROOT,
-                          capture_output=True, text=True, timeout=300)
+    done = subprocess.run(
+        [sys.executable, "-c", _LOAD_SCRIPT, str(serving_model())],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
     lines = done.stdout.strip().splitlines()
     return float(lines[-1]) if done.returncode == 0 and lines else float("nan")

@@ -33,12 +33,34 @@ def _summarise(raw: Path, top: int) -> dict[str, Any]:
     return {"samples": total, "self_pct": share(self_time), "inclusive_pct": share(inclusive)}
 
 
-def profile_rasa(pid: int, url: str, body: Callable[[str, str], dict[str, Any]], questions: list[str],
-                 out: Path, requests: int = 400, top: int = 15) -> dict[str, Any]:
+def profile_rasa(
+    pid: int,
+    url: str,
+    body: Callable[[str, str], dict[str, Any]],
+    questions: list[str],
+    out: Path,
+    requests: int = 400,
+    top: int = 15,
+) -> dict[str, Any]:
     """Sample Rasa (pid) with py-spy while ``requests`` turns run at concurrency 8."""
     spy = shutil.which("py-spy") or str(Path(sys.executable).parent / "py-spy")
-    proc = subprocess.Popen([spy, "record", "--pid", str(pid), "--format", "raw", "--output", str(out),
-                             "--rate", "200", "--nonblocking"], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    proc = subprocess.Popen(
+        [
+            spy,
+            "record",
+            "--pid",
+            str(pid),
+            "--format",
+            "raw",
+            "--output",
+            str(out),
+            "--rate",
+            "200",
+            "--nonblocking",
+        ],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+    )
     try:
         asyncio.run(run_load(url, body, questions, 8, requests, warmup=16))
     finally:

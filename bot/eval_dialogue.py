@@ -37,12 +37,22 @@ _VERDICT = re.compile(r"【([^】]+)】(符合|不符合|信息不足)")
 _NUMBER = re.compile(r"\d+(?:\.\d+)?")
 _CHENG = re.compile(r"(\d+(?:\.\d+)?)成([1-9一二三四五六七八九])?")
 _DUE = re.compile(r"将在[^，。]*?前回复")
-SMALLTALK_MARKS = ("您好！我是惠企通", "不客气", "感谢使用惠企通", "我是惠企通政策机器人", "请问还有什么可以帮您")
+SMALLTALK_MARKS = (
+    "您好！我是惠企通",
+    "不客气",
+    "感谢使用惠企通",
+    "我是惠企通政策机器人",
+    "请问还有什么可以帮您",
+)
 
 
 def split_of(case_id: str) -> str:
     """``heldout`` for a fixed share of ids (by hash), ``dev`` for the rest."""
-    return "heldout" if int(hashlib.sha1(case_id.encode()).hexdigest()[:8], 16) % 100 < HELDOUT_PERCENT else "dev"
+    return (
+        "heldout"
+        if int(hashlib.sha1(case_id.encode()).hexdigest()[:8], 16) % 100 < HELDOUT_PERCENT
+        else "dev"
+    )
 
 
 def load_cases(folder: Path = CASES) -> list[dict[str, Any]]:
@@ -144,14 +154,18 @@ def run_case(client: httpx.Client, base: str, case: dict[str, Any], letter_numbe
         statuses = {t: s for t, s in _VERDICT.findall("\n".join(r.get("text") or "" for r in replies))}
         result.verdict_ok = statuses.get(title) == case.get("verdict")
     allowed = letter_numbers | set().union(*(numbers_of(t) for t in case["turns"]))
-    result.invented = sorted(n for n in numbers_of("\n".join(r.get("text") or "" for r in replies)) if n not in allowed)
+    result.invented = sorted(
+        n for n in numbers_of("\n".join(r.get("text") or "" for r in replies)) if n not in allowed
+    )
     return result
 
 
 def summarise(results: list[Result]) -> dict[str, Any]:
     """The figures of one split."""
     n = len(results) or 1
-    answers = [r for r in results if r.case["expect"] in ("answer", "verdict") and r.actual == r.case["expect"]]
+    answers = [
+        r for r in results if r.case["expect"] in ("answer", "verdict") and r.actual == r.case["expect"]
+    ]
     combo = [r for r in results if "facts+question" in (r.case.get("style") or [])]
     return {
         "cases": len(results),
@@ -160,7 +174,9 @@ def summarise(results: list[Result]) -> dict[str, Any]:
         "facts": round(sum(r.facts_ok and r.verdict_ok for r in answers) / (len(answers) or 1), 3),
         "misleading": round(sum(r.misleading for r in results) / n, 3),
         "invented": sum(len(r.invented) for r in results),
-        "facts_plus_question_same_turn": round(sum(r.actual == r.case["expect"] for r in combo) / (len(combo) or 1), 3),
+        "facts_plus_question_same_turn": round(
+            sum(r.actual == r.case["expect"] for r in combo) / (len(combo) or 1), 3
+        ),
         "confusion": {e: dict(Counter(r.actual for r in results if r.case["expect"] == e)) for e in KINDS},
     }
 
@@ -177,23 +193,32 @@ def print_report(name: str, results: list[Result], summary: dict[str, Any], show
         row = summary["confusion"].get(expected) or {}
         if row:
             print(expected.ljust(18) + "".join(str(row.get(k, "")).rjust(14) for k in KINDS))
-    print(f"behaviour {summary['behaviour']:.1%}  all-correct {summary['correct']:.1%}  "
-          f"facts in answers {summary['facts']:.1%}  misleading {summary['misleading']:.1%}  "
-          f"invented numbers {summary['invented']}  facts+question same turn {summary['facts_plus_question_same_turn']:.1%}")
+    print(
+        f"behaviour {summary['behaviour']:.1%}  all-correct {summary['correct']:.1%}  "
+        f"facts in answers {summary['facts']:.1%}  misleading {summary['misleading']:.1%}  "
+        f"invented numbers {summary['invented']}  facts+question same turn {summary['facts_plus_question_same_turn']:.1%}"
+    )
     for r in results:
         if r.misleading:
-            print(f"  MISLEADING {r.case['id']}" + (f": {r.case['turns'][-1][:60]} -> {r.actual}" if show else ""))
+            print(
+                f"  MISLEADING {r.case['id']}"
+                + (f": {r.case['turns'][-1][:60]} -> {r.actual}" if show else "")
+            )
         if r.invented:
             print(f"  INVENTED {r.case['id']}" + (f": {r.invented}" if show else ""))
         if show and not r.ok:
             first = (r.replies[0].get("text") or "")[:90].replace("\n", " / ") if r.replies else ""
-            print(f"  MISS {r.case['id']} expect={r.case['expect']} actual={r.actual} facts_ok={r.facts_ok} "
-                  f"verdict_ok={r.verdict_ok}: {r.case['turns'][-1][:70]}\n      -> {first}")
+            print(
+                f"  MISS {r.case['id']} expect={r.case['expect']} actual={r.actual} facts_ok={r.facts_ok} "
+                f"verdict_ok={r.verdict_ok}: {r.case['turns'][-1][:70]}\n      -> {first}"
+            )
 
 
 def evaluate(base: str, cases: list[dict[str, Any]]) -> list[Result]:
     """Run every case against the gateway at ``base``."""
-    letter_numbers = numbers_of((get_settings().sources_dir / "letter-2022-38.txt").read_text(encoding="utf-8"))
+    letter_numbers = numbers_of(
+        (get_settings().sources_dir / "letter-2022-38.txt").read_text(encoding="utf-8")
+    )
     with httpx.Client(timeout=60) as client:
         return [run_case(client, base, case, letter_numbers) for case in cases]
 
@@ -227,7 +252,10 @@ def main(argv: list[str] | None = None) -> int:
     else:
         from tests.stack import Stack, stack_env
 
-        with tempfile.TemporaryDirectory() as tmp, Stack(env=stack_env(Path(tmp)), logs=Path(tmp)).running() as stack:
+        with (
+            tempfile.TemporaryDirectory() as tmp,
+            Stack(env=stack_env(Path(tmp)), logs=Path(tmp)).running() as stack,
+        ):
             results = evaluate(stack.gateway, cases)
     report = {}
     for split in ("dev", "heldout"):

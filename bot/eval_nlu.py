@@ -26,15 +26,34 @@ def evaluate(out_dir: Path | None = None) -> dict[str, Any]:
     if not model.exists():
         raise SystemExit(f"error: no trained model {model.name}; run `make train`")
     subprocess.run(
-        [sys.executable, "-m", "rasa", "test", "nlu", "--nlu", str(TEST_SET), "--model", str(model), "--out", str(out)],
-        check=True, cwd=ROOT, stdout=subprocess.DEVNULL,
+        [
+            sys.executable,
+            "-m",
+            "rasa",
+            "test",
+            "nlu",
+            "--nlu",
+            str(TEST_SET),
+            "--model",
+            str(model),
+            "--out",
+            str(out),
+        ],
+        check=True,
+        cwd=ROOT,
+        stdout=subprocess.DEVNULL,
     )
     report = json.loads((out / "intent_report.json").read_text(encoding="utf-8"))
-    per_intent = {k: v["f1-score"] for k, v in report.items() if isinstance(v, dict) and "support" in v
-                  and k not in ("macro avg", "weighted avg", "micro avg")}
+    per_intent = {
+        k: v["f1-score"]
+        for k, v in report.items()
+        if isinstance(v, dict) and "support" in v and k not in ("macro avg", "weighted avg", "micro avg")
+    }
     return {
-        "macro_f1": report["macro avg"]["f1-score"], "accuracy": report.get("accuracy"),
-        "per_intent_f1": per_intent, "confusion_matrix": str(out / "intent_confusion_matrix.png"),
+        "macro_f1": report["macro avg"]["f1-score"],
+        "accuracy": report.get("accuracy"),
+        "per_intent_f1": per_intent,
+        "confusion_matrix": str(out / "intent_confusion_matrix.png"),
         "errors": str(out / "intent_errors.json"),
     }
 

@@ -21,8 +21,19 @@ from rasa.shared.nlu.training_data.message import Message
 
 from knowledge.understand import identity_facts, split_facts
 
-FACT_ENTITIES = ("zjtx_level", "growth_pct", "shareholding_reform", "industry", "digital_project",
-                 "manufacturing", "apprenticeship", "skill_certification", "firm_name", "uscc", "revenue_wan")
+FACT_ENTITIES = (
+    "zjtx_level",
+    "growth_pct",
+    "shareholding_reform",
+    "industry",
+    "digital_project",
+    "manufacturing",
+    "apprenticeship",
+    "skill_certification",
+    "firm_name",
+    "uscc",
+    "revenue_wan",
+)
 
 
 def fact_entities(text: str) -> list[dict[str, Any]]:
@@ -34,8 +45,9 @@ def fact_entities(text: str) -> list[dict[str, Any]]:
         for name, value in {**stated, **identity}.items()
     ]
     if uscc_error:
-        entities.append({"entity": "uscc_error", "value": uscc_error, "start": 0, "end": len(text),
-                         "confidence": 1.0})
+        entities.append(
+            {"entity": "uscc_error", "value": uscc_error, "start": 0, "end": len(text), "confidence": 1.0}
+        )
     return entities
 
 
@@ -45,7 +57,10 @@ class FactExtractor(GraphComponent, EntityExtractorMixin):
 
     @classmethod
     def create(
-        cls, config: dict[str, Any], model_storage: ModelStorage, resource: Resource,
+        cls,
+        config: dict[str, Any],
+        model_storage: ModelStorage,
+        resource: Resource,
         execution_context: ExecutionContext,
     ) -> FactExtractor:
         """A stateless extractor."""

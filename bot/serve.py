@@ -19,7 +19,9 @@ def endpoints(settings: Settings) -> dict[str, object]:
     """Rasa's endpoints: the action server, plus shared tracker and lock stores when configured."""
     # Selective domain: only actions that declare `send_domain: true` get the whole domain with
     # every call (rasa 3.6 otherwise serialises it into each request).
-    conf: dict[str, object] = {"action_endpoint": {"url": settings.actions_url, "enable_selective_domain": True}}
+    conf: dict[str, object] = {
+        "action_endpoint": {"url": settings.actions_url, "enable_selective_domain": True}
+    }
     if settings.rasa_tracker_store_url:
         conf["tracker_store"] = {"type": "SQL", **_sql_parts(settings.rasa_tracker_store_url)}
     if settings.redis_url:
@@ -34,8 +36,12 @@ def _sql_parts(url: str) -> dict[str, object]:
 
     parsed = make_url(url)
     return {
-        "dialect": parsed.drivername, "url": parsed.host, "port": parsed.port,
-        "username": parsed.username, "password": parsed.password, "db": parsed.database,
+        "dialect": parsed.drivername,
+        "url": parsed.host,
+        "port": parsed.port,
+        "username": parsed.username,
+        "password": parsed.password,
+        "db": parsed.database,
     }
 
 
@@ -51,9 +57,15 @@ def ensure_tracker_tables(settings: Settings, attempts: int = 5) -> None:
     parts = _sql_parts(settings.rasa_tracker_store_url)
     for attempt in range(attempts):
         try:
-            store = SQLTrackerStore(domain=None, dialect=str(parts["dialect"]), host=parts["url"],  # type: ignore[arg-type]
-                                    port=parts["port"], db=str(parts["db"]), username=parts["username"],  # type: ignore[arg-type]
-                                    password=parts["password"])  # type: ignore[arg-type]
+            store = SQLTrackerStore(
+                domain=None,
+                dialect=str(parts["dialect"]),
+                host=parts["url"],  # type: ignore[arg-type]
+                port=parts["port"],
+                db=str(parts["db"]),
+                username=parts["username"],  # type: ignore[arg-type]
+                password=parts["password"],
+            )  # type: ignore[arg-type]
             store.engine.dispose()
             return
         except Exception:  # noqa: BLE001 - a concurrent creator won; look again
@@ -84,9 +96,21 @@ def main(argv: list[str] | None = None) -> None:
     from rasa.__main__ import main as rasa_main
 
     sys.argv = [
-        "rasa", "run", "--enable-api", "--auth-token", settings.rasa_token, "-i", settings.rasa_host,
-        "-p", str(port), "--model", str(model), "--endpoints", str(path),
-        "--credentials", str(ROOT / "bot" / "credentials.yml"),
+        "rasa",
+        "run",
+        "--enable-api",
+        "--auth-token",
+        settings.rasa_token,
+        "-i",
+        settings.rasa_host,
+        "-p",
+        str(port),
+        "--model",
+        str(model),
+        "--endpoints",
+        str(path),
+        "--credentials",
+        str(ROOT / "bot" / "credentials.yml"),
     ]
     rasa_main()
 

@@ -59,9 +59,21 @@ def train(force: bool = False) -> Path:
     print(f"training {target.name} (inputs changed) ...", flush=True)
     started = time.perf_counter()
     cmd = [
-        sys.executable, "-m", "rasa", "train", "--config", str(BOT / "config.yml"),
-        "--domain", str(BOT / "domain.yml"), "--data", str(NLU), str(BOT / "data"),
-        "--out", str(target.parent), "--fixed-model-name", target.name.removesuffix(".tar.gz"),
+        sys.executable,
+        "-m",
+        "rasa",
+        "train",
+        "--config",
+        str(BOT / "config.yml"),
+        "--domain",
+        str(BOT / "domain.yml"),
+        "--data",
+        str(NLU),
+        str(BOT / "data"),
+        "--out",
+        str(target.parent),
+        "--fixed-model-name",
+        target.name.removesuffix(".tar.gz"),
     ]
     subprocess.run(cmd, check=True, cwd=ROOT)
     print(f"trained in {time.perf_counter() - started:.0f}s: {target.relative_to(ROOT)}")

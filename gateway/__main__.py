@@ -17,8 +17,16 @@ def main() -> None:
     logging.getLogger("httpx").setLevel(logging.WARNING)
     s = service_settings()
     Store(s.db_url).create()  # once, before the workers start, so they do not race to create tables
-    uvicorn.run("gateway.main:create_app", factory=True, host=s.gateway_host, port=s.gateway_port,
-                workers=s.gateway_workers, log_level="info", access_log=False, ws="none")
+    uvicorn.run(
+        "gateway.main:create_app",
+        factory=True,
+        host=s.gateway_host,
+        port=s.gateway_port,
+        workers=s.gateway_workers,
+        log_level="info",
+        access_log=False,
+        ws="none",
+    )
 
 
 if __name__ == "__main__":

@@ -22,16 +22,55 @@ from knowledge.settings import get_settings
 # Fictional demo data, clearly marked 【演示】; loaded into an empty database by `make run`.
 DEMO_LIAISONS = [
     {"username": "gxj_zhang", "password": "demo-gxj-2022", "name": "张伟", "department": "市工业和信息化局"},
-    {"username": "rsj_li", "password": "demo-rsj-2022", "name": "李娜", "department": "市人力资源和社会保障局"},
+    {
+        "username": "rsj_li",
+        "password": "demo-rsj-2022",
+        "name": "李娜",
+        "department": "市人力资源和社会保障局",
+    },
     {"username": "kjj_wang", "password": "demo-kjj-2022", "name": "王强", "department": "市科技局"},
-    {"username": "town_chen", "password": "demo-town-2022", "name": "陈晨", "department": "火炬开发区（镇街挂点）"},
-    {"username": "admin_zhao", "password": "demo-admin-2022", "name": "赵敏", "department": "市工业和信息化局",
-     "role": "admin"},
+    {
+        "username": "town_chen",
+        "password": "demo-town-2022",
+        "name": "陈晨",
+        "department": "火炬开发区（镇街挂点）",
+    },
+    {
+        "username": "admin_zhao",
+        "password": "demo-admin-2022",
+        "name": "赵敏",
+        "department": "市工业和信息化局",
+        "role": "admin",
+    },
 ]
 DEMO_FIRMS = [
-    ("91442000MA4W0A1B2", "【演示】中山市明辉灯饰有限公司", "省级", "古镇镇", "灯饰", "town_chen", "gxj_zhang"),
-    ("91442000MA4W0A1C3", "【演示】中山市华锐五金制品有限公司", "市级", "小榄镇", "五金", "gxj_zhang", "town_chen"),
-    ("91442000MA4W0A1D4", "【演示】中山市智厨电器科技有限公司", "国家级小巨人", "南头镇", "厨卫", "gxj_zhang", None),
+    (
+        "91442000MA4W0A1B2",
+        "【演示】中山市明辉灯饰有限公司",
+        "省级",
+        "古镇镇",
+        "灯饰",
+        "town_chen",
+        "gxj_zhang",
+    ),
+    (
+        "91442000MA4W0A1C3",
+        "【演示】中山市华锐五金制品有限公司",
+        "市级",
+        "小榄镇",
+        "五金",
+        "gxj_zhang",
+        "town_chen",
+    ),
+    (
+        "91442000MA4W0A1D4",
+        "【演示】中山市智厨电器科技有限公司",
+        "国家级小巨人",
+        "南头镇",
+        "厨卫",
+        "gxj_zhang",
+        None,
+    ),
 ]
 
 
@@ -47,8 +86,18 @@ def load_demo(registry: Registry) -> bool:
     for liaison in DEMO_LIAISONS:
         registry.add_liaison({**liaison, "demo": True})
     for base, name, level, town, industry, liaison_name, backup in DEMO_FIRMS:
-        registry.add_firm({"uscc": demo_uscc(base), "name": name, "level": level, "town": town,
-                           "industry": industry, "liaison": liaison_name, "backup_liaison": backup, "demo": True})
+        registry.add_firm(
+            {
+                "uscc": demo_uscc(base),
+                "name": name,
+                "level": level,
+                "town": town,
+                "industry": industry,
+                "liaison": liaison_name,
+                "backup_liaison": backup,
+                "demo": True,
+            }
+        )
     return True
 
 
@@ -62,7 +111,9 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--name", required=True)
     p.add_argument("--department", required=True, help="department or town, e.g. 市工业和信息化局")
     p.add_argument("--wecom-userid")
-    p.add_argument("--role", default="liaison", choices=ROLES, help="admin also reads and exports the audit log")
+    p.add_argument(
+        "--role", default="liaison", choices=ROLES, help="admin also reads and exports the audit log"
+    )
     p = sub.add_parser("add-firm", help="add or replace a firm")
     p.add_argument("--uscc", required=True, help="统一社会信用代码")
     p.add_argument("--name", required=True)
@@ -78,14 +129,22 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--chat-id", required=True)
     p.add_argument("--uscc", required=True)
     p.add_argument("--webhook-key", help="the group robot (消息推送) webhook key, for replies into the group")
-    p = sub.add_parser("bind-wecom-kf", help="bind a 微信客服 customer (external_userid) to a registered firm")
+    p = sub.add_parser(
+        "bind-wecom-kf", help="bind a 微信客服 customer (external_userid) to a registered firm"
+    )
     p.add_argument("--external-userid", required=True)
     p.add_argument("--uscc", required=True)
     p = sub.add_parser("kf-link", help="print the 客服链接 of a 微信客服 account (kf/add_contact_way)")
     p.add_argument("--open-kfid", required=True)
-    p.add_argument("--scene", default="", help="reported back when an owner enters through this link ([0-9a-zA-Z_-], ≤32)")
+    p.add_argument(
+        "--scene",
+        default="",
+        help="reported back when an owner enters through this link ([0-9a-zA-Z_-], ≤32)",
+    )
     sub.add_parser("load-demo", help="load the fictional demo data into an empty database")
-    p = sub.add_parser("purge", help="delete conversations idle longer than RETENTION_DAYS, pseudonymise their cases")
+    p = sub.add_parser(
+        "purge", help="delete conversations idle longer than RETENTION_DAYS, pseudonymise their cases"
+    )
     p.add_argument("--days", type=int, help="override RETENTION_DAYS for this run")
     args = parser.parse_args(argv)
 
@@ -95,13 +154,29 @@ def main(argv: list[str] | None = None) -> int:
     registry = Registry(store)
     try:
         if args.cmd == "add-liaison":
-            row = registry.add_liaison({"username": args.username, "password": args.password, "name": args.name,
-                                        "department": args.department, "wecom_userid": args.wecom_userid,
-                                        "role": args.role})
+            row = registry.add_liaison(
+                {
+                    "username": args.username,
+                    "password": args.password,
+                    "name": args.name,
+                    "department": args.department,
+                    "wecom_userid": args.wecom_userid,
+                    "role": args.role,
+                }
+            )
             print(f"{row['role']} {row['username']} ({row['name']}, {row['department']}) saved")
         elif args.cmd == "add-firm":
-            row = registry.add_firm({"uscc": args.uscc, "name": args.name, "level": args.level, "liaison": args.liaison,
-                                     "backup_liaison": args.backup, "town": args.town, "industry": args.industry})
+            row = registry.add_firm(
+                {
+                    "uscc": args.uscc,
+                    "name": args.name,
+                    "level": args.level,
+                    "liaison": args.liaison,
+                    "backup_liaison": args.backup,
+                    "town": args.town,
+                    "industry": args.industry,
+                }
+            )
             print(f"firm {row['uscc']} {row['name']} saved")
         elif args.cmd in ("import-firms", "import-liaisons"):
             count = registry.import_csv(args.file, args.cmd.removeprefix("import-"))
@@ -123,13 +198,18 @@ def main(argv: list[str] | None = None) -> int:
         elif args.cmd == "load-demo":
             loaded = load_demo(registry)
             present = [d for d in DEMO_LIAISONS if (registry.liaison(d["username"]) or {}).get("demo")]
-            print("demo data loaded (fictional firms marked 【演示】)." if loaded
-                  else "liaisons already registered; demo data not loaded again.")
+            print(
+                "demo data loaded (fictional firms marked 【演示】)."
+                if loaded
+                else "liaisons already registered; demo data not loaded again."
+            )
             if present:
                 print("Demo console logins:")
                 for liaison in present:
                     role = "，管理员" if liaison.get("role") == "admin" else ""
-                    print(f"  {liaison['username']} / {liaison['password']}  ({liaison['name']}, {liaison['department']}{role})")
+                    print(
+                        f"  {liaison['username']} / {liaison['password']}  ({liaison['name']}, {liaison['department']}{role})"
+                    )
     except RegistryError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
@@ -140,7 +220,10 @@ def kf_link(open_kfid: str, scene: str) -> int:
     """Print the 客服链接 that the bureau puts on its portal and in its WeChat groups."""
     settings = get_settings()
     if not settings.wecom_corp_id or not (settings.wecom_kf_secret or settings.wecom_secret):
-        print("error: WeCom is not configured (WECOM_CORP_ID and WECOM_KF_SECRET or WECOM_SECRET)", file=sys.stderr)
+        print(
+            "error: WeCom is not configured (WECOM_CORP_ID and WECOM_KF_SECRET or WECOM_SECRET)",
+            file=sys.stderr,
+        )
         return 2
     client = KfClient.from_settings(settings)
     try:

@@ -29,8 +29,14 @@ class Audit:
     def __init__(self, store: Store) -> None:
         self.store = store
 
-    def record(self, user: dict[str, Any] | str, action: str, target: str = "", request: Request | None = None,
-               detail: str = "") -> None:
+    def record(
+        self,
+        user: dict[str, Any] | str,
+        action: str,
+        target: str = "",
+        request: Request | None = None,
+        detail: str = "",
+    ) -> None:
         """Append one entry; ``user`` is the staff member (or a username for failed logins).
 
         Raises:
@@ -38,20 +44,29 @@ class Audit:
         """
         actor = user if isinstance(user, str) else str(user.get("username", ""))
         role = "" if isinstance(user, str) else str(user.get("role") or "liaison")
-        row = {"at": utcnow(), "actor": actor[:64], "role": role, "action": action, "target": target[:128],
-               "address": client_address(request)[:64], "detail": detail[:500]}
+        row = {
+            "at": utcnow(),
+            "actor": actor[:64],
+            "role": role,
+            "action": action,
+            "target": target[:128],
+            "address": client_address(request)[:64],
+            "detail": detail[:500],
+        }
 
         def write() -> None:
             with self.store.tx() as con:
                 con.execute(audit_log.insert().values(**row))
+
         try:
             self.store.retry(write)
         except StoreError:
             logger.error("audit entry not written: %s", row)
             raise
 
-    def entries(self, *, after: int = 0, limit: int = 200, actor: str | None = None,
-                target: str | None = None) -> list[dict[str, Any]]:
+    def entries(
+        self, *, after: int = 0, limit: int = 200, actor: str | None = None, target: str | None = None
+    ) -> list[dict[str, Any]]:
         """Entries with id > ``after``, oldest first, optionally of one actor or one target."""
         query = sa.select(audit_log).where(audit_log.c.id > after).order_by(audit_log.c.id).limit(limit)
         if actor:

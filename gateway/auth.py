@@ -96,8 +96,11 @@ class RateLimiter:
         self._local = MovingWindowRateLimiter(self._storages[0])
         self._shared = None
         if storage_url and not storage_url.startswith("memory://"):
-            self._storages.append(storage_from_string(
-                storage_url, socket_timeout=self.TIMEOUT_S, socket_connect_timeout=self.TIMEOUT_S))
+            self._storages.append(
+                storage_from_string(
+                    storage_url, socket_timeout=self.TIMEOUT_S, socket_connect_timeout=self.TIMEOUT_S
+                )
+            )
             self._shared = MovingWindowRateLimiter(self._storages[1])
         self._retry_at = 0.0
 
@@ -107,8 +110,12 @@ class RateLimiter:
                 return op(self._shared)
             except RedisError as exc:
                 self._retry_at = time.monotonic() + self.RETRY_S
-                logger.warning("rate-limit storage unreachable (%r): counting %s per worker for %.0f s",
-                               exc, self._item.namespace, self.RETRY_S)
+                logger.warning(
+                    "rate-limit storage unreachable (%r): counting %s per worker for %.0f s",
+                    exc,
+                    self._item.namespace,
+                    self.RETRY_S,
+                )
         return op(self._local)
 
     def blocked(self, key: str) -> bool:
@@ -146,31 +153,48 @@ class Auth:
         with self.store.engine.connect() as con:
             row = con.execute(sa.select(liaisons).where(liaisons.c.username == username)).mappings().first()
         if row is None:
-            verify_password(password, _DUMMY_HASH)  # as slow as a real check: timing must not reveal usernames
+            verify_password(
+                password, _DUMMY_HASH
+            )  # as slow as a real check: timing must not reveal usernames
             return None
         if not verify_password(password, row["password_hash"]):
             return None
         old_hash = row["password_hash"]
-        new_hash = hash_password(password) if needs_rehash(old_hash) else None  # hashed outside the transaction
+        new_hash = (
+            hash_password(password) if needs_rehash(old_hash) else None
+        )  # hashed outside the transaction
         token = secrets.token_urlsafe(32)
         with self.store.tx() as con:
             if new_hash is not None:  # unless the password changed meanwhile
-                con.execute(liaisons.update().where(liaisons.c.username == username,
-                                                    liaisons.c.password_hash == old_hash)
-                            .values(password_hash=new_hash))
+                con.execute(
+                    liaisons.update()
+                    .where(liaisons.c.username == username, liaisons.c.password_hash == old_hash)
+                    .values(password_hash=new_hash)
+                )
             con.execute(tokens.delete().where(tokens.c.expires_at < utcnow()))
-            con.execute(tokens.insert().values(token_hash=_token_hash(token), username=username,
-                                               expires_at=utcnow() + timedelta(seconds=self.ttl)))
+            con.execute(
+                tokens.insert().values(
+                    token_hash=_token_hash(token),
+                    username=username,
+                    expires_at=utcnow() + timedelta(seconds=self.ttl),
+                )
+            )
         return token, {"username": row["username"], "name": row["name"], "department": row["department"]}
 
     def user(self, token: str) -> dict[str, str] | None:
         """The liaison a valid, unexpired token belongs to."""
         with self.store.engine.connect() as con:
-            row = con.execute(
-                sa.select(tokens.c.expires_at, liaisons.c.username, liaisons.c.name, liaisons.c.department)
-                .join(liaisons, liaisons.c.username == tokens.c.username)
-                .where(tokens.c.token_hash == _token_hash(token))
-            ).mappings().first()
+            row = (
+                con.execute(
+                    sa.select(
+                        tokens.c.expires_at, liaisons.c.username, liaisons.c.name, liaisons.c.department
+                    )
+                    .join(liaisons, liaisons.c.username == tokens.c.username)
+                    .where(tokens.c.token_hash == _token_hash(token))
+                )
+                .mappings()
+                .first()
+            )
         if row is None or (aware(row["expires_at"]) or utcnow()) < utcnow():
             return None
         return {"username": row["username"], "name": row["name"], "department": row["department"]}

@@ -73,7 +73,9 @@ async def process(services: Services, message_id: int, sender_id: str, text: str
         await services.notify(esc, "message")
         return Turn([], handoff_view(services, esc))
     rows = [r.as_dict() for r in replies]
-    services.store.finish_turn(message_id, sender_id, channel, rows, services.deliveries(sender_id, channel, rows))
+    services.store.finish_turn(
+        message_id, sender_id, channel, rows, services.deliveries(sender_id, channel, rows)
+    )
     # A handoff made during this turn is announced in the reply's custom part by action_handoff;
     # look the escalation up only then, not on every turn.
     if any("handoff" in r.custom for r in replies):
@@ -86,16 +88,32 @@ async def _busy(services: Services, message_id: int, sender_id: str, text: str, 
     handoff = None
     reply = Reply(text=BUSY)
     if _WANTS_PERSON.search(text):
-        packet = {"sender_id": sender_id, "channel": channel, "firm": {}, "intent": "request_human",
-                  "reason": "bot_unavailable", "slots": {}, "question": text, "citations": [], "last_turns": []}
+        packet = {
+            "sender_id": sender_id,
+            "channel": channel,
+            "firm": {},
+            "intent": "request_human",
+            "reason": "bot_unavailable",
+            "slots": {},
+            "question": text,
+            "citations": [],
+            "last_turns": [],
+        }
         esc, created = services.escalations.create(packet)
         if created:
             await services.notify(esc, "created")
         reply = Reply(text=BUSY_HANDOFF.format(liaison=services.escalations.label(esc)))
         handoff = handoff_view(services, esc)
     row = reply.as_dict()
-    services.store.finish_turn(message_id, sender_id, channel, [row], services.deliveries(sender_id, channel, [row]),
-                               role="system", status="failed")
+    services.store.finish_turn(
+        message_id,
+        sender_id,
+        channel,
+        [row],
+        services.deliveries(sender_id, channel, [row]),
+        role="system",
+        status="failed",
+    )
     return Turn([reply], handoff)
 
 
@@ -112,6 +130,12 @@ async def resolve_and_resume(services: Services, esc_id: int, user: dict[str, st
     except Exception as exc:  # noqa: BLE001 - retried before the owner's next message
         logger.warning("resume of %s failed, will retry on next message: %s", sender, exc)
     resumed = [{"text": RESUMED}]
-    services.store.finish_turn(None, sender, esc["channel"], resumed,
-                               services.deliveries(sender, esc["channel"], resumed), role="system")
+    services.store.finish_turn(
+        None,
+        sender,
+        esc["channel"],
+        resumed,
+        services.deliveries(sender, esc["channel"], resumed),
+        role="system",
+    )
     return esc

@@ -18,10 +18,17 @@ OWNER_PATHS = ("/api/chat", "/api/conversations/")
 class OwnerRoutesCORS(CORSMiddleware):
     """CORSMiddleware for requests whose path starts with one of ``paths``; others pass untouched."""
 
-    def __init__(self, app: ASGIApp, allow_origins: Sequence[str], paths: tuple[str, ...] = OWNER_PATHS) -> None:
-        super().__init__(app, allow_origins=allow_origins, allow_credentials=True,
-                         allow_methods=["GET", "POST", "DELETE"],
-                         allow_headers=["Content-Type", "Accept", "X-Conversation-Token"], max_age=600)
+    def __init__(
+        self, app: ASGIApp, allow_origins: Sequence[str], paths: tuple[str, ...] = OWNER_PATHS
+    ) -> None:
+        super().__init__(
+            app,
+            allow_origins=allow_origins,
+            allow_credentials=True,
+            allow_methods=["GET", "POST", "DELETE"],
+            allow_headers=["Content-Type", "Accept", "X-Conversation-Token"],
+            max_age=600,
+        )
         self.paths = paths
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:

@@ -71,7 +71,9 @@ class Escalations:
     def route(self, packet: dict[str, Any]) -> Route:
         """A registered firm's own liaison; otherwise the shared queue of the responsible department."""
         firm_info = packet.get("firm") or {}
-        firm = self.registry.firm(uscc=firm_info.get("uscc")) or self.registry.firm(name=firm_info.get("name"))
+        firm = self.registry.firm(uscc=firm_info.get("uscc")) or self.registry.firm(
+            name=firm_info.get("name")
+        )
         if firm is None:
             conv = self.store.conversation(packet["sender_id"])
             if conv and conv.get("firm_uscc"):
@@ -79,11 +81,23 @@ class Escalations:
         if firm is not None and firm.get("liaison"):
             liaison = self.registry.liaison(firm["liaison"])
             if liaison is not None:
-                return Route(liaison["username"], firm.get("backup_liaison"), liaison["department"], firm["uscc"],
-                             firm["name"], f"{firm['name']}的挂点服务领导{liaison['name']}（{liaison['department']}）")
+                return Route(
+                    liaison["username"],
+                    firm.get("backup_liaison"),
+                    liaison["department"],
+                    firm["uscc"],
+                    firm["name"],
+                    f"{firm['name']}的挂点服务领导{liaison['name']}（{liaison['department']}）",
+                )
         department = self.department_for(packet)
-        return Route(None, None, department, firm["uscc"] if firm else firm_info.get("uscc"),
-                     firm["name"] if firm else firm_info.get("name"), f"{department}的工作人员")
+        return Route(
+            None,
+            None,
+            department,
+            firm["uscc"] if firm else firm_info.get("uscc"),
+            firm["name"] if firm else firm_info.get("name"),
+            f"{department}的工作人员",
+        )
 
     @staticmethod
     def department_for(packet: dict[str, Any]) -> str:
@@ -107,20 +121,38 @@ class Escalations:
             return existing, False
         route = self.route(packet)
         now = utcnow()
-        due = add_working_hours(now, self.settings.sla_working_hours, self.settings.workday_start_hour,
-                                self.settings.workday_end_hour)
+        due = add_working_hours(
+            now,
+            self.settings.sla_working_hours,
+            self.settings.workday_start_hour,
+            self.settings.workday_end_hour,
+        )
         try:
             with self.store.tx() as con:
                 self.store.ensure_conversation(con, sender, packet.get("channel") or "web")
-                result = con.execute(escalations.insert().values(
-                    sender_id=sender, channel=packet.get("channel") or "web", status="open", open_key=sender,
-                    firm_uscc=route.firm_uscc, firm_name=route.firm_name, question=packet.get("question") or "",
-                    department=route.department, liaison=route.liaison, backup_liaison=route.backup,
-                    packet=json.dumps(packet, ensure_ascii=False), created_at=now, due_at=due,
-                ))
+                result = con.execute(
+                    escalations.insert().values(
+                        sender_id=sender,
+                        channel=packet.get("channel") or "web",
+                        status="open",
+                        open_key=sender,
+                        firm_uscc=route.firm_uscc,
+                        firm_name=route.firm_name,
+                        question=packet.get("question") or "",
+                        department=route.department,
+                        liaison=route.liaison,
+                        backup_liaison=route.backup,
+                        packet=json.dumps(packet, ensure_ascii=False),
+                        created_at=now,
+                        due_at=due,
+                    )
+                )
                 esc_id = int(result.inserted_primary_key[0])
-                con.execute(escalation_events.insert().values(
-                    escalation_id=esc_id, kind="created", actor="bot", detail=route.label, created_at=now))
+                con.execute(
+                    escalation_events.insert().values(
+                        escalation_id=esc_id, kind="created", actor="bot", detail=route.label, created_at=now
+                    )
+                )
         except IntegrityError:
             # A concurrent handoff of the same conversation won: answer with that one.
             existing = self.open_for(sender)
@@ -134,7 +166,11 @@ class Escalations:
     def open_for(self, sender_id: str) -> dict[str, Any] | None:
         """The conversation's escalation that is not resolved, if any."""
         with self.store.engine.connect() as con:
-            row = con.execute(sa.select(escalations).where(escalations.c.open_key == sender_id)).mappings().first()
+            row = (
+                con.execute(sa.select(escalations).where(escalations.c.open_key == sender_id))
+                .mappings()
+                .first()
+            )
         return self._summary(row) if row else None
 
     def label(self, esc: dict[str, Any]) -> str:
@@ -151,16 +187,32 @@ class Escalations:
         assert due is not None
         with self.store.engine.connect() as con:
             unread = con.execute(
-                sa.select(sa.func.count()).select_from(messages).where(
-                    messages.c.escalation_id == row["id"], messages.c.role == "user", messages.c.status == "held")
+                sa.select(sa.func.count())
+                .select_from(messages)
+                .where(
+                    messages.c.escalation_id == row["id"],
+                    messages.c.role == "user",
+                    messages.c.status == "held",
+                )
             ).scalar_one()
         return {
-            "id": row["id"], "sender_id": row["sender_id"], "channel": row["channel"], "status": row["status"],
-            "firm_name": row["firm_name"], "firm_uscc": row["firm_uscc"], "question": row["question"],
-            "department": row["department"], "liaison_username": row["liaison"], "backup_username": row["backup_liaison"],
-            "claimed_by": row["claimed_by"], "created_at": _iso(row["created_at"]), "first_response_due": _iso(due),
-            "first_response_at": _iso(row["first_response_at"]), "resolved_at": _iso(row["resolved_at"]),
-            "sla_state": sla_state(due, aware(row["first_response_at"]), now), "unread": unread,
+            "id": row["id"],
+            "sender_id": row["sender_id"],
+            "channel": row["channel"],
+            "status": row["status"],
+            "firm_name": row["firm_name"],
+            "firm_uscc": row["firm_uscc"],
+            "question": row["question"],
+            "department": row["department"],
+            "liaison_username": row["liaison"],
+            "backup_username": row["backup_liaison"],
+            "claimed_by": row["claimed_by"],
+            "created_at": _iso(row["created_at"]),
+            "first_response_due": _iso(due),
+            "first_response_at": _iso(row["first_response_at"]),
+            "resolved_at": _iso(row["resolved_at"]),
+            "sla_state": sla_state(due, aware(row["first_response_at"]), now),
+            "unread": unread,
         }
 
     def get(self, esc_id: int) -> dict[str, Any] | None:
@@ -178,11 +230,15 @@ class Escalations:
             return True
         return esc["backup_username"] == me and esc["status"] == "open" and esc["sla_state"] == "overdue"
 
-    def list_for(self, user: dict[str, str], scope: str = "all", include_resolved: bool = False) -> list[dict[str, Any]]:
+    def list_for(
+        self, user: dict[str, str], scope: str = "all", include_resolved: bool = False
+    ) -> list[dict[str, Any]]:
         """Escalations the liaison may see: ``mine`` (own firms and claims), ``queue`` (department), or both."""
         me = user["username"]
         cond = sa.or_(
-            escalations.c.liaison == me, escalations.c.claimed_by == me, escalations.c.backup_liaison == me,
+            escalations.c.liaison == me,
+            escalations.c.claimed_by == me,
+            escalations.c.backup_liaison == me,
             sa.and_(escalations.c.liaison.is_(None), escalations.c.department == user["department"]),
         )
         query = sa.select(escalations).where(cond).order_by(escalations.c.id.desc()).limit(500)
@@ -202,20 +258,40 @@ class Escalations:
         esc = self.require(esc_id, user)
         with self.store.engine.connect() as con:
             row = con.execute(sa.select(escalations.c.packet).where(escalations.c.id == esc_id)).one()
-            events = con.execute(sa.select(escalation_events).where(escalation_events.c.escalation_id == esc_id)
-                                 .order_by(escalation_events.c.id)).mappings().all()
-            note_rows = con.execute(sa.select(notes).where(notes.c.escalation_id == esc_id)
-                                    .order_by(notes.c.id)).mappings().all()
+            events = (
+                con.execute(
+                    sa.select(escalation_events)
+                    .where(escalation_events.c.escalation_id == esc_id)
+                    .order_by(escalation_events.c.id)
+                )
+                .mappings()
+                .all()
+            )
+            note_rows = (
+                con.execute(sa.select(notes).where(notes.c.escalation_id == esc_id).order_by(notes.c.id))
+                .mappings()
+                .all()
+            )
         return {
             **esc,
             "packet": json.loads(row[0]),
             # A pseudonymised case (cleared or purged conversation) has no transcript left to show.
-            "transcript": [] if esc["sender_id"].startswith(PSEUDONYM_PREFIX)
+            "transcript": []
+            if esc["sender_id"].startswith(PSEUDONYM_PREFIX)
             else self.store.messages_after(esc["sender_id"], 0),
-            "events": [{"kind": e["kind"], "actor": e["actor"], "detail": e["detail"],
-                        "created_at": _iso(e["created_at"])} for e in events],
-            "notes": [{"id": n["id"], "author": n["author"], "text": n["text"], "created_at": _iso(n["created_at"])}
-                      for n in note_rows],
+            "events": [
+                {
+                    "kind": e["kind"],
+                    "actor": e["actor"],
+                    "detail": e["detail"],
+                    "created_at": _iso(e["created_at"]),
+                }
+                for e in events
+            ],
+            "notes": [
+                {"id": n["id"], "author": n["author"], "text": n["text"], "created_at": _iso(n["created_at"])}
+                for n in note_rows
+            ],
         }
 
     def require(self, esc_id: int, user: dict[str, str]) -> dict[str, Any]:
@@ -227,8 +303,11 @@ class Escalations:
 
     # -- lifecycle ----------------------------------------------------------------------------
     def _event(self, con: Any, esc_id: int, kind: str, actor: str, detail: str = "") -> None:
-        con.execute(escalation_events.insert().values(escalation_id=esc_id, kind=kind, actor=actor, detail=detail,
-                                                      created_at=utcnow()))
+        con.execute(
+            escalation_events.insert().values(
+                escalation_id=esc_id, kind=kind, actor=actor, detail=detail, created_at=utcnow()
+            )
+        )
 
     def claim(self, esc_id: int, user: dict[str, str]) -> dict[str, Any]:
         """open → claimed by this liaison (atomic: two liaisons cannot both claim)."""
@@ -236,8 +315,11 @@ class Escalations:
         if esc["status"] == "claimed" and esc["claimed_by"] == user["username"]:
             return esc
         with self.store.tx() as con:
-            done = con.execute(escalations.update().where(escalations.c.id == esc_id, escalations.c.status == "open")
-                               .values(status="claimed", claimed_by=user["username"])).rowcount
+            done = con.execute(
+                escalations.update()
+                .where(escalations.c.id == esc_id, escalations.c.status == "open")
+                .values(status="claimed", claimed_by=user["username"])
+            ).rowcount
             if not done:
                 raise EscalationError(409, f"escalation is {esc['status']}, claimed by {esc['claimed_by']}")
             self._event(con, esc_id, "claimed", user["username"])
@@ -254,13 +336,20 @@ class Escalations:
         if esc["status"] != "claimed" or esc["claimed_by"] != user["username"]:
             raise EscalationError(409, f"escalation is {esc['status']} by {esc['claimed_by']}")
         with self.store.tx() as con:
-            message_id = self.store.insert_message(con, esc["sender_id"], "liaison", text, author=user["name"],
-                                                   escalation_id=esc_id)
+            message_id = self.store.insert_message(
+                con, esc["sender_id"], "liaison", text, author=user["name"], escalation_id=esc_id
+            )
             self.store.queue(con, deliveries or [])
-            con.execute(escalations.update().where(escalations.c.id == esc_id, escalations.c.first_response_at.is_(None))
-                        .values(first_response_at=utcnow()))
-            con.execute(messages.update().where(messages.c.escalation_id == esc_id, messages.c.status == "held")
-                        .values(status="read"))
+            con.execute(
+                escalations.update()
+                .where(escalations.c.id == esc_id, escalations.c.first_response_at.is_(None))
+                .values(first_response_at=utcnow())
+            )
+            con.execute(
+                messages.update()
+                .where(messages.c.escalation_id == esc_id, messages.c.status == "held")
+                .values(status="read")
+            )
             self._event(con, esc_id, "replied", user["username"], text[:200])
         return self.require(esc_id, user), message_id
 
@@ -272,8 +361,11 @@ class Escalations:
         if esc["status"] != "claimed" or esc["claimed_by"] != user["username"]:
             raise EscalationError(409, f"escalation is {esc['status']}")
         with self.store.tx() as con:
-            con.execute(escalations.update().where(escalations.c.id == esc_id)
-                        .values(status="resolved", resolved_at=utcnow(), open_key=None))
+            con.execute(
+                escalations.update()
+                .where(escalations.c.id == esc_id)
+                .values(status="resolved", resolved_at=utcnow(), open_key=None)
+            )
             self._event(con, esc_id, "resolved", user["username"])
         resolved = self.get(esc_id)
         assert resolved is not None
@@ -285,7 +377,9 @@ class Escalations:
         if esc["status"] != "claimed" or esc["claimed_by"] != user["username"]:
             raise EscalationError(409, "only the liaison who claimed it can return it")
         with self.store.tx() as con:
-            con.execute(escalations.update().where(escalations.c.id == esc_id).values(status="open", claimed_by=None))
+            con.execute(
+                escalations.update().where(escalations.c.id == esc_id).values(status="open", claimed_by=None)
+            )
             self._event(con, esc_id, "returned", user["username"])
         returned = self.get(esc_id)
         assert returned is not None
@@ -295,21 +389,33 @@ class Escalations:
         """An internal note (never shown to the owner)."""
         self.require(esc_id, user)
         with self.store.tx() as con:
-            con.execute(notes.insert().values(escalation_id=esc_id, author=user["name"], text=text, created_at=utcnow()))
+            con.execute(
+                notes.insert().values(
+                    escalation_id=esc_id, author=user["name"], text=text, created_at=utcnow()
+                )
+            )
             self._event(con, esc_id, "note", user["username"])
         return self.detail(esc_id, user)
 
     def hold_message(self, esc_id: int, message_id: int) -> None:
         """Mark an owner's message as waiting for the liaison."""
         with self.store.tx() as con:
-            con.execute(messages.update().where(messages.c.id == message_id).values(status="held", escalation_id=esc_id))
+            con.execute(
+                messages.update()
+                .where(messages.c.id == message_id)
+                .values(status="held", escalation_id=esc_id)
+            )
 
     def record_event(self, sender_id: str, kind: str, actor: str, detail: str) -> dict[str, Any] | None:
         """An event (e.g. ``delivery_failed``) on the conversation's open case, else on its latest one;
         returns that case, or None when the conversation has none."""
         with self.store.engine.connect() as con:
-            esc_id = con.execute(sa.select(escalations.c.id).where(escalations.c.sender_id == sender_id)
-                                 .order_by(escalations.c.open_key.is_(None), escalations.c.id.desc()).limit(1)).scalar()
+            esc_id = con.execute(
+                sa.select(escalations.c.id)
+                .where(escalations.c.sender_id == sender_id)
+                .order_by(escalations.c.open_key.is_(None), escalations.c.id.desc())
+                .limit(1)
+            ).scalar()
         if esc_id is None:
             return None
         with self.store.tx() as con:
@@ -321,9 +427,15 @@ class Escalations:
         firm's (later cases go to its liaison; this one stays with whoever holds it)."""
         esc = self.require(esc_id, user)
         with self.store.tx() as con:
-            con.execute(escalations.update().where(escalations.c.id == esc_id)
-                        .values(firm_uscc=firm["uscc"], firm_name=firm["name"]))
-            con.execute(conversations.update().where(conversations.c.sender_id == esc["sender_id"])
-                        .values(firm_uscc=firm["uscc"]))
+            con.execute(
+                escalations.update()
+                .where(escalations.c.id == esc_id)
+                .values(firm_uscc=firm["uscc"], firm_name=firm["name"])
+            )
+            con.execute(
+                conversations.update()
+                .where(conversations.c.sender_id == esc["sender_id"])
+                .values(firm_uscc=firm["uscc"])
+            )
             self._event(con, esc_id, "firm_bound", user["username"], f"{firm['name']}（{firm['uscc']}）")
         return self.require(esc_id, user)

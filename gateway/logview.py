@@ -54,8 +54,9 @@ class Followed:
         return [line.decode("utf-8", "replace").rstrip("\r") for line in done]
 
 
-def follow(log_dir: Path, names: list[str], out: TextIO = sys.stdout, poll_s: float = 0.25,
-           rounds: int | None = None) -> None:
+def follow(
+    log_dir: Path, names: list[str], out: TextIO = sys.stdout, poll_s: float = 0.25, rounds: int | None = None
+) -> None:
     """Print each new line of ``log_dir/<name>.log`` as ``HH:MM:SS name | line``.
 
     Args:

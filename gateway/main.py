@@ -41,7 +41,11 @@ def start_channels(services: Services) -> list[asyncio.Task[None]]:
     services.outbound[KF_PREFIX] = kf.deliveries
     services.notifiers.append(channel.notify)
     outbox.on_failed.append(kf.on_send_failed)
-    return [asyncio.create_task(channel.run()), asyncio.create_task(outbox.run()), asyncio.create_task(kf.run())]
+    return [
+        asyncio.create_task(channel.run()),
+        asyncio.create_task(outbox.run()),
+        asyncio.create_task(kf.run()),
+    ]
 
 
 PURGE_EVERY_S = 24 * 3600
@@ -64,16 +68,23 @@ def create_app(settings: Settings | None = None, services: Services | None = Non
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         app.state.services = services or Services.build(settings)
-        tasks = [*start_channels(app.state.services), asyncio.create_task(purge_daily(app.state.services)),
-                 asyncio.create_task(remind_forever(app.state.services))]
+        tasks = [
+            *start_channels(app.state.services),
+            asyncio.create_task(purge_daily(app.state.services)),
+            asyncio.create_task(remind_forever(app.state.services)),
+        ]
         yield
         for task in tasks:
             task.cancel()
         await asyncio.gather(*tasks, return_exceptions=True)
         await app.state.services.rasa.close()
 
-    app = FastAPI(title="惠企通 gateway", version="0.1.0", lifespan=lifespan,
-                  description="Chat API, liaison console and channels of 惠企通 (中工信函〔2022〕38号).")
+    app = FastAPI(
+        title="惠企通 gateway",
+        version="0.1.0",
+        lifespan=lifespan,
+        description="Chat API, liaison console and channels of 惠企通 (中工信函〔2022〕38号).",
+    )
     for module in (chat, handoff, liaison, escalations, admin, health, pages, wecom_callback):
         app.include_router(module.router)
     if settings.allowed_origins_list:
@@ -83,7 +94,9 @@ def create_app(settings: Settings | None = None, services: Services | None = Non
     @app.exception_handler(StoreError)
     async def _store_down(request: Request, exc: StoreError) -> JSONResponse:
         logger.error("store error on %s: %s", request.url.path, exc)
-        return JSONResponse({"detail": "storage temporarily unavailable, nothing was changed"}, status_code=503)
+        return JSONResponse(
+            {"detail": "storage temporarily unavailable, nothing was changed"}, status_code=503
+        )
 
     @app.exception_handler(RequestValidationError)
     async def _invalid(request: Request, exc: RequestValidationError) -> JSONResponse:

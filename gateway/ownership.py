@@ -73,7 +73,9 @@ def _over_https(request: Request) -> bool:
     return request.url.scheme == "https" or request.headers.get("x-forwarded-proto", "").lower() == "https"
 
 
-def set_secret_cookie(response: Response, request: Request, sender_id: str, secret: str, max_age_s: int) -> None:
+def set_secret_cookie(
+    response: Response, request: Request, sender_id: str, secret: str, max_age_s: int
+) -> None:
     """The secret as an HttpOnly cookie scoped to the API.
 
     Over HTTPS it is ``SameSite=None; Secure`` so that the widget embedded on another allowed site
@@ -81,19 +83,29 @@ def set_secret_cookie(response: Response, request: Request, sender_id: str, secr
     ``Secure``, so it is ``Lax`` (enough for the same site, any port).
     """
     https = _over_https(request)
-    response.set_cookie(cookie_name(sender_id), secret, max_age=max_age_s, path="/api", httponly=True,
-                        secure=https, samesite="none" if https else "lax")
+    response.set_cookie(
+        cookie_name(sender_id),
+        secret,
+        max_age=max_age_s,
+        path="/api",
+        httponly=True,
+        secure=https,
+        samesite="none" if https else "lax",
+    )
 
 
 def clear_secret_cookie(response: Response, request: Request, sender_id: str) -> None:
     """Delete the conversation's cookie (the owner cleared the conversation)."""
     https = _over_https(request)
-    response.delete_cookie(cookie_name(sender_id), path="/api", httponly=True, secure=https,
-                           samesite="none" if https else "lax")
+    response.delete_cookie(
+        cookie_name(sender_id), path="/api", httponly=True, secure=https, samesite="none" if https else "lax"
+    )
 
 
 def owned_conversation(
-    request: Request, services: ServicesDep, sender_id: str = Path(..., pattern=SENDER_PATTERN),
+    request: Request,
+    services: ServicesDep,
+    sender_id: str = Path(..., pattern=SENDER_PATTERN),
     x_conversation_token: Annotated[str | None, Header()] = None,
 ) -> str:
     """The path's conversation id when the request holds its secret.

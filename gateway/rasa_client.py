@@ -39,8 +39,10 @@ def merge_outputs(outputs: list[dict[str, Any]]) -> list[Reply]:
     for item in outputs:
         custom = item.get("custom") if isinstance(item.get("custom"), dict) else None
         if item.get("text"):
-            buttons = [{"title": str(b.get("title", "")), "payload": str(b.get("payload", ""))}
-                       for b in item.get("buttons") or []]
+            buttons = [
+                {"title": str(b.get("title", "")), "payload": str(b.get("payload", ""))}
+                for b in item.get("buttons") or []
+            ]
             replies.append(Reply(text=str(item["text"]), buttons=buttons))
         if custom is not None:
             if replies and not replies[-1].custom:
@@ -50,9 +52,13 @@ def merge_outputs(outputs: list[dict[str, Any]]) -> list[Reply]:
                 replies.append(target)
             target.custom = custom
             target.sources = [
-                {"policy_id": str(s.get("policy_id", "")), "title": str(s.get("title", "")),
-                 "section": str(s.get("section", ""))}
-                for s in custom.get("sources") or [] if isinstance(s, dict)
+                {
+                    "policy_id": str(s.get("policy_id", "")),
+                    "title": str(s.get("title", "")),
+                    "section": str(s.get("section", "")),
+                }
+                for s in custom.get("sources") or []
+                if isinstance(s, dict)
             ]
     return [r for r in replies if r.text]
 
@@ -66,7 +72,8 @@ class RasaClient:
         self.urls = settings.rasa_urls_list
         self._turn = itertools.cycle(range(len(self.urls)))
         self.http = httpx.AsyncClient(
-            timeout=httpx.Timeout(settings.rasa_timeout_s, connect=2.0), transport=transport,
+            timeout=httpx.Timeout(settings.rasa_timeout_s, connect=2.0),
+            transport=transport,
             limits=httpx.Limits(max_connections=200, max_keepalive_connections=100),
         )
 
@@ -83,7 +90,12 @@ class RasaClient:
         Raises:
             RasaUnavailable: Rasa refused or timed out on every attempt.
         """
-        body = {"sender": sender_id, "message": text, "metadata": {"channel": channel}, "input_channel": channel}
+        body = {
+            "sender": sender_id,
+            "message": text,
+            "metadata": {"channel": channel},
+            "input_channel": channel,
+        }
         delay = 0.2
         for attempt in range(retries + 1):
             try:
@@ -107,7 +119,8 @@ class RasaClient:
         A pause stops prediction before action_listen; without it rules see a half-finished turn.
         """
         resp = await self.http.post(
-            self._url(f"/conversations/{sender_id}/tracker/events"), params={"token": self.settings.rasa_token},
+            self._url(f"/conversations/{sender_id}/tracker/events"),
+            params={"token": self.settings.rasa_token},
             json=[{"event": "resume"}, {"event": "action", "name": "action_listen"}],
         )
         resp.raise_for_status()
@@ -115,7 +128,8 @@ class RasaClient:
     async def forget(self, sender_id: str) -> None:
         """Replace the conversation's tracker with an empty one (the owner cleared the conversation)."""
         resp = await self.http.put(
-            self._url(f"/conversations/{sender_id}/tracker/events"), params={"token": self.settings.rasa_token},
+            self._url(f"/conversations/{sender_id}/tracker/events"),
+            params={"token": self.settings.rasa_token},
             json=[],
         )
         resp.raise_for_status()
@@ -125,7 +139,9 @@ class RasaClient:
         details = []
         for url in self.urls:
             try:
-                resp = await self.http.get(f"{url}/status", params={"token": self.settings.rasa_token}, timeout=2.0)
+                resp = await self.http.get(
+                    f"{url}/status", params={"token": self.settings.rasa_token}, timeout=2.0
+                )
                 model = resp.json().get("model_file") if resp.status_code == 200 else None
             except (httpx.HTTPError, ValueError) as exc:
                 return False, f"{url}: {type(exc).__name__}"

@@ -36,8 +36,10 @@ def main() -> None:
         print(f"  API docs:        {url}/docs", flush=True)
     else:
         print(f"惠企通 did not become healthy; see {url}/healthz", flush=True)
-    print(f"  logs:            {shown(log_dir(settings))}/<service>.log (rotated at {settings.log_max_mb} MB)",
-          flush=True)
+    print(
+        f"  logs:            {shown(log_dir(settings))}/<service>.log (rotated at {settings.log_max_mb} MB)",
+        flush=True,
+    )
     print(f"  status:          .venv/bin/supervisorctl -c {shown(config_path(settings))} status", flush=True)
 
 

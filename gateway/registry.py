@@ -35,7 +35,11 @@ def check_uscc(code: str) -> str:
 def liaison_row(data: dict[str, Any]) -> dict[str, Any]:
     """A validated liaisons row from user input."""
     username = (data.get("username") or "").strip()
-    if not username or len(username) > 64 or not username.replace("_", "").replace("-", "").replace(".", "").isalnum():
+    if (
+        not username
+        or len(username) > 64
+        or not username.replace("_", "").replace("-", "").replace(".", "").isalnum()
+    ):
         raise RegistryError(f"invalid username {username!r} (letters, digits, _ - . only)")
     password = data.get("password") or ""
     if len(password) < 8:
@@ -51,9 +55,14 @@ def liaison_row(data: dict[str, Any]) -> dict[str, Any]:
     if role not in ROLES:
         raise RegistryError(f"role must be one of {ROLES}")
     return {
-        "username": username, "password_hash": hash_password(password), "name": name,
-        "department": department, "wecom_userid": (data.get("wecom_userid") or "").strip() or None,
-        "status": status, "demo": bool(data.get("demo")), "role": role,
+        "username": username,
+        "password_hash": hash_password(password),
+        "name": name,
+        "department": department,
+        "wecom_userid": (data.get("wecom_userid") or "").strip() or None,
+        "status": status,
+        "demo": bool(data.get("demo")),
+        "role": role,
     }
 
 
@@ -67,14 +76,21 @@ def firm_row(con: Connection, data: dict[str, Any]) -> dict[str, Any]:
     if level not in LEVELS:
         raise RegistryError(f"level must be one of {'/'.join(LEVELS)}, not {level!r}")
     row = {
-        "uscc": code, "name": name, "level": level, "town": (data.get("town") or "").strip() or None,
+        "uscc": code,
+        "name": name,
+        "level": level,
+        "town": (data.get("town") or "").strip() or None,
         "industry": (data.get("industry") or "").strip() or None,
         "liaison": (data.get("liaison") or "").strip() or None,
         "backup_liaison": (data.get("backup_liaison") or data.get("backup") or "").strip() or None,
         "demo": bool(data.get("demo")),
     }
     for key in ("liaison", "backup_liaison"):
-        if row[key] and con.execute(sa.select(liaisons.c.username).where(liaisons.c.username == row[key])).first() is None:
+        if (
+            row[key]
+            and con.execute(sa.select(liaisons.c.username).where(liaisons.c.username == row[key])).first()
+            is None
+        ):
             raise RegistryError(f"{key} {row[key]!r} is not a registered liaison")
     return row
 
@@ -158,9 +174,13 @@ class Registry:
     def department_wecom_ids(self, department: str) -> list[str]:
         """WeCom userids of the working liaisons of a department (the shared queue's people)."""
         with self.store.engine.connect() as con:
-            rows = con.execute(sa.select(liaisons.c.wecom_userid).where(
-                liaisons.c.department == department, liaisons.c.status == "working",
-                liaisons.c.wecom_userid.isnot(None))).all()
+            rows = con.execute(
+                sa.select(liaisons.c.wecom_userid).where(
+                    liaisons.c.department == department,
+                    liaisons.c.status == "working",
+                    liaisons.c.wecom_userid.isnot(None),
+                )
+            ).all()
         return [r[0] for r in rows if r[0]]
 
     def bind_wecom_chat(self, chat_id: str, code: str, webhook_key: str | None = None) -> None:
@@ -172,9 +192,14 @@ class Registry:
             raise RegistryError("chat id must be 1-128 characters")
         with self.store.tx() as con:
             con.execute(wecom_chats.delete().where(wecom_chats.c.chat_id == chat_id))
-            con.execute(wecom_chats.insert().values(chat_id=chat_id, uscc=code, webhook_key=webhook_key or None))
-            con.execute(conversations.update().where(conversations.c.sender_id == f"wecom:{chat_id}")
-                        .values(firm_uscc=code))
+            con.execute(
+                wecom_chats.insert().values(chat_id=chat_id, uscc=code, webhook_key=webhook_key or None)
+            )
+            con.execute(
+                conversations.update()
+                .where(conversations.c.sender_id == f"wecom:{chat_id}")
+                .values(firm_uscc=code)
+            )
 
     def firm_for_chat(self, chat_id: str) -> str | None:
         """The credit code bound to a WeCom chat."""

@@ -42,7 +42,9 @@ def recipients(registry: Registry, case: dict[str, Any], stage: str) -> list[str
     """WeCom userids to remind: the case's liaison (or its department's people), and at breach the
     backup and the department queue's members too."""
     names = [case["liaison"]] + ([case["backup_liaison"]] if stage == "overdue" else [])
-    ids = [u["wecom_userid"] for u in (registry.liaison(n) for n in names if n) if u and u.get("wecom_userid")]
+    ids = [
+        u["wecom_userid"] for u in (registry.liaison(n) for n in names if n) if u and u.get("wecom_userid")
+    ]
     if stage == "overdue" or not case["liaison"]:
         ids += registry.department_wecom_ids(case["department"] or "")
     return list(dict.fromkeys(ids))
@@ -59,8 +61,9 @@ def reminder_text(case: dict[str, Any], stage: str, link: str) -> str:
     return f"{head}\n问题：{case['question'] or '（无）'}\n请尽快处理：{link}"
 
 
-def send_due(store: Store, registry: Registry, settings: Settings, *, wecom: bool,
-             now: datetime | None = None) -> list[Reminder]:
+def send_due(
+    store: Store, registry: Registry, settings: Settings, *, wecom: bool, now: datetime | None = None
+) -> list[Reminder]:
     """Write every reminder that is due now and not yet sent; returns them.
 
     Args:
@@ -69,9 +72,17 @@ def send_due(store: Store, registry: Registry, settings: Settings, *, wecom: boo
     now = now or utcnow()
     soon = now + timedelta(minutes=settings.reminder_before_due_min)
     with store.engine.connect() as con:
-        cases = con.execute(sa.select(escalations).where(
-            escalations.c.status == "open", escalations.c.first_response_at.is_(None),
-            escalations.c.due_at <= soon)).mappings().all()
+        cases = (
+            con.execute(
+                sa.select(escalations).where(
+                    escalations.c.status == "open",
+                    escalations.c.first_response_at.is_(None),
+                    escalations.c.due_at <= soon,
+                )
+            )
+            .mappings()
+            .all()
+        )
     written = []
     for case in cases:
         stage = "overdue" if case["due_at"] <= now else "due_soon"
@@ -80,10 +91,18 @@ def send_due(store: Store, registry: Registry, settings: Settings, *, wecom: boo
         text = reminder_text(dict(case), stage, link)
         try:
             with store.tx() as con:
-                con.execute(reminders_sent.insert().values(escalation_id=case["id"], stage=stage, sent_at=now))
-                con.execute(escalation_events.insert().values(
-                    escalation_id=case["id"], kind="reminded", actor="system", created_at=now,
-                    detail=f"{stage}: {', '.join(userids) or '（无企业微信账号）'}"))
+                con.execute(
+                    reminders_sent.insert().values(escalation_id=case["id"], stage=stage, sent_at=now)
+                )
+                con.execute(
+                    escalation_events.insert().values(
+                        escalation_id=case["id"],
+                        kind="reminded",
+                        actor="system",
+                        created_at=now,
+                        detail=f"{stage}: {', '.join(userids) or '（无企业微信账号）'}",
+                    )
+                )
                 if wecom:
                     store.queue(con, [{"kind": "user", "target": uid, "text": text} for uid in userids])
         except IntegrityError:
@@ -98,8 +117,13 @@ async def remind_forever(services: Services) -> None:
     """The gateway's reminder loop (every worker runs it; the claims keep each stage single)."""
     while True:
         try:
-            sent = await asyncio.to_thread(send_due, services.store, services.registry, services.settings,
-                                           wecom=services.wecom is not None)
+            sent = await asyncio.to_thread(
+                send_due,
+                services.store,
+                services.registry,
+                services.settings,
+                wecom=services.wecom is not None,
+            )
             if sent and services.wecom is not None:
                 services.wecom.outbox.wake.set()
         except Exception:  # noqa: BLE001 - the next round retries; the gateway keeps serving

@@ -59,8 +59,15 @@ class PurgeReport:
 
 def _pseudonymise_escalations(con: Connection, sender_ids: list[str], now: datetime, actor: str) -> int:
     """Close and strip the escalations of these conversations; returns how many were changed."""
-    rows = con.execute(sa.select(escalations.c.id, escalations.c.status, escalations.c.packet)
-                       .where(escalations.c.sender_id.in_(sender_ids))).mappings().all()
+    rows = (
+        con.execute(
+            sa.select(escalations.c.id, escalations.c.status, escalations.c.packet).where(
+                escalations.c.sender_id.in_(sender_ids)
+            )
+        )
+        .mappings()
+        .all()
+    )
     for row in rows:
         try:
             packet = json.loads(row["packet"] or "{}")
@@ -68,17 +75,25 @@ def _pseudonymise_escalations(con: Connection, sender_ids: list[str], now: datet
             packet = {}
         kept = {k: packet.get(k) for k in ("intent", "reason", "channel") if packet.get(k)}
         values: dict[str, Any] = {
-            "sender_id": f"{PSEUDONYM_PREFIX}{row['id']}", "open_key": None, "firm_uscc": None, "firm_name": None,
-            "question": "", "packet": json.dumps(kept, ensure_ascii=False),
+            "sender_id": f"{PSEUDONYM_PREFIX}{row['id']}",
+            "open_key": None,
+            "firm_uscc": None,
+            "firm_name": None,
+            "question": "",
+            "packet": json.dumps(kept, ensure_ascii=False),
         }
         if row["status"] != "resolved":
             values.update(status="resolved", resolved_at=now)
-            con.execute(escalation_events.insert().values(escalation_id=row["id"], kind="cleared", actor=actor,
-                                                          detail="", created_at=now))
+            con.execute(
+                escalation_events.insert().values(
+                    escalation_id=row["id"], kind="cleared", actor=actor, detail="", created_at=now
+                )
+            )
         con.execute(escalations.update().where(escalations.c.id == row["id"]).values(**values))
         con.execute(notes.delete().where(notes.c.escalation_id == row["id"]))
-        con.execute(escalation_events.update().where(escalation_events.c.escalation_id == row["id"])
-                    .values(detail=""))
+        con.execute(
+            escalation_events.update().where(escalation_events.c.escalation_id == row["id"]).values(detail="")
+        )
     return len(rows)
 
 
@@ -87,6 +102,7 @@ def forget(store: Store, sender_id: str) -> int:
 
     An open escalation is closed (the owner withdrew it) and pseudonymised like the rest.
     """
+
     def write() -> int:
         now = utcnow()
         with store.tx() as con:
@@ -94,6 +110,7 @@ def forget(store: Store, sender_id: str) -> int:
             deleted = con.execute(messages.delete().where(messages.c.sender_id == sender_id)).rowcount
             con.execute(conversations.delete().where(conversations.c.sender_id == sender_id))
             return int(deleted)
+
     return store.retry(write)
 
 
@@ -102,20 +119,29 @@ def _count_purged(con: Connection, rows: list[Any]) -> None:
     per_conv: dict[str, tuple[str, str]] = {}
     for row in rows:
         updated = row["updated_at"]
-        per_conv[row["sender_id"]] = (updated.date().isoformat() if updated else "unknown", row["channel"][:32])
+        per_conv[row["sender_id"]] = (
+            updated.date().isoformat() if updated else "unknown",
+            row["channel"][:32],
+        )
     tallies: dict[tuple[str, str], dict[str, int]] = {}
     for day_channel in per_conv.values():
-        tallies.setdefault(day_channel, {"conversations": 0, "user_messages": 0, "bot_messages": 0})["conversations"] += 1
+        tallies.setdefault(day_channel, {"conversations": 0, "user_messages": 0, "bot_messages": 0})[
+            "conversations"
+        ] += 1
     by_role = con.execute(
         sa.select(messages.c.sender_id, messages.c.role, sa.func.count())
-        .where(messages.c.sender_id.in_(list(per_conv))).group_by(messages.c.sender_id, messages.c.role)
+        .where(messages.c.sender_id.in_(list(per_conv)))
+        .group_by(messages.c.sender_id, messages.c.role)
     ).all()
     for sender, role, count in by_role:
         key = "user_messages" if role == "user" else "bot_messages"
         tallies[per_conv[sender]][key] += int(count)
     for (day, channel), tally in tallies.items():
-        updated = con.execute(purged_counts.update().where(purged_counts.c.day == day, purged_counts.c.channel == channel)
-                              .values(**{k: getattr(purged_counts.c, k) + v for k, v in tally.items()})).rowcount
+        updated = con.execute(
+            purged_counts.update()
+            .where(purged_counts.c.day == day, purged_counts.c.channel == channel)
+            .values(**{k: getattr(purged_counts.c, k) + v for k, v in tally.items()})
+        ).rowcount
         if not updated:
             con.execute(purged_counts.insert().values(day=day, channel=channel, **tally))
 
@@ -131,37 +157,59 @@ def purge(store: Store, settings: Settings, now: datetime | None = None) -> Purg
     open_cases = sa.select(escalations.c.sender_id).where(escalations.c.open_key.is_not(None))
     while True:
         with store.tx() as con:
-            rows = con.execute(
-                sa.select(conversations.c.sender_id, conversations.c.channel, conversations.c.updated_at)
-                .where(conversations.c.updated_at < cutoff, conversations.c.sender_id.not_in(open_cases))
-                .limit(BATCH)
-            ).mappings().all()
+            rows = (
+                con.execute(
+                    sa.select(conversations.c.sender_id, conversations.c.channel, conversations.c.updated_at)
+                    .where(conversations.c.updated_at < cutoff, conversations.c.sender_id.not_in(open_cases))
+                    .limit(BATCH)
+                )
+                .mappings()
+                .all()
+            )
             if not rows:
                 break
             ids = [r["sender_id"] for r in rows]
             _count_purged(con, list(rows))
             report.escalations_pseudonymised += _pseudonymise_escalations(con, ids, now, actor="retention")
-            report.messages += int(con.execute(messages.delete().where(messages.c.sender_id.in_(ids))).rowcount)
-            report.conversations += int(con.execute(conversations.delete()
-                                                    .where(conversations.c.sender_id.in_(ids))).rowcount)
+            report.messages += int(
+                con.execute(messages.delete().where(messages.c.sender_id.in_(ids))).rowcount
+            )
+            report.conversations += int(
+                con.execute(conversations.delete().where(conversations.c.sender_id.in_(ids))).rowcount
+            )
     with store.tx() as con:
         # Closed cases whose conversation is already gone (e.g. deleted before this release).
-        stale = con.execute(
-            sa.select(escalations.c.sender_id).where(
-                escalations.c.resolved_at < cutoff, escalations.c.sender_id.not_like(f"{PSEUDONYM_PREFIX}%"))
-        ).scalars().all()
+        stale = (
+            con.execute(
+                sa.select(escalations.c.sender_id).where(
+                    escalations.c.resolved_at < cutoff,
+                    escalations.c.sender_id.not_like(f"{PSEUDONYM_PREFIX}%"),
+                )
+            )
+            .scalars()
+            .all()
+        )
         if stale:
-            report.escalations_pseudonymised += _pseudonymise_escalations(con, list(set(stale)), now, "retention")
-        report.outbound += int(con.execute(outbound.delete().where(outbound.c.created_at < cutoff,
-                                                                   outbound.c.status != "pending")).rowcount)
-        report.seen_keys += int(con.execute(seen_keys.delete().where(seen_keys.c.created_at < cutoff)).rowcount)
+            report.escalations_pseudonymised += _pseudonymise_escalations(
+                con, list(set(stale)), now, "retention"
+            )
+        report.outbound += int(
+            con.execute(
+                outbound.delete().where(outbound.c.created_at < cutoff, outbound.c.status != "pending")
+            ).rowcount
+        )
+        report.seen_keys += int(
+            con.execute(seen_keys.delete().where(seen_keys.c.created_at < cutoff)).rowcount
+        )
         report.tokens += int(con.execute(tokens.delete().where(tokens.c.expires_at < now)).rowcount)
     report.tracker_events = delete_tracker_events(settings, before=cutoff)
     logger.info("retention purge: %s", report.as_dict())
     return report
 
 
-def delete_tracker_events(settings: Settings, *, before: datetime | None = None, sender_id: str | None = None) -> int:
+def delete_tracker_events(
+    settings: Settings, *, before: datetime | None = None, sender_id: str | None = None
+) -> int:
     """Delete Rasa's tracker events (older than ``before``, or of one conversation) when Rasa keeps
     them in SQL (RASA_TRACKER_STORE_URL). The default in-memory tracker store keeps nothing across a
     restart of Rasa; ``RasaClient.forget`` empties a live tracker whatever the store."""
@@ -173,7 +221,10 @@ def delete_tracker_events(settings: Settings, *, before: datetime | None = None,
             return 0
         query = "DELETE FROM events WHERE " + ("timestamp < :before" if before else "sender_id = :sender")
         with engine.begin() as con:
-            return int(con.execute(sa.text(query), {"before": before.timestamp() if before else None,
-                                                    "sender": sender_id}).rowcount)
+            return int(
+                con.execute(
+                    sa.text(query), {"before": before.timestamp() if before else None, "sender": sender_id}
+                ).rowcount
+            )
     finally:
         engine.dispose()

@@ -12,7 +12,9 @@ SENDER_PATTERN = r"^[A-Za-z0-9_.:@-]{1,128}$"
 class ChatIn(BaseModel):
     """One owner message."""
 
-    sender_id: StrictStr | None = Field(None, regex=SENDER_PATTERN, description="omit to start a new conversation")
+    sender_id: StrictStr | None = Field(
+        None, regex=SENDER_PATTERN, description="omit to start a new conversation"
+    )
     text: StrictStr = Field(..., description="the owner's message")
 
     @validator("text")
@@ -57,7 +59,9 @@ class ChatOut(BaseModel):
     """The bot's answer to one message."""
 
     sender_id: str
-    conversation_token: str | None = Field(None, description="only when this message started a new conversation")
+    conversation_token: str | None = Field(
+        None, description="only when this message started a new conversation"
+    )
     replies: list[ReplyOut]
     handoff: HandoffOut | None = None
 

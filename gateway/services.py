@@ -34,7 +34,9 @@ class Services:
     rasa: RasaClient
     limiter: RateLimiter = field(default_factory=lambda: RateLimiter(30, 60.0))
     outbound: dict[str, OutboundBuilder] = field(default_factory=dict)
-    new_conversations: RateLimiter = field(default_factory=lambda: RateLimiter(60, 60.0))  # per client address
+    new_conversations: RateLimiter = field(
+        default_factory=lambda: RateLimiter(60, 60.0)
+    )  # per client address
     audit: Audit = None  # type: ignore[assignment]  # set in __post_init__ from the store
     wecom: Any = None  # gateway.wecom.channel.WeComChannel when WeCom is configured
     notifiers: list[Notifier] = field(default_factory=list)
@@ -47,14 +49,21 @@ class Services:
         store.create()
         registry = Registry(store)
         return cls(
-            settings=settings, store=store, registry=registry,
+            settings=settings,
+            store=store,
+            registry=registry,
             escalations=Escalations(store, registry, settings),
             auth=Auth(store, settings.token_ttl_s, storage_url=settings.redis_url),
             rasa=rasa or RasaClient(settings),
-            limiter=RateLimiter(settings.rate_limit_per_minute, 60.0, name="sender",
-                                storage_url=settings.redis_url),
-            new_conversations=RateLimiter(settings.new_conversations_per_minute, 60.0, name="new-conversations",
-                                          storage_url=settings.redis_url),
+            limiter=RateLimiter(
+                settings.rate_limit_per_minute, 60.0, name="sender", storage_url=settings.redis_url
+            ),
+            new_conversations=RateLimiter(
+                settings.new_conversations_per_minute,
+                60.0,
+                name="new-conversations",
+                storage_url=settings.redis_url,
+            ),
         )
 
     def __post_init__(self) -> None:
@@ -80,7 +89,9 @@ def get_services(request: Request) -> Services:
 ServicesDep = Annotated[Services, Depends(get_services)]
 
 
-def current_user(services: ServicesDep, authorization: Annotated[str | None, Header()] = None) -> dict[str, str]:
+def current_user(
+    services: ServicesDep, authorization: Annotated[str | None, Header()] = None
+) -> dict[str, str]:
     """The liaison behind the Bearer token, or 401."""
     if not authorization or not authorization.lower().startswith("bearer "):
         raise HTTPException(401, "missing bearer token", headers={"WWW-Authenticate": "Bearer"})

@@ -42,7 +42,8 @@ class UTCDateTime(sa.types.TypeDecorator):  # type: ignore[type-arg]
 
 
 conversations = sa.Table(
-    "conversations", metadata,
+    "conversations",
+    metadata,
     sa.Column("sender_id", sa.String(128), primary_key=True),
     sa.Column("channel", sa.String(32), nullable=False),
     sa.Column("firm_uscc", sa.String(18)),
@@ -55,7 +56,8 @@ conversations = sa.Table(
     sa.Column("updated_at", UTCDateTime(), nullable=False),
 )
 messages = sa.Table(
-    "messages", metadata,
+    "messages",
+    metadata,
     sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
     sa.Column("sender_id", sa.String(128), nullable=False, index=True),
     sa.Column("role", sa.String(16), nullable=False),
@@ -68,7 +70,8 @@ messages = sa.Table(
     sa.Column("created_at", UTCDateTime(), nullable=False),
 )
 firms = sa.Table(
-    "firms", metadata,
+    "firms",
+    metadata,
     sa.Column("uscc", sa.String(18), primary_key=True),
     sa.Column("name", sa.String(200), nullable=False),
     sa.Column("level", sa.String(32), nullable=False, default="无"),
@@ -79,7 +82,8 @@ firms = sa.Table(
     sa.Column("demo", sa.Boolean, nullable=False, default=False),
 )
 liaisons = sa.Table(
-    "liaisons", metadata,
+    "liaisons",
+    metadata,
     sa.Column("username", sa.String(64), primary_key=True),
     sa.Column("password_hash", sa.String(256), nullable=False),
     sa.Column("name", sa.String(64), nullable=False),
@@ -90,12 +94,15 @@ liaisons = sa.Table(
     sa.Column("role", sa.String(16), nullable=False, server_default="liaison"),  # liaison | admin
 )
 escalations = sa.Table(
-    "escalations", metadata,
+    "escalations",
+    metadata,
     sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
     sa.Column("sender_id", sa.String(128), nullable=False, index=True),
     sa.Column("channel", sa.String(32), nullable=False),
     sa.Column("status", sa.String(16), nullable=False),
-    sa.Column("open_key", sa.String(128), unique=True),  # sender_id while not resolved: one open per conversation
+    sa.Column(
+        "open_key", sa.String(128), unique=True
+    ),  # sender_id while not resolved: one open per conversation
     sa.Column("firm_uscc", sa.String(18)),
     sa.Column("firm_name", sa.String(200)),
     sa.Column("question", sa.Text, nullable=False, default=""),
@@ -110,7 +117,8 @@ escalations = sa.Table(
     sa.Column("resolved_at", UTCDateTime()),
 )
 escalation_events = sa.Table(
-    "escalation_events", metadata,
+    "escalation_events",
+    metadata,
     sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
     sa.Column("escalation_id", sa.Integer, nullable=False, index=True),
     sa.Column("kind", sa.String(16), nullable=False),
@@ -119,7 +127,8 @@ escalation_events = sa.Table(
     sa.Column("created_at", UTCDateTime(), nullable=False),
 )
 notes = sa.Table(
-    "notes", metadata,
+    "notes",
+    metadata,
     sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
     sa.Column("escalation_id", sa.Integer, nullable=False, index=True),
     sa.Column("author", sa.String(64), nullable=False),
@@ -127,18 +136,21 @@ notes = sa.Table(
     sa.Column("created_at", UTCDateTime(), nullable=False),
 )
 tokens = sa.Table(
-    "tokens", metadata,
+    "tokens",
+    metadata,
     sa.Column("token_hash", sa.String(64), primary_key=True),
     sa.Column("username", sa.String(64), nullable=False),
     sa.Column("expires_at", UTCDateTime(), nullable=False),
 )
 seen_keys = sa.Table(
-    "seen_keys", metadata,
+    "seen_keys",
+    metadata,
     sa.Column("key", sa.String(200), primary_key=True),
     sa.Column("created_at", UTCDateTime(), nullable=False),
 )
 wecom_chats = sa.Table(
-    "wecom_chats", metadata,
+    "wecom_chats",
+    metadata,
     sa.Column("chat_id", sa.String(128), primary_key=True),
     sa.Column("uscc", sa.String(18), nullable=False),
     sa.Column("webhook_key", sa.String(128)),
@@ -146,7 +158,8 @@ wecom_chats = sa.Table(
 # 微信客服: where kf/sync_msg left off per service account (next_cursor) and the latest callback Token
 # (valid 10 minutes), so a restart resumes the pull and neither loses nor repeats a message.
 wecom_kf_cursors = sa.Table(
-    "wecom_kf_cursors", metadata,
+    "wecom_kf_cursors",
+    metadata,
     sa.Column("open_kfid", sa.String(128), primary_key=True),
     sa.Column("cursor", sa.String(128), nullable=False, default=""),
     sa.Column("token", sa.String(256)),
@@ -155,7 +168,8 @@ wecom_kf_cursors = sa.Table(
 )
 # 微信客服 customers (WeChat users outside the corp, by external_userid) bound to a registered firm.
 wecom_kf_customers = sa.Table(
-    "wecom_kf_customers", metadata,
+    "wecom_kf_customers",
+    metadata,
     sa.Column("external_userid", sa.String(128), primary_key=True),
     sa.Column("uscc", sa.String(18), nullable=False),
     sa.Column("bound_by", sa.String(64), nullable=False),
@@ -164,7 +178,8 @@ wecom_kf_customers = sa.Table(
 # Messages waiting to leave through a channel API (WeCom), written in the same transaction as the
 # turn that produced them, so a crash can neither lose nor repeat an answer.
 outbound = sa.Table(
-    "outbound", metadata,
+    "outbound",
+    metadata,
     sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
     sa.Column("kind", sa.String(16), nullable=False),  # user | chat | webhook | aibot
     sa.Column("target", sa.String(512), nullable=False),
@@ -180,7 +195,8 @@ outbound = sa.Table(
 
 # Staff access to personal data (个人信息保护法): append-only, read and exported by admins only.
 audit_log = sa.Table(
-    "audit_log", metadata,
+    "audit_log",
+    metadata,
     sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
     sa.Column("at", UTCDateTime(), nullable=False, index=True),
     sa.Column("actor", sa.String(64), nullable=False),
@@ -192,7 +208,8 @@ audit_log = sa.Table(
 )
 # What the retention purge deleted, per day of last activity and channel, so statistics keep their counts.
 purged_counts = sa.Table(
-    "purged_counts", metadata,
+    "purged_counts",
+    metadata,
     sa.Column("day", sa.String(10), primary_key=True),
     sa.Column("channel", sa.String(32), primary_key=True),
     sa.Column("conversations", sa.Integer, nullable=False, default=0),
@@ -203,7 +220,8 @@ purged_counts = sa.Table(
 # SLA reminders already sent, one row per case and stage (due_soon, overdue): the claim that keeps a
 # stage from being sent twice, across restarts and gateway workers.
 reminders_sent = sa.Table(
-    "reminders_sent", metadata,
+    "reminders_sent",
+    metadata,
     sa.Column("escalation_id", sa.Integer, primary_key=True),
     sa.Column("stage", sa.String(16), primary_key=True),
     sa.Column("sent_at", UTCDateTime(), nullable=False),
@@ -227,8 +245,14 @@ def make_engine(url: str, busy_timeout_s: float = 15.0) -> Engine:
     if url.startswith("sqlite"):
         # SQLAlchemy 1.4 gives file-based SQLite a NullPool: a new connection (and our PRAGMAs) per
         # query, which was most of the gateway's CPU per turn. Pool the connections instead.
-        engine = sa.create_engine(url, future=True, poolclass=sa.pool.QueuePool, pool_size=8, max_overflow=16,
-                                  connect_args={"timeout": busy_timeout_s, "check_same_thread": False})
+        engine = sa.create_engine(
+            url,
+            future=True,
+            poolclass=sa.pool.QueuePool,
+            pool_size=8,
+            max_overflow=16,
+            connect_args={"timeout": busy_timeout_s, "check_same_thread": False},
+        )
 
         @sa.event.listens_for(engine, "connect")
         def _pragmas(dbapi_con: Any, _: Any) -> None:
@@ -240,7 +264,12 @@ def make_engine(url: str, busy_timeout_s: float = 15.0) -> Engine:
 
         return engine
     return sa.create_engine(
-        url, future=True, pool_pre_ping=True, pool_size=10, max_overflow=20, pool_timeout=busy_timeout_s,
+        url,
+        future=True,
+        pool_pre_ping=True,
+        pool_size=10,
+        max_overflow=20,
+        pool_timeout=busy_timeout_s,
         connect_args={"connect_timeout": max(1, int(busy_timeout_s))} if url.startswith("postgresql") else {},
     )
 
@@ -311,39 +340,74 @@ class Store:
     # -- conversations and messages ---------------------------------------------------------
     def ensure_conversation(self, con: Connection, sender_id: str, channel: str) -> dict[str, Any]:
         """The conversation row, created on first contact."""
-        row = con.execute(sa.select(conversations).where(conversations.c.sender_id == sender_id)).mappings().first()
+        row = (
+            con.execute(sa.select(conversations).where(conversations.c.sender_id == sender_id))
+            .mappings()
+            .first()
+        )
         if row is None:
             now = utcnow()
             try:
                 with con.begin_nested():
-                    con.execute(conversations.insert().values(sender_id=sender_id, channel=channel,
-                                                              created_at=now, updated_at=now))
+                    con.execute(
+                        conversations.insert().values(
+                            sender_id=sender_id, channel=channel, created_at=now, updated_at=now
+                        )
+                    )
             except IntegrityError:
                 pass  # a concurrent first message created it
-            row = con.execute(sa.select(conversations).where(conversations.c.sender_id == sender_id)).mappings().one()
+            row = (
+                con.execute(sa.select(conversations).where(conversations.c.sender_id == sender_id))
+                .mappings()
+                .one()
+            )
         return dict(row)
 
     def start_conversation(self, sender_id: str, channel: str, token_hash: str | None = None) -> None:
         """Create a conversation row (a new web conversation with its secret's hash)."""
+
         def write() -> None:
             now = utcnow()
             with self.tx() as con:
-                con.execute(conversations.insert().values(sender_id=sender_id, channel=channel, token_hash=token_hash,
-                                                          created_at=now, updated_at=now))
+                con.execute(
+                    conversations.insert().values(
+                        sender_id=sender_id,
+                        channel=channel,
+                        token_hash=token_hash,
+                        created_at=now,
+                        updated_at=now,
+                    )
+                )
+
         self.retry(write)
 
     @staticmethod
     def insert_message(
-        con: Connection, sender_id: str, role: str, text: str, *, sources: list[Any] | None = None,
-        buttons: list[Any] | None = None, author: str | None = None, escalation_id: int | None = None,
+        con: Connection,
+        sender_id: str,
+        role: str,
+        text: str,
+        *,
+        sources: list[Any] | None = None,
+        buttons: list[Any] | None = None,
+        author: str | None = None,
+        escalation_id: int | None = None,
         status: str = "processed",
     ) -> int:
         """Insert one message inside a caller's transaction; returns its id."""
-        result = con.execute(messages.insert().values(
-            sender_id=sender_id, role=role, text=text, sources=json.dumps(sources or [], ensure_ascii=False),
-            buttons=json.dumps(buttons or [], ensure_ascii=False), author=author, escalation_id=escalation_id,
-            status=status, created_at=utcnow(),
-        ))
+        result = con.execute(
+            messages.insert().values(
+                sender_id=sender_id,
+                role=role,
+                text=text,
+                sources=json.dumps(sources or [], ensure_ascii=False),
+                buttons=json.dumps(buttons or [], ensure_ascii=False),
+                author=author,
+                escalation_id=escalation_id,
+                status=status,
+                created_at=utcnow(),
+            )
+        )
         return int(result.inserted_primary_key[0])
 
     @staticmethod
@@ -351,25 +415,54 @@ class Store:
         """Queue channel deliveries inside a caller's transaction."""
         now = utcnow()
         for row in deliveries:
-            con.execute(outbound.insert().values(kind=row["kind"], target=row["target"], text=row["text"],
-                                                 status="pending", attempts=0, created_at=now, not_before=now))
+            con.execute(
+                outbound.insert().values(
+                    kind=row["kind"],
+                    target=row["target"],
+                    text=row["text"],
+                    status="pending",
+                    attempts=0,
+                    created_at=now,
+                    not_before=now,
+                )
+            )
 
     def add_message(
-        self, sender_id: str, role: str, text: str, *, channel: str = "web", sources: list[Any] | None = None,
-        buttons: list[Any] | None = None, author: str | None = None, escalation_id: int | None = None,
+        self,
+        sender_id: str,
+        role: str,
+        text: str,
+        *,
+        channel: str = "web",
+        sources: list[Any] | None = None,
+        buttons: list[Any] | None = None,
+        author: str | None = None,
+        escalation_id: int | None = None,
         status: str = "stored",
     ) -> int:
         """Persist one message (creating the conversation); returns its id."""
+
         def write() -> int:
             with self.tx() as con:
                 self.ensure_conversation(con, sender_id, channel)
-                return self.insert_message(con, sender_id, role, text, sources=sources, buttons=buttons,
-                                           author=author, escalation_id=escalation_id, status=status)
+                return self.insert_message(
+                    con,
+                    sender_id,
+                    role,
+                    text,
+                    sources=sources,
+                    buttons=buttons,
+                    author=author,
+                    escalation_id=escalation_id,
+                    status=status,
+                )
+
         return self.retry(write)
 
     def add_message_once(self, key: str, sender_id: str, text: str, *, channel: str) -> int | None:
         """Persist an inbound message unless ``key`` (e.g. a WeCom MsgId) was seen; one transaction,
         so a retry of the same message is never stored or answered twice. Returns the id, or None."""
+
         def write() -> int | None:
             try:
                 with self.tx() as con:
@@ -378,45 +471,75 @@ class Store:
                     return self.insert_message(con, sender_id, "user", text, status="stored")
             except IntegrityError:
                 return None
+
         return self.retry(write)
 
     def touch(self, con: Connection, sender_id: str) -> None:
         """Record activity on a conversation (once per turn, with its replies)."""
-        con.execute(conversations.update().where(conversations.c.sender_id == sender_id).values(updated_at=utcnow()))
+        con.execute(
+            conversations.update().where(conversations.c.sender_id == sender_id).values(updated_at=utcnow())
+        )
 
     def finish_turn(
-        self, message_id: int | None, sender_id: str, channel: str, replies: list[dict[str, Any]],
-        deliveries: list[dict[str, str]], *, role: str = "bot", status: str = "processed",
+        self,
+        message_id: int | None,
+        sender_id: str,
+        channel: str,
+        replies: list[dict[str, Any]],
+        deliveries: list[dict[str, str]],
+        *,
+        role: str = "bot",
+        status: str = "processed",
     ) -> None:
         """Store a turn's replies, queue their channel deliveries and mark the user message, atomically."""
+
         def write() -> None:
             with self.tx() as con:
                 self.ensure_conversation(con, sender_id, channel)
                 self.touch(con, sender_id)
                 for reply in replies:
-                    self.insert_message(con, sender_id, role, reply["text"], sources=reply.get("sources"),
-                                        buttons=reply.get("buttons"), author=reply.get("author"),
-                                        escalation_id=reply.get("escalation_id"))
+                    self.insert_message(
+                        con,
+                        sender_id,
+                        role,
+                        reply["text"],
+                        sources=reply.get("sources"),
+                        buttons=reply.get("buttons"),
+                        author=reply.get("author"),
+                        escalation_id=reply.get("escalation_id"),
+                    )
                 self.queue(con, deliveries)
                 if message_id is not None:
                     con.execute(messages.update().where(messages.c.id == message_id).values(status=status))
+
         self.retry(write)
 
     def claim_stored(self, channel_prefix: str, limit: int = 20) -> list[dict[str, Any]]:
         """Take stored (unprocessed) user messages of a channel for processing; each row goes to one worker."""
         with self.engine.connect() as con:
-            rows = con.execute(
-                sa.select(messages.c.id, messages.c.sender_id, messages.c.text, conversations.c.channel)
-                .join(conversations, conversations.c.sender_id == messages.c.sender_id)
-                .where(messages.c.role == "user", messages.c.status == "stored",
-                       conversations.c.channel.like(f"{channel_prefix}%"))
-                .order_by(messages.c.id).limit(limit)
-            ).mappings().all()
+            rows = (
+                con.execute(
+                    sa.select(messages.c.id, messages.c.sender_id, messages.c.text, conversations.c.channel)
+                    .join(conversations, conversations.c.sender_id == messages.c.sender_id)
+                    .where(
+                        messages.c.role == "user",
+                        messages.c.status == "stored",
+                        conversations.c.channel.like(f"{channel_prefix}%"),
+                    )
+                    .order_by(messages.c.id)
+                    .limit(limit)
+                )
+                .mappings()
+                .all()
+            )
         taken = []
         for row in rows:
             with self.tx() as con:
-                won = con.execute(messages.update().where(messages.c.id == row["id"], messages.c.status == "stored")
-                                  .values(status="processing")).rowcount
+                won = con.execute(
+                    messages.update()
+                    .where(messages.c.id == row["id"], messages.c.status == "stored")
+                    .values(status="processing")
+                ).rowcount
             if won:
                 taken.append(dict(row))
         return taken
@@ -424,43 +547,71 @@ class Store:
     def requeue_processing(self, channel_prefix: str) -> int:
         """After a restart: messages left mid-processing by a dead process go back to the queue."""
         with self.tx() as con:
-            ids = sa.select(messages.c.id).join(conversations, conversations.c.sender_id == messages.c.sender_id).where(
-                messages.c.status == "processing", conversations.c.channel.like(f"{channel_prefix}%"))
-            return int(con.execute(messages.update().where(messages.c.id.in_(ids))
-                                   .values(status="stored")).rowcount)
+            ids = (
+                sa.select(messages.c.id)
+                .join(conversations, conversations.c.sender_id == messages.c.sender_id)
+                .where(messages.c.status == "processing", conversations.c.channel.like(f"{channel_prefix}%"))
+            )
+            return int(
+                con.execute(messages.update().where(messages.c.id.in_(ids)).values(status="stored")).rowcount
+            )
 
     def messages_after(self, sender_id: str, after: int = 0, limit: int = 500) -> list[dict[str, Any]]:
         """Messages of one conversation with id > after, in order."""
+
         def read() -> list[dict[str, Any]]:
             with self.engine.connect() as con:
-                rows = con.execute(
-                    sa.select(messages).where(messages.c.sender_id == sender_id, messages.c.id > after)
-                    .order_by(messages.c.id).limit(limit)
-                ).mappings().all()
+                rows = (
+                    con.execute(
+                        sa.select(messages)
+                        .where(messages.c.sender_id == sender_id, messages.c.id > after)
+                        .order_by(messages.c.id)
+                        .limit(limit)
+                    )
+                    .mappings()
+                    .all()
+                )
             return [message_dict(r) for r in rows]
+
         return self.retry(read)
 
     def set_needs_resume(self, sender_id: str, value: bool) -> None:
         """Remember that Rasa's tracker still has to be resumed (survives a failed resume call)."""
         with self.tx() as con:
-            con.execute(conversations.update().where(conversations.c.sender_id == sender_id).values(needs_resume=value))
+            con.execute(
+                conversations.update()
+                .where(conversations.c.sender_id == sender_id)
+                .values(needs_resume=value)
+            )
 
     def conversation(self, sender_id: str) -> dict[str, Any] | None:
         """One conversation row or None."""
         with self.engine.connect() as con:
-            row = con.execute(sa.select(conversations).where(conversations.c.sender_id == sender_id)).mappings().first()
+            row = (
+                con.execute(sa.select(conversations).where(conversations.c.sender_id == sender_id))
+                .mappings()
+                .first()
+            )
         return dict(row) if row else None
 
     def unprocessed_messages(self, role: str = "user") -> list[dict[str, Any]]:
         """User messages stored but never processed (e.g. the gateway died mid-turn)."""
         with self.engine.connect() as con:
-            rows = con.execute(sa.select(messages).where(messages.c.role == role, messages.c.status == "stored")
-                               .order_by(messages.c.id)).mappings().all()
+            rows = (
+                con.execute(
+                    sa.select(messages)
+                    .where(messages.c.role == role, messages.c.status == "stored")
+                    .order_by(messages.c.id)
+                )
+                .mappings()
+                .all()
+            )
         return [message_dict(r) for r in rows]
 
     # -- dedup keys (WeCom MsgId) -----------------------------------------------------------
     def first_time(self, key: str) -> bool:
         """Record ``key``; True only the first time it is seen (durable across restarts)."""
+
         def write() -> bool:
             try:
                 with self.tx() as con:
@@ -468,6 +619,7 @@ class Store:
                 return True
             except IntegrityError:
                 return False
+
         return self.retry(write)
 
 
@@ -475,8 +627,11 @@ def message_dict(row: Any) -> dict[str, Any]:
     """A message row as the API returns it."""
     created = aware(row["created_at"])
     return {
-        "id": row["id"], "role": row["role"], "text": row["text"],
-        "sources": json.loads(row["sources"] or "[]"), "buttons": json.loads(row["buttons"] or "[]"),
-        "author": row["author"], "created_at": created.isoformat() if created else None,
+        "id": row["id"],
+        "role": row["role"],
+        "text": row["text"],
+        "sources": json.loads(row["sources"] or "[]"),
+        "buttons": json.loads(row["buttons"] or "[]"),
+        "author": row["author"],
+        "created_at": created.isoformat() if created else None,
     }
-

@@ -53,8 +53,14 @@ def services(settings: Settings) -> list[Service]:
     """
     local = {"127.0.0.1", "localhost", "::1", settings.rasa_host, *_WILDCARD_HOSTS}
     ports = [urlsplit(url).port or 80 for url in settings.rasa_urls_list if urlsplit(url).hostname in local]
-    rasa = [Service("rasa" if i == 0 else f"rasa{i + 1}", ("bot.serve", "--port", str(port)),
-                    _url(settings.rasa_host, port, "/")) for i, port in enumerate(ports)]
+    rasa = [
+        Service(
+            "rasa" if i == 0 else f"rasa{i + 1}",
+            ("bot.serve", "--port", str(port)),
+            _url(settings.rasa_host, port, "/"),
+        )
+        for i, port in enumerate(ports)
+    ]
     return [
         *rasa,
         Service("actions", ("actions",), _url(settings.actions_host, settings.actions_port, "/health")),
@@ -96,42 +102,99 @@ def supervisord_config(settings: Settings, python: str = sys.executable, view: b
         view: also print the combined log view and the readiness announcement on supervisord's stdout.
     """
     var, logs = settings.var_dir.resolve(), log_dir(settings)
-    rotated = {"stdout_logfile_maxbytes": f"{settings.log_max_mb}MB", "stdout_logfile_backups": settings.log_backups}
+    rotated = {
+        "stdout_logfile_maxbytes": f"{settings.log_max_mb}MB",
+        "stdout_logfile_backups": settings.log_backups,
+    }
     on_stdout = {"stdout_logfile": "/dev/stdout", "stdout_logfile_maxbytes": 0, "redirect_stderr": "true"}
     sections = [
-        _section("supervisord", nodaemon="true", identifier="huiqitong",
-                 logfile=_esc(logs / "supervisord.log"), logfile_maxbytes=f"{settings.log_max_mb}MB",
-                 logfile_backups=settings.log_backups, pidfile=_esc(var / "supervisord.pid"),
-                 childlogdir=_esc(logs)),
+        _section(
+            "supervisord",
+            nodaemon="true",
+            identifier="huiqitong",
+            logfile=_esc(logs / "supervisord.log"),
+            logfile_maxbytes=f"{settings.log_max_mb}MB",
+            logfile_backups=settings.log_backups,
+            pidfile=_esc(var / "supervisord.pid"),
+            childlogdir=_esc(logs),
+        ),
         # The control socket, for the watchdog and `supervisorctl`; only this user may use it.
         _section("unix_http_server", file=_esc(var / "supervisor.sock"), chmod="0700"),
-        _section("rpcinterface:supervisor", **{"supervisor.rpcinterface_factory":
-                                               "supervisor.rpcinterface:make_main_rpcinterface"}),
+        _section(
+            "rpcinterface:supervisor",
+            **{"supervisor.rpcinterface_factory": "supervisor.rpcinterface:make_main_rpcinterface"},
+        ),
         _section("supervisorctl", serverurl=_esc(f"unix://{var / 'supervisor.sock'}")),
     ]
     watched = services(settings)
     for priority, svc in enumerate(watched, start=10):
-        sections.append(_section(
-            f"program:{svc.name}", command=_cmd(python, "-m", *svc.argv), directory=_esc(ROOT), priority=priority,
-            autorestart="true", startsecs=START_SECS, startretries=START_RETRIES, stopwaitsecs=STOP_WAIT_S,
-            # A service's own children (gateway workers) stop and die with it.
-            stopasgroup="true", killasgroup="true", redirect_stderr="true",
-            stdout_logfile=_esc(logs / f"{svc.name}.log"), **rotated, environment='PYTHONUNBUFFERED="1"'))
+        sections.append(
+            _section(
+                f"program:{svc.name}",
+                command=_cmd(python, "-m", *svc.argv),
+                directory=_esc(ROOT),
+                priority=priority,
+                autorestart="true",
+                startsecs=START_SECS,
+                startretries=START_RETRIES,
+                stopwaitsecs=STOP_WAIT_S,
+                # A service's own children (gateway workers) stop and die with it.
+                stopasgroup="true",
+                killasgroup="true",
+                redirect_stderr="true",
+                stdout_logfile=_esc(logs / f"{svc.name}.log"),
+                **rotated,
+                environment='PYTHONUNBUFFERED="1"',
+            )
+        )
     # A check may wait HANG_TIMEOUT_S while TICK_5 events queue: room for them all.
-    sections.append(_section(
-        "eventlistener:watchdog", events="TICK_5", priority=900, autorestart="true",
-        buffer_size=settings.hang_timeout_s // 5 + 10, stdout_logfile="NONE",
-        command=_cmd(python, "-m", "gateway.watchdog", "--hang-timeout", str(settings.hang_timeout_s),
-                     "--start-timeout", str(settings.start_timeout_s),
-                     *(f"{svc.name}={svc.health_url}" for svc in watched)),
-        stderr_logfile=_esc(logs / "watchdog.log"), stderr_logfile_maxbytes=f"{settings.log_max_mb}MB",
-        stderr_logfile_backups=settings.log_backups))
+    sections.append(
+        _section(
+            "eventlistener:watchdog",
+            events="TICK_5",
+            priority=900,
+            autorestart="true",
+            buffer_size=settings.hang_timeout_s // 5 + 10,
+            stdout_logfile="NONE",
+            command=_cmd(
+                python,
+                "-m",
+                "gateway.watchdog",
+                "--hang-timeout",
+                str(settings.hang_timeout_s),
+                "--start-timeout",
+                str(settings.start_timeout_s),
+                *(f"{svc.name}={svc.health_url}" for svc in watched),
+            ),
+            stderr_logfile=_esc(logs / "watchdog.log"),
+            stderr_logfile_maxbytes=f"{settings.log_max_mb}MB",
+            stderr_logfile_backups=settings.log_backups,
+        )
+    )
     if view:
         names = [svc.name for svc in watched] + ["watchdog"]
-        sections.append(_section("program:view", command=_cmd(python, "-m", "gateway.logview", str(logs), *names),
-                                 directory=_esc(ROOT), priority=1, autorestart="true", startsecs=0, **on_stdout))
-        sections.append(_section("program:ready", command=_cmd(python, "-m", "gateway.ready"), directory=_esc(ROOT),
-                                 priority=999, autorestart="false", startsecs=0, **on_stdout))
+        sections.append(
+            _section(
+                "program:view",
+                command=_cmd(python, "-m", "gateway.logview", str(logs), *names),
+                directory=_esc(ROOT),
+                priority=1,
+                autorestart="true",
+                startsecs=0,
+                **on_stdout,
+            )
+        )
+        sections.append(
+            _section(
+                "program:ready",
+                command=_cmd(python, "-m", "gateway.ready"),
+                directory=_esc(ROOT),
+                priority=999,
+                autorestart="false",
+                startsecs=0,
+                **on_stdout,
+            )
+        )
     return "\n".join(sections)
 
 
@@ -151,7 +214,9 @@ def shown(path: Path) -> str:
 def main(argv: list[str] | None = None) -> None:
     """Write the configuration, say where the logs go, and become supervisord."""
     parser = argparse.ArgumentParser(prog="python -m gateway.supervise", description=__doc__.split("\n")[0])
-    parser.add_argument("--config-only", action="store_true", help="write the configuration, print its path, exit")
+    parser.add_argument(
+        "--config-only", action="store_true", help="write the configuration, print its path, exit"
+    )
     args = parser.parse_args(argv)
     settings = service_settings()
     log_dir(settings).mkdir(parents=True, exist_ok=True)
@@ -161,8 +226,11 @@ def main(argv: list[str] | None = None) -> None:
         print(path)
         return
     names = ", ".join(svc.name for svc in services(settings))
-    print(f"supervisord runs {names}; logs in {shown(log_dir(settings))}/<service>.log "
-          f"(status: .venv/bin/supervisorctl -c {shown(path)} status)", flush=True)
+    print(
+        f"supervisord runs {names}; logs in {shown(log_dir(settings))}/<service>.log "
+        f"(status: .venv/bin/supervisorctl -c {shown(path)} status)",
+        flush=True,
+    )
     os.execv(sys.executable, [sys.executable, "-m", "supervisor.supervisord", "-n", "-c", str(path)])
 
 

@@ -74,7 +74,9 @@ class Watchdog:
         self.hang_timeout_s, self.start_timeout_s = hang_timeout_s, start_timeout_s
         self.answered: dict[str, int] = {}  # service → the pid that has answered
         self.groups: dict[str, int] = {}  # service → the process group of its current process
-        self.killed: dict[str, int] = {}  # service → the pid last killed (TICKs queued meanwhile see it still)
+        self.killed: dict[
+            str, int
+        ] = {}  # service → the pid last killed (TICKs queued meanwhile see it still)
 
     def reap(self, infos: list[dict[str, Any]]) -> None:
         """Kill what is left of a service's previous process group.
@@ -89,7 +91,9 @@ class Watchdog:
             if old and old != pid:
                 try:
                     os.killpg(old, signal.SIGKILL)
-                    logger.warning("%s: killed the processes left from its previous process (group %s)", name, old)
+                    logger.warning(
+                        "%s: killed the processes left from its previous process (group %s)", name, old
+                    )
                 except ProcessLookupError:
                     pass  # nothing was left: the usual case
             if pid:
@@ -101,12 +105,21 @@ class Watchdog:
         """One round: probe every running service at once; returns the services killed for a restart."""
         infos = [info for info in self.rpc.supervisor.getAllProcessInfo() if info["name"] in self.urls]
         self.reap(infos)
-        running = {info["name"]: info for info in infos
-                   if info["state"] == ProcessStates.RUNNING and self.killed.get(info["name"]) != info["pid"]}
+        running = {
+            info["name"]: info
+            for info in infos
+            if info["state"] == ProcessStates.RUNNING and self.killed.get(info["name"]) != info["pid"]
+        }
         if not running:
             return []
         with ThreadPoolExecutor(max_workers=len(running)) as pool:
-            results = dict(zip(running, pool.map(lambda n: probe(self.urls[n], self.hang_timeout_s), running), strict=True))
+            results = dict(
+                zip(
+                    running,
+                    pool.map(lambda n: probe(self.urls[n], self.hang_timeout_s), running),
+                    strict=True,
+                )
+            )
         killed = []
         for name, info in running.items():
             (answers, detail), pid, age = results[name], info["pid"], info["now"] - info["start"]
@@ -118,10 +131,19 @@ class Watchdog:
                 now = self.rpc.supervisor.getProcessInfo(name)
                 if now["pid"] != pid or now["state"] != ProcessStates.RUNNING:
                     continue  # it exited during the check (a crash): supervisord restarts it already
-                why = (f"stopped answering within {self.hang_timeout_s:g} s" if before
-                       else f"has not answered {age} s after its start")
-                logger.warning("%s (pid %s) %s (%s: %s): killing it for a restart", name, pid, why,
-                               self.urls[name], detail)
+                why = (
+                    f"stopped answering within {self.hang_timeout_s:g} s"
+                    if before
+                    else f"has not answered {age} s after its start"
+                )
+                logger.warning(
+                    "%s (pid %s) %s (%s: %s): killing it for a restart",
+                    name,
+                    pid,
+                    why,
+                    self.urls[name],
+                    detail,
+                )
                 kill_group(pid)
                 self.killed[name] = pid
                 killed.append(name)
@@ -133,15 +155,21 @@ def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(prog="python -m gateway.watchdog")
     parser.add_argument("--hang-timeout", type=float, required=True, help="HANG_TIMEOUT_S")
     parser.add_argument("--start-timeout", type=float, required=True, help="START_TIMEOUT_S")
-    parser.add_argument("services", nargs="+", metavar="NAME=URL", help="a supervised program and its health URL")
+    parser.add_argument(
+        "services", nargs="+", metavar="NAME=URL", help="a supervised program and its health URL"
+    )
     args = parser.parse_args(argv)
     # stdout is supervisord's event protocol; the log goes to stderr (var/log/watchdog.log).
     logging.basicConfig(stream=sys.stderr, level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s")
     logging.getLogger("httpx").setLevel(logging.WARNING)
     urls = dict(service.split("=", 1) for service in args.services)
     watchdog = Watchdog(childutils.getRPCInterface(os.environ), urls, args.hang_timeout, args.start_timeout)
-    logger.info("watching %s every 5 s (hang timeout %g s, start timeout %g s)", ", ".join(urls),
-                args.hang_timeout, args.start_timeout)
+    logger.info(
+        "watching %s every 5 s (hang timeout %g s, start timeout %g s)",
+        ", ".join(urls),
+        args.hang_timeout,
+        args.start_timeout,
+    )
     while True:
         headers, _payload = childutils.listener.wait(sys.stdin, sys.stdout)
         if headers["eventname"].startswith("TICK"):

@@ -57,7 +57,9 @@ def main(argv: list[str] | None = None) -> int:
             return 1
         print(json.dumps(rec, ensure_ascii=False, indent=2))
         return 0
-    cases = load_eval(ROOT / args.file if not args.file.startswith("/") else __import__("pathlib").Path(args.file))
+    cases = load_eval(
+        ROOT / args.file if not args.file.startswith("/") else __import__("pathlib").Path(args.file)
+    )
     ours = lambda q: [h.policy_id for h in searcher.search(q, top=5)]  # noqa: E731
     bm25 = bm25_ranker(searcher)
     print(f"records: {len(searcher.policies)}  questions: {len(cases)}")

@@ -32,13 +32,15 @@ from knowledge.segment import words as whole_words
 from knowledge.text import normalize
 
 # Words that decide nothing about which record is meant, however rare they are in the letter.
-GENERIC = frozenset("""
+GENERIC = frozenset(
+    """
 改造 建设 补贴 贷款 企业 政策 项目 中山 中山市 我市 全市 市 省 国家 政府 工业 推动 服务 支持 发展 工作 推进
 实施 开展 提升 资金 奖励 资助 扶持 认定 平台 财政 省级 市级 国家级 信息 管理 经济 给予 建立 计划 重点 出台 资源
 技术 问题 有关 相关 部门 单位 情况 进行 加快 不断 全面 积极 大力 已 为 等 年 个 家 万元 亿元 元 万 亿 系列 方面
 中小 小企业 中小企业 中心 组织 领域 通过 拥有 共 向 我局 印发 措施 专项 新 办 申请 申报 条件 标准 要求 进度
 金额 多少 钱 现在 今年 去年 目前 最新 哪里 公司 超过 不超过 最高 比例 大概 一下 可以 能够 增长 同比 下降 工厂 行业 产业 升级 转型 发放 补助 优惠 扶持资金
-""".split())
+""".split()
+)
 # A term in more records than this names a theme, not a record.
 DISTINCT_DF = 10
 # Evidence needed to answer: one subject term that few records share (专精特新 is in nine of 51).
@@ -50,7 +52,9 @@ COMMON_FREQ = 1000
 BODY_SHARE = 0.5
 _DIGIT = re.compile(r"\d")
 # What kind of figure an amount question asks for, and how the quote must state it.
-_MONEY_Q = re.compile(r"钱|万|金额|额度|(补贴|补助|资助|奖励|奖金|给|拿|领|发|补)(多少|几多|几)|多少(补贴|补助|资助|奖励)")
+_MONEY_Q = re.compile(
+    r"钱|万|金额|额度|(补贴|补助|资助|奖励|奖金|给|拿|领|发|补)(多少|几多|几)|多少(补贴|补助|资助|奖励)"
+)
 _MONEY_A = re.compile(r"\d(\.\d+)?\s*(万|亿|元)")
 _SHARE_Q = re.compile(r"几成|比例|百分之几|百分比|几个点|%|多少成")
 _SHARE_A = re.compile(r"\d\s*(%|成)")
@@ -59,8 +63,10 @@ _COUNT_A = re.compile(r"\d\s*(多|余)?\s*(家|个|项|人|次|件|所|场)")
 _NUMBER_A = re.compile(r"\d")
 # Money a firm or a person gets, as opposed to city-wide totals (贷款新增 26 亿, 累计发放 320 多万).
 _TOTALS = re.compile(r"总|累计|合计|新增|统计|规模|投入|安排|拨付|出资|首期|已发放|全市")
-_PER_RECIPIENT_Q = re.compile(r"每人|每家|每个|每年|每次|人均|一家|一个人|按人头|能拿|能领|能给|能补|给多少|补多少|拿多少|"
-                              r"领多少|奖多少|发多少|可以拿|可以领|给几多|补几多|(能|可以)(贷|借|融)")
+_PER_RECIPIENT_Q = re.compile(
+    r"每人|每家|每个|每年|每次|人均|一家|一个人|按人头|能拿|能领|能给|能补|给多少|补多少|拿多少|"
+    r"领多少|奖多少|发多少|可以拿|可以领|给几多|补几多|(能|可以)(贷|借|融)"
+)
 # The quote itself sets a condition (对…的企业, 针对…, 已认定为…): only then does it state who qualifies.
 _CONDITION_A = re.compile(r"对[^，。；]{2,40}的|针对|已认定为|条件|要求|符合")
 # A person named in the quote (肖展欣市长, 联系人 郝毫保).
@@ -100,12 +106,15 @@ class Answerability:
             self.subject_terms[pid] = frozenset(terms(subject))
             whole[pid] = frozenset(whole_words(subject))
             self.record_terms[pid] = self.subject_terms[pid] | frozenset(terms(body))
-        self.general = general_frequency(set().union(*self.record_terms.values()) if self.record_terms else set())
+        self.general = general_frequency(
+            set().union(*self.record_terms.values()) if self.record_terms else set()
+        )
         # A common word cut out of a longer subject word (机器 of 机器人, 通车 of 直通车) is not the subject;
         # the same word standing alone (电话 in 联系人及电话) is.
         for pid, named in self.subject_terms.items():
             self.subject_terms[pid] = frozenset(
-                t for t in named if t in whole[pid] or self.general.get(t, 0) < COMMON_FREQ)
+                t for t in named if t in whole[pid] or self.general.get(t, 0) < COMMON_FREQ
+            )
         self.df: dict[str, int] = {}
         for words in self.record_terms.values():
             for word in words:
@@ -114,8 +123,12 @@ class Answerability:
 
     def distinctive(self, word: str) -> bool:
         """A word that can tell records apart."""
-        return (len(word) >= 2 and word not in GENERIC and not _DIGIT.search(word)
-                and 0 < self.df.get(word, 0) <= DISTINCT_DF)
+        return (
+            len(word) >= 2
+            and word not in GENERIC
+            and not _DIGIT.search(word)
+            and 0 < self.df.get(word, 0) <= DISTINCT_DF
+        )
 
     def weight(self, word: str, pid: str) -> float:
         """How much sharing ``word`` says that a message is about record ``pid``."""
@@ -128,8 +141,11 @@ class Answerability:
         """Records the message shares words with, best first, each with its evidence."""
         norm = normalize(text).lower()
         words = set(terms(norm))
-        phrases = {pid for pid, bonus in self.searcher.phrase_hits(norm).items() if bonus > 0 and
-                   self._phrase_is_distinctive(norm, pid)}
+        phrases = {
+            pid
+            for pid, bonus in self.searcher.phrase_hits(norm).items()
+            if bonus > 0 and self._phrase_is_distinctive(norm, pid)
+        }
         out = []
         for hit in self.searcher.search(norm, top=top):
             own = self.record_terms.get(hit.policy_id, frozenset())
@@ -138,7 +154,11 @@ class Answerability:
             evidence = tuple(sorted(w for w in shared if not any(w != o and w in o for o in shared)))
             weight = sum(self.weight(w, hit.policy_id) for w in evidence)
             rec = self.searcher.policies.get(hit.policy_id) or {}
-            if facts and rec.get("conditions") and set(facts) & set(needed_facts(rec["conditions"])) - {"zjtx_level"}:
+            if (
+                facts
+                and rec.get("conditions")
+                and set(facts) & set(needed_facts(rec["conditions"])) - {"zjtx_level"}
+            ):
                 weight += FACT_EVIDENCE
             out.append(Match(hit, evidence, round(weight, 3), hit.policy_id in phrases))
         return out
@@ -192,8 +212,11 @@ def states(aspect: str | None, question: str, rec: dict[str, Any]) -> bool:
         return bool(re.search(r"免费|收费|费用", quote))
     if aspect == "combine":
         return bool(re.search(r"叠加|同时享受|不重复|重复享受|兼得|不得同时", quote))
-    if aspect in (None, "amount", "qualify") and _BENEFIT.search(question) and not _OFFERS.search(
-            normalize(" ".join([rec["title"], rec["quote"], rec.get("benefit") or ""]))):
+    if (
+        aspect in (None, "amount", "qualify")
+        and _BENEFIT.search(question)
+        and not _OFFERS.search(normalize(" ".join([rec["title"], rec["quote"], rec.get("benefit") or ""])))
+    ):
         return False  # "有没有奖励" of a record that speaks of no money at all
     if aspect == "who":
         return bool(rec.get("departments"))
@@ -211,7 +234,8 @@ def recipient_amounts(rec: dict[str, Any]) -> list[dict[str, Any]]:
 
 # Nouns that say nothing about which measure is meant, however an owner uses them (营收, 产值 … only say
 # what a growth figure measures, which the letter leaves open).
-_PLAIN_NOUNS = frozenset("""
+_PLAIN_NOUNS = frozenset(
+    """
 朋友 事情 事 东西 时候 地方 老板 同事 大家 人家 人 钱 问题 情况 文件 内容 方面 部分 东东 答复 答复函 机器人 客服
 资料 信息 消息 新闻 通知 网上 手机 电话号码 号码 具体 详细 一点 一些 东区 西区 南区 北区 市里 省里 镇里 区里
 问下 问问 请问 级别 动作 名字 名称 模式 作用 用处 用途 意思 好处 类型 种类 区别 范围 措施 举措 支持 帮助 服务 工作 一块 这块 那块
@@ -219,9 +243,12 @@ _PLAIN_NOUNS = frozenset("""
 办法 细则 文件 文号 规定 条文 原文 机构 组织 单位 部门 地方 专项 项目 计划 安排 活动 全称 简称
 奖金 补贴 补助 资助 奖励 奖补 钱款 资金 干嘛 干啥 啥子 关系 机会 资格
 营收 营业收入 收入 产值 销售额 销售 利润 业绩 营业额 效益
-""".split())
+""".split()
+)
 _FOCUS_TAGS = ("n", "nz", "nt", "nw")
-_QUESTION_CLAUSE = re.compile(r"[?？]|吗|呢|么|多少|几多|什么|啥|哪|怎|如何|能否|是否|可否|有没有|能不能|可不可以|是不是|谁")
+_QUESTION_CLAUSE = re.compile(
+    r"[?？]|吗|呢|么|多少|几多|什么|啥|哪|怎|如何|能否|是否|可否|有没有|能不能|可不可以|是不是|谁"
+)
 
 
 def focus_nouns(question: str) -> list[str]:
@@ -234,8 +261,15 @@ def focus_nouns(question: str) -> list[str]:
         for token in _pos_tokenizer().cut(clause.lower()):
             word, flag = token.word.strip(), token.flag
             # A word no dictionary knows is as likely a typo (资注, 贴西) as a topic: it decides nothing.
-            if (flag in _FOCUS_TAGS and len(word) >= 2 and word not in GENERIC and word not in STOPWORDS
-                    and word not in _PLAIN_NOUNS and not _DIGIT.search(word) and word in known):
+            if (
+                flag in _FOCUS_TAGS
+                and len(word) >= 2
+                and word not in GENERIC
+                and word not in STOPWORDS
+                and word not in _PLAIN_NOUNS
+                and not _DIGIT.search(word)
+                and word in known
+            ):
                 found.append(word)
     return list(dict.fromkeys(found))
 
@@ -253,9 +287,18 @@ def uncovered_topic(question: str, rec: dict[str, Any]) -> str | None:
 def covers(rec: dict[str, Any], word: str) -> bool:
     """Whether a record's text speaks of ``word``: the word, or any two characters of it in a row
     (学徒治 is a typo of 学徒制, 专精特新企业 names 专精特新)."""
-    text = normalize(" ".join([rec["title"], *(rec.get("aliases") or []), rec["quote"], rec.get("benefit") or "",
-                               rec.get("audience") or ""])).lower()
-    return word in text or any(word[i:i + 2] in text for i in range(len(word) - 1))
+    text = normalize(
+        " ".join(
+            [
+                rec["title"],
+                *(rec.get("aliases") or []),
+                rec["quote"],
+                rec.get("benefit") or "",
+                rec.get("audience") or "",
+            ]
+        )
+    ).lower()
+    return word in text or any(word[i : i + 2] in text for i in range(len(word) - 1))
 
 
 def off_focus(question: str, rec: dict[str, Any]) -> str | None:
@@ -282,10 +325,19 @@ def unnamed_benefit(question: str, rec: dict[str, Any]) -> str | None:
     a stopword or a generic word) and the record's text never uses it, the record is not about it.
     """
     cut = [(t.word, t.flag) for t in _pos_tokenizer().cut(normalize(question).lower()) if t.word.strip()]
-    text = normalize(" ".join([rec["title"], *(rec.get("aliases") or []), rec["quote"], rec.get("benefit") or ""]))
+    text = normalize(
+        " ".join([rec["title"], *(rec.get("aliases") or []), rec["quote"], rec.get("benefit") or ""])
+    )
     for (before, flag), (word, _) in zip(cut, cut[1:], strict=False):
-        if (_BENEFIT.fullmatch(word) and len(before) >= 2 and flag.startswith(("n", "vn")) and before not in GENERIC
-                and before not in STOPWORDS and not _BENEFIT.search(before) and not any(t in text for t in terms(before))):
+        if (
+            _BENEFIT.fullmatch(word)
+            and len(before) >= 2
+            and flag.startswith(("n", "vn"))
+            and before not in GENERIC
+            and before not in STOPWORDS
+            and not _BENEFIT.search(before)
+            and not any(t in text for t in terms(before))
+        ):
             return before + word
     return None
 

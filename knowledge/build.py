@@ -49,14 +49,22 @@ def write_index(db: sqlite_utils.Database, policies: list[Policy], passages: lis
     for table in ("passages_vocab", "passages_fts", "passages", "policies", "meta"):
         db.execute(f"DROP TABLE IF EXISTS [{table}]")
     db.table("policies").insert_all(
-        ({"id": p.id, "section_title": p.section_title, **{k: v for k, v in p.as_dict().items() if k != "policy_id"}}
-         for p in policies),
+        (
+            {
+                "id": p.id,
+                "section_title": p.section_title,
+                **{k: v for k, v in p.as_dict().items() if k != "policy_id"},
+            }
+            for p in policies
+        ),
         pk="id",
     )
     passages_table = db.table("passages")
     passages_table.insert_all(passages, pk="id")  # type: ignore[arg-type]
     passages_table.create_index(["policy_id"])
-    passages_table.enable_fts(list(FTS_COLUMNS), fts_version="FTS5", tokenize="unicode61", create_triggers=False)
+    passages_table.enable_fts(
+        list(FTS_COLUMNS), fts_version="FTS5", tokenize="unicode61", create_triggers=False
+    )
     passages_table.populate_fts(list(FTS_COLUMNS))
     db.execute("INSERT INTO passages_fts(passages_fts) VALUES('optimize')")
     # Document frequencies, so that search can drop terms too common to discriminate.
@@ -85,12 +93,15 @@ def build(settings: Settings | None = None, *, force: bool = False) -> bool:
     db = sqlite_utils.Database(tmp)
     policies = load_policies(settings.policies_dir)
     write_index(db, policies, [passage_row(p) for p in policies])
-    db.table("meta").insert_all([
-        {"key": "source_hash", "value": wanted},
-        {"key": "built_at", "value": time.strftime("%Y-%m-%dT%H:%M:%S")},
-        {"key": "record_count", "value": str(len(policies))},
-        {"key": "letter", "value": json.dumps(letter_metadata(settings), ensure_ascii=False)},
-    ], pk="key")
+    db.table("meta").insert_all(
+        [
+            {"key": "source_hash", "value": wanted},
+            {"key": "built_at", "value": time.strftime("%Y-%m-%dT%H:%M:%S")},
+            {"key": "record_count", "value": str(len(policies))},
+            {"key": "letter", "value": json.dumps(letter_metadata(settings), ensure_ascii=False)},
+        ],
+        pk="key",
+    )
     db.close()
     tmp.replace(path)  # atomic: a running search never sees a half-built index
     return True

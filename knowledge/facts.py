@@ -21,28 +21,76 @@ UNKNOWN = "unknown"
 ZJTX_LEVELS = ("市级", "省级", "国家级小巨人", "单项冠军培育", "无")
 # Industries the letter names (clusters 二（一）); owners' words on the left.
 INDUSTRY_WORDS = {
-    "板式家具": "板式家具", "家具": "板式家具", "小家电": "小家电", "家电": "家电", "厨电": "厨卫",
-    "厨卫": "厨卫", "卫浴": "厨卫", "灯饰": "灯饰", "照明": "灯饰", "灯具": "灯具", "五金": "五金",
+    "板式家具": "板式家具",
+    "家具": "板式家具",
+    "小家电": "小家电",
+    "家电": "家电",
+    "厨电": "厨卫",
+    "厨卫": "厨卫",
+    "卫浴": "厨卫",
+    "灯饰": "灯饰",
+    "照明": "灯饰",
+    "灯具": "灯具",
+    "五金": "五金",
 }
-BOOL_FACTS = ("shareholding_reform", "digital_project", "manufacturing", "apprenticeship", "skill_certification")
+BOOL_FACTS = (
+    "shareholding_reform",
+    "digital_project",
+    "manufacturing",
+    "apprenticeship",
+    "skill_certification",
+)
 _BOOL_WORDS = {
     "shareholding_reform": ("股份制改造", "股改", "股份改造", "改制"),
-    "digital_project": ("数字化改造", "智能化改造", "数字化转型", "智能化转型", "数字化智能化", "数字化升级",
-                        "智能制造", "上云", "工业互联网", "数字化项目", "智能化项目", "智能工厂", "数字化车间",
-                        "数字化设备", "智能化设备", "自动化改造", "自动化生产线", "智能生产线", "生产线改造", "机器换人",
-                        "数字化生产线", "智能化生产线", "数字化产线", "智能化产线", "数字化工厂",
-                        "MES", "mes", "ERP", "erp"),
+    "digital_project": (
+        "数字化改造",
+        "智能化改造",
+        "数字化转型",
+        "智能化转型",
+        "数字化智能化",
+        "数字化升级",
+        "智能制造",
+        "上云",
+        "工业互联网",
+        "数字化项目",
+        "智能化项目",
+        "智能工厂",
+        "数字化车间",
+        "数字化设备",
+        "智能化设备",
+        "自动化改造",
+        "自动化生产线",
+        "智能生产线",
+        "生产线改造",
+        "机器换人",
+        "数字化生产线",
+        "智能化生产线",
+        "数字化产线",
+        "智能化产线",
+        "数字化工厂",
+        "MES",
+        "mes",
+        "ERP",
+        "erp",
+    ),
     "manufacturing": ("制造业", "制造企业", "工厂", "生产企业", "做制造", "加工厂"),
     "apprenticeship": ("学徒制", "学徒"),
     "skill_certification": ("技能等级认定", "等级认定", "技能认定", "职业技能等级"),
 }
-_NEG = re.compile(r"(不|没|未|无|暂不|暂时不|还没|没有|并未|尚未|不会|不打算|不准备|不考虑)[^,.;!?，。；！？]{0,6}$")
+_NEG = re.compile(
+    r"(不|没|未|无|暂不|暂时不|还没|没有|并未|尚未|不会|不打算|不准备|不考虑)[^,.;!?，。；！？]{0,6}$"
+)
 _LEVEL_PATTERNS = (
     ("单项冠军培育", re.compile(r"单项冠军")),
     ("国家级小巨人", re.compile(r"小巨人|国家级专精特新|国家专精特新|国家级的")),
     ("省级", re.compile(r"省级专精特新|省专精特新|省级的|省级$|^省级|省里认定|省级认定|省一级")),
     ("市级", re.compile(r"市级专精特新|市专精特新|市级的|市级$|^市级|市里认定|市级认定|市一级")),
-    ("无", re.compile(r"(不是|还不是|并非|非|没有?评上|没有?认定|没评|未认定|尚未认定|没有?申请过?)[^,.]{0,3}专精特新")),
+    (
+        "无",
+        re.compile(
+            r"(不是|还不是|并非|非|没有?评上|没有?认定|没评|未认定|尚未认定|没有?申请过?)[^,.]{0,3}专精特新"
+        ),
+    ),
 )
 # A bare "不是" / "没有" means 无 only as the answer to the level question.
 _BARE_NO = re.compile(r"(都)?(不是|还不是|没有|都没有|没评上|还没有?)[的啊呢。.!]*")
@@ -56,10 +104,14 @@ _USCC = re.compile(r"(?<![0-9A-Z])[0-9A-Z]{18}(?![0-9A-Z])")
 _FIRM = re.compile(r"([\u4e00-\u9fa5A-Za-z0-9()]{2,30}?(?:股份有限公司|有限责任公司|有限公司|集团|公司))")
 _NAME_INTRO = re.compile(r"(我们是|我们公司是|我们公司叫|公司叫|我们叫|我司是|名称是|名字是|叫做|叫)\s*$")
 _NAME_QUESTION = re.compile(r"哪|什么|谁|几|怎|开个|开一个|开家|注册个|注册一个|一家|这家|那家|每家")
-_FIRM_PREFIX = re.compile(r"^(我们是|我们公司是|我们公司叫|公司叫|我们叫|我是|我司是|我司|公司名称是|公司名是|企业名称是|名称是|叫做|叫)")
+_FIRM_PREFIX = re.compile(
+    r"^(我们是|我们公司是|我们公司叫|公司叫|我们叫|我是|我司是|我司|公司名称是|公司名是|企业名称是|名称是|叫做|叫)"
+)
 # A yes/no fact counts only when the owner says they do it ("打算股改"), not when they ask about it
 # ("股改资助多少").
-_DOING = re.compile(r"(打算|计划|准备|正在|在做|已经|已|开展|实施|推进|做了|做过|搞|进行|启动|完成|考虑|用于|用来|拿来|投入|上了|要|有|在|是)[^,.;!?]{0,4}$")
+_DOING = re.compile(
+    r"(打算|计划|准备|正在|在做|已经|已|开展|实施|推进|做了|做过|搞|进行|启动|完成|考虑|用于|用来|拿来|投入|上了|要|有|在|是)[^,.;!?]{0,4}$"
+)
 _DOING_AFTER = re.compile(r"^[^,.;!?]{0,2}(正在|在|已经|已)?(推进|进行|实施|做|搞|办理|启动|完成)(中|了|着)?")
 _OTHER_INDUSTRY = re.compile(r"(我们)?(是)?(做|搞)?[\u4e00-\u9fa5]{1,8}?(行业|产业|的|类|企业)?")
 _UNSURE = re.compile(r"不清楚|不知道|不确定|不太清楚|说不准|不好说|跳过|保密|不方便")
@@ -93,7 +145,7 @@ _A_NOT_A = re.compile(r"(能|是|有|可|会|要|可以|打|在|做)(不|没)\1"
 
 def negated(text: str, start: int) -> bool:
     """Whether the words just before position ``start`` negate what follows."""
-    return bool(_NEG.search(_A_NOT_A.sub("", text[max(0, start - 8):start])))
+    return bool(_NEG.search(_A_NOT_A.sub("", text[max(0, start - 8) : start])))
 
 
 def parse_level(text: str) -> str | None:
@@ -108,16 +160,23 @@ def parse_growth(text: str, *, asked: bool = False) -> float | None:
     """Growth over last year in percent; negative for a decline. ``asked``: the bot just asked it."""
     cheng = _CHENG.search(text)
     if cheng:
-        tail = re.match(r"([1-9一二三四五六七八九])(?![\d%])", text[cheng.end():])  # 三成五 → 35%
-        extra = float("一二三四五六七八九".index(tail.group(1)) + 1 if not tail.group(1).isdigit() else tail.group(1)) \
-            if tail else 0.0
+        tail = re.match(r"([1-9一二三四五六七八九])(?![\d%])", text[cheng.end() :])  # 三成五 → 35%
+        extra = (
+            float(
+                "一二三四五六七八九".index(tail.group(1)) + 1
+                if not tail.group(1).isdigit()
+                else tail.group(1)
+            )
+            if tail
+            else 0.0
+        )
         return float(cheng.group(3)) * 10 + extra
     if re.search(r"翻(了)?(一番|1番|倍)", text):
         return 100.0
     for match in _PERCENT.finditer(text):
-        before = text[max(0, match.start() - 12):match.start()]
+        before = text[max(0, match.start() - 12) : match.start()]
         value = float(match.group(1))
-        if _DECLINE_CTX.search(before) or _DECLINE_CTX.search(text[match.end():match.end() + 3]):
+        if _DECLINE_CTX.search(before) or _DECLINE_CTX.search(text[match.end() : match.end() + 3]):
             return -abs(value)
         if _GROWTH_CTX.search(before) or asked:
             return value
@@ -138,8 +197,12 @@ def parse_amount_wan(text: str) -> float | None:
 
 
 # "我们是做服装的": an industry the letter's clusters do not name is 其他, which their rules can decide.
-_MAKES = re.compile(r"(我们|我司|我们公司|我们厂|本公司|公司|厂里)?(是)?(做|搞|生产|从事)([\u4e00-\u9fa5]{2,5}?)(的|行业|生意|产品)")
-_NOT_AN_INDUSTRY = re.compile(r"改造|转型|项目|股改|学徒|认定|培训|贷款|融资|上市|申报|申请|数字化|智能化|生意|企业|公司")
+_MAKES = re.compile(
+    r"(我们|我司|我们公司|我们厂|本公司|公司|厂里)?(是)?(做|搞|生产|从事)([\u4e00-\u9fa5]{2,5}?)(的|行业|生意|产品)"
+)
+_NOT_AN_INDUSTRY = re.compile(
+    r"改造|转型|项目|股改|学徒|认定|培训|贷款|融资|上市|申报|申请|数字化|智能化|生意|企业|公司"
+)
 
 
 def parse_industry(text: str) -> str | None:
@@ -163,8 +226,8 @@ def parse_bool(fact: str, text: str, *, asked: bool = False) -> bool | None:
         if pos >= 0:
             if negated(text, pos):
                 return False
-            before = text[max(0, pos - 6):pos]
-            after = text[pos + len(word):pos + len(word) + 6]
+            before = text[max(0, pos - 6) : pos]
+            after = text[pos + len(word) : pos + len(word) + 6]
             if asked or fact == "manufacturing" or _DOING.search(before) or _DOING_AFTER.search(after):
                 return True
     return None
@@ -195,8 +258,12 @@ def extract_facts(raw: str, *, requested: str | None = None, intent: str | None 
     industry = parse_industry(text)
     if industry:
         values["industry"] = industry
-    elif (requested == "industry" and intent not in ("affirm", "deny") and _OTHER_INDUSTRY.fullmatch(text)
-          and not _UNSURE.search(text)):
+    elif (
+        requested == "industry"
+        and intent not in ("affirm", "deny")
+        and _OTHER_INDUSTRY.fullmatch(text)
+        and not _UNSURE.search(text)
+    ):
         values["industry"] = "其他"  # a short answer naming an industry the letter's clusters do not cover
     for fact in BOOL_FACTS:
         answer = parse_bool(fact, text, asked=requested == fact)
@@ -220,10 +287,15 @@ def extract_facts(raw: str, *, requested: str | None = None, intent: str | None 
     for firm in _FIRM.finditer(text):
         name = _FIRM_PREFIX.sub("", firm.group(1))
         # "开个公司要多久", "是哪家公司做的" name no firm: a bare …公司 counts only when introduced as a name.
-        introduced = name != firm.group(1) or bool(_NAME_INTRO.search(text[:firm.start()]))
+        introduced = name != firm.group(1) or bool(_NAME_INTRO.search(text[: firm.start()]))
         formal = name.endswith(("有限公司", "有限责任公司", "集团"))
-        if (len(name) >= 4 and "的" not in name and not name.startswith(("我们", "你们", "贵"))
-                and not _NAME_QUESTION.search(name) and (formal or introduced)):
+        if (
+            len(name) >= 4
+            and "的" not in name
+            and not name.startswith(("我们", "你们", "贵"))
+            and not _NAME_QUESTION.search(name)
+            and (formal or introduced)
+        ):
             values["firm_name"] = name
             break
     return facts

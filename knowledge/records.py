@@ -8,10 +8,21 @@ from typing import Any
 
 import yaml
 
-CATEGORIES = frozenset({
-    "eligibility", "financing", "talent", "digital_transformation", "cluster", "innovation",
-    "industrial_design", "business_environment", "investment_fund", "quality_ip", "contact",
-})
+CATEGORIES = frozenset(
+    {
+        "eligibility",
+        "financing",
+        "talent",
+        "digital_transformation",
+        "cluster",
+        "innovation",
+        "industrial_design",
+        "business_environment",
+        "investment_fund",
+        "quality_ip",
+        "contact",
+    }
+)
 STATUSES = frozenset({"in_force", "planned"})
 
 
@@ -37,11 +48,18 @@ class Policy:
     def as_dict(self) -> dict[str, Any]:
         """Plain dict for JSON output (CLI, sources in bot replies)."""
         return {
-            "policy_id": self.id, "title": self.title, "section": self.section,
-            "departments": list(self.departments), "category": self.category,
-            "audience": self.audience, "benefit": self.benefit_text,
-            "amounts_wan": list(self.amounts_wan), "conditions": self.conditions,
-            "status": self.status, "quote": self.quote, "aliases": list(self.aliases),
+            "policy_id": self.id,
+            "title": self.title,
+            "section": self.section,
+            "departments": list(self.departments),
+            "category": self.category,
+            "audience": self.audience,
+            "benefit": self.benefit_text,
+            "amounts_wan": list(self.amounts_wan),
+            "conditions": self.conditions,
+            "status": self.status,
+            "quote": self.quote,
+            "aliases": list(self.aliases),
         }
 
 
@@ -62,12 +80,20 @@ def _policy(raw: dict[str, Any], section_title: str, source: str) -> Policy:
     if isinstance(benefit, str):
         benefit = {"text": benefit}
     return Policy(
-        id=str(raw["id"]), title=str(raw["title"]), section=str(raw["section"]),
-        departments=tuple(raw["departments"]), category=raw["category"],
-        audience=str(raw.get("audience", "")), benefit_text=str(benefit.get("text", "")),
-        amounts_wan=tuple(benefit.get("amounts_wan") or ()), conditions=raw.get("conditions"),
-        status=status, quote=str(raw["quote"]), aliases=tuple(str(a) for a in raw.get("aliases") or ()),
-        section_title=section_title, source_file=source,
+        id=str(raw["id"]),
+        title=str(raw["title"]),
+        section=str(raw["section"]),
+        departments=tuple(raw["departments"]),
+        category=raw["category"],
+        audience=str(raw.get("audience", "")),
+        benefit_text=str(benefit.get("text", "")),
+        amounts_wan=tuple(benefit.get("amounts_wan") or ()),
+        conditions=raw.get("conditions"),
+        status=status,
+        quote=str(raw["quote"]),
+        aliases=tuple(str(a) for a in raw.get("aliases") or ()),
+        section_title=section_title,
+        source_file=source,
     )
 
 

@@ -72,14 +72,22 @@ def _check(cond: dict[str, Any], profile: dict[str, Any]) -> tuple[str, str, lis
             return MATCH, f"{label}：{describe(have)}", []
         if have in (cond.get("unknown_values") or []):
             return UNDECIDED, f"{label}为{describe(have)}，答复函未明确该情形是否适用{note}", []
-        return NO_MATCH, f"{label}为{describe(have)}，不在答复函所列范围（{'、'.join(map(str, want or []))}）内", []
+        return (
+            NO_MATCH,
+            f"{label}为{describe(have)}，不在答复函所列范围（{'、'.join(map(str, want or []))}）内",
+            [],
+        )
     if op == ">=":
         try:
             ok = float(have) >= float(want if want is not None else "nan")
         except (TypeError, ValueError):
             return UNDECIDED, f"{label}无法判断", [fact]
         verb = "达到" if ok else "低于"
-        return (MATCH if ok else NO_MATCH), f"{label}{describe(have)}%，{verb}答复函要求的{describe(want)}%", []
+        return (
+            (MATCH if ok else NO_MATCH),
+            f"{label}{describe(have)}%，{verb}答复函要求的{describe(want)}%",
+            [],
+        )
     if op == "==":
         ok = have == want
         return (MATCH if ok else NO_MATCH), f"{label}：{describe(have)}", []

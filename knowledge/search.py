@@ -102,7 +102,7 @@ class Searcher:
         """The query terms worth matching: known to the index, and not too common while rarer ones remain."""
         known = sorted({w for w in words if self._df.get(w)}, key=lambda w: (self._df[w], w))
         rare = sum(1 for w in known if self._df[w] <= self._common)
-        return known[:max(rare, MIN_TERMS)]  # rarest first: the rare ones, topped up to MIN_TERMS
+        return known[: max(rare, MIN_TERMS)]  # rarest first: the rare ones, topped up to MIN_TERMS
 
     def search(self, query: str, top: int = 5) -> list[Hit]:
         """Best-matching records for a question, best first.
@@ -120,8 +120,10 @@ class Searcher:
         scores: dict[str, float] = {}
         words = self.selective(words)
         if words:
-            sql = "SELECT rowid, bm25(passages_fts, ?, ?, ?, ?) AS r FROM passages_fts WHERE passages_fts MATCH ? " \
-                  "ORDER BY r LIMIT ?"
+            sql = (
+                "SELECT rowid, bm25(passages_fts, ?, ?, ?, ?) AS r FROM passages_fts WHERE passages_fts MATCH ? "
+                "ORDER BY r LIMIT ?"
+            )
             for rowid, rank in self._connect().execute(sql, (*WEIGHTS, fts_query(words), max(top * 4, 20))):
                 pid = self._passage_policy[rowid]
                 scores[pid] = max(scores.get(pid, 0.0), -rank)
@@ -135,9 +137,15 @@ class Searcher:
         if rec is None:  # a passage without a curated record (benchmark distractors)
             return Hit(policy_id=pid, title="", section="", quote="", departments=[], score=round(score, 4))
         return Hit(
-            policy_id=pid, title=rec["title"], section=rec["section"], quote=rec["quote"],
-            departments=list(rec["departments"] or []), score=round(score, 4),
-            category=rec["category"], status=rec["status"], benefit=rec["benefit"],
+            policy_id=pid,
+            title=rec["title"],
+            section=rec["section"],
+            quote=rec["quote"],
+            departments=list(rec["departments"] or []),
+            score=round(score, 4),
+            category=rec["category"],
+            status=rec["status"],
+            benefit=rec["benefit"],
         )
 
     def get(self, policy_id: str) -> dict[str, Any] | None:

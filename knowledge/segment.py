@@ -17,12 +17,14 @@ from knowledge.settings import get_settings
 from knowledge.text import normalize
 
 # Words that carry no topic: question words, politeness, the generic subjects of every question.
-STOPWORDS = frozenset("""
+STOPWORDS = frozenset(
+    """
 怎么 怎样 如何 怎么样 申请 申报 办理 吗 嘛 呢 吧 啊 呀 哦 么 了 的 地 得 着 过 是 在 有 和 与 及 或 就 都 也 还
 我 我们 我司 咱们 你 你们 您 他们 它 这 这个 那 那个 哪 哪些 哪个 什么 啥 多少 几 可以 能 能不能 可不可以 会 要 想
 请问 请 问 一下 下 谢谢 你好 您好 麻烦 公司 企业 单位 厂 老板 现在 目前 今年 去年 有没有 是不是 给 对 把 被 让
 政策 关于 一个 这种 那种 如果 的话 然后 因为 所以 但是 不过 还有 还是 知道 了解 问 看看 一些 方面 情况 具体
-""".split())
+""".split()
+)
 _TOKEN = re.compile(r"\w", re.UNICODE)
 logging.getLogger("jieba").setLevel(logging.WARNING)
 
@@ -53,8 +55,11 @@ def terms(text: str, *, drop_stopwords: bool = True) -> list[str]:
 
 def words(text: str) -> list[str]:
     """Whole words of ``text`` (jieba's accurate mode, no sub-words), punctuation and stopwords dropped."""
-    return [w.strip() for w in tokenizer().cut(normalize(text).lower())
-            if w.strip() and _TOKEN.search(w) and w.strip() not in STOPWORDS]
+    return [
+        w.strip()
+        for w in tokenizer().cut(normalize(text).lower())
+        if w.strip() and _TOKEN.search(w) and w.strip() not in STOPWORDS
+    ]
 
 
 def segmented(text: str) -> str:

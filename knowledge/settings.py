@@ -90,11 +90,16 @@ class Settings(BaseSettings):
             ValueError: a secret still has its development default while ENV is not development.
         """
         if "*" in self.allowed_origins_list:
-            raise ValueError("ALLOWED_ORIGINS=* would let any site use owners' credentials: list the sites instead")
+            raise ValueError(
+                "ALLOWED_ORIGINS=* would let any site use owners' credentials: list the sites instead"
+            )
         if self.env == "development":
             return
-        weak = [name for name, value in (("RASA_TOKEN", self.rasa_token), ("HANDOFF_SECRET", self.handoff_secret))
-                if value.startswith("dev-") or PLACEHOLDER in value]
+        weak = [
+            name
+            for name, value in (("RASA_TOKEN", self.rasa_token), ("HANDOFF_SECRET", self.handoff_secret))
+            if value.startswith("dev-") or PLACEHOLDER in value
+        ]
         if weak:
             raise ValueError(f"ENV={self.env} refuses development/placeholder secrets: {', '.join(weak)}")
 

@@ -24,8 +24,10 @@ from knowledge.text import normalize
 _CJK = re.compile(r"[\u4e00-\u9fff]+")
 _LENGTHS = (6, 5, 4, 3, 2)
 # Words of every policy question, beside the user dictionary's terms.
-_COMMON = ("补贴 补助 资助 奖励 政策 申请 申报 材料 流程 条件 标准 贷款 贴息 企业 公司 认定 项目 资金 培训 技能 人才 "
-           "学徒制 工作群 节点 融资 上市 股改 厨卫 灯饰 家电 五金 小巨人 专精特新 增长 改造 数字化 智能化").split()
+_COMMON = (
+    "补贴 补助 资助 奖励 政策 申请 申报 材料 流程 条件 标准 贷款 贴息 企业 公司 认定 项目 资金 培训 技能 人才 "
+    "学徒制 工作群 节点 融资 上市 股改 厨卫 灯饰 家电 五金 小巨人 专精特新 增长 改造 数字化 智能化"
+).split()
 
 
 @lru_cache(maxsize=8192)
@@ -45,7 +47,9 @@ def _vocabulary() -> tuple[dict[tuple[str, ...], list[str]], frozenset[str]]:
             # Traditional spellings (專精特新) are there for segmentation; text is simplified first.
             if _CJK.fullmatch(entry or "-") and normalize(entry) == entry:
                 words.add(entry)
-                words.update(w for w in tokenizer().cut_for_search(entry) if len(w) >= 2 and _CJK.fullmatch(w))
+                words.update(
+                    w for w in tokenizer().cut_for_search(entry) if len(w) >= 2 and _CJK.fullmatch(w)
+                )
     words.update(_COMMON)
     by_sound: dict[tuple[str, ...], list[str]] = {}
     for word in words:
@@ -55,15 +59,22 @@ def _vocabulary() -> tuple[dict[tuple[str, ...], list[str]], frozenset[str]]:
 
 def _candidate(span: str, by_sound: dict[tuple[str, ...], list[str]]) -> str | None:
     """Our word that ``span`` is a one-character homophone typo of, if exactly one such word exists."""
-    found = [w for w in by_sound.get(tuple(_sound(c) for c in span), [])
-             if sum(a != b for a, b in zip(w, span, strict=True)) == 1]
+    found = [
+        w
+        for w in by_sound.get(tuple(_sound(c) for c in span), [])
+        if sum(a != b for a, b in zip(w, span, strict=True)) == 1
+    ]
     return found[0] if len(found) == 1 else None
 
 
 # Owners' abbreviations of the domain's words, spelled out so that the rest reads them.
-_ABBREVIATIONS = ((re.compile(r"智改数转"), "智能化改造数字化转型"), (re.compile(r"数转"), "数字化转型"),
-                  (re.compile(r"小巨(?!人)"), "小巨人"), (re.compile(r"专精(?!特)"), "专精特新"),
-                  (re.compile(r"zjtx", re.IGNORECASE), "专精特新"))
+_ABBREVIATIONS = (
+    (re.compile(r"智改数转"), "智能化改造数字化转型"),
+    (re.compile(r"数转"), "数字化转型"),
+    (re.compile(r"小巨(?!人)"), "小巨人"),
+    (re.compile(r"专精(?!特)"), "专精特新"),
+    (re.compile(r"zjtx", re.IGNORECASE), "专精特新"),
+)
 
 
 @lru_cache(maxsize=4096)
@@ -86,7 +97,7 @@ def correct(text: str) -> str:
         fixed = []
         while i < len(piece):
             for length in _LENGTHS:
-                span = piece[i:i + length]
+                span = piece[i : i + length]
                 if len(span) < length or i not in edges or i + length not in edges:
                     continue
                 if span in ours or span in known:

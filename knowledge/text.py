@@ -27,9 +27,41 @@ _RUN = re.compile(rf"[{_NUM}点]+")
 # 第一步, 二级母基金 and 一（二） are names or ordinals and must stay as written.
 _MEASURE = "万亿元%倍年个月天日家人项次岁层所台件名位成"
 # Words built on numerals that must never be rewritten.
-_PROTECTED = ("统一", "万一", "一起", "一下", "一些", "一直", "一定", "一般", "一体", "唯一", "单一",
-              "一站式", "一把手", "一线", "五金", "十四五", "一方面", "一是", "二是", "三是", "四是",
-              "一批", "一并", "进一步", "一成不变", "一样", "同一", "第一", "一律", "一旦", "逐一", "一切", "之一")
+_PROTECTED = (
+    "统一",
+    "万一",
+    "一起",
+    "一下",
+    "一些",
+    "一直",
+    "一定",
+    "一般",
+    "一体",
+    "唯一",
+    "单一",
+    "一站式",
+    "一把手",
+    "一线",
+    "五金",
+    "十四五",
+    "一方面",
+    "一是",
+    "二是",
+    "三是",
+    "四是",
+    "一批",
+    "一并",
+    "进一步",
+    "一成不变",
+    "一样",
+    "同一",
+    "第一",
+    "一律",
+    "一旦",
+    "逐一",
+    "一切",
+    "之一",
+)
 _PROTECT_RE = re.compile("|".join(sorted(map(re.escape, _PROTECTED), key=len, reverse=True)))
 _WS = re.compile(r"[ \t\u3000]+")
 _UNITS = set("十百千万亿")
@@ -83,7 +115,7 @@ def _numerals(text: str) -> str:
     pieces: list[str] = []
     last = 0
     for protected in _PROTECT_RE.finditer(text):
-        pieces.append(_numerals_unprotected(text[last:protected.start()]))
+        pieces.append(_numerals_unprotected(text[last : protected.start()]))
         pieces.append(protected.group(0))
         last = protected.end()
     pieces.append(_numerals_unprotected(text[last:]))
@@ -91,7 +123,7 @@ def _numerals(text: str) -> str:
 
 
 def _numerals_unprotected(text: str) -> str:
-    return _RUN.sub(lambda m: _convert_run(m.group(0), text[m.end():m.end() + 1]), text)
+    return _RUN.sub(lambda m: _convert_run(m.group(0), text[m.end() : m.end() + 1]), text)
 
 
 def normalize(text: str) -> str:

@@ -14,6 +14,7 @@ async def fifty_conversations(stack: Stack) -> None:
     """No duplicate escalations, no cross-talk between conversations."""
     questions = [f"第{i}号企业：专精特新企业增长30%有什么补贴" for i in range(50)]
     async with httpx.AsyncClient(base_url=stack.gateway, timeout=120) as client:
+
         async def turn(text: str, owner: tuple[str, str] | None = None) -> dict[str, object]:
             body = {"text": text, **({"sender_id": owner[0]} if owner else {})}
             headers = {"X-Conversation-Token": owner[1]} if owner else {}
@@ -32,8 +33,11 @@ async def fifty_conversations(stack: Stack) -> None:
         ids = {out["handoff"]["escalation_id"] for out in outs}  # type: ignore[index]
         assert len(ids) == 10  # each conversation exactly one open escalation, twice asked
         for question, (sender, token) in owners.items():
-            history = (await client.get(f"/api/conversations/{sender}/messages",
-                                        headers={"X-Conversation-Token": token})).json()
+            history = (
+                await client.get(
+                    f"/api/conversations/{sender}/messages", headers={"X-Conversation-Token": token}
+                )
+            ).json()
             users = [m["text"] for m in history if m["role"] == "user"]
             assert users[0] == question  # no cross-talk
             assert all(t in (question, "转人工") for t in users)

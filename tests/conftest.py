@@ -30,10 +30,17 @@ def _require_model() -> None:
 def wecom_env(server: FakeWeComServer) -> dict[str, str]:
     """Settings that point WeCom (app, group bot and 微信客服) at the local fake."""
     return {
-        "WECOM_TOKEN": WECOM_TOKEN, "WECOM_ENCODING_AES_KEY": WECOM_AES_KEY, "WECOM_CORP_ID": CORP_ID,
-        "WECOM_AGENT_ID": str(AGENT_ID), "WECOM_SECRET": CORP_SECRET, "WECOM_API_BASE": server.base,
-        "WECOM_BOT_TOKEN": BOT_TOKEN, "WECOM_BOT_ENCODING_AES_KEY": BOT_AES_KEY,
-        "WECOM_KF_TOKEN": KF_TOKEN, "WECOM_KF_ENCODING_AES_KEY": KF_AES_KEY, "WECOM_KF_SECRET": KF_SECRET,
+        "WECOM_TOKEN": WECOM_TOKEN,
+        "WECOM_ENCODING_AES_KEY": WECOM_AES_KEY,
+        "WECOM_CORP_ID": CORP_ID,
+        "WECOM_AGENT_ID": str(AGENT_ID),
+        "WECOM_SECRET": CORP_SECRET,
+        "WECOM_API_BASE": server.base,
+        "WECOM_BOT_TOKEN": BOT_TOKEN,
+        "WECOM_BOT_ENCODING_AES_KEY": BOT_AES_KEY,
+        "WECOM_KF_TOKEN": KF_TOKEN,
+        "WECOM_KF_ENCODING_AES_KEY": KF_AES_KEY,
+        "WECOM_KF_SECRET": KF_SECRET,
     }
 
 
@@ -52,8 +59,12 @@ def stack(tmp_path_factory: pytest.TempPathFactory, wecom_server: FakeWeComServe
     tmp = tmp_path_factory.mktemp("stack")
     # One other local origin (another port) may embed the widget: the cross-origin browser test serves it.
     # SLA reminders are looked for every second, so the reminder test need not wait a minute.
-    env = stack_env(tmp, **wecom_env(wecom_server), ALLOWED_ORIGINS=f"http://127.0.0.1:{free_port()}",
-                    REMINDER_INTERVAL_S="1")
+    env = stack_env(
+        tmp,
+        **wecom_env(wecom_server),
+        ALLOWED_ORIGINS=f"http://127.0.0.1:{free_port()}",
+        REMINDER_INTERVAL_S="1",
+    )
     with Stack(env=env, logs=tmp).running() as running:
         yield running
 

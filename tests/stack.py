@@ -66,8 +66,14 @@ class Stack:
 
     def admin(self, *args: str, check: bool = True) -> subprocess.CompletedProcess[str]:
         """Run `python -m gateway.admin ARGS` against this stack's database."""
-        done = subprocess.run([sys.executable, "-m", "gateway.admin", *args], cwd=ROOT, env=self.env,
-                              capture_output=True, text=True, timeout=60)
+        done = subprocess.run(
+            [sys.executable, "-m", "gateway.admin", *args],
+            cwd=ROOT,
+            env=self.env,
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
         if check:
             assert done.returncode == 0, done.stderr
         return done
@@ -80,7 +86,11 @@ class Stack:
             self.ports[name] = args[args.index("--port") + 1]
         log = (self.logs / f"{name}.log").open("ab")
         self.procs[name] = subprocess.Popen(
-            [sys.executable, "-m", module, *args], cwd=ROOT, env=self.env, stdout=log, stderr=subprocess.STDOUT,
+            [sys.executable, "-m", module, *args],
+            cwd=ROOT,
+            env=self.env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
             start_new_session=True,
         )
 
@@ -98,8 +108,11 @@ class Stack:
 
     def wait(self, name: str, timeout: float = 240.0) -> None:
         """Block until a service answers its health URL."""
-        urls = {"rasa": f"{self.rasa}/status?token={self.env['RASA_TOKEN']}", "actions": f"{self.actions}/health",
-                "gateway": f"{self.gateway}/openapi.json"}
+        urls = {
+            "rasa": f"{self.rasa}/status?token={self.env['RASA_TOKEN']}",
+            "actions": f"{self.actions}/health",
+            "gateway": f"{self.gateway}/openapi.json",
+        }
         if name in self.ports:  # rasa2 ...
             urls[name] = f"http://127.0.0.1:{self.ports[name]}/status?token={self.env['RASA_TOKEN']}"
         url = urls[name]
@@ -119,16 +132,29 @@ class Stack:
 
 def stack_env(tmp: Path, **extra: str) -> dict[str, str]:
     """Environment for a test stack: own ports, own var dir and database, the shared KB and model."""
-    env = {k: v for k, v in os.environ.items()
-           if k == "RASA_MODEL" or not k.startswith(("RASA_", "ACTIONS_", "GATEWAY_", "DATABASE_", "WECOM_", "HANDOFF_", "ENV", "REDIS_"))}
-    env.update({
-        "RASA_PORT": str(free_port()), "ACTIONS_PORT": str(free_port()), "GATEWAY_PORT": str(free_port()),
-        "RASA_TOKEN": "test-rasa-token", "HANDOFF_SECRET": "test-handoff-secret",
-        "VAR_DIR": str(tmp), "KB_PATH": str(ROOT / "var" / "knowledge.db"),
-        "DATABASE_URL": f"sqlite:///{tmp / 'app.db'}", "TF_CPP_MIN_LOG_LEVEL": "3",
-        "SQLALCHEMY_SILENCE_UBER_WARNING": "1",
-        # Every test client is 127.0.0.1: only the test of this limit keeps the default.
-        "NEW_CONVERSATIONS_PER_MINUTE": "100000",
-    })
+    env = {
+        k: v
+        for k, v in os.environ.items()
+        if k == "RASA_MODEL"
+        or not k.startswith(
+            ("RASA_", "ACTIONS_", "GATEWAY_", "DATABASE_", "WECOM_", "HANDOFF_", "ENV", "REDIS_")
+        )
+    }
+    env.update(
+        {
+            "RASA_PORT": str(free_port()),
+            "ACTIONS_PORT": str(free_port()),
+            "GATEWAY_PORT": str(free_port()),
+            "RASA_TOKEN": "test-rasa-token",
+            "HANDOFF_SECRET": "test-handoff-secret",
+            "VAR_DIR": str(tmp),
+            "KB_PATH": str(ROOT / "var" / "knowledge.db"),
+            "DATABASE_URL": f"sqlite:///{tmp / 'app.db'}",
+            "TF_CPP_MIN_LOG_LEVEL": "3",
+            "SQLALCHEMY_SILENCE_UBER_WARNING": "1",
+            # Every test client is 127.0.0.1: only the test of this limit keeps the default.
+            "NEW_CONVERSATIONS_PER_MINUTE": "100000",
+        }
+    )
     env.update(extra)
     return env

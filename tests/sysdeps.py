@@ -13,8 +13,12 @@ import shutil
 import subprocess
 import sys
 
-PACKAGES = {"chromium": "chromium", "fonts-wqy-zenhei": None, "fonts-noto-color-emoji": None,
-            "docker-compose": "docker-compose"}
+PACKAGES = {
+    "chromium": "chromium",
+    "fonts-wqy-zenhei": None,
+    "fonts-noto-color-emoji": None,
+    "docker-compose": "docker-compose",
+}
 
 
 def missing() -> list[str]:
@@ -35,13 +39,18 @@ def main() -> int:
     if not absent:
         return 0
     if os.geteuid() != 0 or shutil.which("apt-get") is None:
-        print(f"error: the browser tests need Debian packages {' '.join(absent)}: "
-              f"run `sudo apt-get install -y {' '.join(absent)}`", file=sys.stderr)
+        print(
+            f"error: the browser tests need Debian packages {' '.join(absent)}: "
+            f"run `sudo apt-get install -y {' '.join(absent)}`",
+            file=sys.stderr,
+        )
         return 1
     print(f"installing {' '.join(absent)} (browser tests) ...", flush=True)
     env = {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}
     subprocess.run(["apt-get", "update", "-qq"], check=True, env=env)
-    subprocess.run(["apt-get", "install", "-y", "-qq", "--no-install-recommends", *absent], check=True, env=env)
+    subprocess.run(
+        ["apt-get", "install", "-y", "-qq", "--no-install-recommends", *absent], check=True, env=env
+    )
     return 0
 
 

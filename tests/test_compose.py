@@ -54,10 +54,16 @@ def test_every_app_service_matches_the_code() -> None:
         targets = {v["target"] if isinstance(v, dict) else str(v).split(":")[1] for v in svc["volumes"]}  # type: ignore[attr-defined]
         assert {"/app/var", "/app/models"} <= targets, name
         assert svc.get("healthcheck"), name
-        port = {"bot.serve": defaults.rasa_port, "actions": defaults.actions_port, "gateway": defaults.gateway_port}
+        port = {
+            "bot.serve": defaults.rasa_port,
+            "actions": defaults.actions_port,
+            "gateway": defaults.gateway_port,
+        }
         assert str(port[command[2]]) in str(svc["healthcheck"]), name
     for name in ("gateway", "gateway-scaled"):
-        published = [str(p["target"]) if isinstance(p, dict) else str(p).split(":")[-1] for p in apps[name]["ports"]]  # type: ignore[attr-defined]
+        published = [
+            str(p["target"]) if isinstance(p, dict) else str(p).split(":")[-1] for p in apps[name]["ports"]
+        ]  # type: ignore[attr-defined]
         assert str(defaults.gateway_port) in published
     scaled_env = dict(apps["rasa-scaled"]["environment"])  # type: ignore[call-overload]
     assert scaled_env["RASA_TRACKER_STORE_URL"].startswith("postgresql://")
@@ -86,14 +92,19 @@ def test_systemd_unit_runs_the_supervisor_with_known_settings() -> None:
     entries = unit_entries()
     service = {key: value for section, key, value in entries if section == "Service"}
     assert {section for section, _, _ in entries} == {"Unit", "Service", "Install"}
-    assert service["ExecStart"] == f"{UNIT_HOME}/.venv/bin/python -m gateway.supervise"  # what `make run` runs
+    assert (
+        service["ExecStart"] == f"{UNIT_HOME}/.venv/bin/python -m gateway.supervise"
+    )  # what `make run` runs
     assert service["WorkingDirectory"] == UNIT_HOME and service["User"] != "root"
     assert service["KillMode"] == "mixed" and service["Restart"] == "on-failure"
     # supervisord stops the services one after another, each within its stop wait (20 s).
     stopwait = configparser.ConfigParser(interpolation=None)
     stopwait.read_string(supervisord_config(Settings()))
-    waits = [int(stopwait[s]["stopwaitsecs"]) for s in stopwait.sections() if s.startswith("program:")
-             and "stopwaitsecs" in stopwait[s]]
+    waits = [
+        int(stopwait[s]["stopwaitsecs"])
+        for s in stopwait.sections()
+        if s.startswith("program:") and "stopwaitsecs" in stopwait[s]
+    ]
     assert int(service["TimeoutStopSec"]) > sum(waits)
     environment = [value for section, key, value in entries if key == "Environment"]
     assert {value.split("=", 1)[0] for value in environment} <= SETTINGS
@@ -105,6 +116,8 @@ def test_systemd_unit_verifies(tmp_path: Path) -> None:
         pytest.skip("no systemd-analyze here: the unit's keys are checked by the test above")
     unit = tmp_path / UNIT.name
     unit.write_text(UNIT.read_text(encoding="utf-8").replace(UNIT_HOME, str(ROOT)), encoding="utf-8")
-    done = subprocess.run(["systemd-analyze", "verify", str(unit)], capture_output=True, text=True, timeout=60)
+    done = subprocess.run(
+        ["systemd-analyze", "verify", str(unit)], capture_output=True, text=True, timeout=60
+    )
     ours = [line for line in done.stderr.splitlines() if UNIT.name in line]
     assert done.returncode == 0 and not ours, done.stderr

@@ -18,8 +18,11 @@ def test_every_setting_is_in_env_example() -> None:
 
 def test_every_route_is_in_readme() -> None:
     app = create_app(Settings())
-    paths = {route.path for route in app.routes if route.path not in ("/openapi.json", "/docs/oauth2-redirect",
-                                                                      "/redoc", "/static")}
+    paths = {
+        route.path
+        for route in app.routes
+        if route.path not in ("/openapi.json", "/docs/oauth2-redirect", "/redoc", "/static")
+    }
     for path in paths:
         first = path.split("{")[0].rstrip("/") or "/"
         assert f"`{first}" in README or f" {first}" in README, path

@@ -40,7 +40,11 @@ class WebChat:
 
     def messages(self, after: int = 0) -> list[dict[str, Any]]:
         """The stored conversation, oldest first."""
-        resp = httpx.get(f"{self.base}/api/conversations/{self.sender_id}/messages", params={"after": after},
-                         headers=self.headers, timeout=self.timeout)
+        resp = httpx.get(
+            f"{self.base}/api/conversations/{self.sender_id}/messages",
+            params={"after": after},
+            headers=self.headers,
+            timeout=self.timeout,
+        )
         assert resp.status_code == 200, resp.text
         return list(resp.json())

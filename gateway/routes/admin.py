@@ -12,19 +12,33 @@ from fastapi.responses import Response
 from gateway.services import AdminDep, ServicesDep
 
 router = APIRouter(prefix="/api/admin", tags=["admin"])
-AUDIT_COLUMNS = [("id", "序号"), ("at", "时间"), ("actor", "账号"), ("role", "角色"), ("action", "操作"),
-                 ("target", "对象"), ("address", "来源地址"), ("detail", "说明")]
+AUDIT_COLUMNS = [
+    ("id", "序号"),
+    ("at", "时间"),
+    ("actor", "账号"),
+    ("role", "角色"),
+    ("action", "操作"),
+    ("target", "对象"),
+    ("address", "来源地址"),
+    ("detail", "说明"),
+]
 
 
 @router.get("/audit")
 async def audit_entries(
-    request: Request, admin: AdminDep, services: ServicesDep, after: int = Query(0, ge=0),
-    limit: int = Query(200, ge=1, le=1000), actor: str | None = Query(None, max_length=64),
+    request: Request,
+    admin: AdminDep,
+    services: ServicesDep,
+    after: int = Query(0, ge=0),
+    limit: int = Query(200, ge=1, le=1000),
+    actor: str | None = Query(None, max_length=64),
     target: str | None = Query(None, max_length=128),
 ) -> list[dict[str, Any]]:
     """Audit entries with id > ``after``, oldest first (page with the last id); admins only."""
     entries = services.audit.entries(after=after, limit=limit, actor=actor, target=target)
-    services.audit.record(admin, "audit_read", target or actor or "", request, f"after {after}, {len(entries)} entries")
+    services.audit.record(
+        admin, "audit_read", target or actor or "", request, f"after {after}, {len(entries)} entries"
+    )
     return entries
 
 
@@ -40,5 +54,8 @@ async def export_audit(request: Request, admin: AdminDep, services: ServicesDep)
             writer.writerow(["" if entry[key] is None else entry[key] for key, _ in AUDIT_COLUMNS])
         after, count = batch[-1]["id"], count + len(batch)
     services.audit.record(admin, "audit_export", "audit_log", request, f"{count} entries")
-    return Response("\ufeff" + buf.getvalue(), media_type="text/csv; charset=utf-8",
-                    headers={"Content-Disposition": 'attachment; filename="audit_log.csv"'})
+    return Response(
+        "\ufeff" + buf.getvalue(),
+        media_type="text/csv; charset=utf-8",
+        headers={"Content-Disposition": 'attachment; filename="audit_log.csv"'},
+    )

@@ -26,7 +26,9 @@ logger = logging.getLogger(__name__)
 router = APIRouter(prefix="/api", tags=["chat"])
 
 
-def _claim_sender(services: Services, request: Request, sender_id: str | None, secret: str | None) -> str | None:
+def _claim_sender(
+    services: Services, request: Request, sender_id: str | None, secret: str | None
+) -> str | None:
     """The given conversation id when the request may write to it; None to start a new conversation.
 
     Raises:
@@ -48,7 +50,10 @@ def _claim_sender(services: Services, request: Request, sender_id: str | None, s
 
 @router.post("/chat", response_model=ChatOut)
 async def chat(
-    body: ChatIn, request: Request, response: Response, services: ServicesDep,
+    body: ChatIn,
+    request: Request,
+    response: Response,
+    services: ServicesDep,
     x_conversation_token: Annotated[str | None, Header()] = None,
 ) -> dict[str, Any]:
     """Send one owner message; returns the bot's replies, or none while a liaison holds the conversation.
@@ -70,16 +75,24 @@ async def chat(
             services.store.start_conversation(sender_id, ownership.WEB_CHANNEL, ownership.secret_hash(secret))
         except StoreError as exc:
             raise HTTPException(503, f"storage unavailable, message not accepted: {exc}") from exc
-        ownership.set_secret_cookie(response, request, sender_id, secret, services.settings.retention_days * 86400)
+        ownership.set_secret_cookie(
+            response, request, sender_id, secret, services.settings.retention_days * 86400
+        )
     if not services.limiter.allow(sender_id):
-        raise HTTPException(429, f"too many messages; at most {services.settings.rate_limit_per_minute} a minute")
+        raise HTTPException(
+            429, f"too many messages; at most {services.settings.rate_limit_per_minute} a minute"
+        )
     try:
         turn = await handle(services, sender_id, body.text, channel=ownership.WEB_CHANNEL)
     except StoreError as exc:
         raise HTTPException(503, f"storage unavailable, message not accepted: {exc}") from exc
     # A dict, validated once by response_model (building ChatOut here would validate it twice).
-    return {"sender_id": sender_id, "conversation_token": secret, "replies": [r.as_dict() for r in turn.replies],
-            "handoff": turn.handoff}
+    return {
+        "sender_id": sender_id,
+        "conversation_token": secret,
+        "replies": [r.as_dict() for r in turn.replies],
+        "handoff": turn.handoff,
+    }
 
 
 @router.get("/conversations/{sender_id}/messages", response_model=list[MessageOut])
@@ -92,7 +105,10 @@ async def conversation_messages(
 
 @router.delete("/conversations/{sender_id}", response_model=ClearOut)
 async def clear_conversation(
-    request: Request, response: Response, services: ServicesDep, sender_id: OwnedSender,
+    request: Request,
+    response: Response,
+    services: ServicesDep,
+    sender_id: OwnedSender,
 ) -> dict[str, Any]:
     """清除记录: delete the conversation and end its secret; an open case with a liaison is withdrawn."""
     deleted = retention.forget(services.store, sender_id)
@@ -114,6 +130,7 @@ async def conversation_stream(
     EventSource sends the conversation's cookie. The stream reads the store, so it sees messages
     written by any gateway worker; it ends when the conversation is cleared.
     """
+
     async def events() -> AsyncIterator[str]:
         last = after
         idle = 0.0
@@ -131,5 +148,8 @@ async def conversation_stream(
                 yield ": keep-alive\n\n"
             await asyncio.sleep(0.5)
 
-    return StreamingResponse(events(), media_type="text/event-stream",
-                             headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"})
+    return StreamingResponse(
+        events(),
+        media_type="text/event-stream",
+        headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"},
+    )

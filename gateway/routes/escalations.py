@@ -19,11 +19,20 @@ from gateway.wecom.kf_state import KfState, parse_sender
 
 router = APIRouter(prefix="/api", tags=["escalations"])
 CSV_COLUMNS = [
-    ("id", "工单号"), ("firm_name", "企业名称"), ("firm_uscc", "统一社会信用代码"), ("channel", "渠道"),
-    ("question", "诉求内容"), ("department", "承办部门"), ("liaison_username", "挂点领导"),
-    ("claimed_by", "受理人"), ("status", "状态"), ("created_at", "提交时间"),
-    ("first_response_due", "首次响应时限"), ("first_response_at", "首次响应时间"),
-    ("resolved_at", "办结时间"), ("sla_state", "时限状态"),
+    ("id", "工单号"),
+    ("firm_name", "企业名称"),
+    ("firm_uscc", "统一社会信用代码"),
+    ("channel", "渠道"),
+    ("question", "诉求内容"),
+    ("department", "承办部门"),
+    ("liaison_username", "挂点领导"),
+    ("claimed_by", "受理人"),
+    ("status", "状态"),
+    ("created_at", "提交时间"),
+    ("first_response_due", "首次响应时限"),
+    ("first_response_at", "首次响应时间"),
+    ("resolved_at", "办结时间"),
+    ("sla_state", "时限状态"),
 ]
 
 
@@ -33,7 +42,9 @@ def _fail(exc: EscalationError) -> HTTPException:
 
 @router.get("/escalations")
 async def list_escalations(
-    user: UserDep, services: ServicesDep, scope: str = Query("all", pattern="^(mine|queue|all)$"),
+    user: UserDep,
+    services: ServicesDep,
+    scope: str = Query("all", pattern="^(mine|queue|all)$"),
 ) -> list[dict[str, Any]]:
     """Escalations of my firms and claims (``mine``), my department's shared queue (``queue``), or both."""
     return services.escalations.list_for(user, scope)
@@ -48,10 +59,14 @@ async def export_csv(request: Request, user: UserDep, services: ServicesDep) -> 
     cases = services.escalations.list_for(user, "all", include_resolved=True)
     for esc in cases:
         writer.writerow([_safe_cell(esc.get(key)) for key, _ in CSV_COLUMNS])
-    services.audit.record(user, "export", "escalations", request,
-                          "cases " + ",".join(str(esc["id"]) for esc in cases)[:480])
-    return Response("\ufeff" + buf.getvalue(), media_type="text/csv; charset=utf-8",
-                    headers={"Content-Disposition": 'attachment; filename="escalations.csv"'})
+    services.audit.record(
+        user, "export", "escalations", request, "cases " + ",".join(str(esc["id"]) for esc in cases)[:480]
+    )
+    return Response(
+        "\ufeff" + buf.getvalue(),
+        media_type="text/csv; charset=utf-8",
+        headers={"Content-Disposition": 'attachment; filename="escalations.csv"'},
+    )
 
 
 def _safe_cell(value: Any) -> Any:
@@ -63,7 +78,9 @@ def _safe_cell(value: Any) -> Any:
 
 
 @router.get("/escalations/{esc_id}")
-async def get_escalation(esc_id: int, request: Request, user: UserDep, services: ServicesDep) -> dict[str, Any]:
+async def get_escalation(
+    esc_id: int, request: Request, user: UserDep, services: ServicesDep
+) -> dict[str, Any]:
     """One case: handoff packet, transcript, events, notes (the opening is audited)."""
     try:
         detail = services.escalations.detail(esc_id, user)
@@ -86,11 +103,15 @@ async def claim(esc_id: int, request: Request, user: UserDep, services: Services
 
 
 @router.post("/escalations/{esc_id}/reply")
-async def reply(esc_id: int, body: TextIn, request: Request, user: UserDep, services: ServicesDep) -> dict[str, Any]:
+async def reply(
+    esc_id: int, body: TextIn, request: Request, user: UserDep, services: ServicesDep
+) -> dict[str, Any]:
     """Answer the owner; the answer reaches them in the channel they used."""
     try:
         esc = services.escalations.require(esc_id, user)
-        deliveries = services.deliveries(esc["sender_id"], esc["channel"], [{"text": body.text, "role": "liaison"}])
+        deliveries = services.deliveries(
+            esc["sender_id"], esc["channel"], [{"text": body.text, "role": "liaison"}]
+        )
         _, message_id = services.escalations.reply(esc_id, user, body.text, deliveries)
     except EscalationError as exc:
         raise _fail(exc) from exc
@@ -110,7 +131,9 @@ async def resolve(esc_id: int, request: Request, user: UserDep, services: Servic
 
 
 @router.post("/escalations/{esc_id}/return")
-async def return_to_queue(esc_id: int, request: Request, user: UserDep, services: ServicesDep) -> dict[str, Any]:
+async def return_to_queue(
+    esc_id: int, request: Request, user: UserDep, services: ServicesDep
+) -> dict[str, Any]:
     """Give a claimed case back to the queue."""
     try:
         returned = services.escalations.return_to_queue(esc_id, user)
@@ -124,7 +147,9 @@ async def return_to_queue(esc_id: int, request: Request, user: UserDep, services
 
 
 @router.post("/escalations/{esc_id}/notes")
-async def add_note(esc_id: int, body: TextIn, request: Request, user: UserDep, services: ServicesDep) -> dict[str, Any]:
+async def add_note(
+    esc_id: int, body: TextIn, request: Request, user: UserDep, services: ServicesDep
+) -> dict[str, Any]:
     """Add an internal note (never shown to the owner)."""
     try:
         detail = services.escalations.add_note(esc_id, user, body.text)
@@ -141,7 +166,9 @@ class FirmIn(BaseModel):
 
 
 @router.post("/escalations/{esc_id}/bind-firm")
-async def bind_firm(esc_id: int, body: FirmIn, request: Request, user: UserDep, services: ServicesDep) -> dict[str, Any]:
+async def bind_firm(
+    esc_id: int, body: FirmIn, request: Request, user: UserDep, services: ServicesDep
+) -> dict[str, Any]:
     """Bind the case's owner to a registered firm once the liaison has confirmed who they talk to: a
     微信客服 customer's external_userid (their later conversations too), any other conversation itself.
     The case shows the firm; later cases go to the firm's liaison, this one stays with its holder."""

@@ -29,5 +29,11 @@ async def handoff(
     if created:
         await services.notify(esc, "created")
     due = datetime.fromisoformat(esc["first_response_due"])
-    return HandoffAck(escalation_id=esc["id"], status=esc["status"], liaison=services.escalations.label(esc),
-                      due_at=esc["first_response_due"], due_text=due_text(due), created=created)
+    return HandoffAck(
+        escalation_id=esc["id"],
+        status=esc["status"],
+        liaison=services.escalations.label(esc),
+        due_at=esc["first_response_due"],
+        due_text=due_text(due),
+        created=created,
+    )

@@ -46,10 +46,16 @@ async def healthz(services: ServicesDep) -> JSONResponse:
     """Each dependency's state (rasa, actions, knowledge base, database); 503 when one is down."""
     s = services.settings
     rasa, actions = await asyncio.gather(
-        services.rasa.healthy(), _actions(f"http://{s.actions_host}:{s.actions_port}/health"))
+        services.rasa.healthy(), _actions(f"http://{s.actions_host}:{s.actions_port}/health")
+    )
     checks: dict[str, Any] = {
-        "rasa": rasa, "actions": actions, "knowledge_base": _knowledge(), "database": _database(services),
+        "rasa": rasa,
+        "actions": actions,
+        "knowledge_base": _knowledge(),
+        "database": _database(services),
     }
     body = {name: {"ok": ok, "detail": detail} for name, (ok, detail) in checks.items()}
     healthy = all(v["ok"] for v in body.values())
-    return JSONResponse({"status": "ok" if healthy else "degraded", "checks": body}, status_code=200 if healthy else 503)
+    return JSONResponse(
+        {"status": "ok" if healthy else "degraded", "checks": body}, status_code=200 if healthy else 503
+    )

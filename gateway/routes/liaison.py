@@ -28,14 +28,20 @@ async def login(body: LoginIn, request: Request, services: ServicesDep) -> dict[
         raise HTTPException(401, "wrong username or password")
     services.auth.limiter.reset(key)
     token, liaison = result
-    liaison = {**liaison, "role": (services.registry.liaison(liaison["username"]) or {}).get("role") or "liaison"}
+    liaison = {
+        **liaison,
+        "role": (services.registry.liaison(liaison["username"]) or {}).get("role") or "liaison",
+    }
     services.audit.record(liaison, "login", request=request)
     return {"token": token, "liaison": liaison}
 
 
 @router.post("/logout")
 async def logout(
-    request: Request, user: UserDep, services: ServicesDep, authorization: Annotated[str | None, Header()] = None,
+    request: Request,
+    user: UserDep,
+    services: ServicesDep,
+    authorization: Annotated[str | None, Header()] = None,
 ) -> dict[str, bool]:
     """Revoke the current token."""
     services.auth.logout((authorization or "").split(" ", 1)[-1].strip())

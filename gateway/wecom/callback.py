@@ -31,7 +31,9 @@ MAX_BODY = 64 * 1024
 def _channel(services: Services) -> WeComChannel:
     channel = services.wecom
     if channel is None:
-        raise HTTPException(404, "WeCom is not configured (WECOM_TOKEN, WECOM_ENCODING_AES_KEY, WECOM_CORP_ID)")
+        raise HTTPException(
+            404, "WeCom is not configured (WECOM_TOKEN, WECOM_ENCODING_AES_KEY, WECOM_CORP_ID)"
+        )
     return channel  # type: ignore[no-any-return]
 
 
@@ -42,8 +44,12 @@ def _fresh(services: Services, timestamp: str) -> None:
     except ValueError as exc:
         raise HTTPException(400, "timestamp must be an integer") from exc
     if age > services.settings.wecom_replay_window_s:
-        logger.warning("wecom callback refused: timestamp %s is %.0f s old (replay window %d s)",
-                       timestamp, age, services.settings.wecom_replay_window_s)
+        logger.warning(
+            "wecom callback refused: timestamp %s is %.0f s old (replay window %d s)",
+            timestamp,
+            age,
+            services.settings.wecom_replay_window_s,
+        )
         raise HTTPException(403, "stale timestamp")
 
 
@@ -57,16 +63,25 @@ def _kf(services: Services) -> KfChannel:
 def _crypto(services: Services, kind: str) -> WeChatCrypto:
     s = services.settings
     if kind == "kf":
-        return WeChatCrypto(s.wecom_kf_token or s.wecom_token, s.wecom_kf_encoding_aes_key or s.wecom_encoding_aes_key,
-                            s.wecom_corp_id)
+        return WeChatCrypto(
+            s.wecom_kf_token or s.wecom_token,
+            s.wecom_kf_encoding_aes_key or s.wecom_encoding_aes_key,
+            s.wecom_corp_id,
+        )
     if kind == "bot":
         if not (s.wecom_bot_token and s.wecom_bot_encoding_aes_key):
-            raise HTTPException(404, "WeCom group bot is not configured (WECOM_BOT_TOKEN, WECOM_BOT_ENCODING_AES_KEY)")
-        return WeChatCrypto(s.wecom_bot_token, s.wecom_bot_encoding_aes_key, "")  # receiveid is "" for 智能机器人
+            raise HTTPException(
+                404, "WeCom group bot is not configured (WECOM_BOT_TOKEN, WECOM_BOT_ENCODING_AES_KEY)"
+            )
+        return WeChatCrypto(
+            s.wecom_bot_token, s.wecom_bot_encoding_aes_key, ""
+        )  # receiveid is "" for 智能机器人
     return WeChatCrypto(s.wecom_token, s.wecom_encoding_aes_key, s.wecom_corp_id)
 
 
-def _verify(services: Services, kind: str, msg_signature: str, timestamp: str, nonce: str, echostr: str) -> str:
+def _verify(
+    services: Services, kind: str, msg_signature: str, timestamp: str, nonce: str, echostr: str
+) -> str:
     _fresh(services, timestamp)
     try:
         plain = _crypto(services, kind).check_signature(msg_signature, timestamp, nonce, echostr)
@@ -78,8 +93,9 @@ def _verify(services: Services, kind: str, msg_signature: str, timestamp: str, n
     return plain.decode() if isinstance(plain, bytes) else str(plain)
 
 
-async def _decrypt(services: Services, kind: str, request: Request, msg_signature: str, timestamp: str,
-                   nonce: str) -> str:
+async def _decrypt(
+    services: Services, kind: str, request: Request, msg_signature: str, timestamp: str, nonce: str
+) -> str:
     _fresh(services, timestamp)
     body = await request.body()
     if len(body) > MAX_BODY:
@@ -101,7 +117,10 @@ async def _decrypt(services: Services, kind: str, request: Request, msg_signatur
 
 @router.get("/callback", response_class=PlainTextResponse)
 async def verify_app(
-    services: ServicesDep, msg_signature: str = Query(...), timestamp: str = Query(...), nonce: str = Query(...),
+    services: ServicesDep,
+    msg_signature: str = Query(...),
+    timestamp: str = Query(...),
+    nonce: str = Query(...),
     echostr: str = Query(...),
 ) -> PlainTextResponse:
     """URL verification of the self-built app: answers the decrypted echostr as plain text."""
@@ -111,7 +130,10 @@ async def verify_app(
 
 @router.post("/callback")
 async def app_message(
-    request: Request, services: ServicesDep, msg_signature: str = Query(...), timestamp: str = Query(...),
+    request: Request,
+    services: ServicesDep,
+    msg_signature: str = Query(...),
+    timestamp: str = Query(...),
     nonce: str = Query(...),
 ) -> Response:
     """An encrypted message or event of the self-built app (direct or app group chat): stored once, answered later."""
@@ -137,14 +159,24 @@ async def app_message(
             target = {"kind": "chat", "target": chat_id} if chat_id else {"kind": "user", "target": sender}
             channel.outbox.enqueue([{**target, "text": ONLY_TEXT}])
         return Response(status_code=200)
-    channel.accept(Inbound(key=key, from_user=sender, text=text[: services.settings.max_message_chars],
-                           chat_id=chat_id, channel="wecom-chat" if chat_id else "wecom-user"))
+    channel.accept(
+        Inbound(
+            key=key,
+            from_user=sender,
+            text=text[: services.settings.max_message_chars],
+            chat_id=chat_id,
+            channel="wecom-chat" if chat_id else "wecom-user",
+        )
+    )
     return Response(status_code=200)
 
 
 @router.get("/bot/callback", response_class=PlainTextResponse)
 async def verify_bot(
-    services: ServicesDep, msg_signature: str = Query(...), timestamp: str = Query(...), nonce: str = Query(...),
+    services: ServicesDep,
+    msg_signature: str = Query(...),
+    timestamp: str = Query(...),
+    nonce: str = Query(...),
     echostr: str = Query(...),
 ) -> PlainTextResponse:
     """URL verification of the 智能机器人 (group bot) API mode."""
@@ -154,7 +186,10 @@ async def verify_bot(
 
 @router.post("/bot/callback")
 async def bot_message(
-    request: Request, services: ServicesDep, msg_signature: str = Query(...), timestamp: str = Query(...),
+    request: Request,
+    services: ServicesDep,
+    msg_signature: str = Query(...),
+    timestamp: str = Query(...),
     nonce: str = Query(...),
 ) -> Response:
     """An @-mention of the 智能机器人 in a group (or a direct chat with it): stored once, answered
@@ -171,8 +206,16 @@ async def bot_message(
     text = _strip_mention(text)
     if not text:
         return Response(status_code=200)
-    channel.accept(Inbound(key=f"wecom-bot:{data.get('msgid')}", from_user=sender, text=text[:2000],
-                           chat_id=chat_id, channel="wecom-bot", response_url=data.get("response_url")))
+    channel.accept(
+        Inbound(
+            key=f"wecom-bot:{data.get('msgid')}",
+            from_user=sender,
+            text=text[:2000],
+            chat_id=chat_id,
+            channel="wecom-bot",
+            response_url=data.get("response_url"),
+        )
+    )
     return Response(status_code=200)
 
 
@@ -188,7 +231,10 @@ def _parse_xml(xml: str) -> dict[str, Any]:
 
 @router.get("/kf/callback", response_class=PlainTextResponse)
 async def verify_kf(
-    services: ServicesDep, msg_signature: str = Query(...), timestamp: str = Query(...), nonce: str = Query(...),
+    services: ServicesDep,
+    msg_signature: str = Query(...),
+    timestamp: str = Query(...),
+    nonce: str = Query(...),
     echostr: str = Query(...),
 ) -> PlainTextResponse:
     """URL verification of the 微信客服 callback (WECOM_KF_TOKEN and key, or the app's)."""
@@ -198,7 +244,10 @@ async def verify_kf(
 
 @router.post("/kf/callback")
 async def kf_event(
-    request: Request, services: ServicesDep, msg_signature: str = Query(...), timestamp: str = Query(...),
+    request: Request,
+    services: ServicesDep,
+    msg_signature: str = Query(...),
+    timestamp: str = Query(...),
     nonce: str = Query(...),
 ) -> Response:
     """A 微信客服 event: ``kf_msg_or_event`` says an account has news; its messages are pulled with

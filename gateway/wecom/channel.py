@@ -62,8 +62,12 @@ def button_choice(store: Store, sender_id: str, text: str) -> str:
     if not re.fullmatch(r"\s*\d{1,2}\s*", text):
         return text
     with store.engine.connect() as con:
-        row = con.execute(sa.select(messages.c.buttons).where(messages.c.sender_id == sender_id, messages.c.role == "bot")
-                          .order_by(messages.c.id.desc()).limit(1)).first()
+        row = con.execute(
+            sa.select(messages.c.buttons)
+            .where(messages.c.sender_id == sender_id, messages.c.role == "bot")
+            .order_by(messages.c.id.desc())
+            .limit(1)
+        ).first()
     buttons = json.loads(row[0]) if row and row[0] else []
     index = int(text) - 1
     return str(buttons[index]["payload"]) if 0 <= index < len(buttons) else text
@@ -93,24 +97,34 @@ class WeComChannel:
             kind, target = ("webhook", key) if key else ("chat", target)
         else:
             kind = "chat" if channel == "wecom-chat" else "user"
-        return [{"kind": kind, "target": target, "text": piece} for text in texts for piece in split_text(text)]
+        return [
+            {"kind": kind, "target": target, "text": piece} for text in texts for piece in split_text(text)
+        ]
 
     def _take_response_url(self, sender_id: str) -> str | None:
         """The 智能机器人 response_url of the conversation's latest message: usable once, for an hour."""
         with self.services.store.tx() as con:
-            row = con.execute(sa.select(conversations.c.reply_url, conversations.c.reply_url_at)
-                              .where(conversations.c.sender_id == sender_id)).first()
+            row = con.execute(
+                sa.select(conversations.c.reply_url, conversations.c.reply_url_at).where(
+                    conversations.c.sender_id == sender_id
+                )
+            ).first()
             if not row or not row[0]:
                 return None
-            con.execute(conversations.update().where(conversations.c.sender_id == sender_id)
-                        .values(reply_url=None, reply_url_at=None))
+            con.execute(
+                conversations.update()
+                .where(conversations.c.sender_id == sender_id)
+                .values(reply_url=None, reply_url_at=None)
+            )
         at = row[1]
         fresh = at is not None and (utcnow() - at).total_seconds() < 3300
         return str(row[0]) if fresh else None
 
     def _webhook_key(self, chat_id: str) -> str | None:
         with self.services.store.engine.connect() as con:
-            row = con.execute(sa.select(wecom_chats.c.webhook_key).where(wecom_chats.c.chat_id == chat_id)).first()
+            row = con.execute(
+                sa.select(wecom_chats.c.webhook_key).where(wecom_chats.c.chat_id == chat_id)
+            ).first()
         return row[0] if row and row[0] else None
 
     # -- notifications ------------------------------------------------------------------------
@@ -118,7 +132,11 @@ class WeComChannel:
         """Tell the liaison(s) in WeCom about a new escalation or a new owner message."""
         registry = self.services.registry
         names = [esc.get("claimed_by") or esc.get("liaison_username")]
-        userids = [u["wecom_userid"] for u in (registry.liaison(n) for n in names if n) if u and u.get("wecom_userid")]
+        userids = [
+            u["wecom_userid"]
+            for u in (registry.liaison(n) for n in names if n)
+            if u and u.get("wecom_userid")
+        ]
         if not userids and not esc.get("liaison_username"):
             userids = registry.department_wecom_ids(esc.get("department") or "")
         if not userids:
@@ -153,7 +171,9 @@ class WeComChannel:
             values.update(reply_url=msg.response_url, reply_url_at=utcnow())
         if values:
             with self.services.store.tx() as con:
-                con.execute(conversations.update().where(conversations.c.sender_id == sender_id).values(**values))
+                con.execute(
+                    conversations.update().where(conversations.c.sender_id == sender_id).values(**values)
+                )
         self.wake.set()
         return message_id
 
@@ -178,8 +198,13 @@ class WeComChannel:
             return True
         if command is None:
             mine = escs.list_for(user, "all")
-            lines = [f"#{e['id']} {e.get('firm_name') or '未登记企业'}：{(e.get('question') or '')[:30]}" for e in mine[:10]]
-            help_text = "回复企业请发送“#工单号 内容”，结案发送“#工单号 结案”。" + ("\n待办：\n" + "\n".join(lines) if lines else "")
+            lines = [
+                f"#{e['id']} {e.get('firm_name') or '未登记企业'}：{(e.get('question') or '')[:30]}"
+                for e in mine[:10]
+            ]
+            help_text = "回复企业请发送“#工单号 内容”，结案发送“#工单号 结案”。" + (
+                "\n待办：\n" + "\n".join(lines) if lines else ""
+            )
             self.outbox.enqueue([{"kind": "user", "target": msg.from_user, "text": help_text}])
             return True
         esc_id, body = int(command.group(1)), command.group(2).strip()
@@ -188,7 +213,12 @@ class WeComChannel:
                 asyncio.get_running_loop().create_task(self._resolve(esc_id, user))
             elif body:
                 esc = escs.require(esc_id, user)
-                escs.reply(esc_id, user, body, self.services.deliveries(esc["sender_id"], esc["channel"], [{"text": body}]))
+                escs.reply(
+                    esc_id,
+                    user,
+                    body,
+                    self.services.deliveries(esc["sender_id"], esc["channel"], [{"text": body}]),
+                )
                 self.outbox.wake.set()
         except EscalationError as exc:
             self.outbox.enqueue([{"kind": "user", "target": msg.from_user, "text": f"工单#{esc_id}：{exc}"}])

@@ -44,16 +44,30 @@ WELCOME = "您好！我是惠企通，中山市工业和信息化局的政策助
 RETRY_S = 5.0
 MAX_PAGES = 50  # per pull; a longer backlog continues in the next pass
 FAIL_TYPES = {
-    0: "未知原因", 1: "客服账号已删除", 2: "应用已关闭", 4: "会话已过期，超过48小时", 5: "会话已关闭",
-    6: "超过5条限制", 7: "未绑定视频号", 8: "主体未验证", 9: "未绑定视频号且主体未验证", 10: "用户拒收",
+    0: "未知原因",
+    1: "客服账号已删除",
+    2: "应用已关闭",
+    4: "会话已过期，超过48小时",
+    5: "会话已关闭",
+    6: "超过5条限制",
+    7: "未绑定视频号",
+    8: "主体未验证",
+    9: "未绑定视频号且主体未验证",
+    10: "用户拒收",
 }
 
 
 class KfChannel:
     """Pulls, stores and answers 微信客服 messages; reports the ones that could not be delivered."""
 
-    def __init__(self, services: Services, outbox: Outbox, client: KfClient, process: asyncio.Event,
-                 clock: Callable[[], float] = time.time) -> None:
+    def __init__(
+        self,
+        services: Services,
+        outbox: Outbox,
+        client: KfClient,
+        process: asyncio.Event,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
         self.services, self.outbox, self.client = services, outbox, client
         self.state = KfState(services.store)
         self.process = process  # wakes the worker that answers stored messages
@@ -97,7 +111,9 @@ class KfChannel:
         cursor = self.state.cursor(open_kfid)
         token = cursor.fresh_token()
         if token is None:
-            logger.info("wecom kf %s: no Token younger than 10 minutes; pulling at the next callback", open_kfid)
+            logger.info(
+                "wecom kf %s: no Token younger than 10 minutes; pulling at the next callback", open_kfid
+            )
             return 0
         position, read = cursor.cursor, 0
         for _ in range(MAX_PAGES):
@@ -106,8 +122,11 @@ class KfChannel:
             except KfError as exc:
                 if exc.errcode != INVALID_MSG_TOKEN:
                     raise
-                logger.warning("wecom kf %s: WeCom refused the callback Token (%s); waiting for a new one",
-                               open_kfid, exc.errmsg)
+                logger.warning(
+                    "wecom kf %s: WeCom refused the callback Token (%s); waiting for a new one",
+                    open_kfid,
+                    exc.errmsg,
+                )
                 self.state.forget_token(open_kfid, token)
                 return read
             for msg in page.get("msg_list") or []:
@@ -145,7 +164,9 @@ class KfChannel:
         """Store a customer's text once (by msgid) for the worker to answer; None when seen before."""
         sender = sender_id(open_kfid, external_userid)
         text = button_choice(self.services.store, sender, text[: self.services.settings.max_message_chars])
-        message_id = self.services.store.add_message_once(f"wecomkf:msg:{msgid}", sender, text, channel=CHANNEL)
+        message_id = self.services.store.add_message_once(
+            f"wecomkf:msg:{msgid}", sender, text, channel=CHANNEL
+        )
         if message_id is None:
             logger.info("wecom kf message %s already received; not processed again", msgid)
             return None
@@ -158,7 +179,9 @@ class KfChannel:
         code = self.state.firm_of(external_userid)
         if code:
             with self.services.store.tx() as con:
-                con.execute(conversations.update().where(conversations.c.sender_id == sender).values(firm_uscc=code))
+                con.execute(
+                    conversations.update().where(conversations.c.sender_id == sender).values(firm_uscc=code)
+                )
 
     def _servicer_wrote(self, msgid: str, open_kfid: str, external: str, servicer: str, text: str) -> None:
         """A 接待人员 wrote in the WeCom client: the owner has it already; keep it in the transcript."""
@@ -169,14 +192,19 @@ class KfChannel:
         liaison = self.services.registry.liaison_by_wecom(servicer) if servicer else None
         esc = escs.open_for(sender)
         if liaison is not None and esc is not None:
-            user = {"username": liaison["username"], "name": liaison["name"], "department": liaison["department"]}
+            user = {
+                "username": liaison["username"],
+                "name": liaison["name"],
+                "department": liaison["department"],
+            }
             try:
                 escs.reply(esc["id"], user, text, [])
                 return
             except EscalationError as exc:
                 logger.info("kf servicer %s message not recorded as a reply: %s", servicer, exc)
-        self.services.store.add_message(sender, "liaison", text, channel=CHANNEL, author=servicer or None,
-                                        status="processed")
+        self.services.store.add_message(
+            sender, "liaison", text, channel=CHANNEL, author=servicer or None, status="processed"
+        )
 
     # -- events ---------------------------------------------------------------------------------
     async def _event(self, msgid: str, event: dict[str, Any], sent_at: float) -> None:
@@ -184,15 +212,23 @@ class KfChannel:
             return
         kind = event.get("event_type")
         open_kfid, external = str(event.get("open_kfid") or ""), str(event.get("external_userid") or "")
-        if kind == "enter_session" and event.get("welcome_code") and open_kfid and external and ":" not in external:
+        if (
+            kind == "enter_session"
+            and event.get("welcome_code")
+            and open_kfid
+            and external
+            and ":" not in external
+        ):
             if self.clock() - sent_at > WELCOME_WINDOW_S:
                 logger.info("wecom kf welcome_code of %s expired before it was read", external)
                 return
             await self._welcome(open_kfid, external, str(event["welcome_code"]))
         elif kind == "msg_send_fail" and open_kfid and external:
             reason = FAIL_TYPES.get(int(event.get("fail_type") or 0), "未知原因")
-            await self.report(sender_id(open_kfid, external),
-                              f"微信客服消息发送失败（fail_type {event.get('fail_type')}：{reason}），msgid {event.get('fail_msgid')}")
+            await self.report(
+                sender_id(open_kfid, external),
+                f"微信客服消息发送失败（fail_type {event.get('fail_type')}：{reason}），msgid {event.get('fail_msgid')}",
+            )
         else:
             logger.info("wecom kf event %s: %s", kind, event)
 
@@ -207,8 +243,9 @@ class KfChannel:
                 logger.warning("greeting for %s from Rasa failed: %s", sender, exc)
         replies = replies or [{"text": WELCOME}]
         pieces = split_text("\n\n".join(render(r) for r in replies))
-        self.services.store.finish_turn(None, sender, CHANNEL, replies,
-                                        [{"kind": "kfevent", "target": code, "text": pieces[0]}])
+        self.services.store.finish_turn(
+            None, sender, CHANNEL, replies, [{"kind": "kfevent", "target": code, "text": pieces[0]}]
+        )
         self._firm_of_customer(sender, external)
         self.outbox.wake.set()
 

@@ -45,8 +45,13 @@ class KfClient:
         transport: an httpx transport (tests).
     """
 
-    def __init__(self, api_base: str, tokens: WeComClient, timeout: float = 10.0,
-                 transport: httpx.BaseTransport | None = None) -> None:
+    def __init__(
+        self,
+        api_base: str,
+        tokens: WeComClient,
+        timeout: float = 10.0,
+        transport: httpx.BaseTransport | None = None,
+    ) -> None:
         self.base = api_base.rstrip("/")
         self.tokens = tokens
         self.http = httpx.Client(timeout=timeout, transport=transport)
@@ -57,7 +62,9 @@ class KfClient:
         secret = settings.wecom_kf_secret or settings.wecom_secret
         if app_client is not None and secret == settings.wecom_secret:
             return cls(settings.wecom_api_base, app_client)
-        return cls(settings.wecom_api_base, WeComClient(settings.wecom_api_base, settings.wecom_corp_id, secret))
+        return cls(
+            settings.wecom_api_base, WeComClient(settings.wecom_api_base, settings.wecom_corp_id, secret)
+        )
 
     def close(self) -> None:
         """Close the connection pool."""
@@ -71,7 +78,9 @@ class KfClient:
             httpx.HTTPError: the request failed or WeCom answered an HTTP error.
         """
         for attempt in range(2):
-            resp = self.http.post(f"{self.base}/{path}", params={"access_token": self.tokens.access_token}, json=body)
+            resp = self.http.post(
+                f"{self.base}/{path}", params={"access_token": self.tokens.access_token}, json=body
+            )
             resp.raise_for_status()
             data: dict[str, Any] = resp.json()
             code = int(data.get("errcode") or 0)
@@ -95,7 +104,12 @@ class KfClient:
 
     def send_text(self, open_kfid: str, external_userid: str, text: str) -> str:
         """Send a text to a customer; returns WeCom's msgid."""
-        body = {"touser": external_userid, "open_kfid": open_kfid, "msgtype": "text", "text": {"content": text}}
+        body = {
+            "touser": external_userid,
+            "open_kfid": open_kfid,
+            "msgtype": "text",
+            "text": {"content": text},
+        }
         return str(self.call("kf/send_msg", body).get("msgid") or "")
 
     def send_on_event(self, code: str, text: str) -> str:

@@ -51,7 +51,11 @@ class KfState:
     def cursor(self, open_kfid: str) -> Cursor:
         """The account's cursor ("" before its first pull) and latest Token."""
         with self.store.engine.connect() as con:
-            row = con.execute(sa.select(wecom_kf_cursors).where(wecom_kf_cursors.c.open_kfid == open_kfid)).mappings().first()
+            row = (
+                con.execute(sa.select(wecom_kf_cursors).where(wecom_kf_cursors.c.open_kfid == open_kfid))
+                .mappings()
+                .first()
+            )
         if row is None:
             return Cursor(open_kfid, "", None, None)
         return Cursor(open_kfid, row["cursor"] or "", row["token"], row["token_at"])
@@ -59,11 +63,18 @@ class KfState:
     def _upsert(self, open_kfid: str, **values: object) -> None:
         def write() -> None:
             with self.store.tx() as con:
-                done = con.execute(wecom_kf_cursors.update().where(wecom_kf_cursors.c.open_kfid == open_kfid)
-                                   .values(updated_at=utcnow(), **values)).rowcount
+                done = con.execute(
+                    wecom_kf_cursors.update()
+                    .where(wecom_kf_cursors.c.open_kfid == open_kfid)
+                    .values(updated_at=utcnow(), **values)
+                ).rowcount
                 if not done:
-                    con.execute(wecom_kf_cursors.insert().values(open_kfid=open_kfid, cursor="", updated_at=utcnow(),
-                                                                 **values))
+                    con.execute(
+                        wecom_kf_cursors.insert().values(
+                            open_kfid=open_kfid, cursor="", updated_at=utcnow(), **values
+                        )
+                    )
+
         self.store.retry(write)
 
     def save_token(self, open_kfid: str, token: str) -> None:
@@ -73,9 +84,11 @@ class KfState:
     def forget_token(self, open_kfid: str, token: str) -> None:
         """WeCom refused the Token: pull again only when a callback brings a new one."""
         with self.store.tx() as con:
-            con.execute(wecom_kf_cursors.update().where(wecom_kf_cursors.c.open_kfid == open_kfid,
-                                                        wecom_kf_cursors.c.token == token)
-                        .values(token=None, token_at=None))
+            con.execute(
+                wecom_kf_cursors.update()
+                .where(wecom_kf_cursors.c.open_kfid == open_kfid, wecom_kf_cursors.c.token == token)
+                .values(token=None, token_at=None)
+            )
 
     def save_cursor(self, open_kfid: str, cursor: str) -> None:
         """Record where the pull stands, after the page's messages are stored."""
@@ -85,16 +98,22 @@ class KfState:
         """Service accounts a restarted gateway can still pull (their Token is less than 10 minutes old)."""
         since = utcnow() - timedelta(seconds=TOKEN_TTL_S)
         with self.store.engine.connect() as con:
-            rows = con.execute(sa.select(wecom_kf_cursors.c.open_kfid).where(wecom_kf_cursors.c.token.isnot(None),
-                                                                            wecom_kf_cursors.c.token_at > since)).all()
+            rows = con.execute(
+                sa.select(wecom_kf_cursors.c.open_kfid).where(
+                    wecom_kf_cursors.c.token.isnot(None), wecom_kf_cursors.c.token_at > since
+                )
+            ).all()
         return [r[0] for r in rows]
 
     # -- customers and firms --------------------------------------------------------------------
     def firm_of(self, external_userid: str) -> str | None:
         """The credit code a customer is bound to."""
         with self.store.engine.connect() as con:
-            row = con.execute(sa.select(wecom_kf_customers.c.uscc)
-                              .where(wecom_kf_customers.c.external_userid == external_userid)).first()
+            row = con.execute(
+                sa.select(wecom_kf_customers.c.uscc).where(
+                    wecom_kf_customers.c.external_userid == external_userid
+                )
+            ).first()
         return row[0] if row else None
 
     def bind(self, registry: Registry, external_userid: str, code: str, by: str) -> str:
@@ -110,11 +129,20 @@ class KfState:
         if registry.firm(uscc=code) is None:
             raise RegistryError(f"firm {code} is not registered")
         with self.store.tx() as con:
-            con.execute(wecom_kf_customers.delete().where(wecom_kf_customers.c.external_userid == external_userid))
-            con.execute(wecom_kf_customers.insert().values(external_userid=external_userid, uscc=code, bound_by=by,
-                                                           bound_at=utcnow()))
-            con.execute(conversations.update().where(
-                conversations.c.sender_id.startswith(f"{KF_PREFIX}:", autoescape=True),
-                conversations.c.sender_id.endswith(f":{external_userid}", autoescape=True),
-            ).values(firm_uscc=code))
+            con.execute(
+                wecom_kf_customers.delete().where(wecom_kf_customers.c.external_userid == external_userid)
+            )
+            con.execute(
+                wecom_kf_customers.insert().values(
+                    external_userid=external_userid, uscc=code, bound_by=by, bound_at=utcnow()
+                )
+            )
+            con.execute(
+                conversations.update()
+                .where(
+                    conversations.c.sender_id.startswith(f"{KF_PREFIX}:", autoescape=True),
+                    conversations.c.sender_id.endswith(f":{external_userid}", autoescape=True),
+                )
+                .values(firm_uscc=code)
+            )
         return code

@@ -22,7 +22,11 @@ logger = logging.getLogger(__name__)
 # group chat and a group-robot webhook take 20 a minute. A response_url takes exactly one. 微信客服
 # ("kf", and "kfevent" for a welcome) refuses with an errcode instead of dropping: nothing to count.
 LIMITS: dict[str, list[tuple[int, int]]] = {
-    "user": [(30, 60), (1000, 3600)], "chat": [(20, 60)], "webhook": [(20, 60)], "aibot": [], "kf": [],
+    "user": [(30, 60), (1000, 3600)],
+    "chat": [(20, 60)],
+    "webhook": [(20, 60)],
+    "aibot": [],
+    "kf": [],
     "kfevent": [],
 }
 KF_KINDS = ("kf", "kfevent")  # kf/send_msg to "<open_kfid>:<external_userid>"; a welcome to its one-time code
@@ -34,13 +38,18 @@ FREQ_LIMIT = 45009
 class Outbox:
     """Sends pending outbound rows in order per receiver."""
 
-    def __init__(self, store: Store, settings: Settings, client: WeComClient | None = None,
-                 kf: KfClient | None = None) -> None:
+    def __init__(
+        self, store: Store, settings: Settings, client: WeComClient | None = None, kf: KfClient | None = None
+    ) -> None:
         self.store, self.settings = store, settings
-        self.client = client or WeComClient(settings.wecom_api_base, settings.wecom_corp_id, settings.wecom_secret)
+        self.client = client or WeComClient(
+            settings.wecom_api_base, settings.wecom_corp_id, settings.wecom_secret
+        )
         self._kf = kf
         self.wake = asyncio.Event()
-        self.on_failed: list[FailureHook] = []  # told of every row given up on (微信客服 reports it in the case)
+        self.on_failed: list[
+            FailureHook
+        ] = []  # told of every row given up on (微信客服 reports it in the case)
 
     @property
     def kf(self) -> KfClient:
@@ -59,8 +68,15 @@ class Outbox:
     def _sent_within(self, target: str, seconds: int) -> int:
         since = utcnow() - timedelta(seconds=seconds)
         with self.store.engine.connect() as con:
-            return int(con.execute(sa.select(sa.func.count()).select_from(outbound).where(
-                outbound.c.target == target, outbound.c.status == "sent", outbound.c.sent_at > since)).scalar_one())
+            return int(
+                con.execute(
+                    sa.select(sa.func.count())
+                    .select_from(outbound)
+                    .where(
+                        outbound.c.target == target, outbound.c.status == "sent", outbound.c.sent_at > since
+                    )
+                ).scalar_one()
+            )
 
     def wait_for(self, kind: str, target: str) -> float:
         """Seconds until ``target`` may receive one more message (0 = now); counted from the store,
@@ -82,18 +98,29 @@ class Outbox:
         elif kind == "chat":
             self.client.appchat.send_text(target, text)
         else:
-            url = (f"{self.settings.wecom_api_base.rstrip('/')}/webhook/send?key={target}" if kind == "webhook"
-                   else target)
-            body = ({"msgtype": "text", "text": {"content": text}} if kind == "webhook"
-                    else {"msgtype": "markdown", "markdown": {"content": text}})
+            url = (
+                f"{self.settings.wecom_api_base.rstrip('/')}/webhook/send?key={target}"
+                if kind == "webhook"
+                else target
+            )
+            body = (
+                {"msgtype": "text", "text": {"content": text}}
+                if kind == "webhook"
+                else {"msgtype": "markdown", "markdown": {"content": text}}
+            )
             result = post_json(url, body)
             if result.get("errcode", 0) != 0:
                 raise WeChatClientException(result.get("errcode"), result.get("errmsg", ""))
 
     def _claim(self, row_id: int) -> bool:
         with self.store.tx() as con:
-            return bool(con.execute(outbound.update().where(outbound.c.id == row_id, outbound.c.status == "pending")
-                                    .values(status="sending")).rowcount)
+            return bool(
+                con.execute(
+                    outbound.update()
+                    .where(outbound.c.id == row_id, outbound.c.status == "pending")
+                    .values(status="sending")
+                ).rowcount
+            )
 
     def _finish(self, row_id: int, **values: Any) -> None:
         with self.store.tx() as con:
@@ -103,8 +130,16 @@ class Outbox:
         """One pass: send every due row whose receiver is within its limits; returns how many were sent."""
         now = utcnow()
         with self.store.engine.connect() as con:
-            rows = con.execute(sa.select(outbound).where(outbound.c.status == "pending", outbound.c.not_before <= now)
-                               .order_by(outbound.c.id).limit(200)).mappings().all()
+            rows = (
+                con.execute(
+                    sa.select(outbound)
+                    .where(outbound.c.status == "pending", outbound.c.not_before <= now)
+                    .order_by(outbound.c.id)
+                    .limit(200)
+                )
+                .mappings()
+                .all()
+            )
         blocked: set[str] = set()
         sent = 0
         for row in map(dict, rows):
@@ -121,13 +156,20 @@ class Outbox:
             except Exception as exc:  # noqa: BLE001 - every failure is retried with backoff, then parked
                 attempts = row["attempts"] + 1
                 errcode = getattr(exc, "errcode", None)
-                delay = 60 if errcode == FREQ_LIMIT else 2 ** attempts
+                delay = 60 if errcode == FREQ_LIMIT else 2**attempts
                 # A 微信客服 send refused for the session's state or quota cannot succeed by repeating it.
                 final = row["kind"] in KF_KINDS and errcode in UNDELIVERABLE
                 status = "failed" if attempts >= MAX_ATTEMPTS or final else "pending"
-                logger.warning("wecom %s to %s failed (attempt %d): %s", row["kind"], row["target"], attempts, exc)
-                self._finish(row["id"], status=status, attempts=attempts, last_error=str(exc)[:500],
-                             not_before=utcnow() + timedelta(seconds=delay))
+                logger.warning(
+                    "wecom %s to %s failed (attempt %d): %s", row["kind"], row["target"], attempts, exc
+                )
+                self._finish(
+                    row["id"],
+                    status=status,
+                    attempts=attempts,
+                    last_error=str(exc)[:500],
+                    not_before=utcnow() + timedelta(seconds=delay),
+                )
                 blocked.add(row["target"])
                 if status == "failed":
                     await self._report(row, exc)

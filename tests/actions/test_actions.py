@@ -32,19 +32,31 @@ GROWTH_QUOTE = "我市对专精特新企业较上一年增长 30%的，给予 10
 REFORM_QUOTE = "对已认定为市级专精特新或单项冠军培育企业实施股份制改造的企业，给予最高不超过 200 万元资助。"
 OFFER_BUTTONS = [{"title": "转人工", "payload": "/request_human"}, {"title": "不用了", "payload": "/deny"}]
 SECRET = "test-handoff-secret"
-GATEWAY_OK = {"escalation_id": 7, "status": "open", "liaison": "张三（市工业和信息化局）",
-              "due_text": "今天 17:30 前"}
+GATEWAY_OK = {
+    "escalation_id": 7,
+    "status": "open",
+    "liaison": "张三（市工业和信息化局）",
+    "due_text": "今天 17:30 前",
+}
 USCC_BASE = "91442000MA4UQ8XXX"
 USCC_VALID = USCC_BASE + uscc.calc_check_digit(USCC_BASE)
 USCC_WRONG = USCC_BASE + ("0" if USCC_VALID[-1] != "0" else "1")
 
 
-def user_event(text: str, intent: str, timestamp: float, entities: list[dict[str, Any]] | None = None) -> dict[str, Any]:
+def user_event(
+    text: str, intent: str, timestamp: float, entities: list[dict[str, Any]] | None = None
+) -> dict[str, Any]:
     """A UserUttered event as it appears in the tracker Rasa posts to the action server."""
     found = entities if entities is not None else fact_entities(text)  # what bot.facts_extractor adds
     parse_data = {"text": text, "intent": {"name": intent, "confidence": 0.93}, "entities": found}
-    return {"event": "user", "timestamp": timestamp, "text": text, "parse_data": parse_data,
-            "input_channel": "rest", "metadata": {}}
+    return {
+        "event": "user",
+        "timestamp": timestamp,
+        "text": text,
+        "parse_data": parse_data,
+        "input_channel": "rest",
+        "metadata": {},
+    }
 
 
 def state(sender_id: str, slots: dict[str, Any], events: list[dict[str, Any]]) -> dict[str, Any]:
@@ -63,77 +75,145 @@ def state(sender_id: str, slots: dict[str, Any], events: list[dict[str, Any]]) -
 
 
 LISTEN = {"event": "action", "timestamp": 1718000000.0, "name": "action_listen"}
-ASK_GROWTH_SUBSIDY = state("owner-growth", {}, [
-    LISTEN,
-    user_event("专精特新企业增长30%有什么补贴", "ask_policy", 1718000001.0),
-])
-ASK_REFORM_PROCEDURE = state("owner-procedure", {}, [
-    LISTEN,
-    user_event("股改资助怎么申请，要交什么材料", "ask_procedure", 1718000001.0),
-])
-ASK_OFF_TOPIC = state("owner-offtopic", {}, [
-    LISTEN,
-    user_event("公积金怎么提取", "ask_policy", 1718000001.0),
-])
-STATES_FACTS = state("owner-facts", {}, [
-    LISTEN,
-    user_event("我们是省级专精特新，去年增长了百分之三十五", "provide_firm_info", 1718000001.0),
-])
-ANSWERS_ASKED_FACT = state("owner-affirm", {"asked_fact": "shareholding_reform", "zjtx_level": "市级"}, [
-    LISTEN,
-    user_event("我们能拿股改资助吗", "ask_eligibility", 1718000001.0),
-    {"event": "bot", "timestamp": 1718000002.0, "text": "贵企业是否实施股份制改造？"},
-    user_event("是的", "affirm", 1718000003.0),
-])
-DENIES_ASKED_FACT = state("owner-deny", {"asked_fact": "shareholding_reform", "zjtx_level": "市级"}, [
-    LISTEN,
-    user_event("我们能拿股改资助吗", "ask_eligibility", 1718000001.0),
-    {"event": "bot", "timestamp": 1718000002.0, "text": "贵企业是否实施股份制改造？"},
-    user_event("没有", "deny", 1718000003.0),
-])
-BUTTON_ENTITY = state("owner-button", {"asked_fact": "industry"}, [
-    LISTEN,
-    user_event('/provide_firm_info{"industry":"灯饰"}', "provide_firm_info", 1718000001.0,
-               [{"entity": "industry", "value": "灯饰", "start": 0, "end": 0}]),
-])
-ASK_GROWTH_ELIGIBILITY = state("owner-eligible", {"zjtx_level": "省级", "growth_pct": 35.0, "asked_fact": "growth_pct",
-                                                  "pending_targets": ["zjtx-growth-subsidy"]}, [
-    LISTEN,
-    user_event("我们能拿增长补贴吗", "ask_eligibility", 1718000001.0),
-    {"event": "bot", "timestamp": 1718000002.0, "text": "贵企业较上一年增长了多少？"},
-    user_event("35%", "provide_firm_info", 1718000003.0),
-])
-FACTS_AND_QUESTION = state("owner-one-turn", {"zjtx_level": "市级", "shareholding_reform": True}, [
-    LISTEN,
-    user_event("我们市级专精特新，准备搞股份制改造，资助给多少？", "ask_policy", 1718000001.0),
-])
+ASK_GROWTH_SUBSIDY = state(
+    "owner-growth",
+    {},
+    [
+        LISTEN,
+        user_event("专精特新企业增长30%有什么补贴", "ask_policy", 1718000001.0),
+    ],
+)
+ASK_REFORM_PROCEDURE = state(
+    "owner-procedure",
+    {},
+    [
+        LISTEN,
+        user_event("股改资助怎么申请，要交什么材料", "ask_procedure", 1718000001.0),
+    ],
+)
+ASK_OFF_TOPIC = state(
+    "owner-offtopic",
+    {},
+    [
+        LISTEN,
+        user_event("公积金怎么提取", "ask_policy", 1718000001.0),
+    ],
+)
+STATES_FACTS = state(
+    "owner-facts",
+    {},
+    [
+        LISTEN,
+        user_event("我们是省级专精特新，去年增长了百分之三十五", "provide_firm_info", 1718000001.0),
+    ],
+)
+ANSWERS_ASKED_FACT = state(
+    "owner-affirm",
+    {"asked_fact": "shareholding_reform", "zjtx_level": "市级"},
+    [
+        LISTEN,
+        user_event("我们能拿股改资助吗", "ask_eligibility", 1718000001.0),
+        {"event": "bot", "timestamp": 1718000002.0, "text": "贵企业是否实施股份制改造？"},
+        user_event("是的", "affirm", 1718000003.0),
+    ],
+)
+DENIES_ASKED_FACT = state(
+    "owner-deny",
+    {"asked_fact": "shareholding_reform", "zjtx_level": "市级"},
+    [
+        LISTEN,
+        user_event("我们能拿股改资助吗", "ask_eligibility", 1718000001.0),
+        {"event": "bot", "timestamp": 1718000002.0, "text": "贵企业是否实施股份制改造？"},
+        user_event("没有", "deny", 1718000003.0),
+    ],
+)
+BUTTON_ENTITY = state(
+    "owner-button",
+    {"asked_fact": "industry"},
+    [
+        LISTEN,
+        user_event(
+            '/provide_firm_info{"industry":"灯饰"}',
+            "provide_firm_info",
+            1718000001.0,
+            [{"entity": "industry", "value": "灯饰", "start": 0, "end": 0}],
+        ),
+    ],
+)
+ASK_GROWTH_ELIGIBILITY = state(
+    "owner-eligible",
+    {
+        "zjtx_level": "省级",
+        "growth_pct": 35.0,
+        "asked_fact": "growth_pct",
+        "pending_targets": ["zjtx-growth-subsidy"],
+    },
+    [
+        LISTEN,
+        user_event("我们能拿增长补贴吗", "ask_eligibility", 1718000001.0),
+        {"event": "bot", "timestamp": 1718000002.0, "text": "贵企业较上一年增长了多少？"},
+        user_event("35%", "provide_firm_info", 1718000003.0),
+    ],
+)
+FACTS_AND_QUESTION = state(
+    "owner-one-turn",
+    {"zjtx_level": "市级", "shareholding_reform": True},
+    [
+        LISTEN,
+        user_event("我们市级专精特新，准备搞股份制改造，资助给多少？", "ask_policy", 1718000001.0),
+    ],
+)
 MUNICIPAL_REFORMING_FIRM = state(
-    "owner-match", {"zjtx_level": "市级", "growth_pct": 35.0, "shareholding_reform": True}, [
+    "owner-match",
+    {"zjtx_level": "市级", "growth_pct": 35.0, "shareholding_reform": True},
+    [
         LISTEN,
         user_event("我们能享受哪些政策", "match_policies", 1718000001.0),
-    ])
-EMPTY_PROFILE = state("owner-empty", {}, [
-    LISTEN,
-    user_event("我们能享受哪些政策", "match_policies", 1718000001.0),
-])
-NOT_ZJTX = state("owner-not-zjtx", {"zjtx_level": "无"}, [
-    LISTEN,
-    user_event("我们能享受哪些政策", "match_policies", 1718000001.0),
-    {"event": "bot", "timestamp": 1718000002.0, "text": "贵企业是否专精特新？"},
-    user_event("不是专精特新", "provide_firm_info", 1718000003.0),
-])
-CREDIT_CODE_OK = state("owner-uscc-ok", {}, [
-    LISTEN,
-    user_event(f"我们的统一社会信用代码是{USCC_VALID}", "provide_firm_info", 1718000001.0),
-])
-CREDIT_CODE_WRONG = state("owner-uscc-wrong", {}, [
-    LISTEN,
-    user_event(f"我们的统一社会信用代码是{USCC_WRONG}", "provide_firm_info", 1718000001.0),
-])
+    ],
+)
+EMPTY_PROFILE = state(
+    "owner-empty",
+    {},
+    [
+        LISTEN,
+        user_event("我们能享受哪些政策", "match_policies", 1718000001.0),
+    ],
+)
+NOT_ZJTX = state(
+    "owner-not-zjtx",
+    {"zjtx_level": "无"},
+    [
+        LISTEN,
+        user_event("我们能享受哪些政策", "match_policies", 1718000001.0),
+        {"event": "bot", "timestamp": 1718000002.0, "text": "贵企业是否专精特新？"},
+        user_event("不是专精特新", "provide_firm_info", 1718000003.0),
+    ],
+)
+CREDIT_CODE_OK = state(
+    "owner-uscc-ok",
+    {},
+    [
+        LISTEN,
+        user_event(f"我们的统一社会信用代码是{USCC_VALID}", "provide_firm_info", 1718000001.0),
+    ],
+)
+CREDIT_CODE_WRONG = state(
+    "owner-uscc-wrong",
+    {},
+    [
+        LISTEN,
+        user_event(f"我们的统一社会信用代码是{USCC_WRONG}", "provide_firm_info", 1718000001.0),
+    ],
+)
 WANTS_A_PERSON = state(
     "owner-handoff",
-    {"zjtx_level": "省级", "shareholding_reform": True, "open_question": "股改资助怎么申请，要交什么材料",
-     "last_sources": ["zjtx-shareholding-reform"], "handoff_offered": True},
+    {
+        "zjtx_level": "省级",
+        "shareholding_reform": True,
+        "open_question": "股改资助怎么申请，要交什么材料",
+        "last_sources": ["zjtx-shareholding-reform"],
+        "handoff_offered": True,
+    },
     [
         LISTEN,
         user_event("股改资助怎么申请，要交什么材料", "ask_procedure", 1718000001.0),
@@ -149,8 +229,14 @@ EXPECTED_PACKET = {
     "reason": "user_request",
     "slots": {"zjtx_level": "省级", "shareholding_reform": True},
     "question": "股改资助怎么申请，要交什么材料",
-    "citations": [{"policy_id": "zjtx-shareholding-reform", "title": "专精特新股份制改造资助", "section": "三（二）",
-                   "departments": ["市工业和信息化局"]}],
+    "citations": [
+        {
+            "policy_id": "zjtx-shareholding-reform",
+            "title": "专精特新股份制改造资助",
+            "section": "三（二）",
+            "departments": ["市工业和信息化局"],
+        }
+    ],
     "last_turns": [
         {"role": "user", "text": "股改资助怎么申请，要交什么材料", "timestamp": 1718000001.0},
         {"role": "bot", "text": "答复函没有写明申请材料。", "timestamp": 1718000002.0},
@@ -171,8 +257,12 @@ def run(action: Any, recorded: dict[str, Any]) -> tuple[list[dict[str, Any]], li
 
 
 def client_settings(tmp_path: Path) -> Settings:
-    return Settings(var_dir=tmp_path, kb_path=tmp_path / "unused.db", handoff_secret=SECRET,
-                    handoff_url="http://gateway.test/internal/handoff")
+    return Settings(
+        var_dir=tmp_path,
+        kb_path=tmp_path / "unused.db",
+        handoff_secret=SECRET,
+        handoff_url="http://gateway.test/internal/handoff",
+    )
 
 
 def gateway(status: int, body: dict[str, Any], posted: list[httpx.Request]) -> httpx.MockTransport:
@@ -198,13 +288,20 @@ def test_answer_leads_with_the_amount_then_quotes_and_cites_with_the_letters_dat
     message = messages[0]
     lead, quote = message["text"].split("\n")[:2]
     assert "10-100 万元" in lead
-    assert quote == f"答复函原文（专精特新企业增长补贴）：“{GROWTH_QUOTE}”（依据：答复函 三（二），2022年6月8日；负责部门：市工业和信息化局）"
-    assert message["buttons"] == [{"title": "帮我判断我们企业是否符合", "payload": "我们企业能享受专精特新企业增长补贴吗？"}]
+    assert (
+        quote
+        == f"答复函原文（专精特新企业增长补贴）：“{GROWTH_QUOTE}”（依据：答复函 三（二），2022年6月8日；负责部门：市工业和信息化局）"
+    )
+    assert message["buttons"] == [
+        {"title": "帮我判断我们企业是否符合", "payload": "我们企业能享受专精特新企业增长补贴吗？"}
+    ]
     assert message["custom"]["sources"] == [
         {"policy_id": "zjtx-growth-subsidy", "title": "专精特新企业增长补贴", "section": "三（二）"},
     ]
-    assert events == [SlotSet("open_question", "专精特新企业增长30%有什么补贴"),
-                      SlotSet("last_sources", ["zjtx-growth-subsidy"])]
+    assert events == [
+        SlotSet("open_question", "专精特新企业增长30%有什么补贴"),
+        SlotSet("last_sources", ["zjtx-growth-subsidy"]),
+    ]
 
 
 def test_an_answer_withdraws_a_pending_offer_of_a_person() -> None:
@@ -222,9 +319,15 @@ def test_a_procedure_question_says_the_letter_is_silent_and_labels_the_related_r
     assert "不是对这个问题的回答" in message["text"]
     assert REFORM_QUOTE in message["text"]
     assert message["buttons"] == OFFER_BUTTONS
-    assert message["custom"] == {"sources": [
-        {"policy_id": "zjtx-shareholding-reform", "title": "专精特新股份制改造资助", "section": "三（二）"},
-    ]}
+    assert message["custom"] == {
+        "sources": [
+            {
+                "policy_id": "zjtx-shareholding-reform",
+                "title": "专精特新股份制改造资助",
+                "section": "三（二）",
+            },
+        ]
+    }
     assert events == [
         SlotSet("handoff_offered", True),
         SlotSet("open_question", "股改资助怎么申请,要交什么材料"),
@@ -240,29 +343,59 @@ def test_an_individuals_matter_is_out_of_scope_and_cites_nothing() -> None:
     assert events == [SlotSet("last_sources", [])]
 
 
-@pytest.mark.parametrize(("recorded", "expected"), [
-    (STATES_FACTS, {"zjtx_level": "省级", "growth_pct": 35.0}),
-    (ANSWERS_ASKED_FACT, {"shareholding_reform": True}),
-    (DENIES_ASKED_FACT, {"shareholding_reform": False}),
-    (BUTTON_ENTITY, {"industry": "灯饰"}),
-    (ASK_GROWTH_SUBSIDY, {}),
-    (ASK_OFF_TOPIC, {}),
-], ids=["stated", "affirm-to-asked-fact", "deny-to-asked-fact", "button-entity",
-        "policy-question-is-not-about-the-asker", "nothing"])
+@pytest.mark.parametrize(
+    ("recorded", "expected"),
+    [
+        (STATES_FACTS, {"zjtx_level": "省级", "growth_pct": 35.0}),
+        (ANSWERS_ASKED_FACT, {"shareholding_reform": True}),
+        (DENIES_ASKED_FACT, {"shareholding_reform": False}),
+        (BUTTON_ENTITY, {"industry": "灯饰"}),
+        (ASK_GROWTH_SUBSIDY, {}),
+        (ASK_OFF_TOPIC, {}),
+    ],
+    ids=[
+        "stated",
+        "affirm-to-asked-fact",
+        "deny-to-asked-fact",
+        "button-entity",
+        "policy-question-is-not-about-the-asker",
+        "nothing",
+    ],
+)
 def test_turn_facts_are_what_the_message_states_or_answers(recorded: dict[str, Any], expected: dict) -> None:
     assert turn_facts(tracker(recorded)) == expected
 
 
-@pytest.mark.parametrize(("text", "stated", "posed"), [
-    ("我们是省级专精特新，今年比去年多了四成，有什么补贴可以拿？", {"zjtx_level": "省级", "growth_pct": 40.0}, {}),
-    ("我们市级专精特新，准备搞股份制改造，资助给多少？", {"zjtx_level": "市级", "shareholding_reform": True}, {}),
-    ("专精特新企业增长超过三成，补贴有多少？", {}, {}),
-    ("要是增长三成的话能拿多少", {}, {"growth_pct": 30.0}),
-    ("如果我们搞股改，能给多少", {}, {"shareholding_reform": True}),
-    ("省级，增长35%", {"zjtx_level": "省级", "growth_pct": 35.0}, {}),
-], ids=["facts-then-question", "planned-reform", "general-question", "hypothetical", "hypothetical-first-person",
-        "bare-facts"])
-def test_fact_entities_are_only_what_the_owner_states_about_the_firm(text: str, stated: dict, posed: dict) -> None:
+@pytest.mark.parametrize(
+    ("text", "stated", "posed"),
+    [
+        (
+            "我们是省级专精特新，今年比去年多了四成，有什么补贴可以拿？",
+            {"zjtx_level": "省级", "growth_pct": 40.0},
+            {},
+        ),
+        (
+            "我们市级专精特新，准备搞股份制改造，资助给多少？",
+            {"zjtx_level": "市级", "shareholding_reform": True},
+            {},
+        ),
+        ("专精特新企业增长超过三成，补贴有多少？", {}, {}),
+        ("要是增长三成的话能拿多少", {}, {"growth_pct": 30.0}),
+        ("如果我们搞股改，能给多少", {}, {"shareholding_reform": True}),
+        ("省级，增长35%", {"zjtx_level": "省级", "growth_pct": 35.0}, {}),
+    ],
+    ids=[
+        "facts-then-question",
+        "planned-reform",
+        "general-question",
+        "hypothetical",
+        "hypothetical-first-person",
+        "bare-facts",
+    ],
+)
+def test_fact_entities_are_only_what_the_owner_states_about_the_firm(
+    text: str, stated: dict, posed: dict
+) -> None:
     assert {e["entity"]: e["value"] for e in fact_entities(text)} == stated
     assert split_facts(text)[1] == posed
 
@@ -277,9 +410,14 @@ def test_facts_and_a_question_in_one_message_get_the_verdict_in_that_turn() -> N
 
 
 def test_a_verdict_shows_what_is_decided_then_asks_one_fact() -> None:
-    recorded = state("owner-form", {"zjtx_level": "省级"}, [
-        LISTEN, user_event("我们能拿增长补贴吗", "ask_eligibility", 1718000001.0),
-    ])
+    recorded = state(
+        "owner-form",
+        {"zjtx_level": "省级"},
+        [
+            LISTEN,
+            user_event("我们能拿增长补贴吗", "ask_eligibility", 1718000001.0),
+        ],
+    )
     events, messages = run(ActionRespond(), recorded)
     assert "❔【专精特新企业增长补贴】信息不足" in messages[0]["text"]
     assert "10-100 万元" in messages[0]["text"]
@@ -296,8 +434,12 @@ def test_the_answer_to_the_asked_fact_completes_the_verdict() -> None:
     assert f"条件原文：“{GROWTH_QUOTE}”" in text
     assert "根据您提供的信息（专精特新认定级别：省级；较上一年增长率：35%），对照答复函：" in text
     assert messages[0]["custom"]["verdicts"] == [
-        {"policy_id": "zjtx-growth-subsidy", "status": "符合",
-         "reasons": ["专精特新认定级别：省级", "较上一年增长率35%，达到答复函要求的30%"]}]
+        {
+            "policy_id": "zjtx-growth-subsidy",
+            "status": "符合",
+            "reasons": ["专精特新认定级别：省级", "较上一年增长率35%，达到答复函要求的30%"],
+        }
+    ]
     assert SlotSet("asked_fact", None) in events
 
 
@@ -312,7 +454,7 @@ def test_match_policies_lists_what_a_municipal_reforming_firm_matches() -> None:
     assert verdicts["little-giant-national-subsidy"] == "不符合"
     assert "little-giant-national-subsidy" not in shown
     matched = [pid for pid in shown if verdicts[pid] == "符合"]
-    assert shown[:len(matched)] == matched  # matches first, largest benefit first, then the undecided
+    assert shown[: len(matched)] == matched  # matches first, largest benefit first, then the undecided
     assert matched[0] == "zjtx-shareholding-reform"
     assert SlotSet("last_sources", shown) in events
 
@@ -326,15 +468,28 @@ def test_match_policies_with_an_empty_profile_asks_only_the_level() -> None:
 
 
 def test_politeness_never_overrides_the_question() -> None:
-    recorded = state("owner-polite", {}, [LISTEN, user_event(
-        "您好，打扰了，想请教一下专精特新企业增长补贴最多给多少？麻烦了，谢谢！", "thanks", 1718000001.0)])
+    recorded = state(
+        "owner-polite",
+        {},
+        [
+            LISTEN,
+            user_event(
+                "您好，打扰了，想请教一下专精特新企业增长补贴最多给多少？麻烦了，谢谢！",
+                "thanks",
+                1718000001.0,
+            ),
+        ],
+    )
     _, messages = run(ActionRespond(), recorded)
     assert "10-100 万元" in messages[0]["text"]
 
 
 def test_a_question_about_the_liaison_service_is_answered_not_handed_off() -> None:
-    recorded = state("owner-liaison", {}, [LISTEN, user_event("专精特新企业有没有对接的领导？", "request_human",
-                                                              1718000001.0)])
+    recorded = state(
+        "owner-liaison",
+        {},
+        [LISTEN, user_event("专精特新企业有没有对接的领导？", "request_human", 1718000001.0)],
+    )
     events, messages = run(ActionRespond(), recorded)
     assert "挂点服务" in messages[0]["text"]
     assert "（依据：答复函 三（一）" in messages[0]["text"]
@@ -343,14 +498,22 @@ def test_a_question_about_the_liaison_service_is_answered_not_handed_off() -> No
 
 @pytest.mark.parametrize("text", ["我们小区要改造，什么时候开工", "A市专精特新补贴多少", "公积金怎么提取"])
 def test_other_places_and_livelihood_matters_are_out_of_scope(text: str) -> None:
-    _, messages = run(ActionRespond(), state("owner-oos", {}, [LISTEN, user_event(text, "ask_policy", 1718000001.0)]))
+    _, messages = run(
+        ActionRespond(), state("owner-oos", {}, [LISTEN, user_event(text, "ask_policy", 1718000001.0)])
+    )
     assert "不在我能解答的范围内" in messages[0]["text"]
     assert "（依据：" not in messages[0]["text"]
 
 
 def test_a_generic_word_shared_with_a_record_is_no_answer() -> None:
-    _, messages = run(ActionRespond(), state("owner-generic", {}, [
-        LISTEN, user_event("我们公司想了解研发费用加计扣除的比例", "ask_policy", 1718000001.0)]))
+    _, messages = run(
+        ActionRespond(),
+        state(
+            "owner-generic",
+            {},
+            [LISTEN, user_event("我们公司想了解研发费用加计扣除的比例", "ask_policy", 1718000001.0)],
+        ),
+    )
     assert messages[0]["text"].startswith("中工信函〔2022〕38号答复函没有涉及这个问题")
     assert "答复函原文" not in messages[0]["text"]
 
@@ -363,7 +526,9 @@ def test_a_valid_credit_code_is_confirmed() -> None:
 def test_a_wrong_check_digit_is_explained() -> None:
     events, messages = run(ActionRespond(), CREDIT_CODE_WRONG)
     assert events == [SlotSet("uscc", None)]
-    assert [m["text"] for m in messages] == [f"统一社会信用代码 {USCC_WRONG} 最后一位校验码不对，请核对后重新输入。"]
+    assert [m["text"] for m in messages] == [
+        f"统一社会信用代码 {USCC_WRONG} 最后一位校验码不对，请核对后重新输入。"
+    ]
 
 
 def test_hand_off_posts_the_packet_and_pauses_the_bot(tmp_path: Path) -> None:
@@ -378,10 +543,12 @@ def test_hand_off_posts_the_packet_and_pauses_the_bot(tmp_path: Path) -> None:
     assert (request.method, str(request.url)) == ("POST", "http://gateway.test/internal/handoff")
     assert request.headers["X-Handoff-Secret"] == SECRET
     assert json.loads(request.content) == EXPECTED_PACKET
-    assert [(m["text"], m["custom"]) for m in dispatcher.messages] == [(
-        "已为您转接张三（市工业和信息化局），工作人员将在今天 17:30 前回复。在此期间您发的消息会直接转给工作人员，机器人暂停作答。",
-        {"handoff": {"escalation_id": 7, "status": "open", "liaison": "张三（市工业和信息化局）"}},
-    )]
+    assert [(m["text"], m["custom"]) for m in dispatcher.messages] == [
+        (
+            "已为您转接张三（市工业和信息化局），工作人员将在今天 17:30 前回复。在此期间您发的消息会直接转给工作人员，机器人暂停作答。",
+            {"handoff": {"escalation_id": 7, "status": "open", "liaison": "张三（市工业和信息化局）"}},
+        )
+    ]
     assert client.pending() == []
     assert outbox_rows(tmp_path) == [(1, "owner-handoff", 1, 1, None)]
 

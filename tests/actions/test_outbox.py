@@ -29,7 +29,12 @@ from knowledge.settings import Settings
 from tests.stack import ROOT, Stack, free_port, stack_env
 
 SECRET = "test-handoff-secret"
-GATEWAY_OK = {"escalation_id": 7, "status": "open", "liaison": "张三（市工业和信息化局）", "due_text": "今天 17:30 前"}
+GATEWAY_OK = {
+    "escalation_id": 7,
+    "status": "open",
+    "liaison": "张三（市工业和信息化局）",
+    "due_text": "今天 17:30 前",
+}
 OLD_SCHEMA = """CREATE TABLE outbox (
     id INTEGER PRIMARY KEY, sender_id TEXT NOT NULL, packet TEXT NOT NULL,
     created_at REAL NOT NULL, sent_at REAL, attempts INTEGER NOT NULL DEFAULT 0, last_error TEXT)"""
@@ -54,7 +59,9 @@ class MockGateway:
     async def handle(self, request: httpx.Request) -> httpx.Response:
         self.senders.append(json.loads(request.content)["sender_id"])
         await asyncio.sleep(self.delay)  # concurrent sends overlap, as they do against a real gateway
-        return httpx.Response(self.status, json=GATEWAY_OK if self.status == 200 else {"detail": "unavailable"})
+        return httpx.Response(
+            self.status, json=GATEWAY_OK if self.status == 200 else {"detail": "unavailable"}
+        )
 
 
 class RealGateway:
@@ -103,7 +110,9 @@ class RealGateway:
 
 def outbox_rows(tmp_path: Path) -> list[tuple[Any, ...]]:
     con = sqlite3.connect(tmp_path / "handoff_outbox.db")
-    rows = con.execute("SELECT sender_id, sent_at IS NOT NULL, attempts, claimed_until FROM outbox ORDER BY id").fetchall()
+    rows = con.execute(
+        "SELECT sender_id, sent_at IS NOT NULL, attempts, claimed_until FROM outbox ORDER BY id"
+    ).fetchall()
     con.close()
     return rows
 
@@ -125,7 +134,9 @@ def test_four_concurrent_handoffs_each_send_their_own_packet_once(tmp_path: Path
 def test_a_handoff_leaves_older_packets_to_the_flush(tmp_path: Path) -> None:
     down = MockGateway(status=503)
     with pytest.raises(GatewayUnavailable):
-        asyncio.run(HandoffClient(client_settings(tmp_path), transport=down.transport).hand_off(packet("earlier")))
+        asyncio.run(
+            HandoffClient(client_settings(tmp_path), transport=down.transport).hand_off(packet("earlier"))
+        )
     up = MockGateway()
     client = HandoffClient(client_settings(tmp_path), transport=up.transport)
     asyncio.run(client.hand_off(packet("later")))
@@ -154,7 +165,9 @@ def test_a_flush_skips_packets_being_sent_by_their_handoff(tmp_path: Path) -> No
 def test_a_claim_left_by_a_dead_sender_runs_out(tmp_path: Path) -> None:
     gateway = MockGateway()
     client = HandoffClient(client_settings(tmp_path), transport=gateway.transport)
-    Outbox.at(tmp_path / "handoff_outbox.db").keep(packet("orphan"), lease_s=0.3)  # kept, then the sender died
+    Outbox.at(tmp_path / "handoff_outbox.db").keep(
+        packet("orphan"), lease_s=0.3
+    )  # kept, then the sender died
     assert asyncio.run(client.flush()) == 0
     time.sleep(0.4)
     assert asyncio.run(client.flush()) == 1
@@ -164,8 +177,10 @@ def test_a_claim_left_by_a_dead_sender_runs_out(tmp_path: Path) -> None:
 def test_an_outbox_from_before_leases_is_migrated_and_flushed(tmp_path: Path) -> None:
     con = sqlite3.connect(tmp_path / "handoff_outbox.db")
     con.execute(OLD_SCHEMA)
-    con.execute("INSERT INTO outbox (sender_id, packet, created_at, attempts, last_error) VALUES (?, ?, ?, 1, ?)",
-                ("from-v1", json.dumps(packet("from-v1"), ensure_ascii=False), time.time(), "gateway answered 503"))
+    con.execute(
+        "INSERT INTO outbox (sender_id, packet, created_at, attempts, last_error) VALUES (?, ?, ?, 1, ?)",
+        ("from-v1", json.dumps(packet("from-v1"), ensure_ascii=False), time.time(), "gateway answered 503"),
+    )
     con.commit()
     con.close()
     gateway = MockGateway()
@@ -192,15 +207,23 @@ def test_two_processes_flushing_at_once_send_each_packet_once(tmp_path: Path) ->
         with pytest.raises(GatewayUnavailable):
             asyncio.run(HandoffClient(settings).hand_off(packet(f"kept-{i}")))
     with gateway.running():
-        procs = [subprocess.Popen([sys.executable, "-c", FLUSH_SCRIPT, str(tmp_path), SECRET, gateway.url],
-                                  cwd=ROOT, stdout=subprocess.PIPE, text=True) for _ in range(2)]
+        procs = [
+            subprocess.Popen(
+                [sys.executable, "-c", FLUSH_SCRIPT, str(tmp_path), SECRET, gateway.url],
+                cwd=ROOT,
+                stdout=subprocess.PIPE,
+                text=True,
+            )
+            for _ in range(2)
+        ]
         counts = [int(p.communicate(timeout=60)[0].strip()) for p in procs]
     assert sum(counts) == 6 and min(counts) > 0  # both worked, neither resent the other's
     assert sorted(gateway.senders()) == [f"kept-{i}" for i in range(6)]
 
 
 def test_the_action_server_sends_a_kept_packet_once_the_gateway_is_back(
-    tmp_path: Path, knowledge_base: Settings,
+    tmp_path: Path,
+    knowledge_base: Settings,
 ) -> None:
     gateway = RealGateway(free_port())
     env = stack_env(tmp_path, KB_PATH=str(knowledge_base.kb_path), HANDOFF_URL=gateway.url)
@@ -217,7 +240,9 @@ def test_the_action_server_sends_a_kept_packet_once_the_gateway_is_back(
             while not gateway.packets and time.monotonic() - back < 60:
                 time.sleep(0.2)
             assert gateway.senders() == ["while-down"]
-            assert gateway.packets[0][0] - back <= settings.handoff_flush_interval_s + 5  # well within a minute
+            assert (
+                gateway.packets[0][0] - back <= settings.handoff_flush_interval_s + 5
+            )  # well within a minute
             time.sleep(1.0)
             assert gateway.senders() == ["while-down"]
         assert HandoffClient(settings).pending() == []

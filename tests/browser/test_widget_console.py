@@ -38,16 +38,22 @@ BOT_WAIT_MS = 20_000  # Rasa answers in well under a second; the first turn also
 LIVE_DELIVERY_S = 2.5  # the requirement is 2 s; the rest is browser overhead
 
 
-
 @pytest.fixture(scope="module")
 def registered(stack: Stack) -> Stack:
     for username, password, name, department in LIAISONS:
-        stack.admin("add-liaison", "--username", username, "--password", password, "--name", name,
-              "--department", department)
+        stack.admin(
+            "add-liaison",
+            "--username",
+            username,
+            "--password",
+            password,
+            "--name",
+            name,
+            "--department",
+            department,
+        )
     stack.admin("add-firm", "--uscc", XSS_USCC, "--name", XSS_FIRM, "--level", "市级", "--liaison", "b_xss")
     return stack
-
-
 
 
 # -- widget helpers ----------------------------------------------------------------------------
@@ -77,8 +83,10 @@ def bot_after(page: Page, question: str, has_text: str) -> Locator:
 
 
 def transcript_of(page: Page) -> list[tuple[str | None, str | None, str]]:
-    return [(m.get_attribute("data-id"), m.get_attribute("data-role"), m.locator(".hqt-bubble").inner_text())
-            for m in page.locator(".hqt-msg").all()]
+    return [
+        (m.get_attribute("data-id"), m.get_attribute("data-role"), m.locator(".hqt-bubble").inner_text())
+        for m in page.locator(".hqt-msg").all()
+    ]
 
 
 # -- console helpers ---------------------------------------------------------------------------
@@ -96,7 +104,9 @@ def open_console(context: BrowserContext, stack: Stack, username: str) -> Page:
 
 
 def test_handoff_round_trip_reaches_the_owner_live_and_the_bot_resumes(
-    registered: Stack, new_context: NewContext, artifacts: Path,
+    registered: Stack,
+    new_context: NewContext,
+    artifacts: Path,
 ) -> None:
     stack = registered
     user = open_widget(new_context(phone=True), stack)
@@ -150,7 +160,9 @@ def test_handoff_round_trip_reaches_the_owner_live_and_the_bot_resumes(
 
     console.locator("#btn-resolve").click()
     expect(console.locator("#detail-status")).to_have_text("已办结")
-    expect(user.locator(".hqt-msg[data-role=system]").filter(has_text="机器人已恢复")).to_be_visible(timeout=5_000)
+    expect(user.locator(".hqt-msg[data-role=system]").filter(has_text="机器人已恢复")).to_be_visible(
+        timeout=5_000
+    )
     expect(banner).to_be_hidden()
 
     ask(user, REFORM_Q)
@@ -178,7 +190,9 @@ def test_reload_keeps_the_conversation(registered: Stack, new_context: NewContex
 
 
 def test_another_browser_cannot_read_or_write_the_conversation_and_clearing_ends_it(
-    registered: Stack, new_context: NewContext, artifacts: Path,
+    registered: Stack,
+    new_context: NewContext,
+    artifacts: Path,
 ) -> None:
     owner_context = new_context()
     page = open_widget(owner_context, registered)
@@ -193,7 +207,10 @@ def test_another_browser_cannot_read_or_write_the_conversation_and_clearing_ends
     intruder_context = new_context()
     base = f"{registered.gateway}/api/conversations/{sender}"
     assert intruder_context.request.get(f"{base}/messages").status == 401
-    assert intruder_context.request.get(f"{base}/messages", headers={"X-Conversation-Token": "guess"}).status == 403
+    assert (
+        intruder_context.request.get(f"{base}/messages", headers={"X-Conversation-Token": "guess"}).status
+        == 403
+    )
     assert intruder_context.request.get(f"{base}/stream").status == 401
     assert intruder_context.request.delete(base).status == 401
     intruder_context.add_init_script(f"localStorage.setItem('hqt_sender_id', {json.dumps(sender)})")
@@ -223,10 +240,12 @@ def test_another_browser_cannot_read_or_write_the_conversation_and_clearing_ends
 @contextmanager
 def host_site(port: int, gateway: str) -> Iterator[str]:
     """Another origin (a bureau portal) whose page embeds the widget with data- attributes."""
-    page = (f'<!doctype html><html lang="zh-CN"><head><meta charset="utf-8"><title>门户</title></head>'
-            f'<body><h1>中山市某政务门户</h1><script src="{gateway}/static/widget.js" data-title="企业服务咨询" '
-            f'data-greeting="您好，这里是门户的政策咨询窗口。" data-position="left" data-primary-color="#1d4ed8" '
-            f'data-open="true" defer></script></body></html>').encode()
+    page = (
+        f'<!doctype html><html lang="zh-CN"><head><meta charset="utf-8"><title>门户</title></head>'
+        f'<body><h1>中山市某政务门户</h1><script src="{gateway}/static/widget.js" data-title="企业服务咨询" '
+        f'data-greeting="您好，这里是门户的政策咨询窗口。" data-position="left" data-primary-color="#1d4ed8" '
+        f'data-open="true" defer></script></body></html>'
+    ).encode()
 
     class Handler(http.server.BaseHTTPRequestHandler):
         def do_GET(self) -> None:  # noqa: N802 - the stdlib's name
@@ -249,7 +268,9 @@ def host_site(port: int, gateway: str) -> Iterator[str]:
 
 
 def test_widget_embedded_on_an_allowed_origin_answers_and_streams_a_liaison_reply(
-    registered: Stack, new_context: NewContext, artifacts: Path,
+    registered: Stack,
+    new_context: NewContext,
+    artifacts: Path,
 ) -> None:
     stack = registered
     allowed_port = int(stack.env["ALLOWED_ORIGINS"].rsplit(":", 1)[1])
@@ -260,17 +281,24 @@ def test_widget_embedded_on_an_allowed_origin_answers_and_streams_a_liaison_repl
         expect(page.locator(".hqt-title")).to_have_text("企业服务咨询")
         expect(page.locator(".hqt-welcome")).to_contain_text("门户的政策咨询窗口")
         assert page.locator("#hqt-root").evaluate("n => getComputedStyle(n).left") == "20px"  # data-position
-        assert page.locator("#hqt-send").evaluate("n => getComputedStyle(n).backgroundColor") == "rgb(29, 78, 216)"
+        assert (
+            page.locator("#hqt-send").evaluate("n => getComputedStyle(n).backgroundColor")
+            == "rgb(29, 78, 216)"
+        )
         ask(page, GROWTH_Q)
         expect(bot_after(page, GROWTH_Q, "10-100")).to_be_visible(timeout=BOT_WAIT_MS)
         ask(page, "转人工")
         expect(page.locator("#hqt-handoff")).to_be_visible(timeout=BOT_WAIT_MS)
         esc_id = page.evaluate("JSON.parse(localStorage.getItem('hqt_handoff')).handoff.escalation_id")
-        token = httpx.post(f"{stack.gateway}/api/liaison/login",
-                           json={"username": "b_gxj", "password": PASSWORDS["b_gxj"]}).json()["token"]
+        token = httpx.post(
+            f"{stack.gateway}/api/liaison/login", json={"username": "b_gxj", "password": PASSWORDS["b_gxj"]}
+        ).json()["token"]
         sent = time.monotonic()
-        httpx.post(f"{stack.gateway}/api/escalations/{esc_id}/reply", json={"text": "门户来的咨询，我是工信局周工。"},
-                   headers={"Authorization": f"Bearer {token}"})
+        httpx.post(
+            f"{stack.gateway}/api/escalations/{esc_id}/reply",
+            json={"text": "门户来的咨询，我是工信局周工。"},
+            headers={"Authorization": f"Bearer {token}"},
+        )
         reply = page.locator(".hqt-msg[data-role=liaison]").filter(has_text="我是工信局周工")
         expect(reply).to_be_visible(timeout=5_000)
         assert time.monotonic() - sent < LIVE_DELIVERY_S + 1.5  # over SSE, not the 30 s reconnect
@@ -278,7 +306,9 @@ def test_widget_embedded_on_an_allowed_origin_answers_and_streams_a_liaison_repl
         page.screenshot(path=artifacts / "widget-embedded.png")
 
 
-def test_widget_on_a_site_not_allowed_says_so(registered: Stack, new_context: NewContext, artifacts: Path) -> None:
+def test_widget_on_a_site_not_allowed_says_so(
+    registered: Stack, new_context: NewContext, artifacts: Path
+) -> None:
     with host_site(free_port(), registered.gateway) as url:
         page = new_context().new_page()
         page.goto(url)
@@ -291,7 +321,9 @@ def test_widget_on_a_site_not_allowed_says_so(registered: Stack, new_context: Ne
 
 
 def test_facts_and_a_question_in_one_message_get_the_verdict_in_one_turn(
-    registered: Stack, new_context: NewContext, artifacts: Path,
+    registered: Stack,
+    new_context: NewContext,
+    artifacts: Path,
 ) -> None:
     page = open_widget(new_context(phone=True), registered)
     question = "您好，我们是市级专精特新，正准备搞股份制改造，资助能给多少？谢谢"
@@ -309,7 +341,9 @@ def test_facts_and_a_question_in_one_message_get_the_verdict_in_one_turn(
 def test_enter_while_composing_does_not_send(registered: Stack, new_context: NewContext) -> None:
     page = open_widget(new_context(), registered)
     chats: list[str] = []
-    page.on("request", lambda request: chats.append(request.url) if request.url.endswith("/api/chat") else None)
+    page.on(
+        "request", lambda request: chats.append(request.url) if request.url.endswith("/api/chat") else None
+    )
     page.locator("#hqt-input").fill("专精特新")
     page.evaluate("""() => document.getElementById('hqt-input').dispatchEvent(
         new KeyboardEvent('keydown', {key: 'Enter', isComposing: true, bubbles: true, cancelable: true}))""")
@@ -331,13 +365,17 @@ def test_html_in_messages_and_firm_names_stays_text(registered: Stack, new_conte
     assert handoff  # routed to the firm's own liaison: the case is in b_xss's own list below
 
     user_context = new_context()  # the same owner, continuing in the widget with the conversation's secret
-    user_context.add_init_script(f"localStorage.setItem('hqt_sender_id', {json.dumps(owner.sender_id)});"
-                                 f"localStorage.setItem('hqt_conversation_token', {json.dumps(owner.token)})")
+    user_context.add_init_script(
+        f"localStorage.setItem('hqt_sender_id', {json.dumps(owner.sender_id)});"
+        f"localStorage.setItem('hqt_conversation_token', {json.dumps(owner.token)})"
+    )
     user = open_widget(user_context, stack)
     expect(user.locator(".hqt-msg[data-role=user]").first).to_be_visible()  # the history came back
     for text in XSS_TEXTS:
         ask(user, text)
-        expect(user.locator(".hqt-msg[data-role=user][data-id]").filter(has_text=text)).to_be_visible()  # stored
+        expect(
+            user.locator(".hqt-msg[data-role=user][data-id]").filter(has_text=text)
+        ).to_be_visible()  # stored
     expect(user.locator("#hqt-handoff")).to_be_visible()
 
     console = open_console(new_context(), stack, "b_xss")

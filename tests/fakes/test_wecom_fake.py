@@ -349,9 +349,9 @@ class KfApi:
 
     def __init__(self, server: FakeWeComServer, http: httpx.Client, secret: str = KF_SECRET) -> None:
         self.server, self.http = server, http
-        self.token = http.get(f"{server.base}/gettoken", params={"corpid": CORP_ID, "corpsecret": secret}).json()[
-            "access_token"
-        ]
+        self.token = http.get(
+            f"{server.base}/gettoken", params={"corpid": CORP_ID, "corpsecret": secret}
+        ).json()["access_token"]
 
     def __call__(self, path: str, body: dict[str, Any]) -> dict[str, Any]:
         resp = self.http.post(f"{self.server.base}/{path}", params={"access_token": self.token}, json=body)
@@ -368,8 +368,9 @@ def serve_with_clock() -> tuple[FakeWeComServer, Clock]:
     return FakeWeComServer(FakeWeCom(clock=clock)), clock
 
 
-def test_kf_sync_msg_pages_with_cursors_and_has_more(server: FakeWeComServer, fake: FakeWeCom,
-                                                     http: httpx.Client) -> None:
+def test_kf_sync_msg_pages_with_cursors_and_has_more(
+    server: FakeWeComServer, fake: FakeWeCom, http: httpx.Client
+) -> None:
     kf = KfApi(server, http)
     ids = [fake.kf.customer_says("wmUser1", f"问题{i}") for i in range(5)]
     fake.kf.page_size = 2  # WeCom may return fewer than `limit`: has_more says there is more
@@ -383,18 +384,36 @@ def test_kf_sync_msg_pages_with_cursors_and_has_more(server: FakeWeComServer, fa
             break
     assert pages == [ids[:2], ids[2:4], ids[4:]]
     first = kf("kf/sync_msg", {"token": token, "open_kfid": OPEN_KFID})["msg_list"][0]
-    assert first == {"msgid": ids[0], "open_kfid": OPEN_KFID, "external_userid": "wmUser1",
-                     "send_time": first["send_time"], "origin": 3, "msgtype": "text", "text": {"content": "问题0"}}
+    assert first == {
+        "msgid": ids[0],
+        "open_kfid": OPEN_KFID,
+        "external_userid": "wmUser1",
+        "send_time": first["send_time"],
+        "origin": 3,
+        "msgtype": "text",
+        "text": {"content": "问题0"},
+    }
     done = kf("kf/sync_msg", {"cursor": cursor, "token": token, "open_kfid": OPEN_KFID})
     assert (done["msg_list"], done["has_more"]) == ([], 0)
     later = fake.kf.customer_says("wmUser1", "又一个问题")
-    assert [m["msgid"] for m in kf("kf/sync_msg", {"cursor": done["next_cursor"], "token": token})["msg_list"]] == [later]
+    assert [
+        m["msgid"] for m in kf("kf/sync_msg", {"cursor": done["next_cursor"], "token": token})["msg_list"]
+    ] == [later]
     other = fake.kf.add_account()
     fake.kf.customer_says("wmUser2", "别的账号", open_kfid=other)
-    assert kf("kf/sync_msg", {"cursor": done["next_cursor"], "token": token, "open_kfid": OPEN_KFID})["msg_list"][0][
-        "msgid"] == later
-    assert kf("kf/send_msg", {"touser": "wmUser1", "open_kfid": OPEN_KFID, "msgtype": "text",
-                              "text": {"content": "答复"}})["errcode"] == 0
+    assert (
+        kf("kf/sync_msg", {"cursor": done["next_cursor"], "token": token, "open_kfid": OPEN_KFID})[
+            "msg_list"
+        ][0]["msgid"]
+        == later
+    )
+    assert (
+        kf(
+            "kf/send_msg",
+            {"touser": "wmUser1", "open_kfid": OPEN_KFID, "msgtype": "text", "text": {"content": "答复"}},
+        )["errcode"]
+        == 0
+    )
     api_sent = kf("kf/sync_msg", {"cursor": done["next_cursor"], "token": token, "open_kfid": OPEN_KFID})
     assert len(api_sent["msg_list"]) == 1  # messages sent through the API are never read back
 
@@ -431,9 +450,10 @@ def test_kf_send_msg_only_while_the_bot_holds_the_session_and_five_per_message()
         fake.kf.customer_says("wmA", "还有一个问题")  # a new message of the customer renews the quota
         assert kf.send("wmA", "答复6") == 0
         fake.kf.set_state("wmA", 3, SERVICER)  # a 接待人员 took the session in the WeCom client
-        assert kf("kf/send_msg", {"touser": "wmA", "open_kfid": OPEN_KFID, "msgtype": "text",
-                                  "text": {"content": "机器人插话"}}) == {"errcode": 95018,
-                                                                       "errmsg": "send msg session status invalid"}
+        assert kf(
+            "kf/send_msg",
+            {"touser": "wmA", "open_kfid": OPEN_KFID, "msgtype": "text", "text": {"content": "机器人插话"}},
+        ) == {"errcode": 95018, "errmsg": "send msg session status invalid"}
         fake.kf.set_state("wmA", 1)
         clock.now += 48 * 3600 + 1  # 48 h after the customer's last message the session is over
         assert kf.send("wmA", "太晚了") == 95018 and fake.kf.state("wmA") == (4, "")
@@ -444,8 +464,12 @@ def test_kf_send_msg_only_while_the_bot_holds_the_session_and_five_per_message()
         assert fake.kf.sent("wmA") == [f"答复{i}" for i in range(5)] + ["答复6", "欢迎回来"]
         assert fake.sent_texts("kf")[-1] == ("wmA", "欢迎回来")
         message = {"touser": "wmA", "msgtype": "text", "agentid": AGENT_ID, "text": {"content": "x"}}
-        assert http.post(f"{server.base}/message/send", params={"access_token": kf.token},
-                         json=message).json()["errcode"] == 48002  # the kf app's token is not the app's
+        assert (
+            http.post(f"{server.base}/message/send", params={"access_token": kf.token}, json=message).json()[
+                "errcode"
+            ]
+            == 48002
+        )  # the kf app's token is not the app's
 
 
 def test_kf_welcome_code_is_single_use_within_20_seconds() -> None:
@@ -456,8 +480,14 @@ def test_kf_welcome_code_is_single_use_within_20_seconds() -> None:
         assert code
         event = kf("kf/sync_msg", {"token": fake.kf.new_msg_token()})["msg_list"][0]
         assert event["origin"] == 4 and event["msgtype"] == "event" and "external_userid" not in event
-        assert event["event"] == {"event_type": "enter_session", "open_kfid": OPEN_KFID, "external_userid": "wmB",
-                                  "scene": "portal", "scene_param": "", "welcome_code": code}
+        assert event["event"] == {
+            "event_type": "enter_session",
+            "open_kfid": OPEN_KFID,
+            "external_userid": "wmB",
+            "scene": "portal",
+            "scene_param": "",
+            "welcome_code": code,
+        }
         welcome = {"code": code, "msgtype": "text", "text": {"content": "您好，我是惠企通"}}
         assert kf("kf/send_msg_on_event", welcome)["errcode"] == 0
         assert kf("kf/send_msg_on_event", welcome)["errcode"] == 40058  # once only
@@ -474,13 +504,24 @@ def test_kf_service_state_get_and_trans_follow_the_documented_transitions(
     kf = KfApi(server, http)
     fake.kf.customer_says("wmD", "转人工")
     ids = {"open_kfid": OPEN_KFID, "external_userid": "wmD"}
-    assert kf("kf/service_state/get", ids) == {"errcode": 0, "errmsg": "ok", "service_state": 0, "servicer_userid": ""}
-    assert kf("kf/service_state/trans", {**ids, "service_state": 3, "servicer_userid": "not.a.servicer"})[
-        "errcode"] == 95014
+    assert kf("kf/service_state/get", ids) == {
+        "errcode": 0,
+        "errmsg": "ok",
+        "service_state": 0,
+        "servicer_userid": "",
+    }
+    assert (
+        kf("kf/service_state/trans", {**ids, "service_state": 3, "servicer_userid": "not.a.servicer"})[
+            "errcode"
+        ]
+        == 95014
+    )
     moved = kf("kf/service_state/trans", {**ids, "service_state": 3, "servicer_userid": SERVICER})
     assert moved["errcode"] == 0 and moved["msg_code"]
     assert kf("kf/service_state/get", ids)["servicer_userid"] == SERVICER
-    assert kf("kf/service_state/trans", {**ids, "service_state": 1})["errcode"] == 95016  # no way back to the bot
+    assert (
+        kf("kf/service_state/trans", {**ids, "service_state": 1})["errcode"] == 95016
+    )  # no way back to the bot
     assert kf.send("wmD", "机器人") == 95018
     assert kf("kf/service_state/trans", {**ids, "service_state": 4})["errcode"] == 0
     assert kf("kf/service_state/trans", {**ids, "service_state": 1})["errcode"] == 95016
@@ -499,8 +540,9 @@ def test_kf_add_contact_way(server: FakeWeComServer, fake: FakeWeCom, http: http
     assert kf("kf/add_contact_way", {"open_kfid": "wkNoSuchAccount"})["errcode"] == 95000
 
 
-def test_kf_failures_and_delays_can_be_programmed(server: FakeWeComServer, fake: FakeWeCom,
-                                                  http: httpx.Client) -> None:
+def test_kf_failures_and_delays_can_be_programmed(
+    server: FakeWeComServer, fake: FakeWeCom, http: httpx.Client
+) -> None:
     kf = KfApi(server, http)
     fake.kf.customer_says("wmE", "你好")
     fake.fail_next("kf/send_msg", 95018)
@@ -523,5 +565,10 @@ def test_kf_event_callback_round_trips_through_wechatpy() -> None:
     )
     root = ElementTree.fromstring(plain)
     assert [root.findtext(tag) for tag in ("MsgType", "Event", "Token", "OpenKfId", "ToUserName")] == [
-        "event", "kf_msg_or_event", "ENCtoken123", OPEN_KFID, CORP_ID]
+        "event",
+        "kf_msg_or_event",
+        "ENCtoken123",
+        OPEN_KFID,
+        CORP_ID,
+    ]
     assert ElementTree.fromstring(body).find("AgentID") is None

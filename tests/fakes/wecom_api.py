@@ -205,7 +205,9 @@ class FakeKf:
         with self._lock:
             self.accounts: dict[str, set[str]] = {OPEN_KFID: {SERVICER}}
             self.log: list[dict[str, Any]] = []
-            self.delivered: list[tuple[str, str, str, str]] = []  # (open_kfid, external_userid, content, endpoint)
+            self.delivered: list[
+                tuple[str, str, str, str]
+            ] = []  # (open_kfid, external_userid, content, endpoint)
             self._sessions: dict[tuple[str, str], _KfSession] = {}
             self._msg_tokens: dict[str, float] = {}
             self._cursors: dict[str, int] = {}
@@ -221,8 +223,14 @@ class FakeKf:
             self.accounts[open_kfid] = set(servicers)
         return open_kfid
 
-    def customer_says(self, external_userid: str, content: str, open_kfid: str = OPEN_KFID,
-                      msgtype: str = "text", at: float | None = None) -> str:
+    def customer_says(
+        self,
+        external_userid: str,
+        content: str,
+        open_kfid: str = OPEN_KFID,
+        msgtype: str = "text",
+        at: float | None = None,
+    ) -> str:
         """A WeChat user writes to the account (a text, or ``msgtype`` image/voice/... without text);
         returns the msgid. A session that ended starts again (state 0) and the 5-reply quota renews."""
         with self._lock:
@@ -232,39 +240,69 @@ class FakeKf:
             if session.state == 4:
                 session.state, session.servicer = 0, ""
             session.last_customer_at, session.replies = now, 0
-            body: dict[str, Any] = {"text": {"content": content}} if msgtype == "text" else {
-                msgtype: {"media_id": secrets.token_hex(16)}}
-            return self._append({"open_kfid": open_kfid, "external_userid": external_userid, "send_time": int(now),
-                                 "origin": ORIGIN_CUSTOMER, "msgtype": msgtype, **body})
+            body: dict[str, Any] = (
+                {"text": {"content": content}}
+                if msgtype == "text"
+                else {msgtype: {"media_id": secrets.token_hex(16)}}
+            )
+            return self._append(
+                {
+                    "open_kfid": open_kfid,
+                    "external_userid": external_userid,
+                    "send_time": int(now),
+                    "origin": ORIGIN_CUSTOMER,
+                    "msgtype": msgtype,
+                    **body,
+                }
+            )
 
-    def enter_session(self, external_userid: str, open_kfid: str = OPEN_KFID, scene: str = "",
-                      scene_param: str = "") -> str | None:
+    def enter_session(
+        self, external_userid: str, open_kfid: str = OPEN_KFID, scene: str = "", scene_param: str = ""
+    ) -> str | None:
         """A WeChat user opens the account's chat (客服链接 or QR code); returns the welcome_code, given
         only when the user got no welcome and no message from the API in the last 48 hours."""
         with self._lock:
             self._account(open_kfid)
             now = self.clock()
             session = self._session(open_kfid, external_userid)
-            recent = [t for t in (session.welcomed_at, session.last_api_at) if t is not None and now - t < KF_SESSION_S]
+            recent = [
+                t
+                for t in (session.welcomed_at, session.last_api_at)
+                if t is not None and now - t < KF_SESSION_S
+            ]
             code = None if recent else "wc" + secrets.token_urlsafe(24)
-            event: dict[str, Any] = {"event_type": "enter_session", "open_kfid": open_kfid,
-                                     "external_userid": external_userid, "scene": scene, "scene_param": scene_param}
+            event: dict[str, Any] = {
+                "event_type": "enter_session",
+                "open_kfid": open_kfid,
+                "external_userid": external_userid,
+                "scene": scene,
+                "scene_param": scene_param,
+            }
             if code:
                 self._codes[code] = _KfCode(open_kfid, external_userid, now, welcome=True)
                 event["welcome_code"] = code
             self._append({"send_time": int(now), "origin": ORIGIN_EVENT, "msgtype": "event", "event": event})
             return code
 
-    def servicer_says(self, external_userid: str, content: str, servicer: str = SERVICER,
-                      open_kfid: str = OPEN_KFID) -> str:
+    def servicer_says(
+        self, external_userid: str, content: str, servicer: str = SERVICER, open_kfid: str = OPEN_KFID
+    ) -> str:
         """A 接待人员 writes from the WeCom client: the session becomes theirs (state 3); returns the msgid."""
         with self._lock:
             session = self._session(open_kfid, external_userid)
             session.state, session.servicer = 3, servicer
             self.delivered.append((open_kfid, external_userid, content, "client"))
-            return self._append({"open_kfid": open_kfid, "external_userid": external_userid,
-                                 "send_time": int(self.clock()), "origin": ORIGIN_SERVICER, "servicer_userid": servicer,
-                                 "msgtype": "text", "text": {"content": content}})
+            return self._append(
+                {
+                    "open_kfid": open_kfid,
+                    "external_userid": external_userid,
+                    "send_time": int(self.clock()),
+                    "origin": ORIGIN_SERVICER,
+                    "servicer_userid": servicer,
+                    "msgtype": "text",
+                    "text": {"content": content},
+                }
+            )
 
     def new_msg_token(self) -> str:
         """The Token of a ``kf_msg_or_event`` callback (good for sync_msg for 10 minutes)."""
@@ -273,7 +311,9 @@ class FakeKf:
             self._msg_tokens[token] = self.clock()
         return token
 
-    def set_state(self, external_userid: str, state: int, servicer: str = "", open_kfid: str = OPEN_KFID) -> None:
+    def set_state(
+        self, external_userid: str, state: int, servicer: str = "", open_kfid: str = OPEN_KFID
+    ) -> None:
         """Put a session in ``state`` directly (as the 微信客服 admin or a 接待人员 would)."""
         with self._lock:
             session = self._session(open_kfid, external_userid)
@@ -288,8 +328,11 @@ class FakeKf:
     def sent(self, external_userid: str | None = None) -> list[str]:
         """What the API delivered to customers (kf/send_msg and kf/send_msg_on_event), in order."""
         with self._lock:
-            return [content for _, user, content, via in self.delivered
-                    if via != "client" and external_userid in (None, user)]
+            return [
+                content
+                for _, user, content, via in self.delivered
+                if via != "client" and external_userid in (None, user)
+            ]
 
     # -- the endpoints ----------------------------------------------------------------------------
 
@@ -298,8 +341,11 @@ class FakeKf:
         if not isinstance(body, dict):
             return _error(47001)
         handler = {
-            "kf/sync_msg": self._sync_msg, "kf/send_msg": self._send_msg, "kf/send_msg_on_event": self._send_on_event,
-            "kf/service_state/get": self._state_get, "kf/service_state/trans": self._state_trans,
+            "kf/sync_msg": self._sync_msg,
+            "kf/send_msg": self._send_msg,
+            "kf/send_msg_on_event": self._send_on_event,
+            "kf/service_state/get": self._state_get,
+            "kf/service_state/trans": self._state_trans,
             "kf/add_contact_way": self._add_contact_way,
         }[path]
         return handler(body)
@@ -321,14 +367,23 @@ class FakeKf:
         if cursor and cursor not in self._cursors:
             return _error(40058, "invalid cursor")
         position = self._cursors.get(cursor, 0)
-        readable = [i for i in range(position, len(self.log))
-                    if now - self.log[i]["send_time"] <= KF_HISTORY_S and open_kfid in (None, self._kfid_of(self.log[i]))]
+        readable = [
+            i
+            for i in range(position, len(self.log))
+            if now - self.log[i]["send_time"] <= KF_HISTORY_S
+            and open_kfid in (None, self._kfid_of(self.log[i]))
+        ]
         page = readable[: min(limit, self.page_size)]
         after = page[-1] + 1 if page else (readable[-1] + 1 if readable else max(position, len(self.log)))
         next_cursor = secrets.token_urlsafe(12)
         self._cursors[next_cursor] = after
-        return {"errcode": 0, "errmsg": "ok", "next_cursor": next_cursor, "has_more": int(len(readable) > len(page)),
-                "msg_list": [dict(self.log[i]) for i in page]}
+        return {
+            "errcode": 0,
+            "errmsg": "ok",
+            "next_cursor": next_cursor,
+            "has_more": int(len(readable) > len(page)),
+            "msg_list": [dict(self.log[i]) for i in page],
+        }
 
     def _send_msg(self, body: dict[str, Any]) -> dict[str, Any]:
         refusal = self._content_refusal(body)
@@ -339,8 +394,13 @@ class FakeKf:
             return _error(95000)
         now = self.clock()
         session = self._session(open_kfid, user)
-        if session.state != 4 and (session.last_customer_at is None or now - session.last_customer_at > KF_SESSION_S):
-            session.state, session.servicer = 4, ""  # 48 h without a message of the customer: the session is over
+        if session.state != 4 and (
+            session.last_customer_at is None or now - session.last_customer_at > KF_SESSION_S
+        ):
+            session.state, session.servicer = (
+                4,
+                "",
+            )  # 48 h without a message of the customer: the session is over
         if session.state not in KF_SENDABLE:
             return _error(95018)
         if session.replies >= KF_REPLIES_PER_MESSAGE:
@@ -369,8 +429,12 @@ class FakeKf:
         if open_kfid not in self.accounts:
             return _error(95000)
         session = self._session(open_kfid, str(body.get("external_userid") or ""))
-        return {"errcode": 0, "errmsg": "ok", "service_state": session.state,
-                "servicer_userid": session.servicer if session.state == 3 else ""}
+        return {
+            "errcode": 0,
+            "errmsg": "ok",
+            "service_state": session.state,
+            "servicer_userid": session.servicer if session.state == 3 else "",
+        }
 
     def _state_trans(self, body: dict[str, Any]) -> dict[str, Any]:
         open_kfid, user = str(body.get("open_kfid") or ""), str(body.get("external_userid") or "")
@@ -399,7 +463,11 @@ class FakeKf:
         if not _SCENE.fullmatch(scene):
             return _error(40058, "invalid scene")
         link = f"https://work.weixin.qq.com/kf/kfc{hashlib.sha1(open_kfid.encode()).hexdigest()[:14]}"
-        return {"errcode": 0, "errmsg": "ok", "url": link + (f"?enc_scene=ENC{secrets.token_urlsafe(9)}" if scene else "")}
+        return {
+            "errcode": 0,
+            "errmsg": "ok",
+            "url": link + (f"?enc_scene=ENC{secrets.token_urlsafe(9)}" if scene else ""),
+        }
 
     # -- helpers ----------------------------------------------------------------------------------
 
@@ -922,8 +990,9 @@ def aibot_callback(
     return params, json.dumps({"encrypt": encrypt}).encode("utf-8")
 
 
-def kf_event_xml(token: str, open_kfid: str = OPEN_KFID, corp_id: str = CORP_ID,
-                 create_time: int | None = None) -> str:
+def kf_event_xml(
+    token: str, open_kfid: str = OPEN_KFID, corp_id: str = CORP_ID, create_time: int | None = None
+) -> str:
     """The plaintext XML of a 微信客服 ``kf_msg_or_event`` callback: no message, only the account that has
     news and the Token to pull it with (encrypt it with ``encrypted_callback``)."""
     return (

@@ -24,14 +24,34 @@ LIAISONS = [
 FIRM_USCC = "91442000MA4W0A1C3F"  # fictional, valid check character
 
 
-
 @pytest.fixture(scope="module")
 def registered(stack: Stack) -> Stack:
     for username, password, name, department in LIAISONS:
-        assert stack.admin("add-liaison", "--username", username, "--password", password, "--name", name,
-                     "--department", department).returncode == 0
-    done = stack.admin("add-firm", "--uscc", FIRM_USCC, "--name", "测试五金有限公司", "--level", "市级",
-                 "--liaison", "t_town")
+        assert (
+            stack.admin(
+                "add-liaison",
+                "--username",
+                username,
+                "--password",
+                password,
+                "--name",
+                name,
+                "--department",
+                department,
+            ).returncode
+            == 0
+        )
+    done = stack.admin(
+        "add-firm",
+        "--uscc",
+        FIRM_USCC,
+        "--name",
+        "测试五金有限公司",
+        "--level",
+        "市级",
+        "--liaison",
+        "t_town",
+    )
     assert done.returncode == 0, done.stderr
     return stack
 
@@ -49,7 +69,11 @@ def test_chat_creates_sender_and_returns_cited_reply(stack: Stack) -> None:
     assert out["handoff"] is None
     reply = out["replies"][0]
     assert set(reply) == {"text", "buttons", "sources"}
-    assert reply["sources"][0] == {"policy_id": "zjtx-growth-subsidy", "title": "专精特新企业增长补贴", "section": "三（二）"}
+    assert reply["sources"][0] == {
+        "policy_id": "zjtx-growth-subsidy",
+        "title": "专精特新企业增长补贴",
+        "section": "三（二）",
+    }
     history = owner.messages()
     assert [m["role"] for m in history] == ["user", "bot"]
     assert history[0]["text"] == "专精特新企业增长30%有什么补贴"
@@ -60,8 +84,15 @@ def test_chat_creates_sender_and_returns_cited_reply(stack: Stack) -> None:
 
 @pytest.mark.parametrize(
     ("body", "status"),
-    [({"text": ""}, 422), ({"text": "   "}, 422), ({}, 422), ({"text": 5}, 422), ({"text": "x" * 5000}, 413),
-     ({"text": "hi", "sender_id": "bad id with spaces"}, 422), ({"text": ["a"]}, 422)],
+    [
+        ({"text": ""}, 422),
+        ({"text": "   "}, 422),
+        ({}, 422),
+        ({"text": 5}, 422),
+        ({"text": "x" * 5000}, 413),
+        ({"text": "hi", "sender_id": "bad id with spaces"}, 422),
+        ({"text": ["a"]}, 422),
+    ],
 )
 def test_bad_chat_input_is_a_clear_4xx(stack: Stack, body: dict[str, Any], status: int) -> None:
     resp = httpx.post(f"{stack.gateway}/api/chat", json=body)
@@ -70,7 +101,9 @@ def test_bad_chat_input_is_a_clear_4xx(stack: Stack, body: dict[str, Any], statu
 
 
 def test_invalid_json_is_422(stack: Stack) -> None:
-    resp = httpx.post(f"{stack.gateway}/api/chat", content=b"{not json", headers={"content-type": "application/json"})
+    resp = httpx.post(
+        f"{stack.gateway}/api/chat", content=b"{not json", headers={"content-type": "application/json"}
+    )
     assert resp.status_code == 422
 
 
@@ -89,7 +122,11 @@ def test_handoff_endpoint_requires_the_secret(stack: Stack) -> None:
 
 def test_handoff_endpoint_is_idempotent_per_conversation(stack: Stack) -> None:
     headers = {"X-Handoff-Secret": stack.env["HANDOFF_SECRET"]}
-    packet = {"sender_id": f"web-{uuid.uuid4().hex}", "question": "人才补贴怎么申请", "intent": "ask_talent_subsidy"}
+    packet = {
+        "sender_id": f"web-{uuid.uuid4().hex}",
+        "question": "人才补贴怎么申请",
+        "intent": "ask_talent_subsidy",
+    }
     first = httpx.post(f"{stack.gateway}/internal/handoff", json=packet, headers=headers).json()
     second = httpx.post(f"{stack.gateway}/internal/handoff", json=packet, headers=headers).json()
     assert first["created"] is True and second["created"] is False
@@ -102,8 +139,12 @@ def test_login_errors(registered: Stack) -> None:
     assert httpx.post(url, json={"username": "t_gxj", "password": "wrong"}).status_code == 401
     assert httpx.post(url, json={"username": "", "password": "x"}).status_code == 422
     assert httpx.get(f"{registered.gateway}/api/escalations").status_code == 401
-    assert httpx.get(f"{registered.gateway}/api/escalations",
-                     headers={"Authorization": "Bearer forged"}).status_code == 401
+    assert (
+        httpx.get(
+            f"{registered.gateway}/api/escalations", headers={"Authorization": "Bearer forged"}
+        ).status_code
+        == 401
+    )
 
 
 def test_full_handoff_lifecycle_and_bot_resumes(registered: Stack) -> None:
@@ -132,9 +173,17 @@ def test_full_handoff_lifecycle_and_bot_resumes(registered: Stack) -> None:
     assert detail["unread"] == 1
     claimed = httpx.post(f"{stack.gateway}/api/escalations/{esc_id}/claim", headers=rsj).json()
     assert claimed["status"] == "claimed" and claimed["claimed_by"] == "t_rsj"
-    assert httpx.post(f"{stack.gateway}/api/escalations/{esc_id}/reply", json={"text": " "}, headers=rsj).status_code == 422
-    replied = httpx.post(f"{stack.gateway}/api/escalations/{esc_id}/reply",
-                         json={"text": "材料清单以人社局当期通知为准，我稍后发给您。"}, headers=rsj).json()
+    assert (
+        httpx.post(
+            f"{stack.gateway}/api/escalations/{esc_id}/reply", json={"text": " "}, headers=rsj
+        ).status_code
+        == 422
+    )
+    replied = httpx.post(
+        f"{stack.gateway}/api/escalations/{esc_id}/reply",
+        json={"text": "材料清单以人社局当期通知为准，我稍后发给您。"},
+        headers=rsj,
+    ).json()
     assert replied["sla_state"] == "met"
     httpx.post(f"{stack.gateway}/api/escalations/{esc_id}/notes", json={"text": "已电话联系"}, headers=rsj)
     resolved = httpx.post(f"{stack.gateway}/api/escalations/{esc_id}/resolve", headers=rsj).json()
@@ -170,10 +219,19 @@ def test_liaison_reply_reaches_the_stream_within_two_seconds(registered: Stack) 
     esc_id = owner.send("我要人工服务")["handoff"]["escalation_id"]
     last = owner.messages()[-1]["id"]
     gxj = login(stack, "t_gxj", "gxj-password-1")
-    with httpx.stream("GET", f"{stack.gateway}/api/conversations/{owner.sender_id}/stream", params={"after": last},
-                      headers=owner.headers, timeout=10) as stream:
+    with httpx.stream(
+        "GET",
+        f"{stack.gateway}/api/conversations/{owner.sender_id}/stream",
+        params={"after": last},
+        headers=owner.headers,
+        timeout=10,
+    ) as stream:
         sent = time.monotonic()
-        httpx.post(f"{stack.gateway}/api/escalations/{esc_id}/reply", json={"text": "您好，我是工信局赵工"}, headers=gxj)
+        httpx.post(
+            f"{stack.gateway}/api/escalations/{esc_id}/reply",
+            json={"text": "您好，我是工信局赵工"},
+            headers=gxj,
+        )
         for line in stream.iter_lines():
             if line.startswith("data:") and "赵工" in line:
                 break
@@ -181,14 +239,19 @@ def test_liaison_reply_reaches_the_stream_within_two_seconds(registered: Stack) 
 
 
 def test_admin_cli_errors_are_clear(stack: Stack, tmp_path: Any) -> None:
-    bad = stack.admin("add-firm", "--uscc", "91442000MA4W0A1C3A", "--name", "X", "--level", "市级", check=False)
+    bad = stack.admin(
+        "add-firm", "--uscc", "91442000MA4W0A1C3A", "--name", "X", "--level", "市级", check=False
+    )
     assert bad.returncode == 2 and "统一社会信用代码" in bad.stderr
     csv_file = tmp_path / "firms.csv"
-    csv_file.write_text("uscc,name,level,liaison\n91442000MA4W0A1B2B,甲公司,市级,\n123,乙公司,市级,\n", encoding="utf-8")
+    csv_file.write_text(
+        "uscc,name,level,liaison\n91442000MA4W0A1B2B,甲公司,市级,\n123,乙公司,市级,\n", encoding="utf-8"
+    )
     out = stack.admin("import-firms", str(csv_file), check=False)
     assert out.returncode == 2 and "row 3" in out.stderr and "nothing imported" in out.stderr
-    listing = stack.admin("add-firm", "--uscc", "91442000MA4W0A1B2B", "--name", "甲公司", "--liaison", "nobody",
-                          check=False)
+    listing = stack.admin(
+        "add-firm", "--uscc", "91442000MA4W0A1B2B", "--name", "甲公司", "--liaison", "nobody", check=False
+    )
     assert listing.returncode == 2 and "not a registered liaison" in listing.stderr
 
 

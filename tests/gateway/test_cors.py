@@ -13,19 +13,32 @@ from gateway.main import create_app
 from knowledge.settings import Settings
 
 PORTAL = "https://gxj.zs.gov.cn"
-PREFLIGHT = {"Access-Control-Request-Method": "POST", "Access-Control-Request-Headers": "content-type,x-conversation-token"}
+PREFLIGHT = {
+    "Access-Control-Request-Method": "POST",
+    "Access-Control-Request-Headers": "content-type,x-conversation-token",
+}
 
 
 @pytest.fixture
 def client(tmp_path: Path) -> Iterator[TestClient]:
-    settings = Settings(var_dir=tmp_path, database_url=f"sqlite:///{tmp_path / 'app.db'}",
-                        allowed_origins=f"{PORTAL}/, https://www.zs.gov.cn")
+    settings = Settings(
+        var_dir=tmp_path,
+        database_url=f"sqlite:///{tmp_path / 'app.db'}",
+        allowed_origins=f"{PORTAL}/, https://www.zs.gov.cn",
+    )
     with TestClient(create_app(settings)) as test_client:
         yield test_client
 
 
-@pytest.mark.parametrize("path", ["/api/chat", "/api/conversations/web-x/messages", "/api/conversations/web-x/stream",
-                                  "/api/conversations/web-x"])
+@pytest.mark.parametrize(
+    "path",
+    [
+        "/api/chat",
+        "/api/conversations/web-x/messages",
+        "/api/conversations/web-x/stream",
+        "/api/conversations/web-x",
+    ],
+)
 def test_an_allowed_site_may_call_the_owner_routes_with_credentials(client: TestClient, path: str) -> None:
     resp = client.options(path, headers={"Origin": PORTAL, **PREFLIGHT})
     assert resp.status_code == 200
@@ -41,7 +54,11 @@ def test_other_sites_and_other_routes_get_no_cors(client: TestClient) -> None:
     assert refused.status_code == 400 and "access-control-allow-origin" not in refused.headers
     simple = client.get("/api/conversations/web-x/messages", headers={"Origin": "https://evil.example"})
     assert "access-control-allow-origin" not in simple.headers
-    for path in ("/api/escalations", "/api/liaison/login", "/api/admin/audit"):  # the console stays same-origin
+    for path in (
+        "/api/escalations",
+        "/api/liaison/login",
+        "/api/admin/audit",
+    ):  # the console stays same-origin
         resp = client.options(path, headers={"Origin": PORTAL, **PREFLIGHT})
         assert "access-control-allow-origin" not in resp.headers, path
 

@@ -33,8 +33,11 @@ GXJ = {"username": "gxj_r", "name": "甲", "department": "市工业和信息化�
 def age(store: Store, sender_id: str, days: int) -> None:
     """Make a conversation look idle for ``days``."""
     with store.tx() as con:
-        con.execute(conversations.update().where(conversations.c.sender_id == sender_id)
-                    .values(updated_at=utcnow() - timedelta(days=days)))
+        con.execute(
+            conversations.update()
+            .where(conversations.c.sender_id == sender_id)
+            .values(updated_at=utcnow() - timedelta(days=days))
+        )
 
 
 def converse(store: Store, sender_id: str, *texts: str) -> None:
@@ -55,8 +58,15 @@ def test_purge_deletes_old_conversations_keeps_counts_and_pseudonymises_their_ca
     converse(store, "web-old", "我叫张三，电话13800000000，专精特新补贴有多少")
     converse(store, "web-recent", "股改资助多少")
     converse(store, "web-old-open", "我要人工")
-    closed, _ = escs.create({"sender_id": "web-old", "question": "张三 13800000000 想问补贴", "intent": "ask_zjtx",
-                             "reason": "user_request", "firm": {"name": "张三五金店"}})
+    closed, _ = escs.create(
+        {
+            "sender_id": "web-old",
+            "question": "张三 13800000000 想问补贴",
+            "intent": "ask_zjtx",
+            "reason": "user_request",
+            "firm": {"name": "张三五金店"},
+        }
+    )
     escs.add_note(closed["id"], GXJ, "已电话联系张三")
     escs.resolve(closed["id"], GXJ)
     still_open, _ = escs.create({"sender_id": "web-old-open", "question": "还没处理"})
@@ -72,15 +82,23 @@ def test_purge_deletes_old_conversations_keeps_counts_and_pseudonymises_their_ca
     assert len(rows(store, messages, messages.c.sender_id == "web-recent")) == 2  # within 180 days
     assert len(rows(store, messages, messages.c.sender_id == "web-old-open")) == 2  # its case is still open
     case = rows(store, escalations, escalations.c.id == closed["id"])[0]
-    assert case["sender_id"] == f"purged:{closed['id']}" and case["question"] == "" and case["firm_name"] is None
+    assert (
+        case["sender_id"] == f"purged:{closed['id']}" and case["question"] == "" and case["firm_name"] is None
+    )
     assert json.loads(str(case["packet"])) == {"intent": "ask_zjtx", "reason": "user_request"}
     assert (case["status"], case["department"]) == ("resolved", "市工业和信息化局")  # what statistics count
     assert rows(store, notes, notes.c.escalation_id == closed["id"]) == []
-    assert {e["detail"] for e in rows(store, escalation_events, escalation_events.c.escalation_id == closed["id"])} == {""}
+    assert {
+        e["detail"] for e in rows(store, escalation_events, escalation_events.c.escalation_id == closed["id"])
+    } == {""}
     assert rows(store, escalations, escalations.c.id == still_open["id"])[0]["question"] == "还没处理"
     counts = rows(store, purged_counts)
-    assert [(c["channel"], c["conversations"], c["user_messages"], c["bot_messages"]) for c in counts] == [("web", 1, 1, 1)]
-    assert "张三" not in json.dumps([rows(store, t) for t in (messages, escalations, notes)], default=str, ensure_ascii=False)
+    assert [(c["channel"], c["conversations"], c["user_messages"], c["bot_messages"]) for c in counts] == [
+        ("web", 1, 1, 1)
+    ]
+    assert "张三" not in json.dumps(
+        [rows(store, t) for t in (messages, escalations, notes)], default=str, ensure_ascii=False
+    )
 
     again = retention.purge(store, SETTINGS)  # idempotent: nothing left to purge
     assert (again.conversations, again.messages, again.escalations_pseudonymised) == (0, 0, 0)
@@ -99,9 +117,14 @@ def test_forget_deletes_the_conversation_and_withdraws_its_open_case(store: Stor
     assert store.conversation("web-mine") is None and store.messages_after("web-mine") == []
     assert len(store.messages_after("web-other")) == 2
     withdrawn = rows(store, escalations, escalations.c.id == case["id"])[0]
-    assert (withdrawn["status"], withdrawn["open_key"], withdrawn["sender_id"]) == ("resolved", None, f"purged:{case['id']}")
-    assert [e["kind"] for e in rows(store, escalation_events, escalation_events.c.escalation_id == case["id"])] == [
-        "created", "cleared"]
+    assert (withdrawn["status"], withdrawn["open_key"], withdrawn["sender_id"]) == (
+        "resolved",
+        None,
+        f"purged:{case['id']}",
+    )
+    assert [
+        e["kind"] for e in rows(store, escalation_events, escalation_events.c.escalation_id == case["id"])
+    ] == ["created", "cleared"]
     assert escs.open_for("web-mine") is None
 
 
@@ -112,7 +135,10 @@ def test_audit_log_is_append_only_and_filters(store: Store) -> None:
     audit.record({"username": "boss", "role": "admin"}, "audit_read")
     entries = audit.entries()
     assert [(e["actor"], e["role"], e["action"], e["target"]) for e in entries] == [
-        ("gxj_r", "liaison", "open", "escalation:7"), ("nobody", "", "login_failed", ""), ("boss", "admin", "audit_read", "")]
+        ("gxj_r", "liaison", "open", "escalation:7"),
+        ("nobody", "", "login_failed", ""),
+        ("boss", "admin", "audit_read", ""),
+    ]
     assert [e["actor"] for e in audit.entries(after=entries[0]["id"])] == ["nobody", "boss"]
     assert [e["action"] for e in audit.entries(target="escalation:7")] == ["open"]
     retention.purge(store, SETTINGS)
@@ -137,13 +163,23 @@ def test_a_store_from_an_earlier_release_gains_the_new_columns(tmp_path: object)
     url = f"sqlite:///{tmp_path}/old.db"
     engine = sa.create_engine(url)
     with engine.begin() as con:  # the liaisons and conversations tables as an earlier release created them
-        con.execute(sa.text("CREATE TABLE liaisons (username VARCHAR(64) PRIMARY KEY, password_hash VARCHAR(256) NOT NULL,"
-                            " name VARCHAR(64) NOT NULL, department VARCHAR(64) NOT NULL, wecom_userid VARCHAR(64),"
-                            " status VARCHAR(16) NOT NULL, demo BOOLEAN NOT NULL)"))
-        con.execute(sa.text("INSERT INTO liaisons VALUES ('old', 'x', '旧', '市工业和信息化局', NULL, 'working', 0)"))
-        con.execute(sa.text("CREATE TABLE conversations (sender_id VARCHAR(128) PRIMARY KEY, channel VARCHAR(32) NOT NULL,"
-                            " firm_uscc VARCHAR(18), needs_resume BOOLEAN NOT NULL, reply_url TEXT,"
-                            " reply_url_at DATETIME, created_at DATETIME NOT NULL, updated_at DATETIME NOT NULL)"))
+        con.execute(
+            sa.text(
+                "CREATE TABLE liaisons (username VARCHAR(64) PRIMARY KEY, password_hash VARCHAR(256) NOT NULL,"
+                " name VARCHAR(64) NOT NULL, department VARCHAR(64) NOT NULL, wecom_userid VARCHAR(64),"
+                " status VARCHAR(16) NOT NULL, demo BOOLEAN NOT NULL)"
+            )
+        )
+        con.execute(
+            sa.text("INSERT INTO liaisons VALUES ('old', 'x', '旧', '市工业和信息化局', NULL, 'working', 0)")
+        )
+        con.execute(
+            sa.text(
+                "CREATE TABLE conversations (sender_id VARCHAR(128) PRIMARY KEY, channel VARCHAR(32) NOT NULL,"
+                " firm_uscc VARCHAR(18), needs_resume BOOLEAN NOT NULL, reply_url TEXT,"
+                " reply_url_at DATETIME, created_at DATETIME NOT NULL, updated_at DATETIME NOT NULL)"
+            )
+        )
     engine.dispose()
     store = Store(url)
     store.create()

@@ -31,16 +31,23 @@ REDIS_URL = "redis://127.0.0.1:6379"
 SECRET = "test-handoff-secret"
 # Made by the gateway before argon2 (PBKDF2-HMAC-SHA256, 240,000 iterations).
 LEGACY_PASSWORD = "旧密码-legacy"
-LEGACY_HASH = ("pbkdf2_sha256$240000$5ca1ab1e00112233445566778899aabb$"
-               "8bd1446873366f09960625c5decd8dfe59ce356d3d19fe1cb246a9363249255e")
+LEGACY_HASH = (
+    "pbkdf2_sha256$240000$5ca1ab1e00112233445566778899aabb$"
+    "8bd1446873366f09960625c5decd8dfe59ce356d3d19fe1cb246a9363249255e"
+)
 # argon2id with weaker parameters than argon2-cffi's defaults (m=64 MiB, t=3, p=4).
 WEAK_PASSWORD = "弱参数-weak"
 WEAK_HASH = "$argon2id$v=19$m=8192,t=1,p=1$pW0sP9bv2kVQ5kluY/wzBg$Hi4i75dpjw/yoBiD25eiai4i/I2dzDY6edDtIOdfmKY"
-LIAISON = {"username": "csv_gxj", "password": "csv-gxj-password", "name": "导出", "department": DEFAULT_DEPARTMENT}
+LIAISON = {
+    "username": "csv_gxj",
+    "password": "csv-gxj-password",
+    "name": "导出",
+    "department": DEFAULT_DEPARTMENT,
+}
 # Every cell start OWASP's "CSV Injection" lists (= + - @ tab CR), the two more defusedcsv 3.0.0 escapes
 # (| %), and what it deliberately leaves: plain numbers, and text that merely contains a trigger.
 CSV_CELLS = [
-    ("=HYPERLINK(\"http://evil.test\",\"点我\")", "'=HYPERLINK(\"http://evil.test\",\"点我\")"),
+    ('=HYPERLINK("http://evil.test","点我")', '\'=HYPERLINK("http://evil.test","点我")'),
     ("+1+2", "'+1+2"),
     ("-1+cmd", "'-1+cmd"),
     ("@SUM(A1:A9)", "'@SUM(A1:A9)"),
@@ -73,7 +80,11 @@ def test_legacy_and_weak_hashes_still_verify_and_ask_for_a_rehash() -> None:
 
 def stored_hash(store: Store, username: str) -> str:
     with store.engine.connect() as con:
-        return str(con.execute(sa.select(liaisons.c.password_hash).where(liaisons.c.username == username)).scalar_one())
+        return str(
+            con.execute(
+                sa.select(liaisons.c.password_hash).where(liaisons.c.username == username)
+            ).scalar_one()
+        )
 
 
 def set_hash(store: Store, username: str, stored: str) -> None:
@@ -81,8 +92,11 @@ def set_hash(store: Store, username: str, stored: str) -> None:
         con.execute(liaisons.update().where(liaisons.c.username == username).values(password_hash=stored))
 
 
-@pytest.mark.parametrize(("password", "old"), [(LEGACY_PASSWORD, LEGACY_HASH), (WEAK_PASSWORD, WEAK_HASH)],
-                         ids=["pbkdf2", "weak-argon2"])
+@pytest.mark.parametrize(
+    ("password", "old"),
+    [(LEGACY_PASSWORD, LEGACY_HASH), (WEAK_PASSWORD, WEAK_HASH)],
+    ids=["pbkdf2", "weak-argon2"],
+)
 def test_login_replaces_an_outdated_hash_with_argon2id(store: Store, password: str, old: str) -> None:
     Registry(store).add_liaison({**LIAISON, "username": "old_hash"})
     set_hash(store, "old_hash", old)
@@ -167,16 +181,28 @@ def test_unreachable_redis_fails_open_to_per_worker_counting(caplog: pytest.LogC
 
 # -- CSV export -------------------------------------------------------------------------------------
 def test_csv_export_defuses_every_formula_trigger(tmp_path: Path) -> None:
-    settings = Settings(env="development", var_dir=tmp_path, database_url=f"sqlite:///{tmp_path / 'app.db'}",
-                        redis_url="", handoff_secret=SECRET, wecom_token="")
+    settings = Settings(
+        env="development",
+        var_dir=tmp_path,
+        database_url=f"sqlite:///{tmp_path / 'app.db'}",
+        redis_url="",
+        handoff_secret=SECRET,
+        wecom_token="",
+    )
     services = Services.build(settings)
     Registry(services.store).add_liaison(LIAISON)
     with TestClient(create_app(settings, services)) as client:
         for i, (cell, _) in enumerate(CSV_CELLS):
             packet = {"sender_id": f"csv-{i}", "question": cell, "firm": {"name": cell}}
-            assert client.post("/internal/handoff", json=packet, headers={"X-Handoff-Secret": SECRET}).status_code == 200
-        token = client.post("/api/liaison/login", json={"username": LIAISON["username"],
-                                                         "password": LIAISON["password"]}).json()["token"]
+            assert (
+                client.post(
+                    "/internal/handoff", json=packet, headers={"X-Handoff-Secret": SECRET}
+                ).status_code
+                == 200
+            )
+        token = client.post(
+            "/api/liaison/login", json={"username": LIAISON["username"], "password": LIAISON["password"]}
+        ).json()["token"]
         export = client.get("/api/escalations.csv", headers={"Authorization": f"Bearer {token}"})
     assert export.status_code == 200 and export.text.startswith("\ufeff工单号,")
     rows = list(csv.DictReader(io.StringIO(export.text.lstrip("\ufeff"), newline="")))

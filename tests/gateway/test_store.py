@@ -22,8 +22,13 @@ LIAISONS = [
     {"username": "rsj_c", "password": "password-c", "name": "丙", "department": "市人力资源和社会保障局"},
     {"username": "town_d", "password": "password-d", "name": "丁", "department": "小榄镇"},
 ]
-FIRM = {"uscc": "91442000MA4W0A1C3F", "name": "测试五金有限公司", "level": "市级", "liaison": "town_d",
-        "backup_liaison": "gxj_b"}
+FIRM = {
+    "uscc": "91442000MA4W0A1C3F",
+    "name": "测试五金有限公司",
+    "level": "市级",
+    "liaison": "town_d",
+    "backup_liaison": "gxj_b",
+}
 
 
 @pytest.fixture
@@ -43,10 +48,15 @@ def user(username: str) -> dict[str, str]:
 def test_messages_round_trip_in_order(store: Store) -> None:
     sources = [{"policy_id": "zjtx-growth-subsidy", "title": "专精特新企业增长补贴", "section": "三（二）"}]
     first = store.add_message("web-1", "user", "增长补贴多少？", channel="web")
-    second = store.add_message("web-1", "bot", "10-100 万元", sources=sources, buttons=[{"title": "好", "payload": "/affirm"}])
+    second = store.add_message(
+        "web-1", "bot", "10-100 万元", sources=sources, buttons=[{"title": "好", "payload": "/affirm"}]
+    )
     store.add_message("web-2", "user", "别的会话")
     rows = store.messages_after("web-1")
-    assert [(r["id"], r["role"], r["text"]) for r in rows] == [(first, "user", "增长补贴多少？"), (second, "bot", "10-100 万元")]
+    assert [(r["id"], r["role"], r["text"]) for r in rows] == [
+        (first, "user", "增长补贴多少？"),
+        (second, "bot", "10-100 万元"),
+    ]
     assert rows[1]["sources"] == sources and rows[1]["buttons"] == [{"title": "好", "payload": "/affirm"}]
     assert [r["id"] for r in store.messages_after("web-1", first)] == [second]
     assert [r["text"] for r in store.unprocessed_messages()] == ["增长补贴多少？", "别的会话"]
@@ -58,7 +68,9 @@ def test_first_time_is_durable(store: Store) -> None:
     assert Store(store.url).first_time("wecom:msg:1") is False
 
 
-def test_registry_validates_and_imports_all_or_nothing(world: tuple[Store, Registry, Escalations], tmp_path: Path) -> None:
+def test_registry_validates_and_imports_all_or_nothing(
+    world: tuple[Store, Registry, Escalations], tmp_path: Path
+) -> None:
     _, registry, _ = world
     assert registry.firm(uscc=FIRM["uscc"])["liaison"] == "town_d"  # type: ignore[index]
     with pytest.raises(RegistryError, match="统一社会信用代码"):
@@ -68,7 +80,9 @@ def test_registry_validates_and_imports_all_or_nothing(world: tuple[Store, Regis
     with pytest.raises(RegistryError, match="level"):
         registry.add_firm({**FIRM, "level": "县级"})
     bad = tmp_path / "firms.csv"
-    bad.write_text("uscc,name,level\n91442000MA4W0A1B2B,甲公司,市级\nnot-a-code,乙公司,市级\n", encoding="utf-8")
+    bad.write_text(
+        "uscc,name,level\n91442000MA4W0A1B2B,甲公司,市级\nnot-a-code,乙公司,市级\n", encoding="utf-8"
+    )
     with pytest.raises(RegistryError, match="row 3"):
         registry.import_csv(bad, "firms")
     assert registry.firm(uscc="91442000MA4W0A1B2B") is None  # nothing half-imported
@@ -84,12 +98,19 @@ def test_routing_firm_liaison_else_department_queue(world: tuple[Store, Registry
     assert created and (firm_case["liaison_username"], firm_case["backup_username"]) == ("town_d", "gxj_b")
     talent, _ = escs.create({"sender_id": "web-t", "intent": "ask_talent_subsidy", "question": "学徒补贴"})
     assert (talent["liaison_username"], talent["department"]) == (None, "市人力资源和社会保障局")
-    cited, _ = escs.create({"sender_id": "web-c", "question": "q",
-                            "citations": [{"policy_id": "x", "departments": ["市科技局"]}]})
+    cited, _ = escs.create(
+        {
+            "sender_id": "web-c",
+            "question": "q",
+            "citations": [{"policy_id": "x", "departments": ["市科技局"]}],
+        }
+    )
     assert cited["department"] == "市科技局"
 
 
-def test_one_open_escalation_per_conversation_under_concurrency(world: tuple[Store, Registry, Escalations]) -> None:
+def test_one_open_escalation_per_conversation_under_concurrency(
+    world: tuple[Store, Registry, Escalations],
+) -> None:
     _, _, escs = world
     sender = f"web-{uuid.uuid4().hex}"
     results: list[tuple[int, bool]] = []
@@ -154,8 +175,11 @@ def test_backup_sees_an_overdue_case(world: tuple[Store, Registry, Escalations])
     backup = user("gxj_b")
     assert escs.list_for(backup) == []
     with store.tx() as con:
-        con.execute(escalations.update().where(escalations.c.id == esc["id"])
-                    .values(due_at=datetime.now(LOCAL) - timedelta(hours=1)))
+        con.execute(
+            escalations.update()
+            .where(escalations.c.id == esc["id"])
+            .values(due_at=datetime.now(LOCAL) - timedelta(hours=1))
+        )
     listed = escs.list_for(backup)
     assert [e["id"] for e in listed] == [esc["id"]] and listed[0]["sla_state"] == "overdue"
 

@@ -26,7 +26,9 @@ POLICY_FAMILIES = {
 
 def say(stack: Stack, sender: str, text: str) -> list[dict[str, Any]]:
     """One turn over the REST channel; returns Rasa's raw output messages."""
-    resp = httpx.post(f"{stack.rasa}/webhooks/rest/webhook", json={"sender": sender, "message": text}, timeout=60)
+    resp = httpx.post(
+        f"{stack.rasa}/webhooks/rest/webhook", json={"sender": sender, "message": text}, timeout=60
+    )
     resp.raise_for_status()
     return list(resp.json())
 
@@ -54,7 +56,9 @@ def test_growth_subsidy_quotes_the_letters_figure(stack: Stack) -> None:
 
 
 def test_eligibility_verdict_with_facts_up_front_in_one_turn(stack: Stack) -> None:
-    out = say(stack, f"rest-{uuid.uuid4().hex}", "我们是省级专精特新，去年增长了百分之三十五，能申请增长补贴吗")
+    out = say(
+        stack, f"rest-{uuid.uuid4().hex}", "我们是省级专精特新，去年增长了百分之三十五，能申请增长补贴吗"
+    )
     text = texts(out)
     assert "符合" in text and "✅" in text
     assert "较上一年增长率35%" in text
@@ -73,7 +77,9 @@ def test_eligibility_step_by_step_reaches_a_verdict_with_reasons(stack: Stack) -
 
 def test_match_policies_lists_matches_best_first(stack: Stack) -> None:
     sender = f"rest-{uuid.uuid4().hex}"
-    say(stack, sender, "我们是市级专精特新，去年增长了40%，打算股改，做五金的，正在做数字化改造，是制造业企业")
+    say(
+        stack, sender, "我们是市级专精特新，去年增长了40%，打算股改，做五金的，正在做数字化改造，是制造业企业"
+    )
     out = say(stack, sender, "我们公司能享受哪些政策")
     text = texts(out)
     assert text.startswith("按您说的情况，贵企业符合：")  # decided verdicts at once, before any question
@@ -106,6 +112,9 @@ def test_asking_for_a_person_hands_off_with_a_packet(stack: Stack) -> None:
     say(stack, sender, "专精特新增长补贴有多少")
     out = say(stack, sender, "我要找工作人员")
     assert "已为您转接" in texts(out)
-    tracker = httpx.get(f"{stack.rasa}/conversations/{sender}/tracker",
-                        params={"token": stack.env["RASA_TOKEN"]}, timeout=30).json()
-    assert tracker["events"][-1]["event"] == "pause" or any(e["event"] == "pause" for e in tracker["events"][-3:])
+    tracker = httpx.get(
+        f"{stack.rasa}/conversations/{sender}/tracker", params={"token": stack.env["RASA_TOKEN"]}, timeout=30
+    ).json()
+    assert tracker["events"][-1]["event"] == "pause" or any(
+        e["event"] == "pause" for e in tracker["events"][-3:]
+    )

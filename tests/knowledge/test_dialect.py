@@ -40,16 +40,24 @@ def test_a_cantonese_question_is_a_question_and_its_negation_a_negation() -> Non
 
 def test_spaces_between_words_end_clauses() -> None:
     assert clauses("我们是市级专精特新 小巨人那个400万国家补贴我们能拿吗") == [
-        "我们是市级专精特新", "小巨人那个400万国家补贴我们能拿吗"]
+        "我们是市级专精特新",
+        "小巨人那个400万国家补贴我们能拿吗",
+    ]
     stated, _, _ = split_facts("我们是市级专精特新 小巨人那个400万国家补贴我们能拿吗")
     assert stated["zjtx_level"] == "市级"  # the level the owner states, not the programme asked about
 
 
-@pytest.mark.parametrize(("text", "name"), [
-    ("开个公司现在要多久", None), ("标识解析二级节点是哪家公司做的", None), ("每家公司能拿多少", None),
-    ("我们是中山市明辉灯饰有限公司", "中山市明辉灯饰有限公司"), ("我们公司叫华锐五金公司", "华锐五金公司"),
-    ("中山市欧雅家具有限公司想问下补贴", "中山市欧雅家具有限公司"),
-])
+@pytest.mark.parametrize(
+    ("text", "name"),
+    [
+        ("开个公司现在要多久", None),
+        ("标识解析二级节点是哪家公司做的", None),
+        ("每家公司能拿多少", None),
+        ("我们是中山市明辉灯饰有限公司", "中山市明辉灯饰有限公司"),
+        ("我们公司叫华锐五金公司", "华锐五金公司"),
+        ("中山市欧雅家具有限公司想问下补贴", "中山市欧雅家具有限公司"),
+    ],
+)
 def test_firm_names_need_a_name(text: str, name: str | None) -> None:
     assert extract_facts(text).values.get("firm_name") == name
 

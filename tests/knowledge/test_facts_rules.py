@@ -67,7 +67,9 @@ def all_rules() -> dict[str, dict[str, Any]]:
 
 
 @pytest.mark.parametrize(("text", "requested", "intent", "expected"), FACT_CASES)
-def test_extract_facts(text: str, requested: str | None, intent: str | None, expected: dict[str, Any]) -> None:
+def test_extract_facts(
+    text: str, requested: str | None, intent: str | None, expected: dict[str, Any]
+) -> None:
     facts = extract_facts(text, requested=requested, intent=intent)
     assert (facts.values, facts.uscc_error) == (expected, None)
 
@@ -98,7 +100,9 @@ def test_a_wrong_check_digit_is_explained() -> None:
 def test_growth_subsidy_matches_a_provincial_firm_growing_35() -> None:
     rec = growth_record()
     verdict = evaluate(rec.id, rec.conditions or {}, {"zjtx_level": "省级", "growth_pct": 35.0})
-    assert verdict == Verdict(rec.id, MATCH, ["专精特新认定级别：省级", "较上一年增长率35%，达到答复函要求的30%"], [])
+    assert verdict == Verdict(
+        rec.id, MATCH, ["专精特新认定级别：省级", "较上一年增长率35%，达到答复函要求的30%"], []
+    )
 
 
 def test_growth_subsidy_rejects_a_provincial_firm_growing_20() -> None:

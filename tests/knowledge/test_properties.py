@@ -16,7 +16,13 @@ from knowledge.text import normalize
 ALPHABET = "0123456789ABCDEFGHJKLMNPQRTUWXY"
 CN_DIGITS = "零一二两三四五六七八九"
 texts = st.text(alphabet=st.characters(codec="utf-8"), max_size=200)
-mixed = st.text(alphabet=st.sampled_from(list("专精特新增长补贴百分之三十五两千万一二十零点,。%％０１２３４５６７８９ 企业們這個補貼") + ["\u3000", "\x07"]), max_size=60)
+mixed = st.text(
+    alphabet=st.sampled_from(
+        list("专精特新增长补贴百分之三十五两千万一二十零点,。%％０１２３４５６７８９ 企业們這個補貼")
+        + ["\u3000", "\x07"]
+    ),
+    max_size=60,
+)
 
 
 @settings(max_examples=300, deadline=None)
@@ -66,9 +72,14 @@ def test_credit_codes_validate_exactly_when_the_check_character_fits(base: str) 
 
 
 @settings(max_examples=300, deadline=None)
-@given(texts, st.sampled_from([None, "zjtx_level", "growth_pct", "industry", "shareholding_reform"]),
-       st.sampled_from([None, "affirm", "deny", "provide_firm_info"]))
-def test_fact_extraction_never_crashes_and_stays_in_range(text: str, requested: str | None, intent: str | None) -> None:
+@given(
+    texts,
+    st.sampled_from([None, "zjtx_level", "growth_pct", "industry", "shareholding_reform"]),
+    st.sampled_from([None, "affirm", "deny", "provide_firm_info"]),
+)
+def test_fact_extraction_never_crashes_and_stays_in_range(
+    text: str, requested: str | None, intent: str | None
+) -> None:
     values = extract_facts(text, requested=requested, intent=intent).values
     assert values.get("zjtx_level", "无") in ("市级", "省级", "国家级小巨人", "单项冠军培育", "无", "unknown")
     growth = values.get("growth_pct")

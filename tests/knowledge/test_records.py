@@ -20,8 +20,17 @@ SHARED_LETTER_PATH = Path("/work/shared/source/letter-2022-38.txt")
 EVAL_PATH = ROOT / "tests" / "data" / "retrieval_eval.jsonl"
 
 ALLOWED_CATEGORIES = {
-    "eligibility", "financing", "talent", "digital_transformation", "cluster", "innovation",
-    "industrial_design", "business_environment", "investment_fund", "quality_ip", "contact",
+    "eligibility",
+    "financing",
+    "talent",
+    "digital_transformation",
+    "cluster",
+    "innovation",
+    "industrial_design",
+    "business_environment",
+    "investment_fund",
+    "quality_ip",
+    "contact",
 }
 MIN_RECORDS = 35
 MIN_EVAL_QUESTIONS = 100
@@ -169,10 +178,7 @@ def test_every_sentence_with_a_figure_is_quoted() -> None:
 
 def test_every_structured_amount_is_stated_in_its_quote() -> None:
     absent = [
-        (p.id, amount)
-        for p in policies()
-        for amount in p.amounts_wan
-        if not written_in(amount, p.quote)
+        (p.id, amount) for p in policies() for amount in p.amounts_wan if not written_in(amount, p.quote)
     ]
     assert absent == []
 
@@ -200,7 +206,8 @@ def test_every_record_is_in_the_evaluation_set_and_nothing_else() -> None:
 
 def test_evaluation_cases_have_a_question_and_expected_ids() -> None:
     malformed = [
-        case for case in eval_cases()
+        case
+        for case in eval_cases()
         if not isinstance(case.get("q"), str) or not case["q"].strip() or not case.get("expected")
     ]
     assert malformed == []

@@ -78,11 +78,22 @@ def searcher(kb: Path) -> Searcher:
 
 
 def cli(tmp_path: Path, *args: str) -> subprocess.CompletedProcess[str]:
-    env = {**os.environ, "KB_PATH": str(tmp_path / "kb.db"), "VAR_DIR": str(tmp_path),
-           "PYTHONPATH": str(ROOT), "PYTHONWARNINGS": "ignore"}
+    env = {
+        **os.environ,
+        "KB_PATH": str(tmp_path / "kb.db"),
+        "VAR_DIR": str(tmp_path),
+        "PYTHONPATH": str(ROOT),
+        "PYTHONWARNINGS": "ignore",
+    }
     return subprocess.run(
         [sys.executable, "-m", "knowledge", *args],
-        cwd=ROOT, env=env, capture_output=True, text=True, encoding="utf-8", timeout=300, check=False,
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        encoding="utf-8",
+        timeout=300,
+        check=False,
     )
 
 
@@ -148,9 +159,13 @@ def test_hits_are_positive_ordered_and_limited(searcher: Searcher) -> None:
 def test_a_hit_carries_the_record(searcher: Searcher) -> None:
     hit = searcher.search("专精特新增长补贴", top=1)[0]
     assert {k: v for k, v in hit.as_dict().items() if k != "score" and k != "benefit"} == {
-        "policy_id": KNOWN_RECORD["id"], "title": KNOWN_RECORD["title"], "section": KNOWN_RECORD["section"],
-        "quote": KNOWN_RECORD["quote"], "departments": KNOWN_RECORD["departments"],
-        "category": KNOWN_RECORD["category"], "status": KNOWN_RECORD["status"],
+        "policy_id": KNOWN_RECORD["id"],
+        "title": KNOWN_RECORD["title"],
+        "section": KNOWN_RECORD["section"],
+        "quote": KNOWN_RECORD["quote"],
+        "departments": KNOWN_RECORD["departments"],
+        "category": KNOWN_RECORD["category"],
+        "status": KNOWN_RECORD["status"],
     }
 
 

@@ -85,7 +85,9 @@ def test_action_server_killed_then_restarted(faulty: Stack) -> None:
     assert fresh.send("中行对专精特新有什么融资支持")["replies"][0]["sources"]
 
 
-def test_gateway_killed_mid_wecom_turn_answers_exactly_once(faulty: Stack, wecom_server: FakeWeComServer) -> None:
+def test_gateway_killed_mid_wecom_turn_answers_exactly_once(
+    faulty: Stack, wecom_server: FakeWeComServer
+) -> None:
     user = f"owner{uuid.uuid4().hex[:6]}"
     msg_id = int(time.time() * 1000)
     xml = text_message_xml(user, "揭榜制项目去年立项了几个", msg_id)
@@ -101,18 +103,26 @@ def test_gateway_killed_mid_wecom_turn_answers_exactly_once(faulty: Stack, wecom
     faulty.start("gateway")
     faulty.wait("gateway")
     deadline = time.monotonic() + 40
-    while time.monotonic() < deadline and not [t for to, t in wecom_server.fake.sent_texts("user") if to == user]:
+    while time.monotonic() < deadline and not [
+        t for to, t in wecom_server.fake.sent_texts("user") if to == user
+    ]:
         time.sleep(0.3)
-    params, body = encrypted_callback(WECOM_TOKEN, WECOM_AES_KEY, CORP_ID, xml)  # WeCom's retry, after restart
+    params, body = encrypted_callback(
+        WECOM_TOKEN, WECOM_AES_KEY, CORP_ID, xml
+    )  # WeCom's retry, after restart
     assert httpx.post(f"{faulty.gateway}/wecom/callback", params=params, content=body).status_code == 200
     time.sleep(2.0)
     answers = [t for to, t in wecom_server.fake.sent_texts("user") if to == user]
     assert len(answers) == 1 and "二（二）" in answers[0]
-    users = [m for m in Store(faulty.env["DATABASE_URL"]).messages_after(f"wecom:{user}") if m["role"] == "user"]
+    users = [
+        m for m in Store(faulty.env["DATABASE_URL"]).messages_after(f"wecom:{user}") if m["role"] == "user"
+    ]
     assert len(users) == 1
 
 
-def test_gateway_killed_mid_kf_pull_resumes_from_its_cursor(faulty: Stack, wecom_server: FakeWeComServer) -> None:
+def test_gateway_killed_mid_kf_pull_resumes_from_its_cursor(
+    faulty: Stack, wecom_server: FakeWeComServer
+) -> None:
     kf = wecom_server.fake.kf
     open_kfid = kf.add_account()  # an account of its own: this stack's cursor starts at the beginning
     user = f"wm{uuid.uuid4().hex[:12]}"
@@ -122,14 +132,20 @@ def test_gateway_killed_mid_kf_pull_resumes_from_its_cursor(faulty: Stack, wecom
     wecom_server.fake.delay_next("kf/sync_msg", 20, skip=1)  # ... because WeCom is slow with the second page
     event = encrypted_callback(KF_TOKEN, KF_AES_KEY, CORP_ID, kf_event_xml(kf.new_msg_token(), open_kfid))
     try:
-        assert httpx.post(f"{faulty.gateway}/wecom/kf/callback", params=event[0], content=event[1]).status_code == 200
+        assert (
+            httpx.post(f"{faulty.gateway}/wecom/kf/callback", params=event[0], content=event[1]).status_code
+            == 200
+        )
         deadline = time.monotonic() + 40
         while time.monotonic() < deadline and not kf.sent(user):
             time.sleep(0.3)
         assert len(kf.sent(user)) == 1 and "二（二）" in kf.sent(user)[0]
         time.sleep(0.5)
-        users = [m["text"] for m in Store(faulty.env["DATABASE_URL"]).messages_after(f"wecomkf:{open_kfid}:{user}")
-                 if m["role"] == "user"]
+        users = [
+            m["text"]
+            for m in Store(faulty.env["DATABASE_URL"]).messages_after(f"wecomkf:{open_kfid}:{user}")
+            if m["role"] == "user"
+        ]
         assert users == ["揭榜制项目去年立项了几个"]  # the second page is still on its way
         faulty.kill("gateway")  # mid-pull: the first message stored and answered, the second page not read
         faulty.start("gateway")  # resumes with the stored cursor and the callback's Token (10 minutes)
@@ -139,12 +155,18 @@ def test_gateway_killed_mid_kf_pull_resumes_from_its_cursor(faulty: Stack, wecom
             time.sleep(0.3)
     finally:
         kf.page_size = 1000
-    assert httpx.post(f"{faulty.gateway}/wecom/kf/callback", params=event[0], content=event[1]).status_code == 200
+    assert (
+        httpx.post(f"{faulty.gateway}/wecom/kf/callback", params=event[0], content=event[1]).status_code
+        == 200
+    )
     time.sleep(2.0)  # WeCom's retry of the callback, after the restart: nothing new
     answers = kf.sent(user)
     assert len(answers) == 2 and "二（二）" in answers[0] and "200 万元" in answers[1]
     stored = Store(faulty.env["DATABASE_URL"]).messages_after(f"wecomkf:{open_kfid}:{user}")
-    assert [m["text"] for m in stored if m["role"] == "user"] == ["揭榜制项目去年立项了几个", "股改资助最多多少"]
+    assert [m["text"] for m in stored if m["role"] == "user"] == [
+        "揭榜制项目去年立项了几个",
+        "股改资助最多多少",
+    ]
 
 
 def test_gateway_killed_open_escalations_survive(faulty: Stack) -> None:
@@ -157,7 +179,9 @@ def test_gateway_killed_open_escalations_survive(faulty: Stack) -> None:
     held = owner.send("还在吗？")
     assert held["replies"] == [] and held["handoff"]["escalation_id"] == esc["escalation_id"]
     secret = {"X-Handoff-Secret": faulty.env["HANDOFF_SECRET"]}
-    again = httpx.post(f"{faulty.gateway}/internal/handoff", json={"sender_id": owner.sender_id}, headers=secret).json()
+    again = httpx.post(
+        f"{faulty.gateway}/internal/handoff", json={"sender_id": owner.sender_id}, headers=secret
+    ).json()
     assert again == {**again, "escalation_id": esc["escalation_id"], "created": False, "status": "open"}
     users = user_texts(owner)
     assert users == ["技能等级认定怎么申请", "转人工", "还在吗？"]

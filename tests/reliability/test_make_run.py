@@ -123,10 +123,24 @@ def test_watchdog_on_tiny_services_and_sigterm_stops_all(tmp_path: Path) -> None
     ports = {"web": free_port(), "forked": free_port(), "mute": free_port()}
     urls = " ".join(f"{name}=http://127.0.0.1:{port}/" for name, port in ports.items())
     conf = tmp_path / "supervisord.conf"
-    conf.write_text(WATCHDOG_CONF.format(var=tmp_path, py=sys.executable, root=ROOT, urls=urls, forked_code=FORKED,
-                                         web=ports["web"], forked=ports["forked"]))
-    sup = subprocess.Popen([sys.executable, "-m", "supervisor.supervisord", "-n", "-c", str(conf)], cwd=ROOT,
-                           stdout=subprocess.DEVNULL, stderr=subprocess.STDOUT, start_new_session=True)
+    conf.write_text(
+        WATCHDOG_CONF.format(
+            var=tmp_path,
+            py=sys.executable,
+            root=ROOT,
+            urls=urls,
+            forked_code=FORKED,
+            web=ports["web"],
+            forked=ports["forked"],
+        )
+    )
+    sup = subprocess.Popen(
+        [sys.executable, "-m", "supervisor.supervisord", "-n", "-c", str(conf)],
+        cwd=ROOT,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.STDOUT,
+        start_new_session=True,
+    )
     rpc, log = rpc_for(tmp_path), tmp_path / "watchdog.log"
     pids: set[int] = set()
     try:
@@ -148,9 +162,16 @@ def test_watchdog_on_tiny_services_and_sigterm_stops_all(tmp_path: Path) -> None
         new_forked = _new_pid(rpc, "forked", forked["pid"], timeout=30, running=True)
         new_mute = _new_pid(rpc, "mute", mute["pid"], timeout=30)
         pids |= {new_web, new_forked, new_mute}
-        report(f"watchdog alone: frozen server restarted after {frozen_s:.1f} s (hang timeout 2 s, checks every 5 s); "
-               f"orphaned worker killed and its service back after {time.monotonic() - faulted:.1f} s")
-        assert new_web and frozen_s < 2 + 5 + 5 and "web (pid" in _read(log) and "stopped answering" in _read(log)
+        report(
+            f"watchdog alone: frozen server restarted after {frozen_s:.1f} s (hang timeout 2 s, checks every 5 s); "
+            f"orphaned worker killed and its service back after {time.monotonic() - faulted:.1f} s"
+        )
+        assert (
+            new_web
+            and frozen_s < 2 + 5 + 5
+            and "web (pid" in _read(log)
+            and "stopped answering" in _read(log)
+        )
         assert new_forked and not _group(forked["pid"]) and answers(f"http://127.0.0.1:{ports['forked']}/")
         assert new_mute and time.time() - mute["start"] >= 6  # never answered: left alone for 6 s
         pids |= set(_group(new_forked))
@@ -198,11 +219,13 @@ def test_combined_view_follows_each_log_across_rotation(tmp_path: Path) -> None:
     (tmp_path / "gateway.log").write_text("gateway up\n")
     view.join()
     lines = [line.split(" ", 1)[1] for line in out.getvalue().splitlines()]
-    assert sorted(lines) == sorted(["rasa    | 模型加载中", "rasa    | half a line", "rasa    | after rotation",
-                                    "gateway | gateway up"])
+    assert sorted(lines) == sorted(
+        ["rasa    | 模型加载中", "rasa    | half a line", "rasa    | after rotation", "gateway | gateway up"]
+    )
 
 
 # --- the real `make run` -------------------------------------------------------------------------
+
 
 @dataclass
 class MakeRun:
@@ -220,9 +243,11 @@ class MakeRun:
 
     def url(self, name: str) -> str:
         """Health URL of a service, as the watchdog asks it."""
-        return {"rasa": f"http://127.0.0.1:{self.env['RASA_PORT']}/",
-                "actions": f"http://127.0.0.1:{self.env['ACTIONS_PORT']}/health",
-                "gateway": f"http://127.0.0.1:{self.env['GATEWAY_PORT']}/openapi.json"}[name]
+        return {
+            "rasa": f"http://127.0.0.1:{self.env['RASA_PORT']}/",
+            "actions": f"http://127.0.0.1:{self.env['ACTIONS_PORT']}/health",
+            "gateway": f"http://127.0.0.1:{self.env['GATEWAY_PORT']}/openapi.json",
+        }[name]
 
     @property
     def gateway(self) -> str:
@@ -238,7 +263,9 @@ class MakeRun:
         deadline = time.monotonic() + timeout
         while not answers(self.url(name)):
             assert self.proc.poll() is None, f"make run exited with {self.proc.returncode}; see {self.log}"
-            assert time.monotonic() < deadline, f"{name} not answering after {timeout} s; see {self.var / 'log'}"
+            assert time.monotonic() < deadline, (
+                f"{name} not answering after {timeout} s; see {self.var / 'log'}"
+            )
             time.sleep(0.2)
         return time.monotonic() - since
 
@@ -262,22 +289,26 @@ def run(tmp_path_factory: pytest.TempPathFactory, wecom_server: FakeWeComServer)
     """`make run` on its own ports and store, with a short hang timeout; stopped like Ctrl-C at the end."""
     _require_model()  # make run must find the model cached, not train
     tmp = tmp_path_factory.mktemp("make_run")
-    env = stack_env(tmp, **wecom_env(wecom_server), HANG_TIMEOUT_S=str(HANG_S), START_TIMEOUT_S="300",
-                    RASA_TIMEOUT_S="8")
+    env = stack_env(
+        tmp, **wecom_env(wecom_server), HANG_TIMEOUT_S=str(HANG_S), START_TIMEOUT_S="300", RASA_TIMEOUT_S="8"
+    )
     for name in ("MAKEFLAGS", "MAKELEVEL", "MFLAGS"):  # not the outer `make test`'s jobserver
         env.pop(name, None)
     log = tmp / "make-run.log"
     started = time.monotonic()
     with log.open("ab") as out:  # append: supervisord reopens our stdout for the combined view
-        proc = subprocess.Popen(["make", "run"], cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT,
-                                start_new_session=True)
+        proc = subprocess.Popen(
+            ["make", "run"], cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT, start_new_session=True
+        )
     stack = MakeRun(proc, env, log)
     try:
         stack.wait_answering("rasa", started, timeout=600)
         stack.rasa_cold_s = time.time() - rpc_for(stack.var).supervisor.getProcessInfo("rasa")["start"]
         stack.settle()
-        report(f"make run: all answering after {time.monotonic() - started:.1f} s "
-               f"(Rasa's cold start {stack.rasa_cold_s:.0f} s)")
+        report(
+            f"make run: all answering after {time.monotonic() - started:.1f} s "
+            f"(Rasa's cold start {stack.rasa_cold_s:.0f} s)"
+        )
         yield stack
     finally:
         _stop(stack)
@@ -301,7 +332,8 @@ def user_texts(owner: WebChat) -> list[str]:
 
 
 def test_gateway_killed_is_restarted_messages_around_the_crash_stored_once(
-        run: MakeRun, wecom_server: FakeWeComServer) -> None:
+    run: MakeRun, wecom_server: FakeWeComServer
+) -> None:
     run.settle()
     owner = WebChat(run.gateway)
     assert owner.send("专精特新企业增长30%有什么补贴")["replies"][0]["sources"]
@@ -328,14 +360,20 @@ def test_gateway_killed_is_restarted_messages_around_the_crash_stored_once(
     assert isinstance(in_flight[0], httpx.TransportError)  # the widget sees the failure: nothing pretends
     assert isinstance(refused, httpx.TransportError)
     deadline = time.monotonic() + 40
-    while time.monotonic() < deadline and not [t for to, t in wecom_server.fake.sent_texts("user") if to == user]:
+    while time.monotonic() < deadline and not [
+        t for to, t in wecom_server.fake.sent_texts("user") if to == user
+    ]:
         time.sleep(0.3)
-    params, body = encrypted_callback(WECOM_TOKEN, WECOM_AES_KEY, CORP_ID, xml)  # WeCom's retry, after restart
+    params, body = encrypted_callback(
+        WECOM_TOKEN, WECOM_AES_KEY, CORP_ID, xml
+    )  # WeCom's retry, after restart
     assert httpx.post(f"{run.gateway}/wecom/callback", params=params, content=body).status_code == 200
     time.sleep(2.0)
     answers_sent = [t for to, t in wecom_server.fake.sent_texts("user") if to == user]
     assert len(answers_sent) == 1 and "二（二）" in answers_sent[0]
-    stored = [m for m in Store(run.env["DATABASE_URL"]).messages_after(f"wecom:{user}") if m["role"] == "user"]
+    stored = [
+        m for m in Store(run.env["DATABASE_URL"]).messages_after(f"wecom:{user}") if m["role"] == "user"
+    ]
     assert len(stored) == 1
     assert owner.send("股改资助最多多少")["replies"][0]["sources"]
     # The in-flight message is stored once (the widget showed an error); the refused one not at all.
@@ -383,8 +421,10 @@ def test_rasa_killed_owner_told_at_once_case_created_rasa_back_within_60s(run: M
     # Supervision restarts Rasa at once; the rest is Rasa loading its model, which on a busy machine
     # takes longer than 60 s even at a cold start: then the bound is that cold start (+15 s).
     limit = max(RASA_BACK_S, run.rasa_cold_s + 15)
-    report(f"kill -9 Rasa: owner told in {told:.1f} s, case created while down, Rasa answering after "
-           f"{back:.1f} s (this run's cold start {run.rasa_cold_s:.0f} s; limit {limit:.0f} s)")
+    report(
+        f"kill -9 Rasa: owner told in {told:.1f} s, case created while down, Rasa answering after "
+        f"{back:.1f} s (this run's cold start {run.rasa_cold_s:.0f} s; limit {limit:.0f} s)"
+    )
     assert run.pid("rasa") != rasa and back < limit
     assert user_texts(owner) == ["专精特新企业增长30%有什么补贴", "股改资助最多多少", "请帮我转人工"]
     assert WebChat(run.gateway).send("新型学徒制培训有补贴吗")["replies"][0]["sources"]
@@ -409,8 +449,10 @@ def test_rasa_frozen_beyond_the_hang_timeout_is_restarted(run: MakeRun) -> None:
     run.seen.add(new)
     log = _read(run.var / "log" / "watchdog.log")
     # The new Rasa then loads its model as after kill -9 (measured above); not waited for again here.
-    report(f"SIGSTOP Rasa: killed and restarted after {restarted:.1f} s (hang timeout {HANG_S} s, checks "
-           f"every 5 s)")
+    report(
+        f"SIGSTOP Rasa: killed and restarted after {restarted:.1f} s (hang timeout {HANG_S} s, checks "
+        f"every 5 s)"
+    )
     assert restarted < HANG_S + 5 + 10
     assert re.search(rf"rasa \(pid {rasa}\) stopped answering", log)
     assert user_texts(owner) == ["股改资助最多多少"]

@@ -15,8 +15,10 @@ import pytest
 from tests.stack import ROOT, Stack
 from tests.webchat import WebChat
 
-LIAISONS = [("s_gxj", "s-gxj-password", "安工信", "市工业和信息化局"),
-            ("s_rsj", "s-rsj-password", "全人社", "市人力资源和社会保障局")]
+LIAISONS = [
+    ("s_gxj", "s-gxj-password", "安工信", "市工业和信息化局"),
+    ("s_rsj", "s-rsj-password", "全人社", "市人力资源和社会保障局"),
+]
 BAD_TEXTS = [
     ("control characters", "专精特新\x00\x07\x1b[31m有什么补贴\u200b"),
     ("emoji", "🙏🙏 专精特新企业有什么补贴呀 😊"),
@@ -28,15 +30,27 @@ BAD_TEXTS = [
 ]
 
 
-
 @pytest.fixture(scope="module")
 def liaisons(stack: Stack) -> dict[str, dict[str, str]]:
     headers = {}
     for username, password, name, department in LIAISONS:
-        assert stack.admin("add-liaison", "--username", username, "--password", password, "--name", name,
-                     "--department", department).returncode == 0
-        token = httpx.post(f"{stack.gateway}/api/liaison/login",
-                           json={"username": username, "password": password}).json()["token"]
+        assert (
+            stack.admin(
+                "add-liaison",
+                "--username",
+                username,
+                "--password",
+                password,
+                "--name",
+                name,
+                "--department",
+                department,
+            ).returncode
+            == 0
+        )
+        token = httpx.post(
+            f"{stack.gateway}/api/liaison/login", json={"username": username, "password": password}
+        ).json()["token"]
         headers[username] = {"Authorization": f"Bearer {token}"}
     return headers
 
@@ -55,13 +69,22 @@ def test_bad_text_gets_a_polite_reply_and_is_stored_verbatim(stack: Stack, kind:
     assert httpx.get(f"{stack.gateway}/healthz", timeout=15).status_code == 200  # the SQL did nothing
 
 
-@pytest.mark.parametrize(("body", "status"), [
-    (b"", 422), (b"{", 422), (b"[]", 422), (b'{"text": null}', 422), (b'{"text": {"a": 1}}', 422),
-    (b'{"text": "' + b"x" * 100_000 + b'"}', 413), (b'{"text": "\\u0000"}', 200),
-])
+@pytest.mark.parametrize(
+    ("body", "status"),
+    [
+        (b"", 422),
+        (b"{", 422),
+        (b"[]", 422),
+        (b'{"text": null}', 422),
+        (b'{"text": {"a": 1}}', 422),
+        (b'{"text": "' + b"x" * 100_000 + b'"}', 413),
+        (b'{"text": "\\u0000"}', 200),
+    ],
+)
 def test_malformed_bodies(stack: Stack, body: bytes, status: int) -> None:
-    resp = httpx.post(f"{stack.gateway}/api/chat", content=body, headers={"content-type": "application/json"},
-                      timeout=60)
+    resp = httpx.post(
+        f"{stack.gateway}/api/chat", content=body, headers={"content-type": "application/json"}, timeout=60
+    )
     assert resp.status_code == status
     assert resp.json()["detail"] if status >= 400 else resp.json()["replies"]
 
@@ -78,12 +101,16 @@ def test_per_sender_rate_limit(stack: Stack) -> None:
 
 def test_login_attempts_are_rate_limited(stack: Stack, liaisons: dict[str, dict[str, str]]) -> None:
     url = f"{stack.gateway}/api/liaison/login"
-    codes = [httpx.post(url, json={"username": "s_rsj", "password": f"guess-{i}"}).status_code for i in range(6)]
+    codes = [
+        httpx.post(url, json={"username": "s_rsj", "password": f"guess-{i}"}).status_code for i in range(6)
+    ]
     assert codes == [401] * 5 + [429]
     assert httpx.post(url, json={"username": "s_rsj", "password": "s-rsj-password"}).status_code == 429
 
 
-def test_a_liaison_cannot_touch_another_departments_case(stack: Stack, liaisons: dict[str, dict[str, str]]) -> None:
+def test_a_liaison_cannot_touch_another_departments_case(
+    stack: Stack, liaisons: dict[str, dict[str, str]]
+) -> None:
     owner = WebChat(stack.gateway)
     owner.send("数字化改造贷款贴息怎么申请")
     esc = owner.send("转人工")["handoff"]
@@ -91,13 +118,19 @@ def test_a_liaison_cannot_touch_another_departments_case(stack: Stack, liaisons:
     outsider = liaisons["s_rsj"]
     base = f"{stack.gateway}/api/escalations/{esc['escalation_id']}"
     assert httpx.get(base, headers=outsider).status_code == 404
-    for verb, body in (("claim", None), ("reply", {"text": "越权"}), ("resolve", None), ("return", None),
-                       ("notes", {"text": "越权"})):
+    for verb, body in (
+        ("claim", None),
+        ("reply", {"text": "越权"}),
+        ("resolve", None),
+        ("return", None),
+        ("notes", {"text": "越权"}),
+    ):
         assert httpx.post(f"{base}/{verb}", json=body, headers=outsider).status_code == 404, verb
     export = httpx.get(f"{stack.gateway}/api/escalations.csv", headers=outsider).text
     assert sender not in export and "数字化改造贷款贴息怎么申请" not in export
-    assert esc["escalation_id"] not in [e["id"] for e in httpx.get(f"{stack.gateway}/api/escalations",
-                                                                     headers=outsider).json()]
+    assert esc["escalation_id"] not in [
+        e["id"] for e in httpx.get(f"{stack.gateway}/api/escalations", headers=outsider).json()
+    ]
     owner_view = httpx.get(base, headers=liaisons["s_gxj"]).json()
     assert owner_view["status"] == "open" and owner_view["events"][-1]["kind"] == "created"  # untouched
     assert all(m["role"] != "liaison" for m in owner_view["transcript"])
@@ -112,14 +145,19 @@ def test_rasa_api_needs_its_token_and_listens_on_loopback(stack: Stack) -> None:
     assert httpx.get(tracker, params={"token": "wrong"}).status_code == 401
     assert httpx.get(tracker, params={"token": stack.env["RASA_TOKEN"]}).status_code == 200
     port = f"{int(stack.env['RASA_PORT']):04X}"
-    listening = {line.split()[1].split(":")[0] for table in ("/proc/net/tcp", "/proc/net/tcp6")
-                 for line in Path(table).read_text().splitlines()[1:]
-                 if line.split()[1].endswith(f":{port}") and line.split()[3] == "0A"}
+    listening = {
+        line.split()[1].split(":")[0]
+        for table in ("/proc/net/tcp", "/proc/net/tcp6")
+        for line in Path(table).read_text().splitlines()[1:]
+        if line.split()[1].endswith(f":{port}") and line.split()[3] == "0A"
+    }
     assert listening == {"0100007F"}  # 127.0.0.1 only, not 0.0.0.0 or ::
 
 
 def test_secrets_are_not_logged(stack: Stack) -> None:
-    secrets = [stack.env[k] for k in ("RASA_TOKEN", "HANDOFF_SECRET", "WECOM_SECRET", "WECOM_ENCODING_AES_KEY")]
+    secrets = [
+        stack.env[k] for k in ("RASA_TOKEN", "HANDOFF_SECRET", "WECOM_SECRET", "WECOM_ENCODING_AES_KEY")
+    ]
     for log in stack.logs.glob("*.log"):
         text = log.read_text(encoding="utf-8", errors="replace")
         for secret in secrets:
@@ -130,19 +168,35 @@ def test_secrets_are_not_logged(stack: Stack) -> None:
 def test_production_refuses_development_secrets(module: str, tmp_path: Path) -> None:
     env = {k: v for k, v in os.environ.items() if not k.startswith(("RASA_", "HANDOFF_"))}
     env.update(ENV="production", VAR_DIR=str(tmp_path), DATABASE_URL=f"sqlite:///{tmp_path / 'x.db'}")
-    done = subprocess.run([sys.executable, "-m", module], cwd=ROOT, env=env, capture_output=True, text=True,
-                          timeout=120)
+    done = subprocess.run(
+        [sys.executable, "-m", module], cwd=ROOT, env=env, capture_output=True, text=True, timeout=120
+    )
     assert done.returncode != 0
     assert "refuses development/placeholder secrets" in done.stderr
 
 
-def test_schemathesis_finds_no_server_errors(stack: Stack, liaisons: dict[str, dict[str, str]], artifacts: Any) -> None:
+def test_schemathesis_finds_no_server_errors(
+    stack: Stack, liaisons: dict[str, dict[str, str]], artifacts: Any
+) -> None:
     args = [
-        str(Path(sys.executable).parent / "schemathesis"), "run", f"{stack.gateway}/openapi.json",
-        "--checks", "not_a_server_error", "--max-examples", "12", "--request-timeout", "60",
-        "--exclude-path-regex", "/stream$", "--generation-deterministic",
-        "-H", f"Authorization: {liaisons['s_gxj']['Authorization']}",
-        "--report", "junit", "--report-junit-path", str(artifacts / "schemathesis.xml"),
+        str(Path(sys.executable).parent / "schemathesis"),
+        "run",
+        f"{stack.gateway}/openapi.json",
+        "--checks",
+        "not_a_server_error",
+        "--max-examples",
+        "12",
+        "--request-timeout",
+        "60",
+        "--exclude-path-regex",
+        "/stream$",
+        "--generation-deterministic",
+        "-H",
+        f"Authorization: {liaisons['s_gxj']['Authorization']}",
+        "--report",
+        "junit",
+        "--report-junit-path",
+        str(artifacts / "schemathesis.xml"),
     ]
     done = subprocess.run(args, cwd=ROOT, capture_output=True, text=True, timeout=900)
     assert done.returncode == 0, done.stdout[-5000:] + done.stderr[-2000:]

@@ -68,8 +68,12 @@ def worker_of(stack: Stack, conn: http.client.HTTPConnection) -> int:
 
 
 def login(conn: http.client.HTTPConnection, username: str, password: str) -> int:
-    conn.request("POST", "/api/liaison/login", body=json.dumps({"username": username, "password": password}),
-                 headers={"Content-Type": "application/json"})
+    conn.request(
+        "POST",
+        "/api/liaison/login",
+        body=json.dumps({"username": username, "password": password}),
+        headers={"Content-Type": "application/json"},
+    )
     resp = conn.getresponse()
     resp.read()
     return resp.status
@@ -77,8 +81,17 @@ def login(conn: http.client.HTTPConnection, username: str, password: str) -> int
 
 def test_login_limit_holds_across_the_two_gateway_workers(scaled: Stack) -> None:
     username, password = f"scale_{uuid.uuid4().hex[:12]}", "scale-right-password"  # fresh Redis keys each run
-    scaled.admin("add-liaison", "--username", username, "--password", password, "--name", "扩容",
-                 "--department", "市工业和信息化局")
+    scaled.admin(
+        "add-liaison",
+        "--username",
+        username,
+        "--password",
+        password,
+        "--name",
+        "扩容",
+        "--department",
+        "市工业和信息化局",
+    )
     conns: dict[int, http.client.HTTPConnection] = {}  # worker pid → a kept-alive connection it accepted
     opened: list[http.client.HTTPConnection] = []
     try:

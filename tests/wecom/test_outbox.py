@@ -14,7 +14,9 @@ from gateway.wecom.outbox import Outbox
 from knowledge.settings import Settings
 from tests.fakes.wecom_api import AGENT_ID, CORP_ID, CORP_SECRET, FakeWeCom, FakeWeComServer
 
-LONG_ANSWER = "\n".join(f"第{i}条：对专精特新企业较上一年增长 30%的，给予 10-100 万元的财政资金补贴。" for i in range(80))
+LONG_ANSWER = "\n".join(
+    f"第{i}条：对专精特新企业较上一年增长 30%的，给予 10-100 万元的财政资金补贴。" for i in range(80)
+)
 
 
 def test_split_text_respects_the_byte_limit_and_keeps_everything() -> None:
@@ -28,9 +30,18 @@ def test_split_text_respects_the_byte_limit_and_keeps_everything() -> None:
 
 
 def test_render_adds_sources_and_numbered_options() -> None:
-    reply = {"text": "答复函没有写明申请材料。", "sources": [{"policy_id": "x", "title": "增长补贴", "section": "三（二）"}],
-             "buttons": [{"title": "转人工", "payload": "/request_human"}, {"title": "不用了", "payload": "/deny"}]}
-    assert render(reply) == "答复函没有写明申请材料。\n依据：答复函 三（二） 增长补贴\n回复1：转人工  回复2：不用了"
+    reply = {
+        "text": "答复函没有写明申请材料。",
+        "sources": [{"policy_id": "x", "title": "增长补贴", "section": "三（二）"}],
+        "buttons": [
+            {"title": "转人工", "payload": "/request_human"},
+            {"title": "不用了", "payload": "/deny"},
+        ],
+    }
+    assert (
+        render(reply)
+        == "答复函没有写明申请材料。\n依据：答复函 三（二） 增长补贴\n回复1：转人工  回复2：不用了"
+    )
 
 
 def test_outbox_sends_in_order_within_rate_limits(tmp_path: Path) -> None:
@@ -38,8 +49,12 @@ def test_outbox_sends_in_order_within_rate_limits(tmp_path: Path) -> None:
     store.create()
     now = [time.time()]
     with FakeWeComServer(FakeWeCom(clock=lambda: now[0])) as server:
-        settings = Settings(wecom_api_base=server.base, wecom_corp_id=CORP_ID, wecom_secret=CORP_SECRET,
-                            wecom_agent_id=AGENT_ID)
+        settings = Settings(
+            wecom_api_base=server.base,
+            wecom_corp_id=CORP_ID,
+            wecom_secret=CORP_SECRET,
+            wecom_agent_id=AGENT_ID,
+        )
         client = WeComClient(server.base, CORP_ID, CORP_SECRET)
         box = Outbox(store, settings, client)
         box.enqueue([{"kind": "user", "target": "u1", "text": f"消息{i}"} for i in range(35)])
@@ -47,8 +62,11 @@ def test_outbox_sends_in_order_within_rate_limits(tmp_path: Path) -> None:
         assert [t for _, t in server.fake.sent_texts("user")] == [f"消息{i}" for i in range(30)]
         assert box.wait_for("user", "u1") > 0
         with store.tx() as con:  # a minute later, for us and for WeCom
-            con.execute(outbound.update().where(outbound.c.status == "sent")
-                        .values(sent_at=utcnow() - timedelta(seconds=61)))
+            con.execute(
+                outbound.update()
+                .where(outbound.c.status == "sent")
+                .values(sent_at=utcnow() - timedelta(seconds=61))
+            )
         now[0] += 61
         assert asyncio.run(box.send_due()) == 5
         assert not [c for c in server.fake.calls if c.dropped]

@@ -43,7 +43,9 @@ def callback(stack: Stack, token: str, open_kfid: str = OPEN_KFID) -> tuple[dict
     return encrypted_callback(KF_TOKEN, KF_AES_KEY, CORP_ID, kf_event_xml(token, open_kfid))
 
 
-def post(stack: Stack, request: tuple[dict[str, str], bytes], path: str = "/wecom/kf/callback") -> httpx.Response:
+def post(
+    stack: Stack, request: tuple[dict[str, str], bytes], path: str = "/wecom/kf/callback"
+) -> httpx.Response:
     params, body = request
     return httpx.post(f"{stack.gateway}{path}", params=params, content=body, timeout=10)
 
@@ -75,10 +77,30 @@ def new_user() -> str:
 def console(stack: Stack) -> dict[str, str]:
     """The firm, its liaison (also in WeCom) and another department's liaison; the liaison's auth header."""
     username, password, name, department, wecom_id = LIAISON
-    stack.admin("add-liaison", "--username", username, "--password", password, "--name", name,
-                "--department", department, "--wecom-userid", wecom_id)
-    stack.admin("add-liaison", "--username", OTHER[0], "--password", OTHER[1], "--name", OTHER[2],
-                "--department", OTHER[3])
+    stack.admin(
+        "add-liaison",
+        "--username",
+        username,
+        "--password",
+        password,
+        "--name",
+        name,
+        "--department",
+        department,
+        "--wecom-userid",
+        wecom_id,
+    )
+    stack.admin(
+        "add-liaison",
+        "--username",
+        OTHER[0],
+        "--password",
+        OTHER[1],
+        "--name",
+        OTHER[2],
+        "--department",
+        OTHER[3],
+    )
     stack.admin("add-firm", "--uscc", FIRM[0], "--name", FIRM[1], "--level", "市级", "--liaison", username)
     return login(stack, username, password)
 
@@ -92,6 +114,7 @@ def case_of(stack: Stack, auth: dict[str, str], user: str) -> dict[str, Any]:
     def find() -> list[dict[str, Any]]:
         cases = httpx.get(f"{stack.gateway}/api/escalations", headers=auth).json()
         return [e for e in cases if e["sender_id"] == conversation(user)]
+
     return dict(wait_for(find, what="the case")[0])
 
 
@@ -103,12 +126,20 @@ def hand_off(stack: Stack, server: FakeWeComServer, user: str) -> None:
     wait_for(lambda: any("已为您转接" in t for t in sent(server, user)), what="the handoff answer")
 
 
-def test_kf_pull_stores_each_message_once_from_its_cursor(tmp_path: Path, wecom_server: FakeWeComServer) -> None:
+def test_kf_pull_stores_each_message_once_from_its_cursor(
+    tmp_path: Path, wecom_server: FakeWeComServer
+) -> None:
     """The pull alone, on a real store against the fake (no Rasa needed to store messages)."""
     env = {k.lower(): v for k, v in wecom_env(wecom_server).items()}
-    services = Services.build(Settings(**env, database_url=f"sqlite:///{tmp_path / 'kf.db'}", var_dir=tmp_path))
+    services = Services.build(
+        Settings(**env, database_url=f"sqlite:///{tmp_path / 'kf.db'}", var_dir=tmp_path)
+    )
     outbox = Outbox(services.store, services.settings)
-    kf, fake, state = KfChannel(services, outbox, outbox.kf, asyncio.Event()), wecom_server.fake.kf, KfState(services.store)
+    kf, fake, state = (
+        KfChannel(services, outbox, outbox.kf, asyncio.Event()),
+        wecom_server.fake.kf,
+        KfState(services.store),
+    )
     open_kfid = fake.add_account()
     texts = [f"问题{i}" for i in range(5)]
     for text in texts:
@@ -136,8 +167,11 @@ def test_kf_pull_stores_each_message_once_from_its_cursor(tmp_path: Path, wecom_
     services.store.add_message(f"wecomkf:{open_kfid}:wmAP", "user", "另一位客户", channel="wecomkf")
     assert state.bind(services.registry, "wm_P", FIRM[0], "test") == FIRM[0]
     with services.store.engine.connect() as con:
-        bound = dict(con.execute(conversations.select().with_only_columns(
-            conversations.c.sender_id, conversations.c.firm_uscc)).all())
+        bound = dict(
+            con.execute(
+                conversations.select().with_only_columns(conversations.c.sender_id, conversations.c.firm_uscc)
+            ).all()
+        )
     assert bound == {sender: FIRM[0], f"wecomkf:{open_kfid}:wmAP": None}  # "_" is not a wildcard
 
 
@@ -164,7 +198,9 @@ def test_kf_message_answered_once_whatever_the_callbacks(stack: Stack, wecom_ser
     assert "10-100 万元" in answers[0] and "依据：答复函 三（二）" in answers[0]
     for _ in range(2):  # WeCom retries the callback
         assert post(stack, event).status_code == 200
-    app = encrypted_callback(WECOM_TOKEN, WECOM_AES_KEY, CORP_ID, kf_event_xml(wecom_server.fake.kf.new_msg_token()))
+    app = encrypted_callback(
+        WECOM_TOKEN, WECOM_AES_KEY, CORP_ID, kf_event_xml(wecom_server.fake.kf.new_msg_token())
+    )
     assert post(stack, app, "/wecom/callback").status_code == 200  # the same event at the app's callback
     time.sleep(2.0)
     assert sent(wecom_server, user) == answers
@@ -178,14 +214,18 @@ def test_kf_message_answered_once_whatever_the_callbacks(stack: Stack, wecom_ser
     wait_for(lambda: any("文字" in t for t in sent(wecom_server, user)), what="only-text notice")
 
 
-def test_kf_welcome_on_enter_session_with_numbered_options(stack: Stack, wecom_server: FakeWeComServer) -> None:
+def test_kf_welcome_on_enter_session_with_numbered_options(
+    stack: Stack, wecom_server: FakeWeComServer
+) -> None:
     user = new_user()
     code = wecom_server.fake.kf.enter_session(user, scene="portal")
     assert code
     post(stack, callback(stack, wecom_server.fake.kf.new_msg_token()))
     welcome = wait_for(lambda: sent(wecom_server, user), what="the welcome")
     assert len(welcome) == 1 and "惠企通" in welcome[0] and "回复1：我们公司能享受哪些政策？" in welcome[0]
-    assert [c for c in wecom_server.fake.calls if c.path.endswith("kf/send_msg_on_event")][-1].json["code"] == code
+    assert [c for c in wecom_server.fake.calls if c.path.endswith("kf/send_msg_on_event")][-1].json[
+        "code"
+    ] == code
     says(stack, wecom_server, user, "1")  # the welcome's first option
     wait_for(lambda: any("哪一级" in t for t in sent(wecom_server, user)), what="the match form's question")
 
@@ -196,8 +236,10 @@ def test_kf_handoff_answered_in_console_and_wecom_reaches_the_owner(
     user = new_user()
     stack.admin("bind-wecom-kf", "--external-userid", user, "--uscc", FIRM[0])
     hand_off(stack, wecom_server, user)
-    notice = wait_for(lambda: [t for to, t in wecom_server.fake.sent_texts("user") if to == LIAISON[4]
-                               and FIRM[1] in t], what="the liaison's WeCom notice")
+    notice = wait_for(
+        lambda: [t for to, t in wecom_server.fake.sent_texts("user") if to == LIAISON[4] and FIRM[1] in t],
+        what="the liaison's WeCom notice",
+    )
     assert "增长补贴的申请材料有哪些" in notice[-1]
     esc = case_of(stack, console, user)
     assert (esc["firm_uscc"], esc["liaison_username"], esc["channel"]) == (FIRM[0], LIAISON[0], "wecomkf")
@@ -208,7 +250,10 @@ def test_kf_handoff_answered_in_console_and_wecom_reaches_the_owner(
     assert len(sent(wecom_server, user)) == before  # the bot stays silent while the liaison has the case
 
     api = f"{stack.gateway}/api/escalations/{esc['id']}"
-    assert httpx.post(f"{api}/reply", json={"text": "材料：营业执照、财务报表。"}, headers=console).status_code == 200
+    assert (
+        httpx.post(f"{api}/reply", json={"text": "材料：营业执照、财务报表。"}, headers=console).status_code
+        == 200
+    )
     wait_for(lambda: "材料：营业执照、财务报表。" in sent(wecom_server, user), what="the console reply")
     xml = text_message_xml(LIAISON[4], f"#{esc['id']} 另需近两年审计报告。", int(time.time() * 1000))
     params, body = encrypted_callback(WECOM_TOKEN, WECOM_AES_KEY, CORP_ID, xml)
@@ -229,14 +274,26 @@ def test_kf_95018_is_reported_in_the_case_and_the_reply_kept(
     stack.admin("bind-wecom-kf", "--external-userid", user, "--uscc", FIRM[0])
     hand_off(stack, wecom_server, user)
     esc = case_of(stack, console, user)
-    wecom_server.fake.kf.servicer_says(user, "您好，我是客服接待人员。")  # a 接待人员 takes it in WeCom (state 3)
+    wecom_server.fake.kf.servicer_says(
+        user, "您好，我是客服接待人员。"
+    )  # a 接待人员 takes it in WeCom (state 3)
     post(stack, callback(stack, wecom_server.fake.kf.new_msg_token()))
-    wait_for(lambda: any(m["text"] == "您好，我是客服接待人员。" for m in stored(stack, user)), what="servicer message")
+    wait_for(
+        lambda: any(m["text"] == "您好，我是客服接待人员。" for m in stored(stack, user)),
+        what="servicer message",
+    )
     before = len(sent(wecom_server, user))
     api = f"{stack.gateway}/api/escalations/{esc['id']}"
-    assert httpx.post(f"{api}/reply", json={"text": "补贴申请请联系工信局。"}, headers=console).status_code == 200
-    failed = wait_for(lambda: [e for e in httpx.get(api, headers=console).json()["events"]
-                               if e["kind"] == "delivery_failed"], what="the delivery_failed event")
+    assert (
+        httpx.post(f"{api}/reply", json={"text": "补贴申请请联系工信局。"}, headers=console).status_code
+        == 200
+    )
+    failed = wait_for(
+        lambda: [
+            e for e in httpx.get(api, headers=console).json()["events"] if e["kind"] == "delivery_failed"
+        ],
+        what="the delivery_failed event",
+    )
     assert "95018" in failed[0]["detail"] and "补贴申请请联系工信局。" in failed[0]["detail"]
     assert failed[0]["actor"] == "wecom"
     detail = httpx.get(api, headers=console).json()
@@ -245,11 +302,24 @@ def test_kf_95018_is_reported_in_the_case_and_the_reply_kept(
     assert ("liaison", "您好，我是客服接待人员。") in transcript
     assert len(sent(wecom_server, user)) == before
     with Store(stack.env["DATABASE_URL"]).engine.connect() as con:
-        row = con.execute(outbound.select().where(outbound.c.target == f"{OPEN_KFID}:{user}",
-                                                  outbound.c.text == "补贴申请请联系工信局。")).mappings().one()
+        row = (
+            con.execute(
+                outbound.select().where(
+                    outbound.c.target == f"{OPEN_KFID}:{user}", outbound.c.text == "补贴申请请联系工信局。"
+                )
+            )
+            .mappings()
+            .one()
+        )
     assert row["status"] == "failed" and "95018" in row["last_error"] and row["attempts"] == 1
-    wait_for(lambda: [t for to, t in wecom_server.fake.sent_texts("user")
-                      if to == LIAISON[4] and f"工单#{esc['id']}" in t and "未能送达" in t], what="the liaison told")
+    wait_for(
+        lambda: [
+            t
+            for to, t in wecom_server.fake.sent_texts("user")
+            if to == LIAISON[4] and f"工单#{esc['id']}" in t and "未能送达" in t
+        ],
+        what="the liaison told",
+    )
 
 
 def test_kf_owner_bound_to_a_firm_from_the_console(
@@ -274,8 +344,14 @@ def test_kf_owner_bound_to_a_firm_from_the_console(
     assert (store.conversation(conversation(user)) or {})["firm_uscc"] == FIRM[0]
     httpx.post(f"{stack.gateway}/api/escalations/{esc['id']}/resolve", headers=console)
     says(stack, wecom_server, user, "转人工")  # the next case goes to the firm's liaison
-    again = wait_for(lambda: [e for e in httpx.get(f"{stack.gateway}/api/escalations", headers=console).json()
-                              if e["sender_id"] == conversation(user) and e["id"] != esc["id"]], what="new case")
+    again = wait_for(
+        lambda: [
+            e
+            for e in httpx.get(f"{stack.gateway}/api/escalations", headers=console).json()
+            if e["sender_id"] == conversation(user) and e["id"] != esc["id"]
+        ],
+        what="new case",
+    )
     assert again[0]["liaison_username"] == LIAISON[0]
 
 
@@ -289,6 +365,8 @@ def test_kf_link_command(stack: Stack) -> None:
 
 
 def test_kf_nothing_refused_for_size(wecom_server: FakeWeComServer) -> None:
-    kf_sends = [c for c in wecom_server.fake.calls if c.path.endswith(("kf/send_msg", "kf/send_msg_on_event"))]
+    kf_sends = [
+        c for c in wecom_server.fake.calls if c.path.endswith(("kf/send_msg", "kf/send_msg_on_event"))
+    ]
     assert kf_sends, "the 微信客服 tests above sent nothing"
     assert not [c for c in kf_sends if c.errcode in (44004, 45002, 40008)]
