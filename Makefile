@@ -47,14 +47,14 @@ run-scaled: bootstrap kb train ## scale-out under supervisord: 2 Rasa (PostgreSQ
 	@echo "starting 惠企通 (scaled) ..."
 	@$(SCALED_ENV) exec $(PY) -m gateway.supervise
 
-test: bootstrap sysdeps kb train ## the whole suite: ruff, mypy, pytest (exit 5 = no tests = failure)
-	$(VENV)/bin/ruff check .
-	$(VENV)/bin/mypy
+test: bootstrap sysdeps kb train lint ## the whole suite: make lint, then pytest (exit 5 = no tests = failure)
 	@$(PY) -m pytest $(PYTEST_ARGS); rc=$$?; \
 	 if [ $$rc -eq 5 ]; then echo "error: pytest collected no tests"; exit 1; fi; exit $$rc
 
-lint: bootstrap ## ruff and mypy
+# The same three commands run in .pre-commit-config.yaml (tests/test_docs.py keeps them equal).
+lint: bootstrap ## ruff check, ruff format --check, mypy (strict defs, tests included): what make test runs first
 	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
 	$(VENV)/bin/mypy
 
 eval-kb: bootstrap kb ## recall@1/@3 and MRR of our search vs rank_bm25

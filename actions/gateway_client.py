@@ -192,6 +192,6 @@ async def flush_every(client: HandoffClient, interval_s: float) -> None:
             sent = await client.flush()
             if sent:
                 logger.info("sent %d handoff packets left in the outbox", sent)
-        except Exception:  # noqa: BLE001 - an unexpected error must not stop later flushes
+        except Exception:
             logger.exception("handoff outbox flush failed")
         await asyncio.sleep(interval_s)

@@ -21,10 +21,10 @@ from pathlib import Path
 from typing import Any
 
 from bench import kb, load, profile
+from bench.stack import Stack
 from knowledge.build import build
 from knowledge.evaluate import load_eval
 from knowledge.settings import ROOT
-from tests.stack import Stack
 
 
 def chart(result: dict[str, Any], path: Path) -> None:

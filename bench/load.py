@@ -24,9 +24,8 @@ from typing import Any
 import httpx
 import sqlalchemy as sa
 
-from tests.stack import ROOT, Stack, free_port, stack_env
+from bench.stack import POSTGRES_URL, REDIS_URL, ROOT, Stack, free_port, require, stack_env
 
-PG = "postgresql://postgres@127.0.0.1:5432"
 CONCURRENCY = (1, 8, 16, 32)
 Progress = Callable[[str], None]
 
@@ -102,7 +101,7 @@ def rest_body(sender: str, text: str) -> dict[str, Any]:
     return {"sender": sender, "message": text}
 
 
-def chat_body(sender: str, text: str) -> dict[str, Any]:
+def chat_body(_sender: str, text: str) -> dict[str, Any]:
     """Our /api/chat body: a new conversation each time (the gateway issues its id and secret)."""
     return {"text": text}
 
@@ -150,15 +149,18 @@ def scaled_stack(tmp: Path, instances: int = 2, workers: int = 2) -> Iterator[St
     with ``workers`` processes on PostgreSQL, in a database of its own."""
     tmp.mkdir(parents=True, exist_ok=True)
     database = f"hqt_bench_{uuid.uuid4().hex[:10]}"
-    admin = sa.create_engine(f"{PG}/test", isolation_level="AUTOCOMMIT")
+    admin = sa.create_engine(
+        require(POSTGRES_URL, "PostgreSQL", "TEST_POSTGRES_URL"), isolation_level="AUTOCOMMIT"
+    )
+    server = POSTGRES_URL.rsplit("/", 1)[0]
     with admin.connect() as con:
         con.execute(sa.text(f"CREATE DATABASE {database}"))
     ports = [free_port() for _ in range(instances - 1)]
     env = stack_env(
         tmp,
-        DATABASE_URL=f"{PG}/{database}",
-        RASA_TRACKER_STORE_URL=f"{PG}/{database}",
-        REDIS_URL="redis://127.0.0.1:6379",
+        DATABASE_URL=f"{server}/{database}",
+        RASA_TRACKER_STORE_URL=f"{server}/{database}",
+        REDIS_URL=require(REDIS_URL, "Redis", "TEST_REDIS_URL"),
         GATEWAY_WORKERS=str(workers),
     )
     env["RASA_URLS"] = ",".join(

@@ -151,7 +151,7 @@ def run_case(client: httpx.Client, base: str, case: dict[str, Any], letter_numbe
     if case["expect"] == "verdict" and case.get("policy"):
         rec = default_searcher().get(case["policy"])
         title = rec["title"] if rec else case["policy"]
-        statuses = {t: s for t, s in _VERDICT.findall("\n".join(r.get("text") or "" for r in replies))}
+        statuses = dict(_VERDICT.findall("\n".join(r.get("text") or "" for r in replies)))
         result.verdict_ok = statuses.get(title) == case.get("verdict")
     allowed = letter_numbers | set().union(*(numbers_of(t) for t in case["turns"]))
     result.invented = sorted(
@@ -250,7 +250,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.url:
         results = evaluate(args.url.rstrip("/"), cases)
     else:
-        from tests.stack import Stack, stack_env
+        from bench.stack import Stack, stack_env
 
         with (
             tempfile.TemporaryDirectory() as tmp,

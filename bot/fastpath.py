@@ -47,7 +47,7 @@ def install() -> None:
             return bool(original(self, result))
         return True
 
-    RemoteAction._validate_action_result = _validate_action_result  # type: ignore[method-assign]
-    rasa.server.jsonschema = types.SimpleNamespace(  # type: ignore[attr-defined]
+    RemoteAction._validate_action_result = _validate_action_result
+    rasa.server.jsonschema = types.SimpleNamespace(
         validate=cached_validate, ValidationError=jsonschema.ValidationError
     )

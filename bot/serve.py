@@ -60,15 +60,15 @@ def ensure_tracker_tables(settings: Settings, attempts: int = 5) -> None:
             store = SQLTrackerStore(
                 domain=None,
                 dialect=str(parts["dialect"]),
-                host=parts["url"],  # type: ignore[arg-type]
+                host=parts["url"],
                 port=parts["port"],
                 db=str(parts["db"]),
-                username=parts["username"],  # type: ignore[arg-type]
+                username=parts["username"],
                 password=parts["password"],
-            )  # type: ignore[arg-type]
+            )
             store.engine.dispose()
             return
-        except Exception:  # noqa: BLE001 - a concurrent creator won; look again
+        except Exception:
             if attempt == attempts - 1:
                 raise
             time.sleep(1.0 + attempt)

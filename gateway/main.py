@@ -56,7 +56,7 @@ async def purge_daily(services: Services) -> None:
     while True:
         try:
             await asyncio.to_thread(retention.purge, services.store, services.settings)
-        except Exception:  # noqa: BLE001 - a failed purge is retried tomorrow, the gateway keeps serving
+        except Exception:
             logger.exception("retention purge failed")
         await asyncio.sleep(PURGE_EVERY_S)
 

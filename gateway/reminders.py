@@ -126,6 +126,6 @@ async def remind_forever(services: Services) -> None:
             )
             if sent and services.wecom is not None:
                 services.wecom.outbox.wake.set()
-        except Exception:  # noqa: BLE001 - the next round retries; the gateway keeps serving
+        except Exception:
             logger.exception("sla reminder round failed")
         await asyncio.sleep(services.settings.reminder_interval_s)

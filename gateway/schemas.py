@@ -18,7 +18,7 @@ class ChatIn(BaseModel):
     text: StrictStr = Field(..., description="the owner's message")
 
     @validator("text")
-    def _not_blank(cls, value: str) -> str:  # noqa: N805
+    def _not_blank(cls, value: str) -> str:
         if not value.strip():
             raise ValueError("text must not be empty")
         return value
@@ -98,7 +98,7 @@ class TextIn(BaseModel):
     text: StrictStr = Field(..., min_length=1, max_length=4000)
 
     @validator("text")
-    def _not_blank(cls, value: str) -> str:  # noqa: N805
+    def _not_blank(cls, value: str) -> str:
         if not value.strip():
             raise ValueError("text must not be empty")
         return value.strip()

@@ -24,18 +24,18 @@ PSEUDONYM_PREFIX = "purged:"
 T = TypeVar("T")
 
 
-class UTCDateTime(sa.types.TypeDecorator):  # type: ignore[type-arg]
+class UTCDateTime(sa.types.TypeDecorator):
     """Timestamps stored as UTC and read back timezone-aware, on SQLite (which keeps no zone) too."""
 
     impl = sa.DateTime(timezone=True)
     cache_ok = True
 
-    def process_bind_param(self, value: datetime | None, dialect: Any) -> datetime | None:
+    def process_bind_param(self, value: datetime | None, dialect: Any) -> datetime | None:  # noqa: ARG002
         if value is None:
             return None
         return (value if value.tzinfo else value.replace(tzinfo=timezone.utc)).astimezone(timezone.utc)
 
-    def process_result_value(self, value: datetime | None, dialect: Any) -> datetime | None:
+    def process_result_value(self, value: datetime | None, dialect: Any) -> datetime | None:  # noqa: ARG002
         if value is None:
             return None
         return value if value.tzinfo else value.replace(tzinfo=timezone.utc)
@@ -314,7 +314,7 @@ class Store:
                     continue
                 ddl = f"ALTER TABLE {table.name} ADD COLUMN {column.name} {column.type.compile(self.engine.dialect)}"
                 if column.server_default is not None:
-                    ddl += f" NOT NULL DEFAULT '{column.server_default.arg}'"  # type: ignore[attr-defined]
+                    ddl += f" NOT NULL DEFAULT '{column.server_default.arg}'"
                 with self.engine.begin() as con:
                     con.execute(sa.text(ddl))
 

@@ -175,7 +175,7 @@ def main(argv: list[str] | None = None) -> None:
         if headers["eventname"].startswith("TICK"):
             try:
                 watchdog.check()
-            except Exception:  # noqa: BLE001 - e.g. supervisord busy shutting down: try again next tick
+            except Exception:
                 logger.exception("check failed")
         childutils.listener.ok(sys.stdout)
 

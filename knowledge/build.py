@@ -60,7 +60,7 @@ def write_index(db: sqlite_utils.Database, policies: list[Policy], passages: lis
         pk="id",
     )
     passages_table = db.table("passages")
-    passages_table.insert_all(passages, pk="id")  # type: ignore[arg-type]
+    passages_table.insert_all(passages, pk="id")
     passages_table.create_index(["policy_id"])
     passages_table.enable_fts(
         list(FTS_COLUMNS), fts_version="FTS5", tokenize="unicode61", create_triggers=False

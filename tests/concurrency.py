@@ -7,7 +7,7 @@ import asyncio
 
 import httpx
 
-from tests.stack import Stack
+from bench.stack import Stack
 
 
 async def fifty_conversations(stack: Stack) -> None:

@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
+from bench.stack import ROOT, Stack, free_port, stack_env
 from tests.fakes.wecom_api import AGENT_ID, CORP_ID, CORP_SECRET, KF_SECRET, FakeWeComServer
-from tests.stack import ROOT, Stack, free_port, stack_env
 
 WECOM_TOKEN = "hqtTestToken"
 WECOM_AES_KEY = "jWmYm7qr5nMoAUwZRjGtBxmz3KA1tkAj3ykkR6q2B2C"

@@ -46,7 +46,8 @@ def test_every_app_service_matches_the_code() -> None:
     assert {"rasa", "actions", "gateway", "rasa-scaled", "actions-scaled", "gateway-scaled"} <= set(apps)
     for name, svc in apps.items():
         command = list(svc["command"])  # type: ignore[call-overload]
-        assert command[:2] == ["python", "-m"] and command[2] in MODULES, name
+        assert command[:2] == ["python", "-m"], name
+        assert command[2] in MODULES, name
         assert f"-m {command[2]}" in supervised  # the same entry points as `make run`
         assert svc.get("restart") == "unless-stopped", name  # a container whose process dies comes back
         env = dict(svc["environment"])  # type: ignore[call-overload]
@@ -61,9 +62,8 @@ def test_every_app_service_matches_the_code() -> None:
         }
         assert str(port[command[2]]) in str(svc["healthcheck"]), name
     for name in ("gateway", "gateway-scaled"):
-        published = [
-            str(p["target"]) if isinstance(p, dict) else str(p).split(":")[-1] for p in apps[name]["ports"]
-        ]  # type: ignore[attr-defined]
+        ports: list[object] = list(apps[name]["ports"])  # type: ignore[call-overload]
+        published = [str(p["target"]) if isinstance(p, dict) else str(p).split(":")[-1] for p in ports]
         assert str(defaults.gateway_port) in published
     scaled_env = dict(apps["rasa-scaled"]["environment"])  # type: ignore[call-overload]
     assert scaled_env["RASA_TRACKER_STORE_URL"].startswith("postgresql://")
@@ -95,8 +95,10 @@ def test_systemd_unit_runs_the_supervisor_with_known_settings() -> None:
     assert (
         service["ExecStart"] == f"{UNIT_HOME}/.venv/bin/python -m gateway.supervise"
     )  # what `make run` runs
-    assert service["WorkingDirectory"] == UNIT_HOME and service["User"] != "root"
-    assert service["KillMode"] == "mixed" and service["Restart"] == "on-failure"
+    assert service["WorkingDirectory"] == UNIT_HOME
+    assert service["User"] != "root"
+    assert service["KillMode"] == "mixed"
+    assert service["Restart"] == "on-failure"
     # supervisord stops the services one after another, each within its stop wait (20 s).
     stopwait = configparser.ConfigParser(interpolation=None)
     stopwait.read_string(supervisord_config(Settings()))
@@ -120,4 +122,5 @@ def test_systemd_unit_verifies(tmp_path: Path) -> None:
         ["systemd-analyze", "verify", str(unit)], capture_output=True, text=True, timeout=60
     )
     ours = [line for line in done.stderr.splitlines() if UNIT.name in line]
-    assert done.returncode == 0 and not ours, done.stderr
+    assert done.returncode == 0, done.stderr
+    assert not ours, done.stderr

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import re
 
+import yaml
+
 from gateway.main import create_app
 from knowledge.settings import ROOT, Settings
 
@@ -17,15 +19,22 @@ def test_every_setting_is_in_env_example() -> None:
 
 
 def test_every_route_is_in_readme() -> None:
+    """Each route's whole path, parameters included, e.g. `/api/escalations/{id}/claim`."""
     app = create_app(Settings())
-    paths = {
-        route.path
-        for route in app.routes
-        if route.path not in ("/openapi.json", "/docs/oauth2-redirect", "/redoc", "/static")
+    documented = set(re.findall(r"(/[\w./{}-]*)", README))
+    paths = {getattr(route, "path", "") for route in app.routes} - {
+        "/openapi.json",
+        "/docs/oauth2-redirect",
+        "/redoc",
+        "/static",
     }
-    for path in paths:
-        first = path.split("{")[0].rstrip("/") or "/"
-        assert f"`{first}" in README or f" {first}" in README, path
+    missing = sorted(
+        path
+        for path in paths
+        if re.sub(r"\{[^}]*\}", "{id}", path)
+        not in {re.sub(r"\{[^}]*\}", "{id}", d.rstrip(".")) for d in documented}
+    )
+    assert not missing
 
 
 def test_every_route_has_a_docstring() -> None:
@@ -33,13 +42,14 @@ def test_every_route_has_a_docstring() -> None:
     for route in app.routes:
         endpoint = getattr(route, "endpoint", None)
         if endpoint is not None and getattr(route, "include_in_schema", False):
-            assert endpoint.__doc__, route.path
+            assert endpoint.__doc__, getattr(route, "path", route)
 
 
 def test_every_make_target_is_in_readme() -> None:
     makefile = (ROOT / "Makefile").read_text(encoding="utf-8")
     targets = re.findall(r"^([a-z-]+):.*## ", makefile, flags=re.M)
-    assert "run" in targets and "test" in targets
+    assert "run" in targets
+    assert "test" in targets
     for target in targets:
         assert f"`{target}`" in README or f"make {target}" in README, target
 
@@ -49,3 +59,13 @@ def test_every_admin_command_is_in_readme() -> None:
     commands = set(re.findall(r'add_parser\("([a-z-]+)"', source)) | {"import-firms", "import-liaisons"}
     for command in commands:
         assert f"gateway.admin {command}" in README, command
+
+
+def test_pre_commit_runs_what_make_lint_runs() -> None:
+    makefile = (ROOT / "Makefile").read_text(encoding="utf-8")
+    recipe = re.search(r"^lint:.*\n((?:\t.*\n)+)", makefile, flags=re.M)
+    assert recipe is not None
+    lint = [line.strip().replace("$(VENV)", ".venv") for line in recipe.group(1).splitlines()]
+    config = yaml.safe_load((ROOT / ".pre-commit-config.yaml").read_text(encoding="utf-8"))
+    hooks = [hook["entry"] for repo in config["repos"] for hook in repo["hooks"]]
+    assert hooks == lint

@@ -34,7 +34,7 @@ def _channel(services: Services) -> WeComChannel:
         raise HTTPException(
             404, "WeCom is not configured (WECOM_TOKEN, WECOM_ENCODING_AES_KEY, WECOM_CORP_ID)"
         )
-    return channel  # type: ignore[no-any-return]
+    return channel
 
 
 def _fresh(services: Services, timestamp: str) -> None:

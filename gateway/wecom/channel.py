@@ -240,7 +240,7 @@ class WeComChannel:
                 for row in self.services.store.claim_stored("wecom"):
                     await process(self.services, row["id"], row["sender_id"], row["text"], row["channel"])
                     self.outbox.wake.set()
-            except Exception:  # noqa: BLE001 - keep processing; the message stays claimed for a restart
+            except Exception:
                 logger.exception("wecom inbound pass failed")
             self.wake.clear()
             try:

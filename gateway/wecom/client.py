@@ -10,7 +10,7 @@ from wechatpy.enterprise import WeChatClient
 TEXT_LIMIT_BYTES = 2048  # WeCom's documented limit for a text message's content
 
 
-class WeComClient(WeChatClient):  # type: ignore[misc]
+class WeComClient(WeChatClient):
     """wechatpy's enterprise client with a configurable API host (tests point it at a local fake).
 
     wechatpy caches the access_token in its session and refetches it on 40001/40014/42001.
@@ -22,7 +22,7 @@ class WeComClient(WeChatClient):  # type: ignore[misc]
 
     def fetch_access_token(self) -> dict[str, Any]:
         """Fetch a token from the configured host (wechatpy hard-codes the real one)."""
-        return self._fetch_access_token(  # type: ignore[no-any-return]
+        return self._fetch_access_token(
             url=self.API_BASE_URL + "gettoken", params={"corpid": self.corp_id, "corpsecret": self.secret}
         )
 

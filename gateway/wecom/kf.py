@@ -96,7 +96,7 @@ class KfChannel:
                 del self.due[open_kfid]
                 try:
                     await self.pull(open_kfid)
-                except Exception:  # noqa: BLE001 - network or store trouble: try again while the Token lasts
+                except Exception:
                     logger.exception("wecom kf pull of %s failed; retrying in %.0f s", open_kfid, RETRY_S)
                     self.due.setdefault(open_kfid, time.monotonic() + RETRY_S)
             self.wake.clear()
@@ -250,7 +250,7 @@ class KfChannel:
         self.outbox.wake.set()
 
     # -- outbound -------------------------------------------------------------------------------
-    def deliveries(self, sender: str, channel: str, replies: list[dict[str, Any]]) -> list[dict[str, str]]:
+    def deliveries(self, sender: str, channel: str, replies: list[dict[str, Any]]) -> list[dict[str, str]]:  # noqa: ARG002 - an OutboundBuilder
         """Outbound rows for a 微信客服 conversation (the ``wecomkf`` builder): a turn's replies in as few
         messages as fit, since WeCom allows 5 per message of the customer."""
         parsed = parse_sender(sender)

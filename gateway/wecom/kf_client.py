@@ -32,7 +32,7 @@ UNDELIVERABLE: dict[int, str] = {
 }
 
 
-class KfError(WeChatClientException):  # type: ignore[misc]
+class KfError(WeChatClientException):
     """A kf/* endpoint answered a non-zero errcode."""
 
 

@@ -182,7 +182,7 @@ class Outbox:
         for hook in self.on_failed:
             try:
                 await hook(row, exc)
-            except Exception:  # noqa: BLE001 - a failed report must not stop the sending
+            except Exception:
                 logger.exception("reporting the failed %s to %s failed", row["kind"], row["target"])
 
     async def run(self) -> None:
@@ -192,7 +192,7 @@ class Outbox:
         while True:
             try:
                 await self.send_due()
-            except Exception:  # noqa: BLE001 - the loop must survive a database hiccup
+            except Exception:
                 logger.exception("wecom outbox pass failed")
             self.wake.clear()
             try:

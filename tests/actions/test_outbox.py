@@ -25,8 +25,8 @@ import httpx
 import pytest
 
 from actions.gateway_client import GatewayUnavailable, HandoffClient, Outbox
+from bench.stack import ROOT, Stack, free_port, stack_env
 from knowledge.settings import Settings
-from tests.stack import ROOT, Stack, free_port, stack_env
 
 SECRET = "test-handoff-secret"
 GATEWAY_OK = {
@@ -77,7 +77,7 @@ class RealGateway:
         gateway = self
 
         class Handler(BaseHTTPRequestHandler):
-            def do_POST(self) -> None:  # noqa: N802 - http.server's name
+            def do_POST(self) -> None:
                 body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
                 ok = self.headers.get("X-Handoff-Secret") == SECRET
                 if ok:
@@ -217,7 +217,8 @@ def test_two_processes_flushing_at_once_send_each_packet_once(tmp_path: Path) ->
             for _ in range(2)
         ]
         counts = [int(p.communicate(timeout=60)[0].strip()) for p in procs]
-    assert sum(counts) == 6 and min(counts) > 0  # both worked, neither resent the other's
+    assert sum(counts) == 6
+    assert min(counts) > 0
     assert sorted(gateway.senders()) == [f"kept-{i}" for i in range(6)]
 
 

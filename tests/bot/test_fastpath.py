@@ -11,8 +11,8 @@ import pytest
 import rasa.server
 from rasa.core.actions.action import RemoteAction
 
+from bench.stack import Stack
 from bot import fastpath
-from tests.stack import Stack
 
 VALID = {"events": [{"event": "slot", "name": "x", "value": 1}], "responses": [{"text": "好"}]}
 INVALID = [
@@ -27,8 +27,8 @@ def patched() -> Iterator[None]:
     original_method, original_module = RemoteAction._validate_action_result, rasa.server.jsonschema
     fastpath.install()
     yield
-    RemoteAction._validate_action_result = original_method  # type: ignore[method-assign]
-    rasa.server.jsonschema = original_module  # type: ignore[attr-defined]
+    RemoteAction._validate_action_result = original_method
+    rasa.server.jsonschema = original_module
 
 
 def stock_verdict(result: dict[str, object]) -> str:
@@ -39,8 +39,9 @@ def stock_verdict(result: dict[str, object]) -> str:
         return exc.message
 
 
+@pytest.mark.usefixtures("patched")
 @pytest.mark.parametrize("result", [VALID, *INVALID])
-def test_cached_validation_agrees_with_stock(patched: None, result: dict[str, object]) -> None:
+def test_cached_validation_agrees_with_stock(result: dict[str, object]) -> None:
     action = RemoteAction("action_x", None)
     expected = stock_verdict(result)
     if expected == "ok":
@@ -52,10 +53,11 @@ def test_cached_validation_agrees_with_stock(patched: None, result: dict[str, ob
         assert "Failed to validate Action server response" in caught.value.message
 
 
-def test_events_schema_still_enforced(patched: None) -> None:
+@pytest.mark.usefixtures("patched")
+def test_events_schema_still_enforced() -> None:
     with pytest.raises(jsonschema.ValidationError):
-        rasa.server.jsonschema.validate([{"event": "bogus"}], rasa.server.EVENTS_SCHEMA)  # type: ignore[attr-defined]
-    rasa.server.jsonschema.validate([{"event": "resume"}], rasa.server.EVENTS_SCHEMA)  # type: ignore[attr-defined]
+        rasa.server.jsonschema.validate([{"event": "bogus"}], rasa.server.EVENTS_SCHEMA)
+    rasa.server.jsonschema.validate([{"event": "resume"}], rasa.server.EVENTS_SCHEMA)
 
 
 def test_launched_rasa_refuses_malformed_events(stack: Stack) -> None:

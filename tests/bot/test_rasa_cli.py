@@ -10,9 +10,9 @@ from pathlib import Path
 import pytest
 
 from actions.respond import RESPONSES
+from bench.stack import ROOT
 from bot.eval_nlu import evaluate
 from bot.train import serving_model
-from tests.stack import ROOT
 
 # Warnings Rasa raises that we cannot fix: the responses action_respond utters are not used in any story
 # or rule as far as `rasa data validate` can see.

@@ -16,7 +16,7 @@ import pytest
 from playwright.sync_api import BrowserContext, Locator, Page, expect
 from stdnum.cn import uscc
 
-from tests.stack import Stack, free_port
+from bench.stack import Stack, free_port
 from tests.webchat import WebChat
 
 NewContext = Callable[..., BrowserContext]
@@ -178,7 +178,8 @@ def test_reload_keeps_the_conversation(registered: Stack, new_context: NewContex
     expect(bot_after(page, GROWTH_Q, "10-100")).to_be_visible(timeout=BOT_WAIT_MS)
     expect(page.locator("#hqt-send")).to_be_enabled()
     sender = page.evaluate("localStorage.getItem('hqt_sender_id')")
-    assert sender and sender.startswith("web-")
+    assert sender
+    assert sender.startswith("web-")
     before = transcript_of(page)
     assert [role for _, role, _ in before] == ["user", "bot"]
 
@@ -200,7 +201,9 @@ def test_another_browser_cannot_read_or_write_the_conversation_and_clearing_ends
     expect(bot_after(page, GROWTH_Q, "10-100")).to_be_visible(timeout=BOT_WAIT_MS)
     sender = page.evaluate("localStorage.getItem('hqt_sender_id')")
     cookie = [c for c in owner_context.cookies() if c["name"] == f"hqt_{sender}"]
-    assert cookie and cookie[0]["httpOnly"] and cookie[0]["path"] == "/api"
+    assert cookie
+    assert cookie[0]["httpOnly"]
+    assert cookie[0]["path"] == "/api"
     before = transcript_of(page)
 
     # Another browser that learnt the id (not the secret) sees nothing and cannot write into it.
@@ -248,7 +251,7 @@ def host_site(port: int, gateway: str) -> Iterator[str]:
     ).encode()
 
     class Handler(http.server.BaseHTTPRequestHandler):
-        def do_GET(self) -> None:  # noqa: N802 - the stdlib's name
+        def do_GET(self) -> None:
             self.send_response(200)
             self.send_header("Content-Type", "text/html; charset=utf-8")
             self.end_headers()
@@ -414,7 +417,8 @@ def test_console_login_and_department_isolation(registered: Stack, new_context: 
     owner = WebChat(stack.gateway)
     owner.send(GROWTH_Q)
     handoff = owner.send("转人工")["handoff"]
-    assert handoff and GXJ in handoff["liaison"]
+    assert handoff
+    assert GXJ in handoff["liaison"]
     item = f'.esc-item[data-id="{handoff["escalation_id"]}"]'
 
     page = new_context().new_page()

@@ -63,7 +63,8 @@ def fake(server: FakeWeComServer) -> FakeWeCom:
 
 
 @pytest.fixture
-def client(server: FakeWeComServer, fake: FakeWeCom) -> Iterator[FakeHostClient]:
+def client(server: FakeWeComServer) -> Iterator[FakeHostClient]:
+    server.fake.reset()
     wechat = FakeHostClient(server.base)
     yield wechat
     wechat._http.close()
@@ -93,7 +94,9 @@ class Clock:
 
 def test_send_text_arrives(client: FakeHostClient, fake: FakeWeCom) -> None:
     result = client.message.send_text(AGENT_ID, "u1", "你好")
-    assert result["errcode"] == 0 and result["invaliduser"] == "" and result["msgid"]
+    assert result["errcode"] == 0
+    assert result["invaliduser"] == ""
+    assert result["msgid"]
     assert fake.sent_texts("user") == [("u1", "你好")]
     assert fake.token_fetches() == 1
     send = fake.calls[-1]
@@ -103,7 +106,8 @@ def test_send_text_arrives(client: FakeHostClient, fake: FakeWeCom) -> None:
         False,
         200,
     )
-    assert send.json["text"] == {"content": "你好"} and send.json["agentid"] == AGENT_ID
+    assert send.json["text"] == {"content": "你好"}
+    assert send.json["agentid"] == AGENT_ID
     assert send.params["access_token"] == fake.calls[0].response["access_token"]
 
 
@@ -139,7 +143,9 @@ def test_gettoken_checks_corpid_and_secret(
     assert http.get(url, params={"corpid": "other", "corpsecret": CORP_SECRET}).json()["errcode"] == 40013
     assert http.get(url, params={"corpid": CORP_ID, "corpsecret": "wrong"}).json()["errcode"] == 40001
     good = http.get(url, params={"corpid": CORP_ID, "corpsecret": CORP_SECRET}).json()
-    assert good["errcode"] == 0 and good["expires_in"] == 7200 and good["access_token"]
+    assert good["errcode"] == 0
+    assert good["expires_in"] == 7200
+    assert good["access_token"]
     assert fake.token_fetches() == 1
     wrong = FakeHostClient(server.base, secret="wrong")
     with pytest.raises(WeChatClientException) as raised:
@@ -155,7 +161,8 @@ def test_text_over_2048_bytes_is_rejected(client: FakeHostClient, fake: FakeWeCo
         client.message.send_text(AGENT_ID, "u1", exactly + "c")
     assert raised.value.errcode == 45002
     assert fake.sent_texts("user") == [("u1", exactly)]
-    assert fake.calls[-1].errcode == 45002 and not fake.calls[-1].dropped
+    assert fake.calls[-1].errcode == 45002
+    assert not fake.calls[-1].dropped
 
 
 def test_wrong_agent_and_empty_content_are_rejected(client: FakeHostClient) -> None:
@@ -184,8 +191,10 @@ def test_31st_message_to_a_user_in_a_minute_is_dropped_silently() -> None:
     assert [c.dropped for c in sends] == [False] * 30 + [True, False]
     assert sends[30].dropped_targets == ("u1",)
     delivered = fake.sent_texts("user")
-    assert ("u1", "m30") not in delivered and ("u2", "m30") in delivered
-    assert delivered[-1] == ("u1", "next minute") and len(delivered) == 32
+    assert ("u1", "m30") not in delivered
+    assert ("u2", "m30") in delivered
+    assert delivered[-1] == ("u1", "next minute")
+    assert len(delivered) == 32
 
 
 def test_1001st_message_to_a_user_in_an_hour_is_dropped() -> None:
@@ -222,7 +231,8 @@ def test_webhook_good_and_bad_key(server: FakeWeComServer, fake: FakeWeCom, http
         json={"msgtype": "markdown", "markdown": {"content": "**工单 2**"}},
     )
     bad = http.post(f"{server.base}/webhook/send", params={"key": "nope"}, json={"msgtype": "text"})
-    assert good.json() == {"errcode": 0, "errmsg": "ok"} and markdown.json()["errcode"] == 0
+    assert good.json() == {"errcode": 0, "errmsg": "ok"}
+    assert markdown.json()["errcode"] == 0
     assert bad.json() == {"errcode": 93000, "errmsg": "invalid webhook url"}
     assert fake.sent_texts("webhook") == [(WEBHOOK_KEY, "工单 1"), (WEBHOOK_KEY, "**工单 2**")]
     assert fake.token_fetches() == 0
@@ -236,7 +246,8 @@ def test_webhook_rate_limit(fake: FakeWeCom, http: httpx.Client) -> None:
             ]
             == 0
         )
-    assert len(fake.sent_texts("webhook")) == 20 and fake.calls[-1].dropped
+    assert len(fake.sent_texts("webhook")) == 20
+    assert fake.calls[-1].dropped
 
 
 def test_aibot_response_code_is_single_use(fake: FakeWeCom, http: httpx.Client) -> None:
@@ -266,7 +277,7 @@ def test_fail_next(client: FakeHostClient, fake: FakeWeCom) -> None:
     client.message.send_text(AGENT_ID, "u1", "c")
     assert fake.sent_texts("user") == [("u1", "c")]
     assert fake.token_fetches() == 3
-    with pytest.raises(ValueError):
+    with pytest.raises(ValueError, match="sned"):
         fake.fail_next("message/sned", 42001)
 
 
@@ -279,7 +290,8 @@ def test_encrypted_callback_round_trips_through_wechatpy() -> None:
     assert (params["timestamp"], params["nonce"]) == ("1700000001", "98765")
     outer = ElementTree.fromstring(body)
     assert [child.tag for child in outer] == ["ToUserName", "AgentID", "Encrypt"]
-    assert outer.findtext("ToUserName") == CORP_ID and outer.findtext("AgentID") == str(AGENT_ID)
+    assert outer.findtext("ToUserName") == CORP_ID
+    assert outer.findtext("AgentID") == str(AGENT_ID)
     assert params["msg_signature"] == hand_signature(
         TOKEN, params["timestamp"], params["nonce"], outer.findtext("Encrypt", "")
     )
@@ -295,7 +307,8 @@ def test_encrypted_callback_round_trips_through_wechatpy() -> None:
 def test_text_message_xml_with_chat_id() -> None:
     xml = text_message_xml("lisi", "你好", "42", chat_id="wrkSFfCgAAxxxx")
     root = ElementTree.fromstring(xml)
-    assert root.findtext("ChatId") == "wrkSFfCgAAxxxx" and root.findtext("MsgType") == "text"
+    assert root.findtext("ChatId") == "wrkSFfCgAAxxxx"
+    assert root.findtext("MsgType") == "text"
     assert "ChatId" not in text_message_xml("lisi", "你好", "42")
 
 
@@ -456,10 +469,12 @@ def test_kf_send_msg_only_while_the_bot_holds_the_session_and_five_per_message()
         ) == {"errcode": 95018, "errmsg": "send msg session status invalid"}
         fake.kf.set_state("wmA", 1)
         clock.now += 48 * 3600 + 1  # 48 h after the customer's last message the session is over
-        assert kf.send("wmA", "太晚了") == 95018 and fake.kf.state("wmA") == (4, "")
+        assert kf.send("wmA", "太晚了") == 95018
+        assert fake.kf.state("wmA") == (4, "")
         fake.kf.customer_says("wmA", "我又来了")
         assert kf.send("wmA", "欢迎回来") == 0
-        assert kf.send("wmA", "") == 44004 and kf.send("wmA", "长" * 683) == 45002
+        assert kf.send("wmA", "") == 44004
+        assert kf.send("wmA", "长" * 683) == 45002
         assert kf.send("wmA", "x", open_kfid="wkNoSuchAccount") == 95000
         assert fake.kf.sent("wmA") == [f"答复{i}" for i in range(5)] + ["答复6", "欢迎回来"]
         assert fake.sent_texts("kf")[-1] == ("wmA", "欢迎回来")
@@ -479,7 +494,9 @@ def test_kf_welcome_code_is_single_use_within_20_seconds() -> None:
         code = fake.kf.enter_session("wmB", scene="portal")
         assert code
         event = kf("kf/sync_msg", {"token": fake.kf.new_msg_token()})["msg_list"][0]
-        assert event["origin"] == 4 and event["msgtype"] == "event" and "external_userid" not in event
+        assert event["origin"] == 4
+        assert event["msgtype"] == "event"
+        assert "external_userid" not in event
         assert event["event"] == {
             "event_type": "enter_session",
             "open_kfid": OPEN_KFID,
@@ -517,7 +534,8 @@ def test_kf_service_state_get_and_trans_follow_the_documented_transitions(
         == 95014
     )
     moved = kf("kf/service_state/trans", {**ids, "service_state": 3, "servicer_userid": SERVICER})
-    assert moved["errcode"] == 0 and moved["msg_code"]
+    assert moved["errcode"] == 0
+    assert moved["msg_code"]
     assert kf("kf/service_state/get", ids)["servicer_userid"] == SERVICER
     assert (
         kf("kf/service_state/trans", {**ids, "service_state": 1})["errcode"] == 95016
@@ -530,10 +548,12 @@ def test_kf_service_state_get_and_trans_follow_the_documented_transitions(
     assert kf("kf/service_state/get", {**ids, "open_kfid": "wkNoSuchAccount"})["errcode"] == 95000
 
 
-def test_kf_add_contact_way(server: FakeWeComServer, fake: FakeWeCom, http: httpx.Client) -> None:
+@pytest.mark.usefixtures("fake")
+def test_kf_add_contact_way(server: FakeWeComServer, http: httpx.Client) -> None:
     kf = KfApi(server, http)
     plain = kf("kf/add_contact_way", {"open_kfid": OPEN_KFID})
-    assert plain["errcode"] == 0 and plain["url"].startswith("https://work.weixin.qq.com/kf/kfc")
+    assert plain["errcode"] == 0
+    assert plain["url"].startswith("https://work.weixin.qq.com/kf/kfc")
     scened = kf("kf/add_contact_way", {"open_kfid": OPEN_KFID, "scene": "portal_1"})
     assert scened["url"].startswith(plain["url"] + "?enc_scene=ENC")
     assert kf("kf/add_contact_way", {"open_kfid": OPEN_KFID, "scene": "门户"})["errcode"] == 40058
@@ -546,14 +566,15 @@ def test_kf_failures_and_delays_can_be_programmed(
     kf = KfApi(server, http)
     fake.kf.customer_says("wmE", "你好")
     fake.fail_next("kf/send_msg", 95018)
-    assert kf.send("wmE", "a") == 95018 and kf.send("wmE", "b") == 0
+    assert kf.send("wmE", "a") == 95018
+    assert kf.send("wmE", "b") == 0
     fake.delay_next("kf/sync_msg", 0.5, skip=1)
     started = time.monotonic()
     assert kf("kf/sync_msg", {})["errcode"] == 0  # let through
     assert time.monotonic() - started < 0.5
     assert kf("kf/sync_msg", {})["errcode"] == 0  # held
     assert time.monotonic() - started >= 0.5
-    with pytest.raises(ValueError):
+    with pytest.raises(ValueError, match="kf/nothing"):
         fake.delay_next("kf/nothing", 1)
 
 

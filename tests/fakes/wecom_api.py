@@ -849,7 +849,8 @@ class FakeWeComServer:
         self._stop()
 
     def _wait_until_up(self) -> None:
-        assert self._server is not None and self._thread is not None
+        assert self._server is not None
+        assert self._thread is not None
         deadline = time.monotonic() + self.start_timeout
         while time.monotonic() < deadline:
             if not self._thread.is_alive():

@@ -9,21 +9,28 @@ from pathlib import Path
 import pytest
 import sqlalchemy as sa
 
+from bench.stack import POSTGRES_URL, ServiceMissing, require
 from gateway.store import Store
 
-PG_URL = "postgresql://postgres@127.0.0.1:5432/test"
+
+def postgres_url() -> str:
+    """This machine's PostgreSQL, or a test failure that says so."""
+    try:
+        return require(POSTGRES_URL, "PostgreSQL", "TEST_POSTGRES_URL")
+    except ServiceMissing as exc:
+        pytest.fail(str(exc))
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])
 def store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Store]:
     schema = f"hqt_store_{uuid.uuid4().hex[:12]}"  # own schema: parallel runs cannot collide
-    admin = sa.create_engine(PG_URL) if request.param == "postgresql" else None
+    admin = sa.create_engine(postgres_url()) if request.param == "postgresql" else None
     if admin is None:
         url = f"sqlite:///{tmp_path / 'store.db'}"
     else:
         with admin.begin() as con:
             con.execute(sa.text(f"CREATE SCHEMA {schema}"))
-        url = f"{PG_URL}?options=-csearch_path%3D{schema}"
+        url = f"{POSTGRES_URL}?options=-csearch_path%3D{schema}"
     s = Store(url)
     s.create()
     yield s

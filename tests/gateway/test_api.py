@@ -12,8 +12,8 @@ from typing import Any
 import httpx
 import pytest
 
+from bench.stack import Stack
 from tests.concurrency import fifty_conversations
-from tests.stack import Stack
 from tests.webchat import WebChat
 
 LIAISONS = [
@@ -65,7 +65,8 @@ def login(stack: Stack, username: str, password: str) -> dict[str, str]:
 def test_chat_creates_sender_and_returns_cited_reply(stack: Stack) -> None:
     owner = WebChat(stack.gateway)
     out = owner.send("专精特新企业增长30%有什么补贴")
-    assert out["sender_id"].startswith("web-") and len(out["conversation_token"]) >= 40
+    assert out["sender_id"].startswith("web-")
+    assert len(out["conversation_token"]) >= 40
     assert out["handoff"] is None
     reply = out["replies"][0]
     assert set(reply) == {"text", "buttons", "sources"}
@@ -129,7 +130,8 @@ def test_handoff_endpoint_is_idempotent_per_conversation(stack: Stack) -> None:
     }
     first = httpx.post(f"{stack.gateway}/internal/handoff", json=packet, headers=headers).json()
     second = httpx.post(f"{stack.gateway}/internal/handoff", json=packet, headers=headers).json()
-    assert first["created"] is True and second["created"] is False
+    assert first["created"] is True
+    assert second["created"] is False
     assert first["escalation_id"] == second["escalation_id"]
     assert "市人力资源和社会保障局" in first["liaison"]
 
@@ -153,9 +155,12 @@ def test_full_handoff_lifecycle_and_bot_resumes(registered: Stack) -> None:
     owner.send("新型学徒制培训补贴要准备什么材料")
     out = owner.send("转人工")
     handoff = out["handoff"]
-    assert handoff and handoff["status"] == "open" and "市人力资源和社会保障局" in handoff["liaison"]
+    assert handoff
+    assert handoff["status"] == "open"
+    assert "市人力资源和社会保障局" in handoff["liaison"]
     held = owner.send("麻烦尽快回复，谢谢")
-    assert held["replies"] == [] and held["handoff"]["escalation_id"] == handoff["escalation_id"]
+    assert held["replies"] == []
+    assert held["handoff"]["escalation_id"] == handoff["escalation_id"]
 
     rsj, gxj = login(stack, "t_rsj", "rsj-password-1"), login(stack, "t_gxj", "gxj-password-1")
     esc_id = handoff["escalation_id"]
@@ -172,7 +177,8 @@ def test_full_handoff_lifecycle_and_bot_resumes(registered: Stack) -> None:
     assert detail["packet"]["citations"][0]["policy_id"] == "new-apprenticeship"
     assert detail["unread"] == 1
     claimed = httpx.post(f"{stack.gateway}/api/escalations/{esc_id}/claim", headers=rsj).json()
-    assert claimed["status"] == "claimed" and claimed["claimed_by"] == "t_rsj"
+    assert claimed["status"] == "claimed"
+    assert claimed["claimed_by"] == "t_rsj"
     assert (
         httpx.post(
             f"{stack.gateway}/api/escalations/{esc_id}/reply", json={"text": " "}, headers=rsj
@@ -242,17 +248,21 @@ def test_admin_cli_errors_are_clear(stack: Stack, tmp_path: Any) -> None:
     bad = stack.admin(
         "add-firm", "--uscc", "91442000MA4W0A1C3A", "--name", "X", "--level", "市级", check=False
     )
-    assert bad.returncode == 2 and "统一社会信用代码" in bad.stderr
+    assert bad.returncode == 2
+    assert "统一社会信用代码" in bad.stderr
     csv_file = tmp_path / "firms.csv"
     csv_file.write_text(
         "uscc,name,level,liaison\n91442000MA4W0A1B2B,甲公司,市级,\n123,乙公司,市级,\n", encoding="utf-8"
     )
     out = stack.admin("import-firms", str(csv_file), check=False)
-    assert out.returncode == 2 and "row 3" in out.stderr and "nothing imported" in out.stderr
+    assert out.returncode == 2
+    assert "row 3" in out.stderr
+    assert "nothing imported" in out.stderr
     listing = stack.admin(
         "add-firm", "--uscc", "91442000MA4W0A1B2B", "--name", "甲公司", "--liaison", "nobody", check=False
     )
-    assert listing.returncode == 2 and "not a registered liaison" in listing.stderr
+    assert listing.returncode == 2
+    assert "not a registered liaison" in listing.stderr
 
 
 def test_fifty_concurrent_conversations_on_sqlite(stack: Stack) -> None:

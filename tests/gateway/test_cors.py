@@ -46,12 +46,14 @@ def test_an_allowed_site_may_call_the_owner_routes_with_credentials(client: Test
     assert resp.headers["access-control-allow-credentials"] == "true"
     assert "x-conversation-token" in resp.headers["access-control-allow-headers"].lower()
     missing = client.get("/api/conversations/web-x/messages", headers={"Origin": PORTAL})
-    assert missing.status_code == 404 and missing.headers["access-control-allow-origin"] == PORTAL
+    assert missing.status_code == 404
+    assert missing.headers["access-control-allow-origin"] == PORTAL
 
 
 def test_other_sites_and_other_routes_get_no_cors(client: TestClient) -> None:
     refused = client.options("/api/chat", headers={"Origin": "https://evil.example", **PREFLIGHT})
-    assert refused.status_code == 400 and "access-control-allow-origin" not in refused.headers
+    assert refused.status_code == 400
+    assert "access-control-allow-origin" not in refused.headers
     simple = client.get("/api/conversations/web-x/messages", headers={"Origin": "https://evil.example"})
     assert "access-control-allow-origin" not in simple.headers
     for path in (

@@ -13,10 +13,10 @@ import httpx
 import pytest
 from fastapi.testclient import TestClient
 
+from bench.stack import Stack
 from gateway.main import create_app
 from gateway.store import Store
 from knowledge.settings import Settings
-from tests.stack import Stack
 from tests.webchat import WebChat
 
 ADMIN = ("o_admin", "o-admin-password", "管理员", "市工业和信息化局")
@@ -44,7 +44,8 @@ def staff(stack: Stack) -> dict[str, dict[str, str]]:
         resp = httpx.post(
             f"{stack.gateway}/api/liaison/login", json={"username": username, "password": password}
         )
-        assert resp.status_code == 200 and resp.json()["liaison"]["role"] == role
+        assert resp.status_code == 200
+        assert resp.json()["liaison"]["role"] == role
         headers[username] = {"Authorization": f"Bearer {resp.json()['token']}"}
     return headers
 
@@ -53,10 +54,14 @@ def test_the_first_message_issues_an_id_a_secret_and_an_httponly_cookie(stack: S
     resp = httpx.post(f"{stack.gateway}/api/chat", json={"text": QUESTION}, timeout=60)
     out = resp.json()
     sender, token = out["sender_id"], out["conversation_token"]
-    assert sender.startswith("web-") and len(sender) >= 24 and len(token) >= 40
+    assert sender.startswith("web-")
+    assert len(sender) >= 24
+    assert len(token) >= 40
     cookie = resp.headers["set-cookie"]
     assert cookie.startswith(f"hqt_{sender}={token};")
-    assert "HttpOnly" in cookie and "Path=/api" in cookie and "SameSite=lax" in cookie
+    assert "HttpOnly" in cookie
+    assert "Path=/api" in cookie
+    assert "SameSite=lax" in cookie
     # The cookie alone proves ownership (EventSource cannot send headers) ...
     with httpx.Client(base_url=stack.gateway, cookies={f"hqt_{sender}": token}, timeout=60) as browser:
         assert [m["role"] for m in browser.get(f"/api/conversations/{sender}/messages").json()] == [
@@ -64,7 +69,8 @@ def test_the_first_message_issues_an_id_a_secret_and_an_httponly_cookie(stack: S
             "bot",
         ]
         later = browser.post("/api/chat", json={"sender_id": sender, "text": "股改资助最多多少"}).json()
-        assert later["sender_id"] == sender and later["conversation_token"] is None  # issued once only
+        assert later["sender_id"] == sender
+        assert later["conversation_token"] is None
     # ... and so does the header.
     owner = WebChat(stack.gateway)
     owner.sender_id, owner.token = sender, token
@@ -75,11 +81,12 @@ def test_without_the_secret_nothing_is_read_streamed_written_or_cleared(stack: S
     owner = WebChat(stack.gateway)
     owner.send(QUESTION)
     base = f"{stack.gateway}/api/conversations/{owner.sender_id}"
+    assert owner.token is not None
     for headers, status in (
         ({}, 401),
         ({"X-Conversation-Token": "guessed"}, 403),
         ({"X-Conversation-Token": owner.token[:-1] + "x"}, 403),
-    ):  # type: ignore[index]
+    ):
         assert httpx.get(f"{base}/messages", headers=headers).status_code == status
         assert httpx.get(f"{base}/stream", headers=headers).status_code == status
         assert httpx.delete(base, headers=headers).status_code == status
@@ -131,7 +138,8 @@ def test_an_unknown_or_expired_id_starts_a_new_conversation(stack: Stack) -> Non
         f"{stack.gateway}/api/chat", json={"sender_id": "web-NoSuchConversation", "text": "你好"}, timeout=60
     )
     assert resp.status_code == 200
-    assert resp.json()["sender_id"] != "web-NoSuchConversation" and resp.json()["conversation_token"]
+    assert resp.json()["sender_id"] != "web-NoSuchConversation"
+    assert resp.json()["conversation_token"]
     assert httpx.get(f"{stack.gateway}/api/conversations/web-NoSuchConversation/messages").status_code == 404
 
 
@@ -143,7 +151,8 @@ def test_clearing_deletes_the_conversation_withdraws_the_case_and_ends_the_secre
     esc_id = owner.send("转人工")["handoff"]["escalation_id"]
     sender, token = owner.sender_id, owner.token
     resp = httpx.delete(f"{stack.gateway}/api/conversations/{sender}", headers=owner.headers)
-    assert resp.status_code == 200 and resp.json() == {"cleared": True, "messages_deleted": 4}
+    assert resp.status_code == 200
+    assert resp.json() == {"cleared": True, "messages_deleted": 4}
     assert f'hqt_{sender}=""' in resp.headers["set-cookie"] or "Max-Age=0" in resp.headers["set-cookie"]
     assert (
         httpx.get(f"{stack.gateway}/api/conversations/{sender}/messages", headers=owner.headers).status_code
@@ -158,8 +167,10 @@ def test_clearing_deletes_the_conversation_withdraws_the_case_and_ends_the_secre
     assert again["sender_id"] != sender  # the old secret opens nothing
     case = httpx.get(f"{stack.gateway}/api/escalations/{esc_id}", headers=staff[LIAISON[0]])
     if case.status_code == 200:  # visible to the department's queue: withdrawn and stripped
-        assert case.json()["status"] == "resolved" and case.json()["question"] == ""
-        assert "13912345678" not in case.text and case.json()["transcript"] == []
+        assert case.json()["status"] == "resolved"
+        assert case.json()["question"] == ""
+        assert "13912345678" not in case.text
+        assert case.json()["transcript"] == []
     tracker = httpx.get(
         f"{stack.rasa}/conversations/{sender}/tracker", params={"token": stack.env["RASA_TOKEN"]}
     )
@@ -228,7 +239,8 @@ def test_staff_access_is_audited_and_only_admins_read_it(
         (LIAISON[0], "reply"),
         (LIAISON[0], "resolve"),
     ]
-    assert {e["address"] for e in entries} == {"127.0.0.1"} and all(e["at"] for e in entries)
+    assert {e["address"] for e in entries} == {"127.0.0.1"}
+    assert all(e["at"] for e in entries)
     everything = httpx.get(
         f"{stack.gateway}/api/admin/audit", params={"actor": LIAISON[0]}, headers=staff[ADMIN[0]]
     ).json()
@@ -261,4 +273,5 @@ def test_purge_command_reports_what_it_removed(stack: Stack) -> None:
         "tracker_events",
     }
     bad = stack.admin("purge", "--days", "0", check=False)
-    assert bad.returncode == 2 and "--days" in bad.stderr
+    assert bad.returncode == 2
+    assert "--days" in bad.stderr

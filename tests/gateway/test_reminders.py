@@ -108,13 +108,17 @@ def test_an_unclaimed_case_reminds_once_per_stage_and_widens_at_the_breach(store
     assert [(r.stage, r.userids) for r in soon] == [("due_soon", ["w.own"])]
     assert send_due(store, registry, SETTINGS, wecom=True) == []  # once per stage, even when asked again
     ((target, text),) = queued(store)
-    assert target == "w.own" and "即将超时" in text and f"工单#{case['id']}" in text
-    assert "测试五金有限公司" in text and f"https://hqt.example/console#esc-{case['id']}" in text
+    assert target == "w.own"
+    assert "即将超时" in text
+    assert f"工单#{case['id']}" in text
+    assert "测试五金有限公司" in text
+    assert f"https://hqt.example/console#esc-{case['id']}" in text
 
     due_in(store, case["id"], -5)
     late = send_due(store, registry, SETTINGS, wecom=True)
     assert [(r.stage, sorted(r.userids)) for r in late] == [("overdue", ["w.backup", "w.own", "w.town2"])]
-    assert all("已超时" in t for _, t in queued(store)[1:]) and len(queued(store)) == 4
+    assert all("已超时" in t for _, t in queued(store)[1:])
+    assert len(queued(store)) == 4
     restarted = Registry(store)  # a new process: the claims are in the database
     assert send_due(store, restarted, SETTINGS, wecom=True) == []
     events = [

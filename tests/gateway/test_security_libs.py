@@ -18,6 +18,7 @@ import pytest
 import sqlalchemy as sa
 from fastapi.testclient import TestClient
 
+from bench.stack import REDIS_URL, ServiceMissing, free_port, require
 from gateway.auth import Auth, RateLimiter, hash_password, needs_rehash, verify_password
 from gateway.escalations import DEFAULT_DEPARTMENT
 from gateway.main import create_app
@@ -25,9 +26,7 @@ from gateway.registry import Registry
 from gateway.services import Services
 from gateway.store import Store, liaisons
 from knowledge.settings import Settings
-from tests.stack import free_port
 
-REDIS_URL = "redis://127.0.0.1:6379"
 SECRET = "test-handoff-secret"
 # Made by the gateway before argon2 (PBKDF2-HMAC-SHA256, 240,000 iterations).
 LEGACY_PASSWORD = "旧密码-legacy"
@@ -61,19 +60,32 @@ CSV_CELLS = [
 ]
 
 
+@pytest.fixture
+def redis_url() -> str:
+    """This machine's Redis, or a test failure that says so."""
+    try:
+        return require(REDIS_URL, "Redis", "TEST_REDIS_URL")
+    except ServiceMissing as exc:
+        pytest.fail(str(exc))
+
+
 # -- passwords -------------------------------------------------------------------------------------
 def test_new_hashes_are_argon2id_with_the_librarys_defaults() -> None:
     stored = hash_password("秘密-password")
     assert stored.startswith("$argon2id$v=19$m=65536,t=3,p=4$")
-    assert verify_password("秘密-password", stored) and not verify_password("秘密-passworD", stored)
+    assert verify_password("秘密-password", stored)
+    assert not verify_password("秘密-passworD", stored)
     assert hash_password("秘密-password") != stored  # salted
     assert not needs_rehash(stored)
 
 
 def test_legacy_and_weak_hashes_still_verify_and_ask_for_a_rehash() -> None:
-    assert verify_password(LEGACY_PASSWORD, LEGACY_HASH) and not verify_password("wrong", LEGACY_HASH)
-    assert verify_password(WEAK_PASSWORD, WEAK_HASH) and not verify_password("wrong", WEAK_HASH)
-    assert needs_rehash(LEGACY_HASH) and needs_rehash(WEAK_HASH)
+    assert verify_password(LEGACY_PASSWORD, LEGACY_HASH)
+    assert not verify_password("wrong", LEGACY_HASH)
+    assert verify_password(WEAK_PASSWORD, WEAK_HASH)
+    assert not verify_password("wrong", WEAK_HASH)
+    assert needs_rehash(LEGACY_HASH)
+    assert needs_rehash(WEAK_HASH)
     for broken in ("", "pbkdf2_sha256$x$zz$00", "pbkdf2_sha256$1$00", "md5$abc", "$argon2id$v=19$garbage"):
         assert not verify_password("anything", broken), broken
 
@@ -105,7 +117,8 @@ def test_login_replaces_an_outdated_hash_with_argon2id(store: Store, password: s
     assert stored_hash(store, "old_hash") == old  # a failed login changes nothing
     assert auth.login("old_hash", password) is not None
     fresh = stored_hash(store, "old_hash")
-    assert fresh.startswith("$argon2id$v=19$m=65536,t=3,p=4$") and verify_password(password, fresh)
+    assert fresh.startswith("$argon2id$v=19$m=65536,t=3,p=4$")
+    assert verify_password(password, fresh)
     assert auth.login("old_hash", password) is not None
     assert stored_hash(store, "old_hash") == fresh  # current hashes are left alone
 
@@ -114,17 +127,21 @@ def test_login_replaces_an_outdated_hash_with_argon2id(store: Store, password: s
 def test_memory_limiter_allows_the_limit_then_refuses_until_reset() -> None:
     limiter = RateLimiter(3, 60.0)
     assert [limiter.allow("a") for _ in range(4)] == [True, True, True, False]
-    assert limiter.blocked("a") and not limiter.blocked("b")
+    assert limiter.blocked("a")
+    assert not limiter.blocked("b")
     limiter.reset("a")
     assert not limiter.blocked("a")
     for _ in range(3):
         limiter.hit("a")
-    assert limiter.blocked("a") and limiter.allow("b")
+    assert limiter.blocked("a")
+    assert limiter.allow("b")
 
 
 def test_memory_limiter_window_moves() -> None:
     limiter = RateLimiter(2, 1.0)
-    assert limiter.allow("k") and limiter.allow("k") and not limiter.allow("k")
+    assert limiter.allow("k")
+    assert limiter.allow("k")
+    assert not limiter.allow("k")
     time.sleep(1.1)
     assert limiter.allow("k")
 
@@ -133,36 +150,40 @@ def test_memory_limiters_are_per_process_so_workers_need_redis() -> None:
     worker_1, worker_2 = RateLimiter(5, 300.0, name="login"), RateLimiter(5, 300.0, name="login")
     for _ in range(5):
         worker_1.hit("u|1.2.3.4")
-    assert worker_1.blocked("u|1.2.3.4") and not worker_2.blocked("u|1.2.3.4")
+    assert worker_1.blocked("u|1.2.3.4")
+    assert not worker_2.blocked("u|1.2.3.4")
 
 
-def test_redis_limiters_share_counts_between_workers() -> None:
+def test_redis_limiters_share_counts_between_workers(redis_url: str) -> None:
     key = f"user-{uuid.uuid4().hex}|127.0.0.1"  # Redis outlives the test: a key of this run only
-    worker_1 = RateLimiter(5, 300.0, name="login", storage_url=REDIS_URL)
-    worker_2 = RateLimiter(5, 300.0, name="login", storage_url=REDIS_URL)
+    worker_1 = RateLimiter(5, 300.0, name="login", storage_url=redis_url)
+    worker_2 = RateLimiter(5, 300.0, name="login", storage_url=redis_url)
     for i in range(5):
         assert not (worker_1 if i % 2 else worker_2).blocked(key)
         (worker_1 if i % 2 else worker_2).hit(key)
-    assert worker_1.blocked(key) and worker_2.blocked(key)
+    assert worker_1.blocked(key)
+    assert worker_2.blocked(key)
     assert not worker_2.allow(key)
-    other_name = RateLimiter(5, 300.0, name="sender", storage_url=REDIS_URL)
+    other_name = RateLimiter(5, 300.0, name="sender", storage_url=redis_url)
     assert not other_name.blocked(key)  # own namespace
     worker_2.reset(key)  # a successful login on either worker clears both
     assert not worker_1.blocked(key)
     worker_1.reset(key)
 
 
-def test_redis_limiter_allow_is_atomic_across_workers() -> None:
+def test_redis_limiter_allow_is_atomic_across_workers(redis_url: str) -> None:
     key = f"sender-{uuid.uuid4().hex}"
-    workers = [RateLimiter(7, 60.0, name="sender", storage_url=REDIS_URL) for _ in range(2)]
+    workers = [RateLimiter(7, 60.0, name="sender", storage_url=redis_url) for _ in range(2)]
     assert sum(workers[i % 2].allow(key) for i in range(20)) == 7
     workers[0].reset(key)
 
 
-def test_redis_limiter_window_moves() -> None:
+def test_redis_limiter_window_moves(redis_url: str) -> None:
     key = f"window-{uuid.uuid4().hex}"
-    limiter = RateLimiter(2, 1.0, name="window", storage_url=REDIS_URL)
-    assert limiter.allow(key) and limiter.allow(key) and not limiter.allow(key)
+    limiter = RateLimiter(2, 1.0, name="window", storage_url=redis_url)
+    assert limiter.allow(key)
+    assert limiter.allow(key)
+    assert not limiter.allow(key)
     time.sleep(1.1)
     assert limiter.allow(key)
     limiter.reset(key)
@@ -172,11 +193,14 @@ def test_unreachable_redis_fails_open_to_per_worker_counting(caplog: pytest.LogC
     limiter = RateLimiter(2, 60.0, name="down", storage_url=f"redis://127.0.0.1:{free_port()}")
     started = time.monotonic()
     with caplog.at_level(logging.WARNING, logger="gateway.auth"):
-        assert limiter.allow("k") and not limiter.blocked("k")  # answered, not raised
-        assert limiter.allow("k") and not limiter.allow("k")  # still limited, in this process
+        assert limiter.allow("k")
+        assert not limiter.blocked("k")
+        assert limiter.allow("k")
+        assert not limiter.allow("k")
     assert time.monotonic() - started < 2
     warnings = [r.getMessage() for r in caplog.records if r.levelno == logging.WARNING]
-    assert len(warnings) == 1 and "rate-limit storage unreachable" in warnings[0]  # then quiet until a retry
+    assert len(warnings) == 1
+    assert "rate-limit storage unreachable" in warnings[0]
 
 
 # -- CSV export -------------------------------------------------------------------------------------
@@ -204,7 +228,8 @@ def test_csv_export_defuses_every_formula_trigger(tmp_path: Path) -> None:
             "/api/liaison/login", json={"username": LIAISON["username"], "password": LIAISON["password"]}
         ).json()["token"]
         export = client.get("/api/escalations.csv", headers={"Authorization": f"Bearer {token}"})
-    assert export.status_code == 200 and export.text.startswith("\ufeff工单号,")
+    assert export.status_code == 200
+    assert export.text.startswith("\ufeff工单号,")
     rows = list(csv.DictReader(io.StringIO(export.text.lstrip("\ufeff"), newline="")))
     by_sender = {int(r["工单号"]): r for r in rows}
     assert len(by_sender) == len(CSV_CELLS)

@@ -57,7 +57,8 @@ def test_messages_round_trip_in_order(store: Store) -> None:
         (first, "user", "增长补贴多少？"),
         (second, "bot", "10-100 万元"),
     ]
-    assert rows[1]["sources"] == sources and rows[1]["buttons"] == [{"title": "好", "payload": "/affirm"}]
+    assert rows[1]["sources"] == sources
+    assert rows[1]["buttons"] == [{"title": "好", "payload": "/affirm"}]
     assert [r["id"] for r in store.messages_after("web-1", first)] == [second]
     assert [r["text"] for r in store.unprocessed_messages()] == ["增长补贴多少？", "别的会话"]
 
@@ -95,7 +96,8 @@ def test_registry_validates_and_imports_all_or_nothing(
 def test_routing_firm_liaison_else_department_queue(world: tuple[Store, Registry, Escalations]) -> None:
     _, _, escs = world
     firm_case, created = escs.create({"sender_id": "web-f", "firm": {"uscc": FIRM["uscc"]}, "question": "q"})
-    assert created and (firm_case["liaison_username"], firm_case["backup_username"]) == ("town_d", "gxj_b")
+    assert created
+    assert (firm_case["liaison_username"], firm_case["backup_username"]) == ("town_d", "gxj_b")
     talent, _ = escs.create({"sender_id": "web-t", "intent": "ask_talent_subsidy", "question": "学徒补贴"})
     assert (talent["liaison_username"], talent["department"]) == (None, "市人力资源和社会保障局")
     cited, _ = escs.create(
@@ -166,7 +168,8 @@ def test_lifecycle_visibility_and_claim_race(world: tuple[Store, Registry, Escal
     kinds = [e["kind"] for e in escs.detail(esc["id"], other)["events"]]
     assert kinds == ["created", "claimed", "replied", "returned", "claimed", "resolved"]
     again, created = escs.create({"sender_id": "web-q", "question": "新问题"})
-    assert created and again["id"] != esc["id"]
+    assert created
+    assert again["id"] != esc["id"]
 
 
 def test_backup_sees_an_overdue_case(world: tuple[Store, Registry, Escalations]) -> None:
@@ -181,7 +184,8 @@ def test_backup_sees_an_overdue_case(world: tuple[Store, Registry, Escalations])
             .values(due_at=datetime.now(LOCAL) - timedelta(hours=1))
         )
     listed = escs.list_for(backup)
-    assert [e["id"] for e in listed] == [esc["id"]] and listed[0]["sla_state"] == "overdue"
+    assert [e["id"] for e in listed] == [esc["id"]]
+    assert listed[0]["sla_state"] == "overdue"
 
 
 def test_auth_tokens_and_passwords(store: Store) -> None:
@@ -197,7 +201,8 @@ def test_auth_tokens_and_passwords(store: Store) -> None:
     old, _ = expired.login("gxj_a", "password-a")  # type: ignore[misc]
     assert expired.user(old) is None
     stored = hash_password("秘密-password")
-    assert stored.startswith("$argon2id$") and verify_password("秘密-password", stored)
+    assert stored.startswith("$argon2id$")
+    assert verify_password("秘密-password", stored)
     assert not verify_password("other", stored)
 
 

@@ -145,7 +145,8 @@ def test_shareholding_reform_matches_a_municipal_firm_reforming() -> None:
 
 def test_next_missing_asks_level_before_growth() -> None:
     wanted = next_missing(all_rules(), {})
-    assert "zjtx_level" in wanted and "growth_pct" in wanted
+    assert "zjtx_level" in wanted
+    assert "growth_pct" in wanted
     assert wanted[0] == "zjtx_level"
     assert wanted.index("zjtx_level") < wanted.index("growth_pct")
 

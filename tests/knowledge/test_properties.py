@@ -68,7 +68,8 @@ def test_credit_codes_validate_exactly_when_the_check_character_fits(base: str) 
             assert uscc_problem(base + wrong) is not None
             break
     facts = extract_facts(f"统一社会信用代码{base + wrong}")
-    assert "uscc" not in facts.values and facts.uscc_error
+    assert "uscc" not in facts.values
+    assert facts.uscc_error
 
 
 @settings(max_examples=300, deadline=None)

@@ -15,6 +15,7 @@ from typing import Any
 import httpx
 import pytest
 
+from bench.stack import Stack, stack_env
 from gateway.store import Store
 from tests.conftest import KF_AES_KEY, KF_TOKEN, WECOM_AES_KEY, WECOM_TOKEN, wecom_env
 from tests.fakes.wecom_api import (
@@ -24,7 +25,6 @@ from tests.fakes.wecom_api import (
     kf_event_xml,
     text_message_xml,
 )
-from tests.stack import Stack, stack_env
 from tests.webchat import WebChat
 
 BUSY = "系统繁忙"
@@ -57,11 +57,15 @@ def test_rasa_killed_owner_told_at_once_escalation_still_made(faulty: Stack) -> 
     faulty.kill("rasa")
     started = time.monotonic()
     out = owner.send("股改资助最多多少")
-    assert BUSY in out["replies"][0]["text"] and time.monotonic() - started < 5
+    assert BUSY in out["replies"][0]["text"]
+    assert time.monotonic() - started < 5
     status, checks = health(faulty)
-    assert status == 503 and not checks["rasa"]["ok"] and checks["actions"]["ok"]
+    assert status == 503
+    assert not checks["rasa"]["ok"]
+    assert checks["actions"]["ok"]
     out = owner.send("请帮我转人工")
-    assert out["handoff"] and out["handoff"]["status"] == "open"
+    assert out["handoff"]
+    assert out["handoff"]["status"] == "open"
     users = user_texts(owner)
     assert users == ["专精特新企业增长30%有什么补贴", "股改资助最多多少", "请帮我转人工"]  # nothing lost
     faulty.start("rasa")
@@ -77,7 +81,8 @@ def test_action_server_killed_then_restarted(faulty: Stack) -> None:
     out = owner.send("中行对专精特新有什么融资支持")
     assert BUSY in out["replies"][0]["text"]
     status, checks = health(faulty)
-    assert status == 503 and not checks["actions"]["ok"]
+    assert status == 503
+    assert not checks["actions"]["ok"]
     assert owner.send("我要找工作人员")["handoff"]["status"] == "open"
     faulty.start("actions")
     faulty.wait("actions")
@@ -113,7 +118,8 @@ def test_gateway_killed_mid_wecom_turn_answers_exactly_once(
     assert httpx.post(f"{faulty.gateway}/wecom/callback", params=params, content=body).status_code == 200
     time.sleep(2.0)
     answers = [t for to, t in wecom_server.fake.sent_texts("user") if to == user]
-    assert len(answers) == 1 and "二（二）" in answers[0]
+    assert len(answers) == 1
+    assert "二（二）" in answers[0]
     users = [
         m for m in Store(faulty.env["DATABASE_URL"]).messages_after(f"wecom:{user}") if m["role"] == "user"
     ]
@@ -139,7 +145,8 @@ def test_gateway_killed_mid_kf_pull_resumes_from_its_cursor(
         deadline = time.monotonic() + 40
         while time.monotonic() < deadline and not kf.sent(user):
             time.sleep(0.3)
-        assert len(kf.sent(user)) == 1 and "二（二）" in kf.sent(user)[0]
+        assert len(kf.sent(user)) == 1
+        assert "二（二）" in kf.sent(user)[0]
         time.sleep(0.5)
         users = [
             m["text"]
@@ -161,7 +168,9 @@ def test_gateway_killed_mid_kf_pull_resumes_from_its_cursor(
     )
     time.sleep(2.0)  # WeCom's retry of the callback, after the restart: nothing new
     answers = kf.sent(user)
-    assert len(answers) == 2 and "二（二）" in answers[0] and "200 万元" in answers[1]
+    assert len(answers) == 2
+    assert "二（二）" in answers[0]
+    assert "200 万元" in answers[1]
     stored = Store(faulty.env["DATABASE_URL"]).messages_after(f"wecomkf:{open_kfid}:{user}")
     assert [m["text"] for m in stored if m["role"] == "user"] == [
         "揭榜制项目去年立项了几个",
@@ -177,7 +186,8 @@ def test_gateway_killed_open_escalations_survive(faulty: Stack) -> None:
     faulty.start("gateway")
     faulty.wait("gateway")
     held = owner.send("还在吗？")
-    assert held["replies"] == [] and held["handoff"]["escalation_id"] == esc["escalation_id"]
+    assert held["replies"] == []
+    assert held["handoff"]["escalation_id"] == esc["escalation_id"]
     secret = {"X-Handoff-Secret": faulty.env["HANDOFF_SECRET"]}
     again = httpx.post(
         f"{faulty.gateway}/internal/handoff", json={"sender_id": owner.sender_id}, headers=secret
@@ -214,7 +224,9 @@ def test_database_locked_briefly_then_too_long(faulty: Stack) -> None:
     resp = owner.post("质量奖")
     elapsed = time.monotonic() - started
     locker.join()
-    assert resp.status_code == 503 and "storage" in resp.json()["detail"] and elapsed < 15
+    assert resp.status_code == 503
+    assert "storage" in resp.json()["detail"]
+    assert elapsed < 15
     users = user_texts(owner)
     assert users == ["工业设计中心认定了多少家"]  # the refused message was not half-written
     assert owner.send("质量奖有多少企业获评")["replies"]

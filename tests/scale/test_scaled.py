@@ -15,8 +15,8 @@ import httpx
 import pytest
 
 from bench.load import scaled_stack
+from bench.stack import Stack
 from tests.concurrency import fifty_conversations
-from tests.stack import Stack
 
 
 @pytest.fixture(scope="module")
@@ -41,7 +41,8 @@ def test_dialogue_state_carries_over_between_instances(scaled: Stack) -> None:
     assert "哪一级" in rest(first, sender, "我们企业能拿增长补贴吗")
     assert "增长了多少" in rest(second, sender, "省级的")  # instance 2 answers the fact instance 1 asked
     verdict = rest(first, sender, "增长了35%")
-    assert "✅" in verdict and "专精特新企业增长补贴" in verdict
+    assert "✅" in verdict
+    assert "专精特新企业增长补贴" in verdict
 
 
 def test_fifty_concurrent_conversations_ten_handing_off(scaled: Stack) -> None:

@@ -10,6 +10,7 @@ from typing import Any
 import httpx
 import pytest
 
+from bench.stack import Stack
 from gateway.store import Store, escalations, utcnow
 from tests.conftest import BOT_AES_KEY, BOT_TOKEN, WECOM_AES_KEY, WECOM_TOKEN
 from tests.fakes.wecom_api import (
@@ -21,7 +22,6 @@ from tests.fakes.wecom_api import (
     verify_url_params,
 )
 from tests.polling import wait_for
-from tests.stack import Stack
 from tests.webchat import WebChat
 
 FIRM_USCC = "91442000MA4W0A1D4K"  # fictional, valid check character
@@ -85,7 +85,8 @@ def bound_group(stack: Stack) -> str:
 def test_url_verification_answers_the_echo(stack: Stack) -> None:
     params = verify_url_params(WECOM_TOKEN, WECOM_AES_KEY, CORP_ID, "echo-1234567890")
     resp = httpx.get(f"{stack.gateway}/wecom/callback", params=params)
-    assert resp.status_code == 200 and resp.text == "echo-1234567890"
+    assert resp.status_code == 200
+    assert resp.text == "echo-1234567890"
     bad = {**params, "msg_signature": "0" * 40}
     assert httpx.get(f"{stack.gateway}/wecom/callback", params=bad).status_code == 403
 
@@ -95,10 +96,12 @@ def test_direct_message_gets_a_cited_answer_exactly_once(stack: Stack, wecom_ser
     msg_id = int(time.time() * 1000)
     started = time.monotonic()
     resp = post_message(stack, user, "专精特新企业增长30%有什么补贴", msg_id)
-    assert resp.status_code == 200 and resp.text == ""
+    assert resp.status_code == 200
+    assert resp.text == ""
     assert time.monotonic() - started < 2.0  # acknowledged well within WeCom's 5 s
     answers = wait_for(lambda: texts_to(wecom_server, "user", user), what="answer at the fake API")
-    assert "10-100 万元" in answers[0] and "依据：答复函 三（二）" in answers[0]
+    assert "10-100 万元" in answers[0]
+    assert "依据：答复函 三（二）" in answers[0]
     for _ in range(2):  # WeCom retries the same MsgId
         assert post_message(stack, user, "专精特新企业增长30%有什么补贴", msg_id).status_code == 200
     time.sleep(2.0)
@@ -112,7 +115,8 @@ def test_direct_message_gets_a_cited_answer_exactly_once(stack: Stack, wecom_ser
     forged = httpx.post(
         f"{stack.gateway}/api/chat", json={"sender_id": f"wecom:{user}", "text": "冒充的消息"}
     )
-    assert forged.status_code == 400 and "wecom" in forged.json()["detail"]
+    assert forged.status_code == 400
+    assert "wecom" in forged.json()["detail"]
     assert [m["role"] for m in stored(stack, f"wecom:{user}")].count("user") == 1
 
 
@@ -148,7 +152,8 @@ def test_group_handoff_liaison_in_group_console_reply_and_resume(
     )
     post_message(stack, owner, "转人工", base + 1, chat_id=chat_id)
     notice = wait_for(lambda: texts_to(wecom_server, "user", LIAISON[4]), what="liaison notification")
-    assert "中山市测试厨电有限公司" in notice[-1] and "增长补贴的申请材料有哪些" in notice[-1]
+    assert "中山市测试厨电有限公司" in notice[-1]
+    assert "增长补贴的申请材料有哪些" in notice[-1]
     assert "/console" in notice[-1]
     wait_for(
         lambda: any("周挂点" in t for t in texts_to(wecom_server, "chat", chat_id)), what="handoff reply"
@@ -249,7 +254,9 @@ def test_eligibility_verdict_in_wecom(stack: Stack, wecom_server: FakeWeComServe
     verdict = wait_for(
         lambda: [t for t in texts_to(wecom_server, "user", user) if "股份制改造资助" in t], what="verdict"
     )
-    assert "✅" in verdict[0] and "符合" in verdict[0] and "三（二）" in verdict[0]
+    assert "✅" in verdict[0]
+    assert "符合" in verdict[0]
+    assert "三（二）" in verdict[0]
 
 
 def test_numbered_option_answers_a_button(stack: Stack, wecom_server: FakeWeComServer) -> None:
@@ -264,8 +271,9 @@ def test_numbered_option_answers_a_button(stack: Stack, wecom_server: FakeWeComS
     )
 
 
+@pytest.mark.usefixtures("bound_group")
 def test_an_unclaimed_case_past_its_deadline_reminds_in_wecom_once(
-    stack: Stack, wecom_server: FakeWeComServer, bound_group: str
+    stack: Stack, wecom_server: FakeWeComServer
 ) -> None:
     owner = WebChat(stack.gateway)
     owner.send("数字化转型贷款贴息的申请材料有哪些")

@@ -12,6 +12,7 @@ from typing import Any
 import httpx
 import pytest
 
+from bench.stack import Stack
 from gateway.admin import demo_uscc
 from gateway.services import Services
 from gateway.store import Store, conversations, outbound
@@ -30,7 +31,6 @@ from tests.fakes.wecom_api import (
     verify_url_params,
 )
 from tests.polling import wait_for
-from tests.stack import Stack
 
 FIRM = (demo_uscc("91442000MA4W0K1F7"), "中山市测试微客服五金有限公司")
 UNREGISTERED = demo_uscc("91442000MA4W0K9X8")
@@ -38,7 +38,7 @@ LIAISON = ("kf_liaison", "kf-password-1", "吴挂点", "市工业和信息化局
 OTHER = ("kf_other", "kf-password-2", "郑科员", "市科技局")
 
 
-def callback(stack: Stack, token: str, open_kfid: str = OPEN_KFID) -> tuple[dict[str, str], bytes]:
+def callback(token: str, open_kfid: str = OPEN_KFID) -> tuple[dict[str, str], bytes]:
     """WeCom's POST for a kf_msg_or_event: params and encrypted body."""
     return encrypted_callback(KF_TOKEN, KF_AES_KEY, CORP_ID, kf_event_xml(token, open_kfid))
 
@@ -53,7 +53,7 @@ def post(
 def says(stack: Stack, server: FakeWeComServer, user: str, text: str) -> str:
     """The owner writes in WeChat and WeCom calls back; returns the msgid."""
     msgid = server.fake.kf.customer_says(user, text)
-    assert post(stack, callback(stack, server.fake.kf.new_msg_token())).status_code == 200
+    assert post(stack, callback(server.fake.kf.new_msg_token())).status_code == 200
     return msgid
 
 
@@ -130,7 +130,7 @@ def test_kf_pull_stores_each_message_once_from_its_cursor(
     tmp_path: Path, wecom_server: FakeWeComServer
 ) -> None:
     """The pull alone, on a real store against the fake (no Rasa needed to store messages)."""
-    env = {k.lower(): v for k, v in wecom_env(wecom_server).items()}
+    env: dict[str, Any] = {k.lower(): v for k, v in wecom_env(wecom_server).items()}
     services = Services.build(
         Settings(**env, database_url=f"sqlite:///{tmp_path / 'kf.db'}", var_dir=tmp_path)
     )
@@ -154,7 +154,8 @@ def test_kf_pull_stores_each_message_once_from_its_cursor(
         assert asyncio.run(kf.pull(open_kfid)) == 5
         sender = f"wecomkf:{open_kfid}:wm_P"
         assert [m["text"] for m in services.store.messages_after(sender)] == texts
-        assert state.cursor(open_kfid).cursor and state.accounts_with_fresh_tokens() == [open_kfid]
+        assert state.cursor(open_kfid).cursor
+        assert state.accounts_with_fresh_tokens() == [open_kfid]
         assert asyncio.run(kf.pull(open_kfid)) == 0  # nothing new after the cursor
         state.save_cursor(open_kfid, "")  # as if the cursor's write had been lost in a crash
         assert asyncio.run(kf.pull(open_kfid)) == 5  # read again from the start ...
@@ -178,7 +179,8 @@ def test_kf_pull_stores_each_message_once_from_its_cursor(
 def test_kf_url_verification(stack: Stack) -> None:
     params = verify_url_params(KF_TOKEN, KF_AES_KEY, CORP_ID, "kf-echo-123")
     resp = httpx.get(f"{stack.gateway}/wecom/kf/callback", params=params)
-    assert resp.status_code == 200 and resp.text == "kf-echo-123"
+    assert resp.status_code == 200
+    assert resp.text == "kf-echo-123"
     app_signed = verify_url_params(WECOM_TOKEN, WECOM_AES_KEY, CORP_ID, "kf-echo-123")
     assert httpx.get(f"{stack.gateway}/wecom/kf/callback", params=app_signed).status_code == 403
 
@@ -186,16 +188,20 @@ def test_kf_url_verification(stack: Stack) -> None:
 def test_kf_message_answered_once_whatever_the_callbacks(stack: Stack, wecom_server: FakeWeComServer) -> None:
     user = new_user()
     wecom_server.fake.kf.customer_says(user, "专精特新企业增长30%有什么补贴")
-    forged = callback(stack, "ENCnever-issued")  # signed correctly, but WeCom never issued this Token
+    forged = callback("ENCnever-issued")  # signed correctly, but WeCom never issued this Token
     assert post(stack, forged).status_code == 200
     time.sleep(1.5)
-    assert sent(wecom_server, user) == [] and stored(stack, user) == []  # 95007: waits for the next callback
-    event = callback(stack, wecom_server.fake.kf.new_msg_token())
+    assert sent(wecom_server, user) == []
+    assert stored(stack, user) == []
+    event = callback(wecom_server.fake.kf.new_msg_token())
     started = time.monotonic()
     resp = post(stack, event)
-    assert resp.status_code == 200 and resp.text == "" and time.monotonic() - started < 2.0
+    assert resp.status_code == 200
+    assert resp.text == ""
+    assert time.monotonic() - started < 2.0
     answers = wait_for(lambda: sent(wecom_server, user), what="the answer through kf/send_msg")
-    assert "10-100 万元" in answers[0] and "依据：答复函 三（二）" in answers[0]
+    assert "10-100 万元" in answers[0]
+    assert "依据：答复函 三（二）" in answers[0]
     for _ in range(2):  # WeCom retries the callback
         assert post(stack, event).status_code == 200
     app = encrypted_callback(
@@ -210,7 +216,7 @@ def test_kf_message_answered_once_whatever_the_callbacks(stack: Stack, wecom_ser
     # 微信客服 conversations are not served by the web API.
     assert httpx.get(f"{stack.gateway}/api/conversations/{conversation(user)}/messages").status_code == 400
     wecom_server.fake.kf.customer_says(user, "", msgtype="image")
-    post(stack, callback(stack, wecom_server.fake.kf.new_msg_token()))
+    post(stack, callback(wecom_server.fake.kf.new_msg_token()))
     wait_for(lambda: any("文字" in t for t in sent(wecom_server, user)), what="only-text notice")
 
 
@@ -220,9 +226,11 @@ def test_kf_welcome_on_enter_session_with_numbered_options(
     user = new_user()
     code = wecom_server.fake.kf.enter_session(user, scene="portal")
     assert code
-    post(stack, callback(stack, wecom_server.fake.kf.new_msg_token()))
+    post(stack, callback(wecom_server.fake.kf.new_msg_token()))
     welcome = wait_for(lambda: sent(wecom_server, user), what="the welcome")
-    assert len(welcome) == 1 and "惠企通" in welcome[0] and "回复1：我们公司能享受哪些政策？" in welcome[0]
+    assert len(welcome) == 1
+    assert "惠企通" in welcome[0]
+    assert "回复1：我们公司能享受哪些政策？" in welcome[0]
     assert [c for c in wecom_server.fake.calls if c.path.endswith("kf/send_msg_on_event")][-1].json[
         "code"
     ] == code
@@ -264,7 +272,8 @@ def test_kf_handoff_answered_in_console_and_wecom_reaches_the_owner(
     says(stack, wecom_server, user, "股改资助最多多少")
     wait_for(lambda: any("200 万元" in t for t in sent(wecom_server, user)), what="the bot answering again")
     roles = [(m["role"], m["text"]) for m in stored(stack, user)]
-    assert ("liaison", "材料：营业执照、财务报表。") in roles and ("liaison", "另需近两年审计报告。") in roles
+    assert ("liaison", "材料：营业执照、财务报表。") in roles
+    assert ("liaison", "另需近两年审计报告。") in roles
 
 
 def test_kf_95018_is_reported_in_the_case_and_the_reply_kept(
@@ -277,7 +286,7 @@ def test_kf_95018_is_reported_in_the_case_and_the_reply_kept(
     wecom_server.fake.kf.servicer_says(
         user, "您好，我是客服接待人员。"
     )  # a 接待人员 takes it in WeCom (state 3)
-    post(stack, callback(stack, wecom_server.fake.kf.new_msg_token()))
+    post(stack, callback(wecom_server.fake.kf.new_msg_token()))
     wait_for(
         lambda: any(m["text"] == "您好，我是客服接待人员。" for m in stored(stack, user)),
         what="servicer message",
@@ -294,7 +303,8 @@ def test_kf_95018_is_reported_in_the_case_and_the_reply_kept(
         ],
         what="the delivery_failed event",
     )
-    assert "95018" in failed[0]["detail"] and "补贴申请请联系工信局。" in failed[0]["detail"]
+    assert "95018" in failed[0]["detail"]
+    assert "补贴申请请联系工信局。" in failed[0]["detail"]
     assert failed[0]["actor"] == "wecom"
     detail = httpx.get(api, headers=console).json()
     transcript = [(m["role"], m["text"]) for m in detail["transcript"]]
@@ -311,7 +321,9 @@ def test_kf_95018_is_reported_in_the_case_and_the_reply_kept(
             .mappings()
             .one()
         )
-    assert row["status"] == "failed" and "95018" in row["last_error"] and row["attempts"] == 1
+    assert row["status"] == "failed"
+    assert "95018" in row["last_error"]
+    assert row["attempts"] == 1
     wait_for(
         lambda: [
             t
@@ -328,7 +340,8 @@ def test_kf_owner_bound_to_a_firm_from_the_console(
     user = new_user()
     hand_off(stack, wecom_server, user)
     esc = case_of(stack, console, user)  # the department's shared queue: no firm known
-    assert esc["liaison_username"] is None and esc["firm_uscc"] is None
+    assert esc["liaison_username"] is None
+    assert esc["firm_uscc"] is None
     url = f"{stack.gateway}/api/escalations/{esc['id']}/bind-firm"
     assert httpx.post(url, json={"uscc": "123"}, headers=console).status_code == 422
     assert httpx.post(url, json={"uscc": UNREGISTERED}, headers=console).status_code == 422
@@ -357,11 +370,14 @@ def test_kf_owner_bound_to_a_firm_from_the_console(
 
 def test_kf_link_command(stack: Stack) -> None:
     done = stack.admin("kf-link", "--open-kfid", OPEN_KFID, "--scene", "portal")
-    assert done.stdout.strip().startswith("https://work.weixin.qq.com/kf/kfc") and "enc_scene=" in done.stdout
+    assert done.stdout.strip().startswith("https://work.weixin.qq.com/kf/kfc")
+    assert "enc_scene=" in done.stdout
     refused = stack.admin("kf-link", "--open-kfid", "wkNoSuchAccount", check=False)
-    assert refused.returncode == 2 and "95000" in refused.stderr
+    assert refused.returncode == 2
+    assert "95000" in refused.stderr
     unknown = stack.admin("bind-wecom-kf", "--external-userid", "wmX", "--uscc", UNREGISTERED, check=False)
-    assert unknown.returncode == 2 and "not registered" in unknown.stderr
+    assert unknown.returncode == 2
+    assert "not registered" in unknown.stderr
 
 
 def test_kf_nothing_refused_for_size(wecom_server: FakeWeComServer) -> None:

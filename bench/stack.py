@@ -1,4 +1,5 @@
-"""Start the real services (Rasa with the trained model, the action server, the gateway) for tests."""
+"""Start the real services (Rasa with the trained model, the action server, the gateway) as child
+processes on free ports: shared by the tests and the benchmarks (which never import tests/)."""
 
 from __future__ import annotations
 
@@ -12,10 +13,32 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import httpx
 
 ROOT = Path(__file__).resolve().parent.parent
+# The PostgreSQL server (a database the tests may create schemas and databases in) and the Redis
+# server that the scale-out tests and benchmarks use: this machine's, unless overridden.
+POSTGRES_URL = os.environ.get("TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/test")
+REDIS_URL = os.environ.get("TEST_REDIS_URL", "redis://127.0.0.1:6379")
+
+
+class ServiceMissing(RuntimeError):
+    """A server the tests need (PostgreSQL, Redis) does not answer."""
+
+
+def require(url: str, what: str, override: str) -> str:
+    """``url`` when something listens at its host and port; else a clear ServiceMissing."""
+    parts = urlsplit(url)
+    try:
+        with socket.create_connection((parts.hostname or "127.0.0.1", parts.port or 0), timeout=2):
+            return url
+    except OSError as exc:
+        raise ServiceMissing(
+            f"{what} is needed by this test and does not answer at {parts.hostname}:{parts.port} ({exc}); "
+            f"start it, or point {override} at one (README: Requirements)"
+        ) from exc
 
 
 def free_port() -> int:
