@@ -10,6 +10,9 @@ import pluggy
 from rasa_sdk.endpoint import run
 from rasa_sdk.plugin import plugin_manager
 from sanic import Sanic
+from sanic.request import Request
+from sanic.response import HTTPResponse
+from sanic.response import json as json_response
 
 from actions.gateway_client import HandoffClient, flush_every
 from knowledge.answerable import default_answerability, focus_nouns
@@ -48,6 +51,24 @@ class OutboxFlusher:
         app.register_listener(stop, "before_server_stop")
 
 
+class KnowledgeHealth:
+    """rasa-sdk plugin: ``GET /health/knowledge`` says whether this server's knowledge base answers
+    (the gateway's /healthz asks here instead of opening the index itself)."""
+
+    @hookimpl
+    def attach_sanic_app_extensions(self, app: Sanic) -> None:
+        """Add the route."""
+
+        async def knowledge(_request: Request) -> HTTPResponse:
+            try:
+                searcher = default_searcher()
+                return json_response({"ok": True, "records": len(searcher.policies)})
+            except Exception as exc:  # noqa: BLE001 - any failure: not healthy, and why
+                return json_response({"ok": False, "detail": str(exc)[:200]}, status=503)
+
+        app.add_route(knowledge, "/health/knowledge", methods=["GET"])
+
+
 def main() -> None:
     """Open the knowledge base, then serve, flushing the handoff outbox in the background."""
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s %(message)s")
@@ -60,6 +81,7 @@ def main() -> None:
     default_answerability().matches(warm.text)
     focus_nouns(warm.text)
     plugin_manager().register(OutboxFlusher(settings))
+    plugin_manager().register(KnowledgeHealth())
     run("actions", port=settings.actions_port, auto_reload=False)
 
 

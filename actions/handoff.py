@@ -11,6 +11,7 @@ from rasa_sdk.executor import CollectingDispatcher
 from actions.gateway_client import GatewayUnavailable, HandoffClient
 from actions.profile import FACT_SLOTS, IDENTITY_SLOTS
 from actions.replies import LETTER_CONTACT
+from huiqitong.handoff import Citation, HandoffPacket
 from knowledge.search import default_searcher
 
 LAST_TURNS = 12
@@ -38,7 +39,7 @@ def open_question(tracker: Tracker) -> str:
     return ""
 
 
-def build_packet(tracker: Tracker, reason: str) -> dict[str, Any]:
+def build_packet(tracker: Tracker, reason: str) -> HandoffPacket:
     """Everything a liaison needs to take over without asking again."""
     searcher = default_searcher()
     citations = []
@@ -46,12 +47,9 @@ def build_packet(tracker: Tracker, reason: str) -> dict[str, Any]:
         rec = searcher.get(pid)
         if rec:
             citations.append(
-                {
-                    "policy_id": pid,
-                    "title": rec["title"],
-                    "section": rec["section"],
-                    "departments": rec["departments"],
-                }
+                Citation(
+                    policy_id=pid, title=rec["title"], section=rec["section"], departments=rec["departments"]
+                )
             )
     message = tracker.latest_message or {}
     metadata = message.get("metadata") or {}
@@ -63,19 +61,19 @@ def build_packet(tracker: Tracker, reason: str) -> dict[str, Any]:
     topic_intent = next(
         (i for i in reversed(intents) if i not in ("request_human", "affirm", "deny", None)), None
     )
-    return {
-        "sender_id": tracker.sender_id,
-        "channel": metadata.get("channel") or tracker.get_latest_input_channel() or "rest",
-        "firm": {"name": tracker.get_slot("firm_name"), "uscc": tracker.get_slot("uscc")},
-        "intent": topic_intent,
-        "reason": reason,
-        "slots": {
+    return HandoffPacket(
+        sender_id=tracker.sender_id,
+        channel=metadata.get("channel") or tracker.get_latest_input_channel() or "rest",
+        firm={"name": tracker.get_slot("firm_name"), "uscc": tracker.get_slot("uscc")},
+        intent=topic_intent,
+        reason=reason,
+        slots={
             k: tracker.get_slot(k) for k in (*FACT_SLOTS, *IDENTITY_SLOTS) if tracker.get_slot(k) is not None
         },
-        "question": open_question(tracker),
-        "citations": citations,
-        "last_turns": last_turns(tracker),
-    }
+        question=open_question(tracker),
+        citations=citations,
+        last_turns=last_turns(tracker),
+    )
 
 
 async def hand_off(
@@ -85,7 +83,7 @@ async def hand_off(
     client = client or HandoffClient()
     packet = build_packet(tracker, reason)
     try:
-        answer = await client.hand_off(packet)
+        answer = await client.hand_off(packet.payload())
     except GatewayUnavailable:
         dispatcher.utter_message(
             text="抱歉，转人工服务暂时连接不上。您的问题和对话记录已保存，服务恢复后会自动转交工作人员处理。"

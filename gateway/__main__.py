@@ -6,7 +6,7 @@ import logging
 
 import uvicorn
 
-from gateway.store import Store
+from gateway.data.store import Store
 from knowledge.settings import service_settings
 
 

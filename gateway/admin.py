@@ -12,11 +12,11 @@ import httpx
 from stdnum.cn import uscc as uscc_std
 from wechatpy.exceptions import WeChatClientException
 
-from gateway import retention
-from gateway.registry import LEVELS, ROLES, Registry, RegistryError
-from gateway.store import Store
+from gateway.data import retention
+from gateway.data.registry import LEVELS, ROLES, Registry, RegistryError
+from gateway.data.store import Store
+from gateway.data.wecom import KfState
 from gateway.wecom.kf_client import KfClient
-from gateway.wecom.kf_state import KfState
 from knowledge.settings import get_settings
 
 # Fictional demo data, clearly marked 【演示】; loaded into an empty database by `make run`.

@@ -16,7 +16,6 @@ from collections.abc import Callable
 from datetime import timedelta
 from typing import TypeVar
 
-import sqlalchemy as sa
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 from limits import RateLimitItemPerSecond
@@ -24,7 +23,9 @@ from limits.storage import storage_from_string
 from limits.strategies import MovingWindowRateLimiter
 from redis.exceptions import RedisError
 
-from gateway.store import Store, aware, liaisons, tokens, utcnow
+from gateway.data.accounts import Accounts
+from gateway.data.schema import utcnow
+from gateway.data.store import Store
 from knowledge.settings import get_settings
 
 logger = logging.getLogger(__name__)
@@ -140,6 +141,7 @@ class Auth:
 
     def __init__(self, store: Store, ttl_s: int, storage_url: str | None = None) -> None:
         self.store, self.ttl = store, ttl_s
+        self.accounts = Accounts(store)
         # Failed logins per username and client, shared by the workers through REDIS_URL when set.
         url = get_settings().redis_url if storage_url is None else storage_url
         self.limiter = RateLimiter(5, 300.0, name="login", storage_url=url)
@@ -150,8 +152,7 @@ class Auth:
         A hash in an outdated format (PBKDF2, or argon2 with weaker parameters) is replaced by a
         fresh argon2id hash of the password that just verified.
         """
-        with self.store.engine.connect() as con:
-            row = con.execute(sa.select(liaisons).where(liaisons.c.username == username)).mappings().first()
+        row = self.accounts.credentials(username)
         if row is None:
             verify_password(
                 password, _DUMMY_HASH
@@ -160,46 +161,22 @@ class Auth:
         if not verify_password(password, row["password_hash"]):
             return None
         old_hash = row["password_hash"]
-        new_hash = (
-            hash_password(password) if needs_rehash(old_hash) else None
-        )  # hashed outside the transaction
+        rehash = (
+            (old_hash, hash_password(password)) if needs_rehash(old_hash) else None
+        )  # outside the transaction
         token = secrets.token_urlsafe(32)
-        with self.store.tx() as con:
-            if new_hash is not None:  # unless the password changed meanwhile
-                con.execute(
-                    liaisons.update()
-                    .where(liaisons.c.username == username, liaisons.c.password_hash == old_hash)
-                    .values(password_hash=new_hash)
-                )
-            con.execute(tokens.delete().where(tokens.c.expires_at < utcnow()))
-            con.execute(
-                tokens.insert().values(
-                    token_hash=_token_hash(token),
-                    username=username,
-                    expires_at=utcnow() + timedelta(seconds=self.ttl),
-                )
-            )
+        self.accounts.issue_token(
+            username, _token_hash(token), utcnow() + timedelta(seconds=self.ttl), rehash
+        )
         return token, {"username": row["username"], "name": row["name"], "department": row["department"]}
 
     def user(self, token: str) -> dict[str, str] | None:
         """The liaison a valid, unexpired token belongs to."""
-        with self.store.engine.connect() as con:
-            row = (
-                con.execute(
-                    sa.select(
-                        tokens.c.expires_at, liaisons.c.username, liaisons.c.name, liaisons.c.department
-                    )
-                    .join(liaisons, liaisons.c.username == tokens.c.username)
-                    .where(tokens.c.token_hash == _token_hash(token))
-                )
-                .mappings()
-                .first()
-            )
-        if row is None or (aware(row["expires_at"]) or utcnow()) < utcnow():
+        owner = self.accounts.token_owner(_token_hash(token))
+        if owner is None:
             return None
-        return {"username": row["username"], "name": row["name"], "department": row["department"]}
+        return {"username": owner["username"], "name": owner["name"], "department": owner["department"]}
 
     def logout(self, token: str) -> None:
         """Revoke a token."""
-        with self.store.tx() as con:
-            con.execute(tokens.delete().where(tokens.c.token_hash == _token_hash(token)))
+        self.accounts.revoke(_token_hash(token))

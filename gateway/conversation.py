@@ -9,6 +9,7 @@ from typing import Any
 
 from gateway.rasa_client import Reply
 from gateway.services import Services
+from huiqitong.handoff import HandoffPacket
 
 logger = logging.getLogger(__name__)
 BUSY = "系统繁忙，机器人暂时无法回答，请稍后再试。您的消息已保存。"
@@ -24,10 +25,11 @@ class Turn:
 
     replies: list[Reply]
     handoff: dict[str, Any] | None
+    message_id: int = 0  # the stored owner message
 
 
 def handoff_view(services: Services, esc: dict[str, Any] | None) -> dict[str, Any] | None:
-    """The ``handoff`` part of a chat response."""
+    """The ``handoff`` part of a chat response (blocking: it reads the registry)."""
     if esc is None:
         return None
     return {"escalation_id": esc["id"], "status": esc["status"], "liaison": services.escalations.label(esc)}
@@ -35,16 +37,18 @@ def handoff_view(services: Services, esc: dict[str, Any] | None) -> dict[str, An
 
 async def resume_if_needed(services: Services, sender_id: str) -> None:
     """Resume Rasa's tracker after a resolved escalation when that has not happened yet."""
-    conv = services.store.conversation(sender_id)
+    conv = await services.db(services.store.conversation, sender_id)
     if conv and conv.get("needs_resume"):
         await services.rasa.resume(sender_id)
-        services.store.set_needs_resume(sender_id, False)
+        await services.db(services.store.set_needs_resume, sender_id, False)
 
 
 async def handle(services: Services, sender_id: str, text: str, channel: str) -> Turn:
     """Persist the message first, then let the liaison or the bot answer it."""
-    message_id = services.store.add_message(sender_id, "user", text, channel=channel)
-    return await process(services, message_id, sender_id, text, channel)
+    message_id = await services.db(services.store.add_message, sender_id, "user", text, channel=channel)
+    turn = await process(services, message_id, sender_id, text, channel)
+    turn.message_id = message_id
+    return turn
 
 
 async def process(services: Services, message_id: int, sender_id: str, text: str, channel: str) -> Turn:
@@ -52,11 +56,11 @@ async def process(services: Services, message_id: int, sender_id: str, text: str
 
     Replies, their channel deliveries and the message's status are written in one transaction.
     """
-    esc = services.escalations.open_for(sender_id)
+    esc = await services.db(services.escalations.open_for, sender_id)
     if esc is not None:
-        services.escalations.hold_message(esc["id"], message_id)
+        await services.db(services.escalations.hold_message, esc["id"], message_id)
         await services.notify(esc, "message")
-        return Turn([], handoff_view(services, esc))
+        return Turn([], await services.db(handoff_view, services, esc))
     try:
         await resume_if_needed(services, sender_id)
         replies = await services.rasa.send(sender_id, text, channel)
@@ -64,23 +68,38 @@ async def process(services: Services, message_id: int, sender_id: str, text: str
         logger.warning("rasa unavailable for %s: %s", sender_id, exc)
         return await _busy(services, message_id, sender_id, text, channel)
     if not replies:
-        esc = services.escalations.open_for(sender_id)
+        esc = await services.db(services.escalations.open_for, sender_id)
         if esc is None:
             # Rasa answered but said nothing: its action server failed. Say so rather than stay mute.
             return await _busy(services, message_id, sender_id, text, channel)
         # The conversation was handed off while this message waited for Rasa: it is the liaison's.
-        services.escalations.hold_message(esc["id"], message_id)
+        await services.db(services.escalations.hold_message, esc["id"], message_id)
         await services.notify(esc, "message")
-        return Turn([], handoff_view(services, esc))
+        return Turn([], await services.db(handoff_view, services, esc))
     rows = [r.as_dict() for r in replies]
-    services.store.finish_turn(
-        message_id, sender_id, channel, rows, services.deliveries(sender_id, channel, rows)
-    )
+    await services.db(store_replies, services, message_id, sender_id, channel, rows)
     # A handoff made during this turn is announced in the reply's custom part by action_handoff;
     # look the escalation up only then, not on every turn.
     if any("handoff" in r.custom for r in replies):
-        return Turn(replies, handoff_view(services, services.escalations.open_for(sender_id)))
+        esc = await services.db(services.escalations.open_for, sender_id)
+        return Turn(replies, await services.db(handoff_view, services, esc))
     return Turn(replies, None)
+
+
+def store_replies(
+    services: Services,
+    message_id: int | None,
+    sender_id: str,
+    channel: str,
+    rows: list[dict[str, Any]],
+    *,
+    role: str = "bot",
+    status: str = "processed",
+) -> None:
+    """Store a turn's replies with the deliveries that carry them out in the conversation's channel
+    (blocking: run it with ``services.db``)."""
+    deliveries = services.deliveries(sender_id, channel, rows)
+    services.store.finish_turn(message_id, sender_id, channel, rows, deliveries, role=role, status=status)
 
 
 async def _busy(services: Services, message_id: int, sender_id: str, text: str, channel: str) -> Turn:
@@ -88,31 +107,21 @@ async def _busy(services: Services, message_id: int, sender_id: str, text: str, 
     handoff = None
     reply = Reply(text=BUSY)
     if _WANTS_PERSON.search(text):
-        packet = {
-            "sender_id": sender_id,
-            "channel": channel,
-            "firm": {},
-            "intent": "request_human",
-            "reason": "bot_unavailable",
-            "slots": {},
-            "question": text,
-            "citations": [],
-            "last_turns": [],
-        }
-        esc, created = services.escalations.create(packet)
+        packet = HandoffPacket(
+            sender_id=sender_id,
+            channel=channel,
+            intent="request_human",
+            reason="bot_unavailable",
+            question=text,
+        ).payload()
+        esc, created = await services.db(services.escalations.create, packet)
         if created:
             await services.notify(esc, "created")
-        reply = Reply(text=BUSY_HANDOFF.format(liaison=services.escalations.label(esc)))
-        handoff = handoff_view(services, esc)
-    row = reply.as_dict()
-    services.store.finish_turn(
-        message_id,
-        sender_id,
-        channel,
-        [row],
-        services.deliveries(sender_id, channel, [row]),
-        role="system",
-        status="failed",
+        handoff = await services.db(handoff_view, services, esc)
+        reply = Reply(text=BUSY_HANDOFF.format(liaison=(handoff or {}).get("liaison", "")))
+    row = {**reply.as_dict(), "kind": "busy"}
+    await services.db(
+        store_replies, services, message_id, sender_id, channel, [row], role="system", status="failed"
     )
     return Turn([reply], handoff)
 
@@ -122,20 +131,20 @@ async def resolve_and_resume(services: Services, esc_id: int, user: dict[str, st
 
     A failed resume is retried before the owner's next message (``needs_resume``).
     """
-    esc = services.escalations.resolve(esc_id, user)
+    esc = await services.db(services.escalations.resolve, esc_id, user)
     sender = esc["sender_id"]
-    services.store.set_needs_resume(sender, True)
+    await services.db(services.store.set_needs_resume, sender, True)
     try:
         await resume_if_needed(services, sender)
     except Exception as exc:  # noqa: BLE001 - retried before the owner's next message
         logger.warning("resume of %s failed, will retry on next message: %s", sender, exc)
-    resumed = [{"text": RESUMED}]
-    services.store.finish_turn(
+    await services.db(
+        store_replies,
+        services,
         None,
         sender,
         esc["channel"],
-        resumed,
-        services.deliveries(sender, esc["channel"], resumed),
+        [{"text": RESUMED, "kind": "resumed"}],
         role="system",
     )
     return esc

@@ -14,15 +14,13 @@ import asyncio
 import logging
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any
 
-import sqlalchemy as sa
-from sqlalchemy.exc import IntegrityError
-
-from gateway.registry import Registry
+from gateway.data.registry import Registry
+from gateway.data.reminders import ReminderCase, cases_due_by, record_reminder
+from gateway.data.schema import utcnow
+from gateway.data.store import Store
 from gateway.services import Services
 from gateway.sla import due_text
-from gateway.store import Store, escalation_events, escalations, reminders_sent, utcnow
 from knowledge.settings import Settings
 
 logger = logging.getLogger(__name__)
@@ -38,7 +36,7 @@ class Reminder:
     userids: list[str]
 
 
-def recipients(registry: Registry, case: dict[str, Any], stage: str) -> list[str]:
+def recipients(registry: Registry, case: ReminderCase, stage: str) -> list[str]:
     """WeCom userids to remind: the case's liaison (or its department's people), and at breach the
     backup and the department queue's members too."""
     names = [case["liaison"]] + ([case["backup_liaison"]] if stage == "overdue" else [])
@@ -50,7 +48,7 @@ def recipients(registry: Registry, case: dict[str, Any], stage: str) -> list[str
     return list(dict.fromkeys(ids))
 
 
-def reminder_text(case: dict[str, Any], stage: str, link: str) -> str:
+def reminder_text(case: ReminderCase, stage: str, link: str) -> str:
     """The WeCom text of a reminder."""
     firm = case["firm_name"] or "未登记企业"
     when = due_text(case["due_at"]).removesuffix("前")
@@ -71,41 +69,15 @@ def send_due(
     """
     now = now or utcnow()
     soon = now + timedelta(minutes=settings.reminder_before_due_min)
-    with store.engine.connect() as con:
-        cases = (
-            con.execute(
-                sa.select(escalations).where(
-                    escalations.c.status == "open",
-                    escalations.c.first_response_at.is_(None),
-                    escalations.c.due_at <= soon,
-                )
-            )
-            .mappings()
-            .all()
-        )
     written = []
-    for case in cases:
+    for case in cases_due_by(store, soon):
         stage = "overdue" if case["due_at"] <= now else "due_soon"
-        userids = recipients(registry, dict(case), stage)
+        userids = recipients(registry, case, stage)
         link = f"{settings.gateway_url}/console#esc-{case['id']}"
-        text = reminder_text(dict(case), stage, link)
-        try:
-            with store.tx() as con:
-                con.execute(
-                    reminders_sent.insert().values(escalation_id=case["id"], stage=stage, sent_at=now)
-                )
-                con.execute(
-                    escalation_events.insert().values(
-                        escalation_id=case["id"],
-                        kind="reminded",
-                        actor="system",
-                        created_at=now,
-                        detail=f"{stage}: {', '.join(userids) or '（无企业微信账号）'}",
-                    )
-                )
-                if wecom:
-                    store.queue(con, [{"kind": "user", "target": uid, "text": text} for uid in userids])
-        except IntegrityError:
+        text = reminder_text(case, stage, link)
+        deliveries = [{"kind": "user", "target": uid, "text": text} for uid in userids] if wecom else []
+        detail = f"{stage}: {', '.join(userids) or '（无企业微信账号）'}"
+        if not record_reminder(store, case["id"], stage, at=now, detail=detail, deliveries=deliveries):
             continue  # this stage was sent already (by us earlier, or by another worker just now)
         written.append(Reminder(case["id"], stage, userids))
     if written:

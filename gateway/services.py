@@ -2,19 +2,26 @@
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
+import asyncio
+import logging
+from collections.abc import Awaitable, Callable, Coroutine
 from dataclasses import dataclass, field
-from typing import Annotated, Any
+from typing import Annotated, Any, TypeVar
 
 from fastapi import Depends, Header, HTTPException, Request
+from starlette.concurrency import run_in_threadpool
 
-from gateway.audit import Audit
 from gateway.auth import Auth, RateLimiter
-from gateway.escalations import Escalations
+from gateway.bus import MessageBus
+from gateway.data.audit import Audit
+from gateway.data.escalations import Escalations
+from gateway.data.registry import Registry
+from gateway.data.store import Store
 from gateway.rasa_client import RasaClient
-from gateway.registry import Registry
-from gateway.store import Store
 from knowledge.settings import Settings
+
+logger = logging.getLogger(__name__)
+T = TypeVar("T")
 
 # Channel family ("wecom") → the deliveries (outbound rows) that carry replies of a conversation out
 # through that channel's API. The web channel needs none: the widget reads the store.
@@ -40,11 +47,13 @@ class Services:
     audit: Audit = None  # type: ignore[assignment]  # set in __post_init__ from the store
     wecom: Any = None  # gateway.wecom.channel.WeComChannel when WeCom is configured
     notifiers: list[Notifier] = field(default_factory=list)
+    bus: MessageBus = field(default_factory=MessageBus)  # wakes the live streams; see gateway.bus
+    tasks: set[asyncio.Task[Any]] = field(default_factory=set)  # background work, held until done
+    loop: asyncio.AbstractEventLoop | None = None  # the app's, set at start-up
 
     @classmethod
     def build(cls, settings: Settings, rasa: RasaClient | None = None) -> Services:
         """Open the store (creating tables) and wire the services."""
-        settings.check()
         store = Store(settings.db_url, settings.db_busy_timeout_s)
         store.create()
         registry = Registry(store)
@@ -69,11 +78,43 @@ class Services:
     def __post_init__(self) -> None:
         if self.audit is None:
             self.audit = Audit(self.store)
+        self.store.listeners.append(self.bus.publish)
 
     def deliveries(self, sender_id: str, channel: str, replies: list[dict[str, Any]]) -> list[dict[str, str]]:
         """Outbound rows that carry ``replies`` to a conversation in a channel with its own API."""
         builder = self.outbound.get(channel.split("-", 1)[0])
         return builder(sender_id, channel, replies) if builder else []
+
+    async def db(self, fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
+        """Run blocking work (the store, the registry, escalations) in the worker thread pool, so the
+        event loop keeps serving streams, health checks and other conversations while it waits."""
+        return await run_in_threadpool(fn, *args, **kwargs)
+
+    def spawn_threadsafe(self, coro: Coroutine[Any, Any, Any], name: str) -> None:
+        """``spawn`` from a worker thread (a plain ``def`` route)."""
+        if self.loop is None:
+            coro.close()
+            raise RuntimeError("the app's event loop is not running")
+        self.loop.call_soon_threadsafe(self.spawn, coro, name)
+
+    def spawn(self, coro: Coroutine[Any, Any, Any], name: str) -> asyncio.Task[Any]:
+        """Run ``coro`` in the background: the task is held until it ends and its failure is logged."""
+        task = asyncio.get_running_loop().create_task(coro, name=name)
+        self.tasks.add(task)
+        task.add_done_callback(self._finished)
+        return task
+
+    def _finished(self, task: asyncio.Task[Any]) -> None:
+        self.tasks.discard(task)
+        if not task.cancelled() and task.exception() is not None:
+            logger.error("background task %s failed", task.get_name(), exc_info=task.exception())
+
+    async def stop_tasks(self) -> None:
+        """Cancel the background work and wait for it to end."""
+        tasks = list(self.tasks)
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
 
     async def notify(self, escalation: dict[str, Any], event: str) -> None:
         """Tell liaisons about a new escalation or a new owner message (WeCom, ...)."""

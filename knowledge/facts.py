@@ -15,10 +15,12 @@ from typing import Any
 from stdnum.cn import uscc as uscc_std
 from stdnum.exceptions import ValidationError
 
+from huiqitong.vocabulary import ZJTX_LEVELS
 from knowledge.text import normalize
 
+__all__ = ["ZJTX_LEVELS"]  # re-exported for the packages that parse facts
+
 UNKNOWN = "unknown"
-ZJTX_LEVELS = ("市级", "省级", "国家级小巨人", "单项冠军培育", "无")
 # Industries the letter names (clusters 二（一）); owners' words on the left.
 INDUSTRY_WORDS = {
     "板式家具": "板式家具",

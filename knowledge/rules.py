@@ -9,19 +9,10 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+from huiqitong.vocabulary import FACT_LABELS
 from knowledge.facts import UNKNOWN
 
 MATCH, NO_MATCH, UNDECIDED = "符合", "不符合", "信息不足"
-FACT_LABELS = {
-    "zjtx_level": "专精特新认定级别",
-    "growth_pct": "较上一年增长率",
-    "shareholding_reform": "实施股份制改造",
-    "industry": "所属产业",
-    "digital_project": "实施数字化智能化转型项目",
-    "manufacturing": "制造业企业",
-    "apprenticeship": "开展企业新型学徒制培训",
-    "skill_certification": "开展职业技能等级认定",
-}
 
 
 @dataclass

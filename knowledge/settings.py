@@ -8,8 +8,9 @@ from __future__ import annotations
 
 from functools import lru_cache
 from pathlib import Path
+from typing import Any
 
-from pydantic import BaseSettings
+from pydantic import BaseSettings, ValidationError, root_validator
 
 ROOT = Path(__file__).resolve().parent.parent
 PLACEHOLDER = "change-me"
@@ -47,6 +48,9 @@ class Settings(BaseSettings):
 
     database_url: str = ""
     db_busy_timeout_s: float = 15.0
+    # A live stream (SSE) is woken by new-message notifications; it also rereads the store this often,
+    # for writers that cannot notify it (another worker on SQLite, the admin CLI).
+    stream_fallback_poll_s: float = 5.0
     rasa_tracker_store_url: str = ""
     redis_url: str = ""
     sla_working_hours: float = 4.0
@@ -83,25 +87,27 @@ class Settings(BaseSettings):
         env_file = str(ROOT / ".env")
         env_file_encoding = "utf-8"
 
-    def check(self) -> None:
-        """Refuse the development secrets outside development mode.
-
-        Raises:
-            ValueError: a secret still has its development default while ENV is not development.
-        """
-        if "*" in self.allowed_origins_list:
+    @root_validator(skip_on_failure=True)
+    def _refuse_unsafe(cls, values: dict[str, Any]) -> dict[str, Any]:
+        """No settings object exists with a wildcard origin, or outside development with a
+        development or placeholder secret."""
+        origins = [o.strip() for o in str(values.get("allowed_origins") or "").split(",")]
+        if "*" in origins:
             raise ValueError(
                 "ALLOWED_ORIGINS=* would let any site use owners' credentials: list the sites instead"
             )
-        if self.env == "development":
-            return
+        if values.get("env") == "development":
+            return values
         weak = [
             name
-            for name, value in (("RASA_TOKEN", self.rasa_token), ("HANDOFF_SECRET", self.handoff_secret))
-            if value.startswith("dev-") or PLACEHOLDER in value
+            for name, key in (("RASA_TOKEN", "rasa_token"), ("HANDOFF_SECRET", "handoff_secret"))
+            if str(values.get(key) or "").startswith("dev-") or PLACEHOLDER in str(values.get(key) or "")
         ]
         if weak:
-            raise ValueError(f"ENV={self.env} refuses development/placeholder secrets: {', '.join(weak)}")
+            raise ValueError(
+                f"ENV={values.get('env')} refuses development/placeholder secrets: {', '.join(weak)}"
+            )
+        return values
 
     @property
     def allowed_origins_list(self) -> list[str]:
@@ -147,12 +153,11 @@ class Settings(BaseSettings):
 
 def service_settings() -> Settings:
     """The settings for a service's start-up: exits with a one-line message when they are refused."""
-    settings = get_settings()
     try:
-        settings.check()
-    except ValueError as exc:
-        raise SystemExit(f"error: {exc}") from exc
-    return settings
+        return get_settings()
+    except ValidationError as exc:
+        reasons = "; ".join(str(e["msg"]) for e in exc.errors())
+        raise SystemExit(f"error: {reasons}") from exc
 
 
 @lru_cache(maxsize=1)

@@ -9,9 +9,10 @@ from defusedcsv import csv
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import Response
 
+from gateway.schemas import MAX_ID, CSVResponse, csv_download, refusals
 from gateway.services import AdminDep, ServicesDep
 
-router = APIRouter(prefix="/api/admin", tags=["admin"])
+router = APIRouter(prefix="/api/admin", tags=["admin"], responses=refusals(401, 403, 503))
 AUDIT_COLUMNS = [
     ("id", "序号"),
     ("at", "时间"),
@@ -25,11 +26,11 @@ AUDIT_COLUMNS = [
 
 
 @router.get("/audit")
-async def audit_entries(
+def audit_entries(
     request: Request,
     admin: AdminDep,
     services: ServicesDep,
-    after: int = Query(0, ge=0),
+    after: int = Query(0, ge=0, le=MAX_ID),
     limit: int = Query(200, ge=1, le=1000),
     actor: str | None = Query(None, max_length=64),
     target: str | None = Query(None, max_length=128),
@@ -42,8 +43,8 @@ async def audit_entries(
     return entries
 
 
-@router.get("/audit.csv")
-async def export_audit(request: Request, admin: AdminDep, services: ServicesDep) -> Response:
+@router.get("/audit.csv", response_class=CSVResponse)
+def export_audit(request: Request, admin: AdminDep, services: ServicesDep) -> Response:
     """The whole audit log as CSV (formula-safe cells); admins only."""
     buf = io.StringIO()
     writer = csv.writer(buf)
@@ -54,8 +55,4 @@ async def export_audit(request: Request, admin: AdminDep, services: ServicesDep)
             writer.writerow(["" if entry[key] is None else entry[key] for key, _ in AUDIT_COLUMNS])
         after, count = batch[-1]["id"], count + len(batch)
     services.audit.record(admin, "audit_export", "audit_log", request, f"{count} entries")
-    return Response(
-        "\ufeff" + buf.getvalue(),
-        media_type="text/csv; charset=utf-8",
-        headers={"Content-Disposition": 'attachment; filename="audit_log.csv"'},
-    )
+    return csv_download("audit_log.csv", buf.getvalue())

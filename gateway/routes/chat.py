@@ -6,20 +6,23 @@ A web conversation belongs to whoever holds its secret (``gateway.ownership``).
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import logging
+import time
 from collections.abc import AsyncIterator
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Header, HTTPException, Query, Request, Response
 from fastapi.responses import StreamingResponse
 
-from gateway import ownership, retention
+from gateway import ownership
 from gateway.conversation import handle
+from gateway.data import retention
+from gateway.data.store import StoreError
 from gateway.ownership import OwnedSender
-from gateway.schemas import ChatIn, ChatOut, ClearOut, MessageOut
+from gateway.schemas import MAX_ID, ChatIn, ChatOut, ClearOut, MessageOut, refusals
 from gateway.services import Services, ServicesDep
-from gateway.store import StoreError
 
 logger = logging.getLogger(__name__)
 
@@ -48,7 +51,7 @@ def _claim_sender(
     return sender_id
 
 
-@router.post("/chat", response_model=ChatOut)
+@router.post("/chat", response_model=ChatOut, responses=refusals(400, 401, 403, 413, 429, 503))
 async def chat(
     body: ChatIn,
     request: Request,
@@ -65,22 +68,13 @@ async def chat(
     limit = services.settings.max_message_chars
     if len(body.text) > limit:
         raise HTTPException(413, f"text is longer than {limit} characters")
-    sender_id = _claim_sender(services, request, body.sender_id, x_conversation_token)
-    secret = None
-    if sender_id is None:
-        if not services.new_conversations.allow(request.client.host if request.client else "?"):
-            raise HTTPException(429, "too many new conversations from this address; try again in a minute")
-        sender_id, secret = ownership.new_sender_id(), ownership.new_secret()
-        try:
-            services.store.start_conversation(sender_id, ownership.WEB_CHANNEL, ownership.secret_hash(secret))
-        except StoreError as exc:
-            raise HTTPException(503, f"storage unavailable, message not accepted: {exc}") from exc
+    client = request.client.host if request.client else "?"
+    sender_id, secret = await services.db(
+        _admit, services, request, body.sender_id, x_conversation_token, client
+    )
+    if secret is not None:
         ownership.set_secret_cookie(
             response, request, sender_id, secret, services.settings.retention_days * 86400
-        )
-    if not services.limiter.allow(sender_id):
-        raise HTTPException(
-            429, f"too many messages; at most {services.settings.rate_limit_per_minute} a minute"
         )
     try:
         turn = await handle(services, sender_id, body.text, channel=ownership.WEB_CHANNEL)
@@ -89,21 +83,47 @@ async def chat(
     # A dict, validated once by response_model (building ChatOut here would validate it twice).
     return {
         "sender_id": sender_id,
+        "message_id": turn.message_id,
         "conversation_token": secret,
         "replies": [r.as_dict() for r in turn.replies],
         "handoff": turn.handoff,
     }
 
 
-@router.get("/conversations/{sender_id}/messages", response_model=list[MessageOut])
-async def conversation_messages(
-    services: ServicesDep, sender_id: OwnedSender, after: int = Query(0, ge=0)
+def _admit(
+    services: Services, request: Request, sender_id: str | None, presented: str | None, client: str
+) -> tuple[str, str | None]:
+    """The conversation a message goes to, within the rate limits: the given one when the request may
+    write to it, else a new one (with its secret). Blocking: run it with ``services.db``."""
+    sender = _claim_sender(services, request, sender_id, presented)
+    secret = None
+    if sender is None:
+        if not services.new_conversations.allow(client):
+            raise HTTPException(429, "too many new conversations from this address; try again in a minute")
+        sender, secret = ownership.new_sender_id(), ownership.new_secret()
+        try:
+            services.store.start_conversation(sender, ownership.WEB_CHANNEL, ownership.secret_hash(secret))
+        except StoreError as exc:
+            raise HTTPException(503, f"storage unavailable, message not accepted: {exc}") from exc
+    if not services.limiter.allow(sender):
+        raise HTTPException(
+            429, f"too many messages; at most {services.settings.rate_limit_per_minute} a minute"
+        )
+    return sender, secret
+
+
+OWNED = refusals(400, 401, 403, 404, 503)
+
+
+@router.get("/conversations/{sender_id}/messages", response_model=list[MessageOut], responses=OWNED)
+def conversation_messages(
+    services: ServicesDep, sender_id: OwnedSender, after: int = Query(0, ge=0, le=MAX_ID)
 ) -> list[MessageOut]:
     """Messages of a conversation with id > ``after``, oldest first (needs the conversation's secret)."""
     return [MessageOut.parse_obj(m) for m in services.store.messages_after(sender_id, after)]
 
 
-@router.delete("/conversations/{sender_id}", response_model=ClearOut)
+@router.delete("/conversations/{sender_id}", response_model=ClearOut, responses=OWNED)
 async def clear_conversation(
     request: Request,
     response: Response,
@@ -111,42 +131,60 @@ async def clear_conversation(
     sender_id: OwnedSender,
 ) -> dict[str, Any]:
     """清除记录: delete the conversation and end its secret; an open case with a liaison is withdrawn."""
-    deleted = retention.forget(services.store, sender_id)
+    deleted = await services.db(retention.forget, services.store, sender_id)
     try:
         await services.rasa.forget(sender_id)
     except Exception as exc:  # noqa: BLE001 - the store copy is gone; Rasa's in-memory copy ends with its process
         logger.warning("could not empty Rasa's tracker of %s: %s", sender_id, exc)
-    await asyncio.to_thread(retention.delete_tracker_events, services.settings, sender_id=sender_id)
+    await services.db(retention.delete_tracker_events, services.settings, sender_id=sender_id)
     ownership.clear_secret_cookie(response, request, sender_id)
     return {"cleared": True, "messages_deleted": deleted}
 
 
-@router.get("/conversations/{sender_id}/stream")
+KEEP_ALIVE_S = 15.0
+
+
+@router.get(
+    "/conversations/{sender_id}/stream",
+    response_class=StreamingResponse,
+    responses={200: {"content": {"text/event-stream": {}}, "description": "server-sent events"}, **OWNED},
+)
 async def conversation_stream(
-    request: Request, services: ServicesDep, sender_id: OwnedSender, after: int = Query(0, ge=0)
+    request: Request,
+    services: ServicesDep,
+    sender_id: OwnedSender,
+    after: int = Query(0, ge=0, le=MAX_ID),
 ) -> StreamingResponse:
     """Server-sent events: every new message of the conversation (liaison replies arrive live).
 
-    EventSource sends the conversation's cookie. The stream reads the store, so it sees messages
-    written by any gateway worker; it ends when the conversation is cleared.
+    EventSource sends the conversation's cookie. The stream is woken when a message is stored
+    (``gateway.bus``: in this process, and from other workers by PostgreSQL NOTIFY) and rereads the
+    store every ``STREAM_FALLBACK_POLL_S`` as well; it ends when the conversation is cleared.
     """
+    fallback = services.settings.stream_fallback_poll_s
 
     async def events() -> AsyncIterator[str]:
         last = after
-        idle = 0.0
+        quiet = 0.0
         yield "retry: 1000\n\n"
-        while not await request.is_disconnected():
-            batch = services.store.messages_after(sender_id, last)
-            for message in batch:
-                last = message["id"]
-                yield f"id: {last}\ndata: {json.dumps(message, ensure_ascii=False)}\n\n"
-            idle = 0.0 if batch else idle + 0.5
-            if idle >= 15:
-                idle = 0.0
-                if services.store.conversation(sender_id) is None:
-                    return
-                yield ": keep-alive\n\n"
-            await asyncio.sleep(0.5)
+        with services.bus.subscribe(sender_id) as woken:
+            while not await request.is_disconnected():
+                woken.clear()  # before reading: a message stored from now on wakes the next wait
+                batch = await services.db(services.store.messages_after, sender_id, last)
+                for message in batch:
+                    last = message["id"]
+                    yield f"id: {last}\ndata: {json.dumps(message, ensure_ascii=False)}\n\n"
+                if batch:
+                    quiet = 0.0
+                if quiet >= KEEP_ALIVE_S:
+                    quiet = 0.0
+                    if await services.db(services.store.conversation, sender_id) is None:
+                        return
+                    yield ": keep-alive\n\n"
+                started = time.monotonic()
+                with contextlib.suppress(asyncio.TimeoutError):
+                    await asyncio.wait_for(woken.wait(), timeout=min(fallback, KEEP_ALIVE_S))
+                quiet += time.monotonic() - started
 
     return StreamingResponse(
         events(),

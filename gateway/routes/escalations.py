@@ -11,13 +11,14 @@ from fastapi.responses import Response
 from pydantic import BaseModel, Field, StrictStr
 
 from gateway.conversation import resolve_and_resume
-from gateway.escalations import EscalationError
-from gateway.registry import RegistryError, check_uscc
-from gateway.schemas import TextIn
+from gateway.data.escalations import MAX_PAGE_SIZE, PAGE_SIZE, EscalationError
+from gateway.data.registry import RegistryError, check_uscc
+from gateway.data.wecom import KfState
+from gateway.schemas import MAX_ID, ApiModel, CaseId, CSVResponse, TextIn, csv_download, refusals
 from gateway.services import ServicesDep, UserDep
-from gateway.wecom.kf_state import KfState, parse_sender
+from gateway.wecom.kf_ids import parse_sender
 
-router = APIRouter(prefix="/api", tags=["escalations"])
+router = APIRouter(prefix="/api", tags=["escalations"], responses=refusals(400, 401, 403, 404, 409, 503))
 CSV_COLUMNS = [
     ("id", "工单号"),
     ("firm_name", "企业名称"),
@@ -40,18 +41,43 @@ def _fail(exc: EscalationError) -> HTTPException:
     return HTTPException(exc.status, str(exc))
 
 
-@router.get("/escalations")
-async def list_escalations(
+class CaseSummary(ApiModel):
+    """A case as the console's list draws it (the full case is ``GET /api/escalations/{id}``)."""
+
+    id: int
+    status: str = Field(..., description="open | claimed")
+    firm_name: str | None
+    question: str
+    claimed_by: str | None
+    created_at: str = Field(..., description="ISO 8601")
+    first_response_due: str = Field(..., description="ISO 8601")
+    sla_state: str = Field(..., description="ok | due_soon | overdue | met")
+    unread: int = Field(..., description="the owner's messages waiting for the liaison")
+
+
+class CasePage(ApiModel):
+    """One page of a case list, newest first."""
+
+    items: list[CaseSummary]
+    next: int | None = Field(..., description="``before`` for the next page; null on the last page")
+    total: int = Field(..., description="unresolved cases I may see in this scope")
+
+
+@router.get("/escalations", response_model=CasePage)
+def list_escalations(
     user: UserDep,
     services: ServicesDep,
     scope: str = Query("all", pattern="^(mine|queue|all)$"),
-) -> list[dict[str, Any]]:
-    """Escalations of my firms and claims (``mine``), my department's shared queue (``queue``), or both."""
-    return services.escalations.list_for(user, scope)
+    limit: int = Query(PAGE_SIZE, ge=1, le=MAX_PAGE_SIZE),
+    before: int | None = Query(None, ge=1, le=MAX_ID, description="the previous page's ``next``"),
+) -> dict[str, Any]:
+    """Unresolved escalations of my firms and claims (``mine``), my department's shared queue
+    (``queue``), or both, a page at a time (a plain ``def``: its queries run in the thread pool)."""
+    return services.escalations.page_for(user, scope, limit, before)
 
 
-@router.get("/escalations.csv")
-async def export_csv(request: Request, user: UserDep, services: ServicesDep) -> Response:
+@router.get("/escalations.csv", response_class=CSVResponse)
+def export_csv(request: Request, user: UserDep, services: ServicesDep) -> Response:
     """Every escalation I may see, resolved ones included, as CSV (书记市长直通车-style records); audited."""
     buf = io.StringIO()
     writer = csv.writer(buf)
@@ -62,11 +88,7 @@ async def export_csv(request: Request, user: UserDep, services: ServicesDep) -> 
     services.audit.record(
         user, "export", "escalations", request, "cases " + ",".join(str(esc["id"]) for esc in cases)[:480]
     )
-    return Response(
-        "\ufeff" + buf.getvalue(),
-        media_type="text/csv; charset=utf-8",
-        headers={"Content-Disposition": 'attachment; filename="escalations.csv"'},
-    )
+    return csv_download("escalations.csv", buf.getvalue())
 
 
 def _safe_cell(value: Any) -> Any:
@@ -78,9 +100,7 @@ def _safe_cell(value: Any) -> Any:
 
 
 @router.get("/escalations/{esc_id}")
-async def get_escalation(
-    esc_id: int, request: Request, user: UserDep, services: ServicesDep
-) -> dict[str, Any]:
+def get_escalation(esc_id: CaseId, request: Request, user: UserDep, services: ServicesDep) -> dict[str, Any]:
     """One case: handoff packet, transcript, events, notes (the opening is audited)."""
     try:
         detail = services.escalations.detail(esc_id, user)
@@ -91,7 +111,7 @@ async def get_escalation(
 
 
 @router.post("/escalations/{esc_id}/claim")
-async def claim(esc_id: int, request: Request, user: UserDep, services: ServicesDep) -> dict[str, Any]:
+def claim(esc_id: CaseId, request: Request, user: UserDep, services: ServicesDep) -> dict[str, Any]:
     """Take an open case."""
     try:
         services.escalations.claim(esc_id, user)
@@ -103,8 +123,8 @@ async def claim(esc_id: int, request: Request, user: UserDep, services: Services
 
 
 @router.post("/escalations/{esc_id}/reply")
-async def reply(
-    esc_id: int, body: TextIn, request: Request, user: UserDep, services: ServicesDep
+def reply(
+    esc_id: CaseId, body: TextIn, request: Request, user: UserDep, services: ServicesDep
 ) -> dict[str, Any]:
     """Answer the owner; the answer reaches them in the channel they used."""
     try:
@@ -120,20 +140,19 @@ async def reply(
 
 
 @router.post("/escalations/{esc_id}/resolve")
-async def resolve(esc_id: int, request: Request, user: UserDep, services: ServicesDep) -> dict[str, Any]:
+async def resolve(esc_id: CaseId, request: Request, user: UserDep, services: ServicesDep) -> dict[str, Any]:
     """Close the case; the bot resumes the conversation and tells the owner."""
     try:
         await resolve_and_resume(services, esc_id, user)
     except EscalationError as exc:
         raise _fail(exc) from exc
-    services.audit.record(user, "resolve", f"escalation:{esc_id}", request)
-    return services.escalations.detail(esc_id, user)  # the resolver claimed it, so may still see it
+    await services.db(services.audit.record, user, "resolve", f"escalation:{esc_id}", request)
+    # the resolver claimed it, so may still see it
+    return await services.db(services.escalations.detail, esc_id, user)
 
 
 @router.post("/escalations/{esc_id}/return")
-async def return_to_queue(
-    esc_id: int, request: Request, user: UserDep, services: ServicesDep
-) -> dict[str, Any]:
+def return_to_queue(esc_id: CaseId, request: Request, user: UserDep, services: ServicesDep) -> dict[str, Any]:
     """Give a claimed case back to the queue."""
     try:
         returned = services.escalations.return_to_queue(esc_id, user)
@@ -147,8 +166,8 @@ async def return_to_queue(
 
 
 @router.post("/escalations/{esc_id}/notes")
-async def add_note(
-    esc_id: int, body: TextIn, request: Request, user: UserDep, services: ServicesDep
+def add_note(
+    esc_id: CaseId, body: TextIn, request: Request, user: UserDep, services: ServicesDep
 ) -> dict[str, Any]:
     """Add an internal note (never shown to the owner)."""
     try:
@@ -166,24 +185,26 @@ class FirmIn(BaseModel):
 
 
 @router.post("/escalations/{esc_id}/bind-firm")
-async def bind_firm(
-    esc_id: int, body: FirmIn, request: Request, user: UserDep, services: ServicesDep
+def bind_firm(
+    esc_id: CaseId, body: FirmIn, request: Request, user: UserDep, services: ServicesDep
 ) -> dict[str, Any]:
     """Bind the case's owner to a registered firm once the liaison has confirmed who they talk to: a
     微信客服 customer's external_userid (their later conversations too), any other conversation itself.
     The case shows the firm; later cases go to the firm's liaison, this one stays with its holder."""
     try:
         esc = services.escalations.require(esc_id, user)
-        firm = services.registry.firm(uscc=check_uscc(body.uscc))
+        try:
+            uscc = check_uscc(body.uscc)
+        except RegistryError as exc:
+            raise HTTPException(400, str(exc)) from exc
+        firm = services.registry.firm(uscc=uscc)
         if firm is None:
-            raise RegistryError(f"firm {body.uscc} is not registered")
+            raise HTTPException(404, f"firm {uscc} is not registered")
         kf = parse_sender(esc["sender_id"])
         if kf is not None:
             KfState(services.store).bind(services.registry, kf[1], firm["uscc"], user["username"])
         services.escalations.set_firm(esc_id, user, firm)
     except EscalationError as exc:
         raise _fail(exc) from exc
-    except RegistryError as exc:
-        raise HTTPException(422, str(exc)) from exc
     services.audit.record(user, "bind_firm", f"escalation:{esc_id}", request, firm["uscc"])
     return services.escalations.detail(esc_id, user)

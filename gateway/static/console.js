@@ -1,6 +1,7 @@
 /* 惠企通 liaison console: login, the two escalation lists, the detail pane and its actions.
  *
- * Lists and the open escalation are polled every 3 s. Each part of the page is redrawn only when
+ * Lists and the open escalation are polled every 3 s; a list polls its first page only (newest
+ * first, PAGE_SIZE cases), and 加载更多 appends the next page once, on request. Each part of the page is redrawn only when
  * its data changed, so polling does not steal focus, scroll position or half-typed replies.
  * All data goes in through textContent, never innerHTML.
  */
@@ -11,6 +12,7 @@
   const TOKEN_KEY = "hqt_token";
   const LIAISON_KEY = "hqt_liaison";
   const POLL_MS = 3000;
+  const PAGE_SIZE = 50;
 
   const FACT_LABELS = {
     firm_name: "企业名称",
@@ -47,6 +49,7 @@
     currentId: null,
     detail: null,
     sigs: {},            // part name -> JSON of the data it was last drawn from
+    lists: { mine: emptyList(), queue: emptyList() },
     timer: null,
     ticking: false,
     acting: false,       // an action request is in flight
@@ -54,6 +57,17 @@
   };
 
   // -- small helpers ---------------------------------------------------------------------------
+  /** A case list: the polled first page, the pages loaded on request after it, their cursors. */
+  function emptyList() {
+    return {
+      first: [],         // the first page, refreshed by every poll
+      next: null,        // the first page's cursor (the id it ends at), null when it holds every case
+      more: [],          // cases of the pages loaded with 加载更多 (not polled)
+      moreNext: null,    // the last loaded page's cursor
+      total: 0,
+      loading: false,
+    };
+  }
   function storageGet(key) {
     try { return window.sessionStorage.getItem(key); } catch (e) { return null; }
   }
@@ -232,6 +246,7 @@
     state.currentId = null;
     state.detail = null;
     state.sigs = {};
+    state.lists = { mine: emptyList(), queue: emptyList() };
     storageSet(TOKEN_KEY, null);
     storageSet(LIAISON_KEY, null);
     clear($("list-mine"));
@@ -278,15 +293,76 @@
   }
 
   // -- lists -----------------------------------------------------------------------------------
+  function listPath(scope, before) {
+    const cursor = before === null || before === undefined ? "" : `&before=${encodeURIComponent(before)}`;
+    return `/api/escalations?scope=${encodeURIComponent(scope)}&limit=${PAGE_SIZE}${cursor}`;
+  }
+
+  function asPage(body) {
+    const page = body && typeof body === "object" ? body : {};
+    return {
+      items: Array.isArray(page.items) ? page.items : [],
+      next: page.next === undefined ? null : page.next,
+      total: Number.isFinite(page.total) ? page.total : 0,
+    };
+  }
+
+  /** Where 加载更多 continues: after the loaded pages, else after the first page; null at the end. */
+  function moreCursor(list) {
+    return list.more.length ? list.moreNext : list.next;
+  }
+
   async function refreshList(scope) {
-    let items;
+    let page;
     try {
-      items = await api(`/api/escalations?scope=${scope}`);
+      page = asPage(await api(listPath(scope, null)));
     } catch (err) {
       if (err.status !== 401) setStatus(`工单列表刷新失败：${err.message}`, "error");
       return;
     }
-    renderList(scope, Array.isArray(items) ? items : []);
+    const list = state.lists[scope];
+    if (list.more.length) {
+      // The loaded pages continue the new first page only if its end did not move up (new cases
+      // pushed older ones off it): then drop what the first page now holds; else start over.
+      if (page.next === null || list.next === null || page.next > list.next) {
+        list.more = [];
+        list.moreNext = null;
+      } else {
+        list.more = list.more.filter((item) => item.id < page.next);
+      }
+    }
+    list.first = page.items;
+    list.next = page.next;
+    list.total = page.total;
+    renderList(scope);
+  }
+
+  async function loadMore(scope) {
+    const list = state.lists[scope];
+    const cursor = moreCursor(list);
+    if (cursor === null || list.loading) return;
+    list.loading = true;
+    renderList(scope);
+    let page = null;
+    try {
+      page = asPage(await api(listPath(scope, cursor)));
+    } catch (err) {
+      if (err.status !== 401) setStatus(`加载更多工单失败：${err.message}`, "error");
+    } finally {
+      list.loading = false;
+    }
+    if (list !== state.lists[scope]) return; // logged out meanwhile
+    if (page && moreCursor(list) === cursor) { // a poll in between may have started the list over
+      const shown = new Set(list.first.concat(list.more).map((item) => item.id));
+      list.more = list.more.concat(page.items.filter((item) => !shown.has(item.id)));
+      list.moreNext = page.next;
+      list.total = page.total;
+    }
+    renderList(scope);
+    if (page && page.items.length) {
+      const first = $(`list-${scope}`).querySelector(`.esc-item[data-id="${CSS.escape(String(page.items[0].id))}"]`);
+      if (first) first.focus();
+    }
   }
 
   function slaBadge(sla, due) {
@@ -296,10 +372,13 @@
     return badge;
   }
 
-  function renderList(scope, items) {
+  function renderList(scope) {
+    const data = state.lists[scope];
+    const items = data.first.concat(data.more);
+    const cursor = moreCursor(data);
     const list = $(`list-${scope}`);
-    $(`count-${scope}`).textContent = `（${items.length}）`;
-    if (!changed(`list-${scope}`, [items, state.currentId])) return;
+    $(`count-${scope}`).textContent = `（${data.total}）`;
+    if (!changed(`list-${scope}`, [items, cursor, data.loading, state.currentId])) return;
     const focusedId = document.activeElement && list.contains(document.activeElement)
       ? document.activeElement.getAttribute("data-id") : null;
     clear(list);
@@ -345,8 +424,19 @@
       li.appendChild(btn);
       list.appendChild(li);
     }
+    if (cursor !== null) {
+      const li = el("li", "load-more");
+      const more = el("button", "load-more-button", data.loading ? "加载中…" : "加载更多");
+      more.type = "button";
+      more.setAttribute("data-id", `more-${scope}`);
+      more.disabled = data.loading;
+      more.title = `已显示 ${items.length} 件，共 ${data.total} 件`;
+      more.addEventListener("click", () => loadMore(scope));
+      li.appendChild(more);
+      list.appendChild(li);
+    }
     if (focusedId) {
-      const again = list.querySelector(`.esc-item[data-id="${CSS.escape(focusedId)}"]`);
+      const again = list.querySelector(`button[data-id="${CSS.escape(focusedId)}"]`);
       if (again) again.focus();
     }
   }

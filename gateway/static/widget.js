@@ -6,8 +6,10 @@
  *
  * Messages are rendered by their store id only: the POST /api/chat body is not rendered, because
  * the same replies arrive on the SSE stream and from /messages?after=N, and rendering twice is the
- * bug to avoid. The owner's own bubble is shown at once (pending) and adopts its id when the stored
- * copy comes back. All data goes in through textContent, never innerHTML.
+ * bug to avoid. The owner's own bubble is shown at once (pending) and takes the stored id that the
+ * chat response returns (message_id); a stored owner message that the stream brings while that
+ * response is still on its way waits for it, so nothing is matched by its wording. A liaison's end of
+ * the case is a stored message of kind "resumed". All data goes in through textContent, never innerHTML.
  *
  * A conversation belongs to whoever holds its secret: the gateway returns it with the first
  * message (conversation_token) and also sets it as an HttpOnly cookie. Requests send it in the
@@ -68,7 +70,8 @@
     token: load(TOKEN_KEY),
     lastId: 0,
     seen: {},            // message id -> element
-    pending: [],         // [{text, el}] own bubbles waiting for their stored copy
+    pending: [],         // [{text, el}] own bubbles waiting for their stored id
+    held: [],            // stored owner messages that arrived while our own message was in flight
     buttonTitles: {},    // payload -> title, so a clicked payload shows as its title
     inFlight: false,
     composing: false,
@@ -330,13 +333,15 @@
   function addStored(msg, live) {
     if (!msg || typeof msg.id !== "number") return;
     if (state.seen[msg.id]) return;
-    var stick = nearBottom();
-    var node = msg.role === "user" ? adoptPending(msg) : null;
-    if (!node) {
-      node = buildMessage(msg);
-      insertInOrder(node, msg.id);
-      if (live && !state.open && msg.role !== "user") setUnread(state.unread + 1);
+    if (msg.role === "user" && state.inFlight) {
+      // Ours or another tab's: the chat response says which (its message_id).
+      if (!state.held.some(function (h) { return h.id === msg.id; })) state.held.push(msg);
+      return;
     }
+    var stick = nearBottom();
+    var node = buildMessage(msg);
+    insertInOrder(node, msg.id);
+    if (live && !state.open && msg.role !== "user") setUnread(state.unread + 1);
     state.seen[msg.id] = node;
     if (msg.id > state.lastId) state.lastId = msg.id;
     checkResumed(msg);
@@ -344,24 +349,23 @@
     if (stick || msg.role === "user") scrollToBottom();
   }
 
-  /** Our optimistic bubble for this stored user message, now carrying its id; null if none. */
-  function adoptPending(msg) {
-    var match = null;
-    for (var i = 0; i < state.pending.length; i++) {
-      if (state.pending[i].text === msg.text) { match = state.pending[i]; break; }
-    }
-    // Only one request is in flight, so a user message stored meanwhile is ours even if the
-    // gateway stored it slightly differently (trimmed, normalised).
-    for (var j = 0; !match && j < state.pending.length; j++) {
-      if (!state.pending[j].failed) match = state.pending[j];
-    }
-    if (!match) return null;
-    state.pending.splice(state.pending.indexOf(match), 1);
-    var node = match.el;
-    node.setAttribute("data-id", String(msg.id));
+  /** Our optimistic bubble becomes the stored message ``id`` (from the chat response). */
+  function adoptPending(pending, id) {
+    removePending(pending);
+    var node = pending.el;
+    node.setAttribute("data-id", String(id));
     node.classList.remove("hqt-pending", "hqt-failed");
-    if (msg.created_at) node.setAttribute("title", formatTime(msg.created_at));
-    return node;
+    if (node.parentNode) node.parentNode.removeChild(node);
+    insertInOrder(node, id);
+    state.seen[id] = node;
+    if (id > state.lastId) state.lastId = id;
+  }
+
+  /** The owner messages held while our message was in flight: another tab's are shown now. */
+  function releaseHeld() {
+    var held = state.held;
+    state.held = [];
+    held.forEach(function (msg) { addStored(msg, true); });
   }
 
   /** Stored messages keep id order; our own pending bubbles stay at the end. */
@@ -386,8 +390,6 @@
   }
 
   // -- handoff banner --------------------------------------------------------------------------
-  // The gateway posts this system line when a liaison closes the case and the bot takes over again.
-  var RESUMED_RE = /已结束本次服务|机器人已恢复/;
 
   /** Show (or hide, for null) the banner; ``since`` is the last message id before this handoff. */
   function showHandoff(handoff, since) {
@@ -408,9 +410,9 @@
     }
   }
 
-  /** A stored system line that says the case was closed ends a handoff that started before it. */
+  /** A stored "resumed" message (the liaison closed the case) ends a handoff that started before it. */
   function checkResumed(msg) {
-    if (state.handoff && msg.role === "system" && msg.id > state.handoff.since && RESUMED_RE.test(msg.text || "")) {
+    if (state.handoff && msg.kind === "resumed" && msg.id > state.handoff.since) {
       showHandoff(null);
     }
   }
@@ -526,6 +528,7 @@
     save(TOKEN_KEY, state.token);
     state.lastId = 0;
     state.seen = {};
+    state.held = [];
     showHandoff(null);
     var keep = state.pending.map(function (p) { return p.el; });
     Array.prototype.slice.call(list.querySelectorAll(".hqt-msg")).forEach(function (node) {
@@ -563,6 +566,7 @@
 
   function setBusy(busy) {
     state.inFlight = busy;
+    if (!busy) releaseHeld();
     sendBtn.disabled = busy || !notice.hidden;
     form.setAttribute("aria-busy", busy ? "true" : "false");
   }
@@ -618,6 +622,7 @@
         }
         var data = result.data || {};
         if (data.sender_id && data.sender_id !== state.senderId) switchSender(data.sender_id, data.conversation_token);
+        if (typeof data.message_id === "number" && data.message_id > 0) adoptPending(pending, data.message_id);
         if (Object.prototype.hasOwnProperty.call(data, "handoff")) showHandoff(data.handoff);
         var first = !state.started;
         state.started = true;

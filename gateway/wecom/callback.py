@@ -141,8 +141,14 @@ async def app_message(
     xml = await _decrypt(services, "app", request, msg_signature, timestamp, nonce)
     data = _parse_xml(xml)
     if data.get("Event") == "kf_msg_or_event":  # the same app may also be the one 微信客服 calls back
-        _kf(services).on_event(str(data.get("OpenKfId") or ""), str(data.get("Token") or ""))
+        await _kf(services).on_event(str(data.get("OpenKfId") or ""), str(data.get("Token") or ""))
         return Response(status_code=200)
+    await services.db(_store_app_message, services, channel, data)
+    return Response(status_code=200)
+
+
+def _store_app_message(services: Services, channel: WeComChannel, data: dict[str, Any]) -> None:
+    """Store an app message once for the worker to answer (blocking: run it with ``services.db``)."""
     sender = str(data.get("FromUserName") or "")
     kind = str(data.get("MsgType") or "")
     chat_id = data.get("ChatId") or None
@@ -151,14 +157,14 @@ async def app_message(
     if kind == "event":
         # Events carry no MsgId: WeCom documents FromUserName + CreateTime as their identity.
         services.store.first_time(f"wecom:evt:{sender}:{data.get('CreateTime')}")
-        return Response(status_code=200)
+        return
     key = f"wecom:msg:{data.get('MsgId') or sender + ':' + str(data.get('CreateTime'))}"
     text = str(data.get("Content") or "") if kind == "text" else ""
     if not text.strip():
         if services.store.first_time(key):
             target = {"kind": "chat", "target": chat_id} if chat_id else {"kind": "user", "target": sender}
             channel.outbox.enqueue([{**target, "text": ONLY_TEXT}])
-        return Response(status_code=200)
+        return
     channel.accept(
         Inbound(
             key=key,
@@ -168,7 +174,7 @@ async def app_message(
             channel="wecom-chat" if chat_id else "wecom-user",
         )
     )
-    return Response(status_code=200)
+    return
 
 
 @router.get("/bot/callback", response_class=PlainTextResponse)
@@ -206,7 +212,8 @@ async def bot_message(
     text = _strip_mention(text)
     if not text:
         return Response(status_code=200)
-    channel.accept(
+    await services.db(
+        channel.accept,
         Inbound(
             key=f"wecom-bot:{data.get('msgid')}",
             from_user=sender,
@@ -214,7 +221,7 @@ async def bot_message(
             chat_id=chat_id,
             channel="wecom-bot",
             response_url=data.get("response_url"),
-        )
+        ),
     )
     return Response(status_code=200)
 
@@ -255,7 +262,7 @@ async def kf_event(
     kf = _kf(services)
     data = _parse_xml(await _decrypt(services, "kf", request, msg_signature, timestamp, nonce))
     if data.get("Event") == "kf_msg_or_event":
-        kf.on_event(str(data.get("OpenKfId") or ""), str(data.get("Token") or ""))
+        await kf.on_event(str(data.get("OpenKfId") or ""), str(data.get("Token") or ""))
     else:
         logger.info("wecom kf callback ignored: %s/%s", data.get("MsgType"), data.get("Event"))
     return Response(status_code=200)

@@ -8,18 +8,17 @@ Conversations are ``wecom:<chatid>`` for group chats (channel ``wecom-chat``, or
 from __future__ import annotations
 
 import asyncio
-import json
 import logging
 import re
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-import sqlalchemy as sa
-
+from gateway.bus import Wake
 from gateway.conversation import process, resolve_and_resume
-from gateway.escalations import EscalationError
+from gateway.data.escalations import EscalationError
+from gateway.data.schema import utcnow
+from gateway.data.wecom import ConversationUpdate, WeComData
 from gateway.services import Services
-from gateway.store import Store, conversations, messages, utcnow, wecom_chats
 from gateway.wecom.client import split_text
 from gateway.wecom.outbox import Outbox
 
@@ -57,18 +56,11 @@ def render(reply: dict[str, Any]) -> str:
     return text
 
 
-def button_choice(store: Store, sender_id: str, text: str) -> str:
+def button_choice(data: WeComData, sender_id: str, text: str) -> str:
     """'1' answers the first option of the bot's last message (WeCom text has no buttons)."""
     if not re.fullmatch(r"\s*\d{1,2}\s*", text):
         return text
-    with store.engine.connect() as con:
-        row = con.execute(
-            sa.select(messages.c.buttons)
-            .where(messages.c.sender_id == sender_id, messages.c.role == "bot")
-            .order_by(messages.c.id.desc())
-            .limit(1)
-        ).first()
-    buttons = json.loads(row[0]) if row and row[0] else []
+    buttons = data.last_bot_buttons(sender_id)
     index = int(text) - 1
     return str(buttons[index]["payload"]) if 0 <= index < len(buttons) else text
 
@@ -78,7 +70,8 @@ class WeComChannel:
 
     def __init__(self, services: Services, outbox: Outbox) -> None:
         self.services, self.outbox = services, outbox
-        self.wake = asyncio.Event()
+        self.data = WeComData(services.store)
+        self.wake = Wake()
         self.kf: KfChannel | None = None  # 微信客服, sharing this worker and outbox
 
     # -- outbound -----------------------------------------------------------------------------
@@ -103,33 +96,22 @@ class WeComChannel:
 
     def _take_response_url(self, sender_id: str) -> str | None:
         """The 智能机器人 response_url of the conversation's latest message: usable once, for an hour."""
-        with self.services.store.tx() as con:
-            row = con.execute(
-                sa.select(conversations.c.reply_url, conversations.c.reply_url_at).where(
-                    conversations.c.sender_id == sender_id
-                )
-            ).first()
-            if not row or not row[0]:
-                return None
-            con.execute(
-                conversations.update()
-                .where(conversations.c.sender_id == sender_id)
-                .values(reply_url=None, reply_url_at=None)
-            )
-        at = row[1]
+        taken = self.data.take_reply_url(sender_id)
+        if taken is None:
+            return None
+        at = taken["at"]
         fresh = at is not None and (utcnow() - at).total_seconds() < 3300
-        return str(row[0]) if fresh else None
+        return taken["url"] if fresh else None
 
     def _webhook_key(self, chat_id: str) -> str | None:
-        with self.services.store.engine.connect() as con:
-            row = con.execute(
-                sa.select(wecom_chats.c.webhook_key).where(wecom_chats.c.chat_id == chat_id)
-            ).first()
-        return row[0] if row and row[0] else None
+        return self.data.webhook_key(chat_id)
 
     # -- notifications ------------------------------------------------------------------------
     async def notify(self, esc: dict[str, Any], event: str) -> None:
         """Tell the liaison(s) in WeCom about a new escalation or a new owner message."""
+        await self.services.db(self._notify, esc, event)
+
+    def _notify(self, esc: dict[str, Any], event: str) -> None:
         registry = self.services.registry
         names = [esc.get("claimed_by") or esc.get("liaison_username")]
         userids = [
@@ -159,21 +141,17 @@ class WeComChannel:
         sender_id = f"wecom:{msg.chat_id or msg.from_user}"
         if liaison is not None and self._liaison_message(liaison, msg, sender_id):
             return None
-        text = button_choice(self.services.store, sender_id, msg.text)
+        text = button_choice(self.data, sender_id, msg.text)
         message_id = self.services.store.add_message_once(msg.key, sender_id, text, channel=msg.channel)
         if message_id is None:
             logger.info("wecom message %s already received; not processed again", msg.key)
             return None
-        values: dict[str, Any] = {}
+        values: ConversationUpdate = {}
         if msg.chat_id:
             values["firm_uscc"] = self.services.registry.firm_for_chat(msg.chat_id)
         if msg.response_url:
-            values.update(reply_url=msg.response_url, reply_url_at=utcnow())
-        if values:
-            with self.services.store.tx() as con:
-                con.execute(
-                    conversations.update().where(conversations.c.sender_id == sender_id).values(**values)
-                )
+            values["reply_url"], values["reply_url_at"] = msg.response_url, utcnow()
+        self.data.update_conversation(sender_id, values)
         self.wake.set()
         return message_id
 
@@ -197,10 +175,10 @@ class WeComChannel:
         if not self.services.store.first_time(msg.key):
             return True
         if command is None:
-            mine = escs.list_for(user, "all")
+            mine = escs.page_for(user, "all", limit=10)["items"]
             lines = [
                 f"#{e['id']} {e.get('firm_name') or '未登记企业'}：{(e.get('question') or '')[:30]}"
-                for e in mine[:10]
+                for e in mine
             ]
             help_text = "回复企业请发送“#工单号 内容”，结案发送“#工单号 结案”。" + (
                 "\n待办：\n" + "\n".join(lines) if lines else ""
@@ -210,7 +188,7 @@ class WeComChannel:
         esc_id, body = int(command.group(1)), command.group(2).strip()
         try:
             if body in _RESOLVE_WORDS:
-                asyncio.get_running_loop().create_task(self._resolve(esc_id, user))
+                self.services.spawn_threadsafe(self._resolve(esc_id, user), f"wecom-resolve-{esc_id}")
             elif body:
                 esc = escs.require(esc_id, user)
                 escs.reply(
@@ -234,10 +212,10 @@ class WeComChannel:
     async def run(self) -> None:
         """Process stored WeCom messages forever (also those left by a process that died): those of every
         channel whose name starts with ``wecom``, 微信客服 (``wecomkf``) included."""
-        self.services.store.requeue_processing("wecom")
+        await self.services.db(self.services.store.requeue_processing, "wecom")
         while True:
             try:
-                for row in self.services.store.claim_stored("wecom"):
+                for row in await self.services.db(self.services.store.claim_stored, "wecom"):
                     await process(self.services, row["id"], row["sender_id"], row["text"], row["channel"])
                     self.outbox.wake.set()
             except Exception:

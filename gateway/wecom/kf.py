@@ -26,13 +26,15 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-from gateway.escalations import EscalationError
+from gateway.bus import Wake
+from gateway.data.escalations import EscalationError
+from gateway.data.outbound import OutboundRow
+from gateway.data.wecom import KfState, WeComData
 from gateway.services import Services
-from gateway.store import conversations
 from gateway.wecom.channel import ONLY_TEXT, button_choice, render
 from gateway.wecom.client import split_text
 from gateway.wecom.kf_client import INVALID_MSG_TOKEN, UNDELIVERABLE, KfClient, KfError
-from gateway.wecom.kf_state import KF_PREFIX, KfState, parse_sender, sender_id
+from gateway.wecom.kf_ids import KF_PREFIX, parse_sender, sender_id
 from gateway.wecom.outbox import KF_KINDS, Outbox
 
 logger = logging.getLogger(__name__)
@@ -70,25 +72,26 @@ class KfChannel:
     ) -> None:
         self.services, self.outbox, self.client = services, outbox, client
         self.state = KfState(services.store)
+        self.data = WeComData(services.store)
         self.process = process  # wakes the worker that answers stored messages
         self.clock = clock
-        self.wake = asyncio.Event()
+        self.wake = Wake()
         self.due: dict[str, float] = {}  # open_kfid -> monotonic time of its next pull
 
     # -- pulling --------------------------------------------------------------------------------
-    def on_event(self, open_kfid: str, token: str) -> None:
+    async def on_event(self, open_kfid: str, token: str) -> None:
         """A ``kf_msg_or_event`` callback: keep its Token durably and pull the account soon."""
         if not open_kfid:
             return
         if token:
-            self.state.save_token(open_kfid, token)
+            await self.services.db(self.state.save_token, open_kfid, token)
         self.due[open_kfid] = 0.0
         self.wake.set()
 
     async def run(self) -> None:
         """Pull forever: accounts with a callback waiting, and at start-up those whose Token is still good
         (a gateway that died mid-pull resumes from the stored cursor)."""
-        for open_kfid in self.state.accounts_with_fresh_tokens():
+        for open_kfid in await self.services.db(self.state.accounts_with_fresh_tokens):
             self.due.setdefault(open_kfid, 0.0)
         while True:
             now = time.monotonic()
@@ -108,7 +111,7 @@ class KfChannel:
 
     async def pull(self, open_kfid: str) -> int:
         """Read the account's new messages and events page by page; returns how many were read."""
-        cursor = self.state.cursor(open_kfid)
+        cursor = await self.services.db(self.state.cursor, open_kfid)
         token = cursor.fresh_token()
         if token is None:
             logger.info(
@@ -127,13 +130,15 @@ class KfChannel:
                     open_kfid,
                     exc.errmsg,
                 )
-                self.state.forget_token(open_kfid, token)
+                await self.services.db(self.state.forget_token, open_kfid, token)
                 return read
             for msg in page.get("msg_list") or []:
                 await self.handle(open_kfid, msg)
                 read += 1
             position = str(page.get("next_cursor") or position)
-            self.state.save_cursor(open_kfid, position)  # only now: every message of the page is stored
+            await self.services.db(
+                self.state.save_cursor, open_kfid, position
+            )  # only now: every message of the page is stored
             if not page.get("has_more"):
                 return read
         self.due.setdefault(open_kfid, 0.0)
@@ -147,6 +152,10 @@ class KfChannel:
         if msg.get("msgtype") == "event":
             await self._event(msgid, msg.get("event") or {}, float(msg.get("send_time") or 0))
             return
+        await self.services.db(self._message, msgid, open_kfid, msg)
+
+    def _message(self, msgid: str, open_kfid: str, msg: dict[str, Any]) -> None:
+        """A customer's or a 接待人员's message (blocking: stores it)."""
         open_kfid = str(msg.get("open_kfid") or open_kfid)
         external = str(msg.get("external_userid") or "")
         text = str((msg.get("text") or {}).get("content") or "") if msg.get("msgtype") == "text" else ""
@@ -163,25 +172,16 @@ class KfChannel:
     def accept(self, msgid: str, open_kfid: str, external_userid: str, text: str) -> int | None:
         """Store a customer's text once (by msgid) for the worker to answer; None when seen before."""
         sender = sender_id(open_kfid, external_userid)
-        text = button_choice(self.services.store, sender, text[: self.services.settings.max_message_chars])
+        text = button_choice(self.data, sender, text[: self.services.settings.max_message_chars])
         message_id = self.services.store.add_message_once(
             f"wecomkf:msg:{msgid}", sender, text, channel=CHANNEL
         )
         if message_id is None:
             logger.info("wecom kf message %s already received; not processed again", msgid)
             return None
-        self._firm_of_customer(sender, external_userid)
+        self.state.apply_firm(sender, external_userid)
         self.process.set()
         return message_id
-
-    def _firm_of_customer(self, sender: str, external_userid: str) -> None:
-        """A customer bound to a firm: their conversation is that firm's (so its cases go to its liaison)."""
-        code = self.state.firm_of(external_userid)
-        if code:
-            with self.services.store.tx() as con:
-                con.execute(
-                    conversations.update().where(conversations.c.sender_id == sender).values(firm_uscc=code)
-                )
 
     def _servicer_wrote(self, msgid: str, open_kfid: str, external: str, servicer: str, text: str) -> None:
         """A 接待人员 wrote in the WeCom client: the owner has it already; keep it in the transcript."""
@@ -208,7 +208,7 @@ class KfChannel:
 
     # -- events ---------------------------------------------------------------------------------
     async def _event(self, msgid: str, event: dict[str, Any], sent_at: float) -> None:
-        if not self.services.store.first_time(f"wecomkf:evt:{msgid}"):
+        if not await self.services.db(self.services.store.first_time, f"wecomkf:evt:{msgid}"):
             return
         kind = event.get("event_type")
         open_kfid, external = str(event.get("open_kfid") or ""), str(event.get("external_userid") or "")
@@ -236,17 +236,22 @@ class KfChannel:
         """The bot's greeting (with numbered options), stored and sent with the event's one-time code."""
         sender = sender_id(open_kfid, external)
         replies: list[dict[str, Any]] = []
-        if self.services.escalations.open_for(sender) is None:
+        if await self.services.db(self.services.escalations.open_for, sender) is None:
             try:
                 replies = [r.as_dict() for r in await self.services.rasa.send(sender, GREET, CHANNEL)]
             except Exception as exc:  # noqa: BLE001 - Rasa down: the plain welcome still goes out
                 logger.warning("greeting for %s from Rasa failed: %s", sender, exc)
         replies = replies or [{"text": WELCOME}]
         pieces = split_text("\n\n".join(render(r) for r in replies))
-        self.services.store.finish_turn(
-            None, sender, CHANNEL, replies, [{"kind": "kfevent", "target": code, "text": pieces[0]}]
+        await self.services.db(
+            self.services.store.finish_turn,
+            None,
+            sender,
+            CHANNEL,
+            replies,
+            [{"kind": "kfevent", "target": code, "text": pieces[0]}],
         )
-        self._firm_of_customer(sender, external)
+        await self.services.db(self.state.apply_firm, sender, external)
         self.outbox.wake.set()
 
     # -- outbound -------------------------------------------------------------------------------
@@ -260,7 +265,7 @@ class KfChannel:
         target = f"{parsed[0]}:{parsed[1]}"
         return [{"kind": "kf", "target": target, "text": piece} for piece in split_text("\n\n".join(texts))]
 
-    async def on_send_failed(self, row: dict[str, Any], exc: Exception) -> None:
+    async def on_send_failed(self, row: OutboundRow, exc: Exception) -> None:
         """The outbox gave up on a row: a 微信客服 reply that did not arrive is reported in the case."""
         if row["kind"] not in KF_KINDS:
             return
@@ -275,7 +280,9 @@ class KfChannel:
     async def report(self, sender: str, detail: str) -> None:
         """A delivery failure: an event ``delivery_failed`` in the conversation's case and a WeCom notice
         to its liaison; without a case, a warning in the log (the message itself stays stored)."""
-        esc = self.services.escalations.record_event(sender, "delivery_failed", "wecom", detail)
+        esc = await self.services.db(
+            self.services.escalations.record_event, sender, "delivery_failed", "wecom", detail
+        )
         if esc is None:
             logger.warning("wecom kf delivery to %s failed (no case to report it in): %s", sender, detail)
             return

@@ -7,12 +7,14 @@ import asyncio
 import logging
 from collections.abc import Awaitable, Callable
 from datetime import timedelta
-from typing import Any
 
-import sqlalchemy as sa
+from starlette.concurrency import run_in_threadpool
 from wechatpy.exceptions import WeChatClientException
 
-from gateway.store import Store, outbound, utcnow
+from gateway.bus import Wake
+from gateway.data.outbound import Outbound, OutboundRow
+from gateway.data.schema import utcnow
+from gateway.data.store import Store
 from gateway.wecom.client import WeComClient, post_json
 from gateway.wecom.kf_client import UNDELIVERABLE, KfClient
 from knowledge.settings import Settings
@@ -30,7 +32,7 @@ LIMITS: dict[str, list[tuple[int, int]]] = {
     "kfevent": [],
 }
 KF_KINDS = ("kf", "kfevent")  # kf/send_msg to "<open_kfid>:<external_userid>"; a welcome to its one-time code
-FailureHook = Callable[[dict[str, Any], Exception], Awaitable[None]]
+FailureHook = Callable[[OutboundRow, Exception], Awaitable[None]]
 MAX_ATTEMPTS = 6
 FREQ_LIMIT = 45009
 
@@ -42,11 +44,12 @@ class Outbox:
         self, store: Store, settings: Settings, client: WeComClient | None = None, kf: KfClient | None = None
     ) -> None:
         self.store, self.settings = store, settings
+        self.rows = Outbound(store)
         self.client = client or WeComClient(
             settings.wecom_api_base, settings.wecom_corp_id, settings.wecom_secret
         )
         self._kf = kf
-        self.wake = asyncio.Event()
+        self.wake = Wake()
         self.on_failed: list[
             FailureHook
         ] = []  # told of every row given up on (微信客服 reports it in the case)
@@ -61,32 +64,18 @@ class Outbox:
     def enqueue(self, rows: list[dict[str, str]]) -> None:
         """Queue deliveries outside a turn (notifications to liaisons)."""
         if rows:
-            with self.store.tx() as con:
-                self.store.queue(con, rows)
+            self.rows.enqueue(rows)
             self.wake.set()
-
-    def _sent_within(self, target: str, seconds: int) -> int:
-        since = utcnow() - timedelta(seconds=seconds)
-        with self.store.engine.connect() as con:
-            return int(
-                con.execute(
-                    sa.select(sa.func.count())
-                    .select_from(outbound)
-                    .where(
-                        outbound.c.target == target, outbound.c.status == "sent", outbound.c.sent_at > since
-                    )
-                ).scalar_one()
-            )
 
     def wait_for(self, kind: str, target: str) -> float:
         """Seconds until ``target`` may receive one more message (0 = now); counted from the store,
         so a restart or a second gateway process cannot exceed the limit either."""
         for limit, window in LIMITS.get(kind, []):
-            if self._sent_within(target, window) >= limit:
+            if self.rows.sent_within(target, window) >= limit:
                 return float(min(window, 60))
         return 0.0
 
-    def _send(self, row: dict[str, Any]) -> None:
+    def _send(self, row: OutboundRow) -> None:
         kind, target, text = row["kind"], row["target"], row["text"]
         if kind == "user":
             self.client.message.send_text(self.settings.wecom_agent_id, target, text)
@@ -112,47 +101,23 @@ class Outbox:
             if result.get("errcode", 0) != 0:
                 raise WeChatClientException(result.get("errcode"), result.get("errmsg", ""))
 
-    def _claim(self, row_id: int) -> bool:
-        with self.store.tx() as con:
-            return bool(
-                con.execute(
-                    outbound.update()
-                    .where(outbound.c.id == row_id, outbound.c.status == "pending")
-                    .values(status="sending")
-                ).rowcount
-            )
-
-    def _finish(self, row_id: int, **values: Any) -> None:
-        with self.store.tx() as con:
-            con.execute(outbound.update().where(outbound.c.id == row_id).values(**values))
-
     async def send_due(self) -> int:
-        """One pass: send every due row whose receiver is within its limits; returns how many were sent."""
-        now = utcnow()
-        with self.store.engine.connect() as con:
-            rows = (
-                con.execute(
-                    sa.select(outbound)
-                    .where(outbound.c.status == "pending", outbound.c.not_before <= now)
-                    .order_by(outbound.c.id)
-                    .limit(200)
-                )
-                .mappings()
-                .all()
-            )
+        """One pass: send every due row whose receiver is within its limits; returns how many were sent.
+        Database work runs in the thread pool, like the sends themselves."""
+        rows = await run_in_threadpool(self.rows.due)
         blocked: set[str] = set()
         sent = 0
-        for row in map(dict, rows):
+        for row in rows:
             if row["target"] in blocked:
                 continue  # keep each receiver's messages in order
-            wait = self.wait_for(row["kind"], row["target"])
+            wait = await run_in_threadpool(self.wait_for, row["kind"], row["target"])
             if wait:
                 blocked.add(row["target"])
                 continue
-            if not self._claim(row["id"]):
+            if not await run_in_threadpool(self.rows.claim, row["id"]):
                 continue
             try:
-                await asyncio.to_thread(self._send, row)
+                await run_in_threadpool(self._send, row)
             except Exception as exc:  # noqa: BLE001 - every failure is retried with backoff, then parked
                 attempts = row["attempts"] + 1
                 errcode = getattr(exc, "errcode", None)
@@ -163,22 +128,23 @@ class Outbox:
                 logger.warning(
                     "wecom %s to %s failed (attempt %d): %s", row["kind"], row["target"], attempts, exc
                 )
-                self._finish(
+                await run_in_threadpool(
+                    self.rows.mark_failed,
                     row["id"],
                     status=status,
                     attempts=attempts,
-                    last_error=str(exc)[:500],
+                    error=str(exc)[:500],
                     not_before=utcnow() + timedelta(seconds=delay),
                 )
                 blocked.add(row["target"])
                 if status == "failed":
                     await self._report(row, exc)
                 continue
-            self._finish(row["id"], status="sent", attempts=row["attempts"] + 1, sent_at=utcnow())
+            await run_in_threadpool(self.rows.mark_sent, row["id"], row["attempts"] + 1)
             sent += 1
         return sent
 
-    async def _report(self, row: dict[str, Any], exc: Exception) -> None:
+    async def _report(self, row: OutboundRow, exc: Exception) -> None:
         for hook in self.on_failed:
             try:
                 await hook(row, exc)
@@ -187,8 +153,7 @@ class Outbox:
 
     async def run(self) -> None:
         """Send forever: on wake-up, and every second for rows that became due."""
-        with self.store.tx() as con:  # a process that died mid-send: send again rather than lose it
-            con.execute(outbound.update().where(outbound.c.status == "sending").values(status="pending"))
+        await run_in_threadpool(self.rows.requeue_sending)
         while True:
             try:
                 await self.send_due()

@@ -10,7 +10,7 @@ import pytest
 import sqlalchemy as sa
 
 from bench.stack import POSTGRES_URL, ServiceMissing, require
-from gateway.store import Store
+from gateway.data.store import Store
 
 
 def postgres_url() -> str:

@@ -14,8 +14,8 @@ import pytest
 from fastapi.testclient import TestClient
 
 from bench.stack import Stack
+from gateway.data.store import Store
 from gateway.main import create_app
-from gateway.store import Store
 from knowledge.settings import Settings
 from tests.webchat import WebChat
 

@@ -7,10 +7,11 @@ from datetime import timedelta
 
 import sqlalchemy as sa
 
-from gateway.escalations import Escalations
-from gateway.registry import Registry
+from gateway.data.escalations import Escalations
+from gateway.data.registry import Registry
+from gateway.data.schema import escalations, outbound, utcnow
+from gateway.data.store import Store
 from gateway.reminders import send_due
-from gateway.store import Store, escalations, outbound, utcnow
 from knowledge.settings import Settings
 
 SETTINGS = Settings(sla_working_hours=4, reminder_before_due_min=60, public_url="https://hqt.example")

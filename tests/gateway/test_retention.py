@@ -9,12 +9,11 @@ from datetime import timedelta
 import pytest
 import sqlalchemy as sa
 
-from gateway import retention
-from gateway.audit import Audit
-from gateway.escalations import Escalations
-from gateway.registry import Registry
-from gateway.store import (
-    Store,
+from gateway.data import retention
+from gateway.data.audit import Audit
+from gateway.data.escalations import Escalations
+from gateway.data.registry import Registry
+from gateway.data.schema import (
     audit_log,
     conversations,
     escalation_events,
@@ -24,6 +23,7 @@ from gateway.store import (
     purged_counts,
     utcnow,
 )
+from gateway.data.store import Store
 from knowledge.settings import Settings
 
 SETTINGS = Settings(retention_days=180, sla_working_hours=4)

@@ -20,11 +20,12 @@ from fastapi.testclient import TestClient
 
 from bench.stack import REDIS_URL, ServiceMissing, free_port, require
 from gateway.auth import Auth, RateLimiter, hash_password, needs_rehash, verify_password
-from gateway.escalations import DEFAULT_DEPARTMENT
+from gateway.data.escalations import DEFAULT_DEPARTMENT
+from gateway.data.registry import Registry
+from gateway.data.schema import liaisons
+from gateway.data.store import Store
 from gateway.main import create_app
-from gateway.registry import Registry
 from gateway.services import Services
-from gateway.store import Store, liaisons
 from knowledge.settings import Settings
 
 SECRET = "test-handoff-secret"

@@ -10,10 +10,11 @@ from pathlib import Path
 import pytest
 
 from gateway.auth import Auth, hash_password, verify_password
-from gateway.escalations import EscalationError, Escalations
-from gateway.registry import Registry, RegistryError
+from gateway.data.escalations import EscalationError, Escalations
+from gateway.data.registry import Registry, RegistryError
+from gateway.data.schema import escalations
+from gateway.data.store import Store
 from gateway.sla import LOCAL, add_working_hours, sla_state
-from gateway.store import Store, escalations
 from knowledge.settings import Settings
 
 LIAISONS = [

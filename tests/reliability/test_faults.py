@@ -14,9 +14,12 @@ from typing import Any
 
 import httpx
 import pytest
+import sqlalchemy as sa
 
 from bench.stack import Stack, stack_env
-from gateway.store import Store
+from gateway.data.schema import messages
+from gateway.data.store import Store
+from gateway.data.wecom import KfState
 from tests.conftest import KF_AES_KEY, KF_TOKEN, WECOM_AES_KEY, WECOM_TOKEN, wecom_env
 from tests.fakes.wecom_api import (
     CORP_ID,
@@ -25,6 +28,7 @@ from tests.fakes.wecom_api import (
     kf_event_xml,
     text_message_xml,
 )
+from tests.polling import wait_for
 from tests.webchat import WebChat
 
 BUSY = "系统繁忙"
@@ -44,6 +48,22 @@ def faulty(tmp_path_factory: pytest.TempPathFactory, wecom_server: FakeWeComServ
 
 def user_texts(owner: WebChat) -> list[str]:
     return [m["text"] for m in owner.messages() if m["role"] == "user"]
+
+
+def statuses(store: Store, sender_id: str) -> list[str]:
+    """The processing status of each of the conversation's owner messages, in order."""
+    with store.engine.connect() as con:
+        rows = con.execute(
+            sa.select(messages.c.status)
+            .where(messages.c.sender_id == sender_id, messages.c.role == "user")
+            .order_by(messages.c.id)
+        ).scalars()
+        return [str(r) for r in rows]
+
+
+def before_first(texts: list[str], needle: str) -> list[str]:
+    """The texts sent before the first one containing ``needle`` (a marker message's answer)."""
+    return texts[: next(i for i, t in enumerate(texts) if needle in t)]
 
 
 def health(stack: Stack) -> tuple[int, dict[str, Any]]:
@@ -101,29 +121,41 @@ def test_gateway_killed_mid_wecom_turn_answers_exactly_once(
     try:
         params, body = encrypted_callback(WECOM_TOKEN, WECOM_AES_KEY, CORP_ID, xml)
         assert httpx.post(f"{faulty.gateway}/wecom/callback", params=params, content=body).status_code == 200
-        time.sleep(1.0)
+        # The worker has taken the message and is inside the turn (waiting for the frozen Rasa) ...
+        store = Store(faulty.env["DATABASE_URL"])
+        wait_for(lambda: statuses(store, f"wecom:{user}") == ["processing"], what="the turn under way")
+        store.engine.dispose()
         faulty.kill("gateway")  # ... when the gateway dies
     finally:
         rasa.send_signal(signal.SIGCONT)
     faulty.start("gateway")
     faulty.wait("gateway")
-    deadline = time.monotonic() + 40
-    while time.monotonic() < deadline and not [
-        t for to, t in wecom_server.fake.sent_texts("user") if to == user
-    ]:
-        time.sleep(0.3)
+
+    def answers() -> list[str]:
+        return [t for to, t in wecom_server.fake.sent_texts("user") if to == user]
+
+    wait_for(answers, timeout=40, what="the answer after the restart")
     params, body = encrypted_callback(
         WECOM_TOKEN, WECOM_AES_KEY, CORP_ID, xml
     )  # WeCom's retry, after restart
     assert httpx.post(f"{faulty.gateway}/wecom/callback", params=params, content=body).status_code == 200
-    time.sleep(2.0)
-    answers = [t for to, t in wecom_server.fake.sent_texts("user") if to == user]
-    assert len(answers) == 1
-    assert "二（二）" in answers[0]
+    # A marker from the same user after the retry: once it is answered, a second answer to the first
+    # message would have been sent already (one worker, messages and sends in order).
+    marker = text_message_xml(user, "股改资助最多多少", msg_id + 1)
+    params, body = encrypted_callback(WECOM_TOKEN, WECOM_AES_KEY, CORP_ID, marker)
+    assert httpx.post(f"{faulty.gateway}/wecom/callback", params=params, content=body).status_code == 200
+    texts = wait_for(
+        lambda: any("200 万元" in t for t in answers()) and answers(), what="the marker's answer"
+    )
+    first = before_first(texts, "200 万元")
+    assert len(first) == 1
+    assert "二（二）" in first[0]
     users = [
-        m for m in Store(faulty.env["DATABASE_URL"]).messages_after(f"wecom:{user}") if m["role"] == "user"
+        m["text"]
+        for m in Store(faulty.env["DATABASE_URL"]).messages_after(f"wecom:{user}")
+        if m["role"] == "user"
     ]
-    assert len(users) == 1
+    assert users == ["揭榜制项目去年立项了几个", "股改资助最多多少"]
 
 
 def test_gateway_killed_mid_kf_pull_resumes_from_its_cursor(
@@ -142,12 +174,15 @@ def test_gateway_killed_mid_kf_pull_resumes_from_its_cursor(
             httpx.post(f"{faulty.gateway}/wecom/kf/callback", params=event[0], content=event[1]).status_code
             == 200
         )
-        deadline = time.monotonic() + 40
-        while time.monotonic() < deadline and not kf.sent(user):
-            time.sleep(0.3)
+        wait_for(lambda: kf.sent(user), timeout=40, what="the first message's answer")
         assert len(kf.sent(user)) == 1
         assert "二（二）" in kf.sent(user)[0]
-        time.sleep(0.5)
+        # The first page is stored and its cursor saved, and the request for the second page has reached
+        # WeCom, which holds it (the fake has taken its delay): the pull is under way between pages.
+        store = Store(faulty.env["DATABASE_URL"])
+        wait_for(lambda: KfState(store).cursor(open_kfid).cursor, what="the first page's cursor")
+        store.engine.dispose()
+        wait_for(lambda: not wecom_server.fake._delays, what="the second page's request held by WeCom")
         users = [
             m["text"]
             for m in Store(faulty.env["DATABASE_URL"]).messages_after(f"wecomkf:{open_kfid}:{user}")
@@ -157,17 +192,23 @@ def test_gateway_killed_mid_kf_pull_resumes_from_its_cursor(
         faulty.kill("gateway")  # mid-pull: the first message stored and answered, the second page not read
         faulty.start("gateway")  # resumes with the stored cursor and the callback's Token (10 minutes)
         faulty.wait("gateway")
-        deadline = time.monotonic() + 40
-        while time.monotonic() < deadline and len(kf.sent(user)) < 2:
-            time.sleep(0.3)
+        wait_for(lambda: len(kf.sent(user)) >= 2, timeout=40, what="the second message's answer")
     finally:
         kf.page_size = 1000
     assert (
         httpx.post(f"{faulty.gateway}/wecom/kf/callback", params=event[0], content=event[1]).status_code
         == 200
+    )  # WeCom's retry of the callback, after the restart: nothing new ...
+    # ... as a marker the customer writes afterwards shows: once it is answered, anything the retry
+    # pulled again would have been stored and answered before it.
+    kf.customer_says(user, "新型学徒制培训有补贴吗", open_kfid=open_kfid)
+    marker = encrypted_callback(KF_TOKEN, KF_AES_KEY, CORP_ID, kf_event_xml(kf.new_msg_token(), open_kfid))
+    assert (
+        httpx.post(f"{faulty.gateway}/wecom/kf/callback", params=marker[0], content=marker[1]).status_code
+        == 200
     )
-    time.sleep(2.0)  # WeCom's retry of the callback, after the restart: nothing new
-    answers = kf.sent(user)
+    texts = wait_for(lambda: any("四（四）" in t for t in kf.sent(user)) and kf.sent(user), what="marker")
+    answers = before_first(texts, "四（四）")
     assert len(answers) == 2
     assert "二（二）" in answers[0]
     assert "200 万元" in answers[1]
@@ -175,6 +216,7 @@ def test_gateway_killed_mid_kf_pull_resumes_from_its_cursor(
     assert [m["text"] for m in stored if m["role"] == "user"] == [
         "揭榜制项目去年立项了几个",
         "股改资助最多多少",
+        "新型学徒制培训有补贴吗",
     ]
 
 
@@ -205,15 +247,15 @@ def test_database_locked_briefly_then_too_long(faulty: Stack) -> None:
         con = sqlite3.connect(db, timeout=30)
         con.execute("BEGIN EXCLUSIVE")
         ready.set()
-        time.sleep(seconds)
+        time.sleep(seconds)  # deliberate: the scenario is a lock held this long, not a wait for anything
         con.rollback()
         con.close()
 
     ready = threading.Event()
-    locker = threading.Thread(target=hold, args=(2.0, ready))
+    locker = threading.Thread(target=hold, args=(0.6, ready))
     locker.start()
     ready.wait()
-    out = owner.send("工业设计中心认定了多少家")  # waits and retries past the brief lock
+    out = owner.send("工业设计中心认定了多少家")  # waits past a lock shorter than the busy timeout
     locker.join()
     assert out["replies"][0]["sources"]
     ready = threading.Event()

@@ -7,7 +7,8 @@ import time
 from datetime import timedelta
 from pathlib import Path
 
-from gateway.store import Store, outbound, utcnow
+from gateway.data.schema import outbound, utcnow
+from gateway.data.store import Store
 from gateway.wecom.channel import render
 from gateway.wecom.client import TEXT_LIMIT_BYTES, WeComClient, split_text
 from gateway.wecom.outbox import Outbox

@@ -2,16 +2,20 @@
 
 from __future__ import annotations
 
+import json
 import time
 import uuid
 from datetime import timedelta
+from functools import partial
 from typing import Any
 
 import httpx
 import pytest
+import sqlalchemy as sa
 
 from bench.stack import Stack
-from gateway.store import Store, escalations, utcnow
+from gateway.data.schema import escalations, messages, utcnow
+from gateway.data.store import Store
 from tests.conftest import BOT_AES_KEY, BOT_TOKEN, WECOM_AES_KEY, WECOM_TOKEN
 from tests.fakes.wecom_api import (
     CORP_ID,
@@ -48,6 +52,60 @@ def post_message(
 
 def texts_to(server: FakeWeComServer, kind: str, target: str) -> list[str]:
     return [content for to, content in server.fake.sent_texts(kind) if to == target]
+
+
+def answered(server: FakeWeComServer, kind: str, target: str, needle: str) -> list[str]:
+    """Every text sent to ``target``, once one of them contains ``needle`` (a marker message's answer).
+
+    The positive signal of the "exactly once" checks: the gateway's WeCom worker processes a channel's
+    stored messages in order and the outbox sends to each receiver in order, so once the answer to a
+    marker sent after the retries has arrived, any duplicate answer would have arrived before it.
+    """
+
+    def check() -> list[str]:
+        texts = texts_to(server, kind, target)
+        return texts if any(needle in t for t in texts) else []
+
+    return list(wait_for(check, what=f"an answer containing {needle!r} at the fake API"))
+
+
+def before_first(texts: list[str], needle: str) -> list[str]:
+    """The texts sent before the first one containing ``needle``."""
+    return texts[: next(i for i, t in enumerate(texts) if needle in t)]
+
+
+def handled(stack: Stack, sender_id: str, text: str) -> str:
+    """Wait until the WeCom worker has taken the owner's stored message through a turn; its final
+    status (``held`` for the liaison, ``processed`` when the bot answered, …)."""
+    store = Store(stack.env["DATABASE_URL"])
+
+    def check() -> str | None:
+        with store.engine.connect() as con:
+            status = con.execute(
+                sa.select(messages.c.status)
+                .where(messages.c.sender_id == sender_id, messages.c.role == "user", messages.c.text == text)
+                .order_by(messages.c.id.desc())
+                .limit(1)
+            ).scalar()
+        return None if status in (None, "stored", "processing") else str(status)
+
+    try:
+        return str(wait_for(check, what=f"the worker to handle {text!r}"))
+    finally:
+        store.engine.dispose()
+
+
+def case_id_of(stack: Stack, sender_id: str) -> int:
+    """The conversation's latest case (the console's list does not show conversations)."""
+    with Store(stack.env["DATABASE_URL"]).engine.connect() as con:
+        found = con.execute(
+            sa.select(escalations.c.id)
+            .where(escalations.c.sender_id == sender_id)
+            .order_by(escalations.c.id.desc())
+            .limit(1)
+        ).scalar()
+    assert found is not None, f"no case for {sender_id}"
+    return int(found)
 
 
 @pytest.fixture(scope="module")
@@ -104,9 +162,13 @@ def test_direct_message_gets_a_cited_answer_exactly_once(stack: Stack, wecom_ser
     assert "依据：答复函 三（二）" in answers[0]
     for _ in range(2):  # WeCom retries the same MsgId
         assert post_message(stack, user, "专精特新企业增长30%有什么补贴", msg_id).status_code == 200
-    time.sleep(2.0)
-    assert len(texts_to(wecom_server, "user", user)) == len(answers)
-    assert [m["role"] for m in stored(stack, f"wecom:{user}")].count("user") == 1
+    # A marker after the retries, from the same user: once it is answered, a second answer to the
+    # question would have been sent already (one worker, messages and sends in order).
+    assert post_message(stack, user, "股改资助最多多少", msg_id + 1).status_code == 200
+    texts = answered(wecom_server, "user", user, "200 万元")
+    assert before_first(texts, "200 万元") == answers
+    owner_texts = [m["text"] for m in stored(stack, f"wecom:{user}") if m["role"] == "user"]
+    assert owner_texts == ["专精特新企业增长30%有什么补贴", "股改资助最多多少"]
     # The web API serves web conversations only: a WeCom user's conversation is neither readable nor writable.
     web = f"{stack.gateway}/api/conversations/wecom:{user}"
     assert httpx.get(f"{web}/messages").status_code == 400
@@ -117,7 +179,7 @@ def test_direct_message_gets_a_cited_answer_exactly_once(stack: Stack, wecom_ser
     )
     assert forged.status_code == 400
     assert "wecom" in forged.json()["detail"]
-    assert [m["role"] for m in stored(stack, f"wecom:{user}")].count("user") == 1
+    assert [m["text"] for m in stored(stack, f"wecom:{user}") if m["role"] == "user"] == owner_texts
 
 
 def test_forged_stale_and_foreign_callbacks_are_refused(stack: Stack, wecom_server: FakeWeComServer) -> None:
@@ -136,9 +198,12 @@ def test_forged_stale_and_foreign_callbacks_are_refused(stack: Stack, wecom_serv
         f"{stack.gateway}/wecom/callback", params=params, content=b"<xml><Encrypt>@@</Encrypt>"
     )
     assert garbage.status_code in (400, 403)
-    time.sleep(1.0)
-    assert texts_to(wecom_server, "user", user) == []
-    assert stored(stack, f"wecom:{user}") == []
+    # A genuine message from the same user through the same callback: once it is answered, anything
+    # the refused callbacks had let in would have been stored and answered before it.
+    assert post_message(stack, user, "股改资助最多多少", int(time.time() * 1000)).status_code == 200
+    texts = answered(wecom_server, "user", user, "200 万元")
+    assert before_first(texts, "200 万元") == []
+    assert [m["text"] for m in stored(stack, f"wecom:{user}") if m["role"] == "user"] == ["股改资助最多多少"]
 
 
 def test_group_handoff_liaison_in_group_console_reply_and_resume(
@@ -150,8 +215,9 @@ def test_group_handoff_liaison_in_group_console_reply_and_resume(
     wait_for(
         lambda: any("答复函没有写明" in t for t in texts_to(wecom_server, "chat", chat_id)), what="decline"
     )
+    told = len(texts_to(wecom_server, "user", LIAISON[4]))  # other tests notify this liaison too
     post_message(stack, owner, "转人工", base + 1, chat_id=chat_id)
-    notice = wait_for(lambda: texts_to(wecom_server, "user", LIAISON[4]), what="liaison notification")
+    notice = wait_for(lambda: texts_to(wecom_server, "user", LIAISON[4])[told:], what="liaison notification")
     assert "中山市测试厨电有限公司" in notice[-1]
     assert "增长补贴的申请材料有哪些" in notice[-1]
     assert "/console" in notice[-1]
@@ -162,35 +228,31 @@ def test_group_handoff_liaison_in_group_console_reply_and_resume(
     before = len(texts_to(wecom_server, "chat", chat_id))
     post_message(stack, LIAISON[4], "您好，我是挂点的周工，材料清单稍后发群里。", base + 2, chat_id=chat_id)
     post_message(stack, owner, "好的，谢谢周工", base + 3, chat_id=chat_id)
-    messages = wait_for(
-        lambda: [m for m in stored(stack, f"wecom:{chat_id}") if m["text"] == "好的，谢谢周工"],
-        what="owner message stored",
-    )
-    assert messages
+    # The worker has taken the owner's message through its turn: held for the liaison, not answered.
+    assert handled(stack, f"wecom:{chat_id}", "好的，谢谢周工") == "held"
     roles = [(m["role"], m["text"]) for m in stored(stack, f"wecom:{chat_id}")]
     assert ("liaison", "您好，我是挂点的周工，材料清单稍后发群里。") in roles
-    time.sleep(1.5)
-    assert len(texts_to(wecom_server, "chat", chat_id)) == before  # the bot stays silent
+    assert roles[-1] == ("user", "好的，谢谢周工")  # no bot reply stored after it
 
     token = httpx.post(
         f"{stack.gateway}/api/liaison/login", json={"username": LIAISON[0], "password": LIAISON[1]}
     ).json()["token"]
     auth = {"Authorization": f"Bearer {token}"}
-    esc = [
-        e
-        for e in httpx.get(f"{stack.gateway}/api/escalations", headers=auth).json()
-        if e["sender_id"] == f"wecom:{chat_id}"
-    ][0]
-    httpx.post(
-        f"{stack.gateway}/api/escalations/{esc['id']}/reply",
-        json={"text": "材料：营业执照、财务报表。"},
-        headers=auth,
+    esc_id = case_id_of(stack, f"wecom:{chat_id}")
+    listed = httpx.get(f"{stack.gateway}/api/escalations", params={"limit": 200}, headers=auth).json()
+    assert esc_id in [e["id"] for e in listed["items"]]
+    assert (
+        httpx.post(
+            f"{stack.gateway}/api/escalations/{esc_id}/reply",
+            json={"text": "材料：营业执照、财务报表。"},
+            headers=auth,
+        ).status_code
+        == 200
     )
-    wait_for(
-        lambda: "材料：营业执照、财务报表。" in texts_to(wecom_server, "chat", chat_id),
-        what="console reply in group",
-    )
-    httpx.post(f"{stack.gateway}/api/escalations/{esc['id']}/resolve", headers=auth)
+    # The console reply goes to the same group, queued after that turn: the group's next message.
+    texts = answered(wecom_server, "chat", chat_id, "材料：营业执照、财务报表。")
+    assert texts[before : before + 1] == ["材料：营业执照、财务报表。"]  # the bot stayed silent
+    httpx.post(f"{stack.gateway}/api/escalations/{esc_id}/resolve", headers=auth)
     wait_for(
         lambda: any("机器人已恢复" in t for t in texts_to(wecom_server, "chat", chat_id)),
         what="resume notice",
@@ -220,10 +282,11 @@ def test_group_bot_mention_is_answered_through_its_response_url(
     stack: Stack, wecom_server: FakeWeComServer
 ) -> None:
     code = uuid.uuid4().hex
+    chat_id = f"botchat{code[:6]}"
     payload = {
         "msgid": uuid.uuid4().hex,
         "aibotid": "AIBOTID",
-        "chatid": f"botchat{code[:6]}",
+        "chatid": chat_id,
         "chattype": "group",
         "from": {"userid": "someone"},
         "response_url": wecom_server.fake.new_response_url(code),
@@ -237,13 +300,34 @@ def test_group_bot_mention_is_answered_through_its_response_url(
     )
     assert "三（三）" in answer[0]
     assert httpx.post(f"{stack.gateway}/wecom/bot/callback", params=params, content=body).status_code == 200
-    time.sleep(1.0)
-    assert len([1 for to, _ in wecom_server.fake.sent_texts("aibot") if to == code]) == 1
+    # A marker: another mention in the same group, with a response_url of its own. Once it is answered,
+    # a second answer to the retried message would have been sent (the outbox sends in queue order).
+    marker_code = uuid.uuid4().hex
+    marker = {
+        **payload,
+        "msgid": uuid.uuid4().hex,
+        "response_url": wecom_server.fake.new_response_url(marker_code),
+        "text": {"content": "@惠企通 股改资助最多多少"},
+    }
+    params, body = aibot_callback(BOT_TOKEN, BOT_AES_KEY, marker)
+    assert httpx.post(f"{stack.gateway}/wecom/bot/callback", params=params, content=body).status_code == 200
+    marker_answer = wait_for(lambda: texts_to(wecom_server, "aibot", marker_code), what="marker answer")
+    assert len(marker_answer) == 1
+    assert "200 万元" in marker_answer[0]  # the marker's own answer, not a repeat that took its URL
+    # Every call to the first response_url, refused ones too (a used response_code is refused, so a
+    # repeat there would not show among the delivered texts), and no fallback message to the group.
+    assert len([c for c in wecom_server.fake.calls if c.params.get("response_code") == code]) == 1
+    assert texts_to(wecom_server, "chat", chat_id) == []
 
 
-def test_nothing_was_dropped_or_oversized(wecom_server: FakeWeComServer) -> None:
+def test_nothing_was_dropped_or_oversized(stack: Stack, wecom_server: FakeWeComServer) -> None:
+    """No send of this session so far was dropped by a rate limit or refused for its size; the test
+    sends one answer of its own, so it checks something in whatever order the tests run."""
+    user = f"owner{uuid.uuid4().hex[:6]}"
+    post_message(stack, user, "你好", int(time.time() * 1000))
+    wait_for(lambda: texts_to(wecom_server, "user", user), what="an answer")
     calls = wecom_server.fake.calls
-    assert calls, "the WeCom tests above sent nothing"
+    assert calls
     assert not [c for c in calls if c.dropped]
     assert not [c for c in calls if c.errcode == 45002]
 
@@ -271,6 +355,36 @@ def test_numbered_option_answers_a_button(stack: Stack, wecom_server: FakeWeComS
     )
 
 
+def overdue(stack: Stack, esc_id: int) -> None:
+    """The case's first-response deadline passes with nobody having taken it."""
+    with Store(stack.env["DATABASE_URL"]).tx() as con:
+        con.execute(
+            escalations.update()
+            .where(escalations.c.id == esc_id)
+            .values(due_at=utcnow() - timedelta(minutes=1))
+        )
+
+
+def overdue_reminders(server: FakeWeComServer, esc_id: int) -> list[str]:
+    return [t for t in texts_to(server, "user", LIAISON[4]) if f"已超时】工单#{esc_id}（" in t]
+
+
+def same_queue_case(stack: Stack, esc_id: int) -> int:
+    """A new case of another web conversation, routed as the case ``esc_id`` was (its handoff packet)."""
+    with Store(stack.env["DATABASE_URL"]).engine.connect() as con:
+        packet = json.loads(
+            con.execute(sa.select(escalations.c.packet).where(escalations.c.id == esc_id)).scalar_one()
+        )
+    resp = httpx.post(
+        f"{stack.gateway}/internal/handoff",
+        json={**packet, "sender_id": f"web-{uuid.uuid4().hex}"},
+        headers={"X-Handoff-Secret": stack.env["HANDOFF_SECRET"]},
+    )
+    assert resp.status_code == 200, resp.text
+    assert resp.json()["created"] is True
+    return int(resp.json()["escalation_id"])
+
+
 @pytest.mark.usefixtures("bound_group")
 def test_an_unclaimed_case_past_its_deadline_reminds_in_wecom_once(
     stack: Stack, wecom_server: FakeWeComServer
@@ -279,20 +393,20 @@ def test_an_unclaimed_case_past_its_deadline_reminds_in_wecom_once(
     owner.send("数字化转型贷款贴息的申请材料有哪些")
     esc_id = owner.send("转人工")["handoff"]["escalation_id"]
     wait_for(
-        lambda: [t for t in texts_to(wecom_server, "user", LIAISON[4]) if f"工单#{esc_id}" in t],
+        lambda: [t for t in texts_to(wecom_server, "user", LIAISON[4]) if f"工单#{esc_id}\n" in t],
         what="handoff notice",
     )
-    store = Store(stack.env["DATABASE_URL"])
-    with store.tx() as con:  # the deadline passes with nobody having taken the case
-        con.execute(
-            escalations.update()
-            .where(escalations.c.id == esc_id)
-            .values(due_at=utcnow() - timedelta(minutes=1))
-        )
-    late = wait_for(
-        lambda: [t for t in texts_to(wecom_server, "user", LIAISON[4]) if f"已超时】工单#{esc_id}" in t],
-        what="overdue reminder",
-    )
+    overdue(stack, esc_id)
+    late = wait_for(lambda: overdue_reminders(wecom_server, esc_id), what="overdue reminder")
     assert "/console#esc-" in late[0]
-    time.sleep(2.5)  # a few more rounds of the reminder loop (REMINDER_INTERVAL_S=1 in the test stack)
-    assert len([t for t in texts_to(wecom_server, "user", LIAISON[4]) if f"已超时】工单#{esc_id}" in t]) == 1
+    # Later rounds of the reminder loop (every second in the test stack) must not remind again. The
+    # positive signal that a whole round has gone past this case: two more cases of the same queue,
+    # made overdue one after the other, each reminder waited for. The first marker's round came after
+    # the round that reminded of this case, and the second marker's round began after the first
+    # marker's round had ended; that round's rows to the liaison are queued after any repeat of this
+    # case's reminder, and the outbox sends to each receiver in order.
+    for _ in range(2):
+        marker = same_queue_case(stack, esc_id)
+        overdue(stack, marker)
+        wait_for(partial(overdue_reminders, wecom_server, marker), what="a later case's overdue reminder")
+    assert overdue_reminders(wecom_server, esc_id) == late[:1]

@@ -1,23 +1,107 @@
-"""Durable 微信客服 state: the sync cursor and callback Token per service account, and the firms that
-customers (external_userid) are bound to."""
+"""WeCom's data: the options of a conversation's latest bot message, the 智能机器人 response_url and
+group-robot webhook keys (``WeComData``), and the durable 微信客服 state (``KfState``): the sync cursor
+and callback Token per service account, and the firms that customers (external_userid) are bound to."""
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any, TypedDict
 
 import sqlalchemy as sa
 
-from gateway.registry import Registry, RegistryError, check_uscc
-from gateway.store import Store, conversations, utcnow, wecom_kf_cursors, wecom_kf_customers
+from gateway.data.registry import Registry, RegistryError, check_uscc
+from gateway.data.schema import (
+    conversations,
+    messages,
+    utcnow,
+    wecom_chats,
+    wecom_kf_cursors,
+    wecom_kf_customers,
+)
+from gateway.data.store import Store
+from gateway.wecom.kf_ids import KF_PREFIX
 
-KF_PREFIX = "wecomkf"  # conversations are wecomkf:<open_kfid>:<external_userid>
 TOKEN_TTL_S = 600 - 30  # WeCom honours a callback's Token for 10 minutes: stop using it a little before
+
+
+class Button(TypedDict):
+    """One option of a bot message, as stored with it."""
+
+    title: str
+    payload: str
+
+
+class ReplyUrl(TypedDict):
+    """A 智能机器人 response_url and when its message arrived."""
+
+    url: str
+    at: datetime | None
+
+
+class ConversationUpdate(TypedDict, total=False):
+    """What an inbound WeCom message may set on its conversation."""
+
+    firm_uscc: str | None
+    reply_url: str
+    reply_url_at: datetime
+
+
+class WeComData:
+    """Reads and writes of WeCom conversations and group chats."""
+
+    def __init__(self, store: Store) -> None:
+        self.store = store
+
+    def last_bot_buttons(self, sender_id: str) -> list[Button]:
+        """The options of the conversation's latest bot message ([] when it had none)."""
+        with self.store.engine.connect() as con:
+            row = con.execute(
+                sa.select(messages.c.buttons)
+                .where(messages.c.sender_id == sender_id, messages.c.role == "bot")
+                .order_by(messages.c.id.desc())
+                .limit(1)
+            ).first()
+        buttons: list[Button] = json.loads(row[0]) if row and row[0] else []
+        return buttons
+
+    def take_reply_url(self, sender_id: str) -> ReplyUrl | None:
+        """The conversation's 智能机器人 response_url, cleared as it is read (WeCom takes it once)."""
+        with self.store.tx() as con:
+            row = con.execute(
+                sa.select(conversations.c.reply_url, conversations.c.reply_url_at).where(
+                    conversations.c.sender_id == sender_id
+                )
+            ).first()
+            if not row or not row[0]:
+                return None
+            con.execute(
+                conversations.update()
+                .where(conversations.c.sender_id == sender_id)
+                .values(reply_url=None, reply_url_at=None)
+            )
+        return ReplyUrl(url=str(row[0]), at=row[1])
+
+    def webhook_key(self, chat_id: str) -> str | None:
+        """The group-robot webhook key bound to a group chat, if any."""
+        with self.store.engine.connect() as con:
+            row = con.execute(
+                sa.select(wecom_chats.c.webhook_key).where(wecom_chats.c.chat_id == chat_id)
+            ).first()
+        return str(row[0]) if row and row[0] else None
+
+    def update_conversation(self, sender_id: str, values: ConversationUpdate) -> None:
+        """Set what an inbound message tells about its conversation (its firm, its response_url)."""
+        if not values:
+            return
+        with self.store.tx() as con:
+            con.execute(conversations.update().where(conversations.c.sender_id == sender_id).values(**values))
 
 
 @dataclass
 class Cursor:
-    """Where one service account's pull stands."""
+    """Where one 微信客服 service account's pull stands."""
 
     open_kfid: str
     cursor: str
@@ -29,17 +113,6 @@ class Cursor:
         if not self.token or self.token_at is None:
             return None
         return self.token if (now or utcnow()) - self.token_at < timedelta(seconds=TOKEN_TTL_S) else None
-
-
-def sender_id(open_kfid: str, external_userid: str) -> str:
-    """The conversation of one customer with one service account."""
-    return f"{KF_PREFIX}:{open_kfid}:{external_userid}"
-
-
-def parse_sender(sender: str) -> tuple[str, str] | None:
-    """(open_kfid, external_userid) of a 微信客服 conversation, None for other channels' ids."""
-    parts = sender.split(":")
-    return (parts[1], parts[2]) if len(parts) == 3 and parts[0] == KF_PREFIX else None
 
 
 class KfState:
@@ -60,7 +133,7 @@ class KfState:
             return Cursor(open_kfid, "", None, None)
         return Cursor(open_kfid, row["cursor"] or "", row["token"], row["token_at"])
 
-    def _upsert(self, open_kfid: str, **values: object) -> None:
+    def _upsert(self, open_kfid: str, **values: Any) -> None:
         def write() -> None:
             with self.store.tx() as con:
                 done = con.execute(
@@ -115,6 +188,19 @@ class KfState:
                 )
             ).first()
         return row[0] if row else None
+
+    def apply_firm(self, sender_id: str, external_userid: str) -> str | None:
+        """A customer bound to a firm: their conversation ``sender_id`` becomes that firm's (so its cases
+        go to its liaison). Returns the firm's credit code, None for an unbound customer."""
+        code = self.firm_of(external_userid)
+        if code:
+            with self.store.tx() as con:
+                con.execute(
+                    conversations.update()
+                    .where(conversations.c.sender_id == sender_id)
+                    .values(firm_uscc=code)
+                )
+        return code
 
     def bind(self, registry: Registry, external_userid: str, code: str, by: str) -> str:
         """Bind a customer to a registered firm (also their existing 微信客服 conversations); returns the code.

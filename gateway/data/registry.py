@@ -12,7 +12,8 @@ from stdnum.cn import uscc as uscc_std
 from stdnum.exceptions import ValidationError
 
 from gateway.auth import hash_password
-from gateway.store import Store, conversations, firms, liaisons, wecom_chats
+from gateway.data.schema import conversations, firms, liaisons, wecom_chats
+from gateway.data.store import Store
 
 LEVELS = ("无", "市级", "省级", "国家级小巨人", "单项冠军培育")
 LIAISON_STATUSES = ("working", "away")

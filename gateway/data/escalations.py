@@ -4,6 +4,7 @@ open → claimed → resolved (or returned to the queue), each step an event wit
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -11,11 +12,9 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.exc import IntegrityError
 
-from gateway.registry import Registry
-from gateway.sla import add_working_hours, sla_state
-from gateway.store import (
+from gateway.data.registry import Registry
+from gateway.data.schema import (
     PSEUDONYM_PREFIX,
-    Store,
     aware,
     conversations,
     escalation_events,
@@ -24,6 +23,8 @@ from gateway.store import (
     notes,
     utcnow,
 )
+from gateway.data.store import Store
+from gateway.sla import add_working_hours, sla_state
 from knowledge.settings import Settings
 
 DEFAULT_DEPARTMENT = "市工业和信息化局"
@@ -59,6 +60,75 @@ class Route:
 def _iso(value: datetime | None) -> str | None:
     value = aware(value)
     return value.isoformat() if value else None
+
+
+PAGE_SIZE, MAX_PAGE_SIZE = 50, 200  # the console's case list: default and largest page
+
+# The owner's messages waiting for the liaison on a case: a count correlated to the case row, so a
+# list statement counts them for the rows it returns only (index messages(escalation_id, status, role)).
+_UNREAD = (
+    sa.select(sa.func.count())
+    .select_from(messages)
+    .where(
+        messages.c.escalation_id == escalations.c.id,
+        messages.c.role == "user",
+        messages.c.status == "held",
+    )
+    .scalar_subquery()
+    .label("unread")
+)
+# A case summary's columns (all but the packet, which only the detail reads) and the list's slimmer ones.
+_CASE_COLUMNS = [c for c in escalations.c if c.name != "packet"] + [_UNREAD]
+_LIST_COLUMNS = [
+    escalations.c.id,
+    escalations.c.status,
+    escalations.c.firm_name,
+    escalations.c.question,
+    escalations.c.claimed_by,
+    escalations.c.created_at,
+    escalations.c.due_at,
+    escalations.c.first_response_at,
+    _UNREAD,
+]
+
+
+def visible_clause(user: Mapping[str, str], now: datetime | None = None) -> sa.sql.ColumnElement[bool]:
+    """Who may see a case, the one definition (lists, and single cases through ``require``): the case
+    was routed to the liaison (their firm's), they claimed it, it waits in their department's shared
+    queue, or they are its backup and it is open and overdue (SLA state ``overdue`` as ``sla_state``
+    computes it, at ``now``). The ``admin`` role sees what a liaison sees."""
+    me = user["username"]
+    now = now or utcnow()
+    e = escalations.c
+    overdue = sa.or_(
+        sa.and_(e.first_response_at.is_(None), e.due_at < now),
+        e.first_response_at > e.due_at,
+    )
+    return sa.or_(
+        e.liaison == me,
+        e.claimed_by == me,
+        sa.and_(e.liaison.is_(None), e.department == user["department"]),
+        sa.and_(e.backup_liaison == me, e.status == "open", overdue),
+    )
+
+
+def scope_clause(user: Mapping[str, str], scope: str) -> sa.sql.ColumnElement[bool]:
+    """Which of the visible cases a console list shows: ``mine`` (own firms, claims and backups),
+    ``queue`` (the department's shared queue, less my own claims), anything else all of them."""
+    me = user["username"]
+    e = escalations.c
+    if scope == "mine":
+        return sa.or_(e.liaison == me, e.claimed_by == me, e.backup_liaison == me)
+    if scope == "queue":
+        return sa.and_(e.liaison.is_(None), sa.or_(e.claimed_by.is_(None), e.claimed_by != me))
+    return sa.true()
+
+
+def _list_clause(
+    user: Mapping[str, str], scope: str, include_resolved: bool, now: datetime
+) -> sa.sql.ColumnElement[bool]:
+    clause = sa.and_(visible_clause(user, now), scope_clause(user, scope))
+    return clause if include_resolved else sa.and_(clause, escalations.c.status != "resolved")
 
 
 class Escalations:
@@ -167,7 +237,7 @@ class Escalations:
         """The conversation's escalation that is not resolved, if any."""
         with self.store.engine.connect() as con:
             row = (
-                con.execute(sa.select(escalations).where(escalations.c.open_key == sender_id))
+                con.execute(sa.select(*_CASE_COLUMNS).where(escalations.c.open_key == sender_id))
                 .mappings()
                 .first()
             )
@@ -181,20 +251,11 @@ class Escalations:
         return f"{esc.get('department') or DEFAULT_DEPARTMENT}工作人员"
 
     # -- reading ------------------------------------------------------------------------------
-    def _summary(self, row: Any) -> dict[str, Any]:
-        now = utcnow()
+    @staticmethod
+    def _summary(row: Any) -> dict[str, Any]:
+        """A case summary from a row of ``_CASE_COLUMNS`` (unread count included)."""
         due = aware(row["due_at"])
         assert due is not None
-        with self.store.engine.connect() as con:
-            unread = con.execute(
-                sa.select(sa.func.count())
-                .select_from(messages)
-                .where(
-                    messages.c.escalation_id == row["id"],
-                    messages.c.role == "user",
-                    messages.c.status == "held",
-                )
-            ).scalar_one()
         return {
             "id": row["id"],
             "sender_id": row["sender_id"],
@@ -211,47 +272,80 @@ class Escalations:
             "first_response_due": _iso(due),
             "first_response_at": _iso(row["first_response_at"]),
             "resolved_at": _iso(row["resolved_at"]),
+            "sla_state": sla_state(due, aware(row["first_response_at"]), utcnow()),
+            "unread": row["unread"],
+        }
+
+    @staticmethod
+    def _list_item(row: Any, now: datetime) -> dict[str, Any]:
+        """The slim summary the console's case list draws (console.js), from a ``_LIST_COLUMNS`` row."""
+        due = aware(row["due_at"])
+        assert due is not None
+        return {
+            "id": row["id"],
+            "status": row["status"],
+            "firm_name": row["firm_name"],
+            "question": row["question"],
+            "claimed_by": row["claimed_by"],
+            "created_at": _iso(row["created_at"]),
+            "first_response_due": _iso(due),
             "sla_state": sla_state(due, aware(row["first_response_at"]), now),
-            "unread": unread,
+            "unread": row["unread"],
         }
 
     def get(self, esc_id: int) -> dict[str, Any] | None:
         """One escalation summary."""
         with self.store.engine.connect() as con:
-            row = con.execute(sa.select(escalations).where(escalations.c.id == esc_id)).mappings().first()
+            row = con.execute(sa.select(*_CASE_COLUMNS).where(escalations.c.id == esc_id)).mappings().first()
         return self._summary(row) if row else None
 
     def visible_to(self, esc: dict[str, Any], user: dict[str, str]) -> bool:
-        """Own firms, own claims, the department's shared queue, or a backup's overdue case."""
-        me = user["username"]
-        if me in (esc["liaison_username"], esc["claimed_by"]):
-            return True
-        if esc["liaison_username"] is None and esc["department"] == user["department"]:
-            return True
-        return esc["backup_username"] == me and esc["status"] == "open" and esc["sla_state"] == "overdue"
+        """Whether the liaison may see this case now (``visible_clause``, evaluated in SQL)."""
+        with self.store.engine.connect() as con:
+            found = con.execute(
+                sa.select(escalations.c.id).where(escalations.c.id == esc["id"], visible_clause(user))
+            ).first()
+        return found is not None
 
     def list_for(
         self, user: dict[str, str], scope: str = "all", include_resolved: bool = False
     ) -> list[dict[str, Any]]:
-        """Escalations the liaison may see: ``mine`` (own firms and claims), ``queue`` (department), or both."""
-        me = user["username"]
-        cond = sa.or_(
-            escalations.c.liaison == me,
-            escalations.c.claimed_by == me,
-            escalations.c.backup_liaison == me,
-            sa.and_(escalations.c.liaison.is_(None), escalations.c.department == user["department"]),
+        """Every case the liaison may see in ``scope`` (``mine``: own firms, claims and backups;
+        ``queue``: department queue; else both), newest first, full summaries, unpaged (CSV export,
+        WeCom help text): one statement whatever the number of cases."""
+        query = (
+            sa.select(*_CASE_COLUMNS)
+            .where(_list_clause(user, scope, include_resolved, utcnow()))
+            .order_by(escalations.c.id.desc())
         )
-        query = sa.select(escalations).where(cond).order_by(escalations.c.id.desc()).limit(500)
-        if not include_resolved:
-            query = query.where(escalations.c.status != "resolved")
         with self.store.engine.connect() as con:
             rows = con.execute(query).mappings().all()
-        items = [s for s in (self._summary(r) for r in rows) if self.visible_to(s, user)]
-        if scope == "mine":
-            return [s for s in items if me in (s["liaison_username"], s["claimed_by"], s["backup_username"])]
-        if scope == "queue":
-            return [s for s in items if s["liaison_username"] is None and s["claimed_by"] != me]
-        return items
+        return [self._summary(r) for r in rows]
+
+    def page_for(
+        self, user: dict[str, str], scope: str = "all", limit: int = PAGE_SIZE, before: int | None = None
+    ) -> dict[str, Any]:
+        """One page of the unresolved cases the liaison may see in ``scope``, newest first (keyset on
+        the id: ``before`` is the previous page's ``next``): ``{"items", "next", "total"}``, with the
+        slim list summaries. Two statements whatever the number of cases: the page with each case's
+        unread count (a correlated count, evaluated for the page's rows only), and the scope's total."""
+        limit = max(1, min(int(limit), MAX_PAGE_SIZE))
+        now = utcnow()
+        where = _list_clause(user, scope, False, now)
+        query = sa.select(*_LIST_COLUMNS).where(where)
+        if before is not None:
+            query = query.where(escalations.c.id < before)
+        query = query.order_by(escalations.c.id.desc()).limit(limit + 1)
+        with self.store.engine.connect() as con:
+            rows = con.execute(query).mappings().all()
+            total = con.execute(sa.select(sa.func.count()).select_from(escalations).where(where)).scalar_one()
+        more = len(rows) > limit
+        rows = rows[:limit]
+        return {
+            "items": [self._list_item(r, now) for r in rows],
+            "next": rows[-1]["id"] if more else None,
+            "total": int(total),
+        }
 
     def detail(self, esc_id: int, user: dict[str, str]) -> dict[str, Any]:
         """Summary + packet + transcript + events + notes, for a liaison who may see it."""
@@ -295,11 +389,17 @@ class Escalations:
         }
 
     def require(self, esc_id: int, user: dict[str, str]) -> dict[str, Any]:
-        """The escalation, or 404 when it does not exist or is not the liaison's to see."""
-        esc = self.get(esc_id)
-        if esc is None or not self.visible_to(esc, user):
+        """The escalation, or 404 when it does not exist or is not the liaison's to see (one statement:
+        the case filtered by ``visible_clause``)."""
+        with self.store.engine.connect() as con:
+            row = (
+                con.execute(sa.select(*_CASE_COLUMNS).where(escalations.c.id == esc_id, visible_clause(user)))
+                .mappings()
+                .first()
+            )
+        if row is None:
             raise EscalationError(404, "escalation not found")
-        return esc
+        return self._summary(row)
 
     # -- lifecycle ----------------------------------------------------------------------------
     def _event(self, con: Any, esc_id: int, kind: str, actor: str, detail: str = "") -> None:

@@ -19,9 +19,8 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
-from gateway.store import (
+from gateway.data.schema import (
     PSEUDONYM_PREFIX,
-    Store,
     conversations,
     escalation_events,
     escalations,
@@ -33,6 +32,7 @@ from gateway.store import (
     tokens,
     utcnow,
 )
+from gateway.data.store import Store
 from knowledge.settings import Settings
 
 logger = logging.getLogger(__name__)

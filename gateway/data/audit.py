@@ -13,7 +13,8 @@ from typing import Any
 import sqlalchemy as sa
 from fastapi import Request
 
-from gateway.store import Store, StoreError, audit_log, utcnow
+from gateway.data.schema import audit_log, utcnow
+from gateway.data.store import Store, StoreError
 
 logger = logging.getLogger(__name__)
 

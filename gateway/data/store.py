@@ -1,7 +1,6 @@
-"""The gateway's store: SQLAlchemy Core over SQLite (WAL) or PostgreSQL.
-
-Conversations, messages, firms, liaisons, escalations and their events, notes, login tokens and
-WeCom dedup keys. Every inbound message is written here before anything else happens to it.
+"""The gateway's store: engine, transactions and retries over SQLite (WAL) or PostgreSQL, and the
+conversations and messages. Every inbound message is written here before anything else happens to it.
+Other aggregates have their own modules in this package; nothing outside ``gateway.data`` runs SQL.
 """
 
 from __future__ import annotations
@@ -10,234 +9,24 @@ import json
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from datetime import datetime, timezone
 from typing import Any, TypeVar
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.exc import IntegrityError, OperationalError, ProgrammingError
 
-metadata = sa.MetaData()
-# The sender_id of a case whose conversation was cleared or purged: a channel-style prefix, so the web
-# API refuses these ids outright.
-PSEUDONYM_PREFIX = "purged:"
+from gateway.data.schema import (
+    NOTIFY_CHANNEL,
+    aware,
+    conversations,
+    messages,
+    outbound,
+    seen_keys,
+    utcnow,
+)
+
 T = TypeVar("T")
-
-
-class UTCDateTime(sa.types.TypeDecorator):
-    """Timestamps stored as UTC and read back timezone-aware, on SQLite (which keeps no zone) too."""
-
-    impl = sa.DateTime(timezone=True)
-    cache_ok = True
-
-    def process_bind_param(self, value: datetime | None, dialect: Any) -> datetime | None:  # noqa: ARG002
-        if value is None:
-            return None
-        return (value if value.tzinfo else value.replace(tzinfo=timezone.utc)).astimezone(timezone.utc)
-
-    def process_result_value(self, value: datetime | None, dialect: Any) -> datetime | None:  # noqa: ARG002
-        if value is None:
-            return None
-        return value if value.tzinfo else value.replace(tzinfo=timezone.utc)
-
-
-conversations = sa.Table(
-    "conversations",
-    metadata,
-    sa.Column("sender_id", sa.String(128), primary_key=True),
-    sa.Column("channel", sa.String(32), nullable=False),
-    sa.Column("firm_uscc", sa.String(18)),
-    sa.Column("needs_resume", sa.Boolean, nullable=False, default=False),
-    sa.Column("reply_url", sa.Text),  # 智能机器人 response_url of the latest message (single use, 1 h)
-    sa.Column("reply_url_at", UTCDateTime()),
-    # sha256 of the web conversation's secret (gateway.ownership); NULL for channels that own their ids.
-    sa.Column("token_hash", sa.String(64)),
-    sa.Column("created_at", UTCDateTime(), nullable=False),
-    sa.Column("updated_at", UTCDateTime(), nullable=False),
-)
-messages = sa.Table(
-    "messages",
-    metadata,
-    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
-    sa.Column("sender_id", sa.String(128), nullable=False, index=True),
-    sa.Column("role", sa.String(16), nullable=False),
-    sa.Column("text", sa.Text, nullable=False),
-    sa.Column("sources", sa.Text, nullable=False, default="[]"),
-    sa.Column("buttons", sa.Text, nullable=False, default="[]"),
-    sa.Column("author", sa.String(64)),
-    sa.Column("escalation_id", sa.Integer),
-    sa.Column("status", sa.String(16), nullable=False, default="stored"),
-    sa.Column("created_at", UTCDateTime(), nullable=False),
-)
-firms = sa.Table(
-    "firms",
-    metadata,
-    sa.Column("uscc", sa.String(18), primary_key=True),
-    sa.Column("name", sa.String(200), nullable=False),
-    sa.Column("level", sa.String(32), nullable=False, default="无"),
-    sa.Column("town", sa.String(64)),
-    sa.Column("industry", sa.String(64)),
-    sa.Column("liaison", sa.String(64)),
-    sa.Column("backup_liaison", sa.String(64)),
-    sa.Column("demo", sa.Boolean, nullable=False, default=False),
-)
-liaisons = sa.Table(
-    "liaisons",
-    metadata,
-    sa.Column("username", sa.String(64), primary_key=True),
-    sa.Column("password_hash", sa.String(256), nullable=False),
-    sa.Column("name", sa.String(64), nullable=False),
-    sa.Column("department", sa.String(64), nullable=False),
-    sa.Column("wecom_userid", sa.String(64)),
-    sa.Column("status", sa.String(16), nullable=False, default="working"),
-    sa.Column("demo", sa.Boolean, nullable=False, default=False),
-    sa.Column("role", sa.String(16), nullable=False, server_default="liaison"),  # liaison | admin
-)
-escalations = sa.Table(
-    "escalations",
-    metadata,
-    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
-    sa.Column("sender_id", sa.String(128), nullable=False, index=True),
-    sa.Column("channel", sa.String(32), nullable=False),
-    sa.Column("status", sa.String(16), nullable=False),
-    sa.Column(
-        "open_key", sa.String(128), unique=True
-    ),  # sender_id while not resolved: one open per conversation
-    sa.Column("firm_uscc", sa.String(18)),
-    sa.Column("firm_name", sa.String(200)),
-    sa.Column("question", sa.Text, nullable=False, default=""),
-    sa.Column("department", sa.String(64)),
-    sa.Column("liaison", sa.String(64)),
-    sa.Column("backup_liaison", sa.String(64)),
-    sa.Column("claimed_by", sa.String(64)),
-    sa.Column("packet", sa.Text, nullable=False),
-    sa.Column("created_at", UTCDateTime(), nullable=False),
-    sa.Column("due_at", UTCDateTime(), nullable=False),
-    sa.Column("first_response_at", UTCDateTime()),
-    sa.Column("resolved_at", UTCDateTime()),
-)
-escalation_events = sa.Table(
-    "escalation_events",
-    metadata,
-    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
-    sa.Column("escalation_id", sa.Integer, nullable=False, index=True),
-    sa.Column("kind", sa.String(16), nullable=False),
-    sa.Column("actor", sa.String(64), nullable=False),
-    sa.Column("detail", sa.Text, nullable=False, default=""),
-    sa.Column("created_at", UTCDateTime(), nullable=False),
-)
-notes = sa.Table(
-    "notes",
-    metadata,
-    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
-    sa.Column("escalation_id", sa.Integer, nullable=False, index=True),
-    sa.Column("author", sa.String(64), nullable=False),
-    sa.Column("text", sa.Text, nullable=False),
-    sa.Column("created_at", UTCDateTime(), nullable=False),
-)
-tokens = sa.Table(
-    "tokens",
-    metadata,
-    sa.Column("token_hash", sa.String(64), primary_key=True),
-    sa.Column("username", sa.String(64), nullable=False),
-    sa.Column("expires_at", UTCDateTime(), nullable=False),
-)
-seen_keys = sa.Table(
-    "seen_keys",
-    metadata,
-    sa.Column("key", sa.String(200), primary_key=True),
-    sa.Column("created_at", UTCDateTime(), nullable=False),
-)
-wecom_chats = sa.Table(
-    "wecom_chats",
-    metadata,
-    sa.Column("chat_id", sa.String(128), primary_key=True),
-    sa.Column("uscc", sa.String(18), nullable=False),
-    sa.Column("webhook_key", sa.String(128)),
-)
-# 微信客服: where kf/sync_msg left off per service account (next_cursor) and the latest callback Token
-# (valid 10 minutes), so a restart resumes the pull and neither loses nor repeats a message.
-wecom_kf_cursors = sa.Table(
-    "wecom_kf_cursors",
-    metadata,
-    sa.Column("open_kfid", sa.String(128), primary_key=True),
-    sa.Column("cursor", sa.String(128), nullable=False, default=""),
-    sa.Column("token", sa.String(256)),
-    sa.Column("token_at", UTCDateTime()),
-    sa.Column("updated_at", UTCDateTime(), nullable=False),
-)
-# 微信客服 customers (WeChat users outside the corp, by external_userid) bound to a registered firm.
-wecom_kf_customers = sa.Table(
-    "wecom_kf_customers",
-    metadata,
-    sa.Column("external_userid", sa.String(128), primary_key=True),
-    sa.Column("uscc", sa.String(18), nullable=False),
-    sa.Column("bound_by", sa.String(64), nullable=False),
-    sa.Column("bound_at", UTCDateTime(), nullable=False),
-)
-# Messages waiting to leave through a channel API (WeCom), written in the same transaction as the
-# turn that produced them, so a crash can neither lose nor repeat an answer.
-outbound = sa.Table(
-    "outbound",
-    metadata,
-    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
-    sa.Column("kind", sa.String(16), nullable=False),  # user | chat | webhook | aibot
-    sa.Column("target", sa.String(512), nullable=False),
-    sa.Column("text", sa.Text, nullable=False),
-    sa.Column("status", sa.String(16), nullable=False, default="pending"),
-    sa.Column("attempts", sa.Integer, nullable=False, default=0),
-    sa.Column("last_error", sa.Text),
-    sa.Column("created_at", UTCDateTime(), nullable=False),
-    sa.Column("not_before", UTCDateTime(), nullable=False),
-    sa.Column("sent_at", UTCDateTime(), index=True),
-)
-
-
-# Staff access to personal data (个人信息保护法): append-only, read and exported by admins only.
-audit_log = sa.Table(
-    "audit_log",
-    metadata,
-    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
-    sa.Column("at", UTCDateTime(), nullable=False, index=True),
-    sa.Column("actor", sa.String(64), nullable=False),
-    sa.Column("role", sa.String(16), nullable=False),
-    sa.Column("action", sa.String(32), nullable=False),
-    sa.Column("target", sa.String(128), nullable=False, default=""),
-    sa.Column("address", sa.String(64), nullable=False, default=""),
-    sa.Column("detail", sa.Text, nullable=False, default=""),
-)
-# What the retention purge deleted, per day of last activity and channel, so statistics keep their counts.
-purged_counts = sa.Table(
-    "purged_counts",
-    metadata,
-    sa.Column("day", sa.String(10), primary_key=True),
-    sa.Column("channel", sa.String(32), primary_key=True),
-    sa.Column("conversations", sa.Integer, nullable=False, default=0),
-    sa.Column("user_messages", sa.Integer, nullable=False, default=0),
-    sa.Column("bot_messages", sa.Integer, nullable=False, default=0),
-)
-
-# SLA reminders already sent, one row per case and stage (due_soon, overdue): the claim that keeps a
-# stage from being sent twice, across restarts and gateway workers.
-reminders_sent = sa.Table(
-    "reminders_sent",
-    metadata,
-    sa.Column("escalation_id", sa.Integer, primary_key=True),
-    sa.Column("stage", sa.String(16), primary_key=True),
-    sa.Column("sent_at", UTCDateTime(), nullable=False),
-)
-
-
-def utcnow() -> datetime:
-    """Now, timezone-aware UTC."""
-    return datetime.now(timezone.utc)
-
-
-def aware(value: datetime | None) -> datetime | None:
-    """SQLite returns naive datetimes; everything we store is UTC."""
-    if value is None:
-        return None
-    return value if value.tzinfo else value.replace(tzinfo=timezone.utc)
+_NEW_MESSAGES = "hqt_new_messages"  # Connection.info key: sender_ids given messages in this transaction
 
 
 def make_engine(url: str, busy_timeout_s: float = 15.0) -> Engine:
@@ -287,55 +76,74 @@ class Store:
 
             Path(url.removeprefix("sqlite:///")).parent.mkdir(parents=True, exist_ok=True)
         self.url = url
+        self.busy_timeout_s = busy_timeout_s
         self.engine = make_engine(url, busy_timeout_s)
+        # Called with the sender_ids that got new messages, after the transaction commits
+        # (gateway.bus.MessageBus.publish: the live streams).
+        self.listeners: list[Callable[[set[str]], None]] = []
 
     def create(self) -> None:
-        """Create missing tables and columns (two processes creating at once: the loser sees them and is done)."""
+        """Bring the database to the newest schema: alembic migrations (gateway.migrate), run under a lock.
+
+        Two processes creating at once take turns and the later one finds the work done; should a
+        database refuse the lock, a clash on a table or row already created is retried.
+        """
+        from gateway import migrate
+
         for attempt in range(3):
             try:
-                self.retry(lambda: metadata.create_all(self.engine))
-                self.retry(self._add_missing_columns)
+                self.retry(lambda: migrate.upgrade(self.url))
                 return
             except (IntegrityError, ProgrammingError):
                 if attempt == 2:
                     raise
                 time.sleep(0.2)
 
-    def _add_missing_columns(self) -> None:
-        """Add columns introduced after a database was created (nullable or with a server default).
-
-        create_all() only creates whole tables; a store from an earlier release lacks newer columns.
-        """
-        inspector = sa.inspect(self.engine)
-        for table in metadata.sorted_tables:
-            present = {c["name"] for c in inspector.get_columns(table.name)}
-            for column in table.columns:
-                if column.name in present:
-                    continue
-                ddl = f"ALTER TABLE {table.name} ADD COLUMN {column.name} {column.type.compile(self.engine.dialect)}"
-                if column.server_default is not None:
-                    ddl += f" NOT NULL DEFAULT '{column.server_default.arg}'"
-                with self.engine.begin() as con:
-                    con.execute(sa.text(ddl))
-
     def retry(self, fn: Callable[[], T], attempts: int = 5) -> T:
-        """Run ``fn`` with bounded retries on transient database errors (locked, unreachable)."""
+        """Run ``fn`` with bounded retries on transient database errors (locked, unreachable).
+
+        A locked SQLite database has already been waited for (its busy timeout): it is retried only
+        until ``busy_timeout_s`` has passed in all, so a long lock ends in one clear StoreError after
+        about that long, not after attempts × the timeout. Blocking: async code runs this in a thread.
+        """
         delay = 0.05
+        started = time.monotonic()
         for attempt in range(attempts):
             try:
                 return fn()
             except OperationalError as exc:
-                if attempt == attempts - 1:
+                locked = "locked" in str(exc.orig) or "busy" in str(exc.orig)
+                waited_enough = locked and time.monotonic() - started + delay >= self.busy_timeout_s
+                if attempt == attempts - 1 or waited_enough:
                     raise StoreError(f"database unavailable: {exc.orig}") from exc
                 time.sleep(delay)
                 delay *= 3
         raise AssertionError("unreachable")
 
+    @property
+    def dialect(self) -> str:
+        """``sqlite`` or ``postgresql``."""
+        return str(self.engine.dialect.name)
+
+    def ping(self) -> None:
+        """One round trip to the database (raises when it does not answer)."""
+        with self.engine.connect() as con:
+            con.execute(sa.text("SELECT 1"))
+
     @contextmanager
     def tx(self) -> Iterator[Connection]:
-        """One transaction."""
+        """One transaction; conversations that got new messages in it are announced after it commits
+        (to this process's listeners, and on PostgreSQL to every worker by NOTIFY)."""
         with self.engine.begin() as con:
+            con.info.pop(_NEW_MESSAGES, None)  # left over from a transaction that failed
             yield con
+            senders: set[str] = con.info.pop(_NEW_MESSAGES, set())
+            if senders and con.dialect.name == "postgresql":
+                for sender in sorted(senders):
+                    con.execute(sa.select(sa.func.pg_notify(NOTIFY_CHANNEL, sender)))
+        if senders:
+            for listener in self.listeners:
+                listener(senders)
 
     # -- conversations and messages ---------------------------------------------------------
     def ensure_conversation(self, con: Connection, sender_id: str, channel: str) -> dict[str, Any]:
@@ -393,8 +201,10 @@ class Store:
         author: str | None = None,
         escalation_id: int | None = None,
         status: str = "processed",
+        kind: str = "text",
     ) -> int:
-        """Insert one message inside a caller's transaction; returns its id."""
+        """Insert one message inside a caller's transaction (``Store.tx``, which announces it); returns its id."""
+        con.info.setdefault(_NEW_MESSAGES, set()).add(sender_id)
         result = con.execute(
             messages.insert().values(
                 sender_id=sender_id,
@@ -405,6 +215,7 @@ class Store:
                 author=author,
                 escalation_id=escalation_id,
                 status=status,
+                kind=kind,
                 created_at=utcnow(),
             )
         )
@@ -507,6 +318,7 @@ class Store:
                         buttons=reply.get("buttons"),
                         author=reply.get("author"),
                         escalation_id=reply.get("escalation_id"),
+                        kind=reply.get("kind") or "text",
                     )
                 self.queue(con, deliveries)
                 if message_id is not None:
@@ -633,5 +445,6 @@ def message_dict(row: Any) -> dict[str, Any]:
         "sources": json.loads(row["sources"] or "[]"),
         "buttons": json.loads(row["buttons"] or "[]"),
         "author": row["author"],
+        "kind": row["kind"],
         "created_at": created.isoformat() if created else None,
     }
