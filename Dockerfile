@@ -3,6 +3,7 @@ FROM python:3.10-slim-bookworm
 RUN apt-get update && apt-get install -y --no-install-recommends make curl && rm -rf /var/lib/apt/lists/*
 WORKDIR /app
 COPY pyproject.toml README.md ./
+COPY huiqitong huiqitong
 COPY knowledge knowledge
 COPY actions actions
 COPY gateway gateway

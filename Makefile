@@ -33,7 +33,7 @@ train: bootstrap ## train the Rasa model unless one for the same inputs is cache
 
 run: bootstrap kb train ## start Rasa, actions and the gateway under supervisord (restarts, logs in var/log/); prints the URL
 	@$(PY) -m gateway.admin load-demo
-	@echo "starting 惠企通 at $$($(PY) -c "from knowledge.settings import get_settings; print(get_settings().gateway_url)") (Rasa takes ~30 s to load; Ctrl-C stops everything) ..."
+	@echo "starting 惠企通 at $$($(PY) -c "from huiqitong.settings import get_settings; print(get_settings().gateway_url)") (Rasa takes ~30 s to load; Ctrl-C stops everything) ..."
 	@exec $(PY) -m gateway.supervise
 
 # The scale-out profile on this machine's PostgreSQL and Redis (override any of these on the command line).

@@ -15,9 +15,9 @@ from sanic.response import HTTPResponse
 from sanic.response import json as json_response
 
 from actions.gateway_client import HandoffClient, flush_every
+from huiqitong.settings import Settings, service_settings
 from knowledge.answerable import default_answerability, focus_nouns
 from knowledge.search import default_searcher
-from knowledge.settings import Settings, service_settings
 from knowledge.understand import understand
 
 hookimpl = pluggy.HookimplMarker("rasa_sdk")

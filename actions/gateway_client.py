@@ -23,7 +23,7 @@ from typing import Any
 
 import httpx
 
-from knowledge.settings import Settings, get_settings
+from huiqitong.settings import Settings, get_settings
 
 logger = logging.getLogger(__name__)
 _SCHEMA = """CREATE TABLE IF NOT EXISTS outbox (

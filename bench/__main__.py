@@ -22,9 +22,9 @@ from typing import Any
 
 from bench import kb, load, profile
 from bench.stack import Stack
+from huiqitong.settings import ROOT
 from knowledge.build import build
 from knowledge.evaluate import load_eval
-from knowledge.settings import ROOT
 
 
 def chart(result: dict[str, Any], path: Path) -> None:

@@ -17,12 +17,12 @@ from typing import Any
 import sqlite_utils
 from rank_bm25 import BM25Okapi
 
+from huiqitong.settings import ROOT, get_settings
 from knowledge.build import passage_row, write_index
 from knowledge.evaluate import load_eval, score
 from knowledge.records import load_policies
 from knowledge.search import Searcher
 from knowledge.segment import terms
-from knowledge.settings import ROOT, get_settings
 
 DISTRACTOR_OF = "distractor"
 

@@ -25,8 +25,8 @@ from typing import Any
 
 import httpx
 
+from huiqitong.settings import ROOT, get_settings
 from knowledge.search import default_searcher
-from knowledge.settings import ROOT, get_settings
 from knowledge.text import normalize
 
 CASES = ROOT / "tests" / "data" / "dialogue"

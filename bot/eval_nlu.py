@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from bot.train import serving_model
-from knowledge.settings import ROOT, get_settings
+from huiqitong.settings import ROOT, get_settings
 
 TEST_SET = ROOT / "tests" / "nlu" / "test_nlu.yml"
 

@@ -12,7 +12,7 @@ import sys
 import yaml
 
 from bot.train import serving_model
-from knowledge.settings import ROOT, Settings, service_settings
+from huiqitong.settings import ROOT, Settings, service_settings
 
 
 def endpoints(settings: Settings) -> dict[str, object]:

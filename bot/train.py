@@ -16,7 +16,7 @@ from pathlib import Path
 
 import rasa
 
-from knowledge.settings import ROOT, get_settings
+from huiqitong.settings import ROOT, get_settings
 
 BOT = ROOT / "bot"
 NLU = ROOT / "nlu_data"

@@ -7,7 +7,7 @@ import logging
 import uvicorn
 
 from gateway.data.store import Store
-from knowledge.settings import service_settings
+from huiqitong.settings import service_settings
 
 
 def main() -> None:

@@ -17,7 +17,7 @@ from gateway.data.registry import LEVELS, ROLES, Registry, RegistryError
 from gateway.data.store import Store
 from gateway.data.wecom import KfState
 from gateway.wecom.kf_client import KfClient
-from knowledge.settings import get_settings
+from huiqitong.settings import get_settings
 
 # Fictional demo data, clearly marked 【演示】; loaded into an empty database by `make run`.
 DEMO_LIAISONS = [
@@ -79,9 +79,10 @@ def demo_uscc(base17: str) -> str:
     return base17 + uscc_std.calc_check_digit(base17)
 
 
-def load_demo(registry: Registry) -> bool:
-    """Load the demo liaisons and firms when no liaison exists yet; True when loaded."""
-    if not registry.is_empty():
+def load_demo(registry: Registry, env: str = "development") -> bool:
+    """Load the demo liaisons and firms when no liaison exists yet, in development only (their
+    passwords are public); True when loaded."""
+    if env != "development" or not registry.is_empty():
         return False
     for liaison in DEMO_LIAISONS:
         registry.add_liaison({**liaison, "demo": True})
@@ -196,7 +197,10 @@ def main(argv: list[str] | None = None) -> int:
                 settings = settings.copy(update={"retention_days": args.days})
             print(json.dumps(retention.purge(store, settings).as_dict(), ensure_ascii=False))
         elif args.cmd == "load-demo":
-            loaded = load_demo(registry)
+            if settings.env != "development":
+                print(f"ENV={settings.env}: demo data and demo logins are loaded in development only.")
+                return 0
+            loaded = load_demo(registry, settings.env)
             present = [d for d in DEMO_LIAISONS if (registry.liaison(d["username"]) or {}).get("demo")]
             print(
                 "demo data loaded (fictional firms marked 【演示】)."

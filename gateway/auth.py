@@ -26,7 +26,7 @@ from redis.exceptions import RedisError
 from gateway.data.accounts import Accounts
 from gateway.data.schema import utcnow
 from gateway.data.store import Store
-from knowledge.settings import get_settings
+from huiqitong.settings import get_settings
 
 logger = logging.getLogger(__name__)
 LEGACY_SCHEME = "pbkdf2_sha256"  # hashes made before argon2; verified, then replaced at the next login

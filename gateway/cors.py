@@ -12,7 +12,7 @@ from collections.abc import Sequence
 from starlette.middleware.cors import CORSMiddleware
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-OWNER_PATHS = ("/api/chat", "/api/conversations/")
+OWNER_PATHS = ("/api/chat", "/api/conversations/", "/api/vocabulary")
 
 
 class OwnerRoutesCORS(CORSMiddleware):

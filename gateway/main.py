@@ -27,7 +27,7 @@ from gateway.wecom.channel import WeComChannel
 from gateway.wecom.kf import KfChannel
 from gateway.wecom.kf_ids import KF_PREFIX
 from gateway.wecom.outbox import Outbox
-from knowledge.settings import ROOT, Settings, get_settings
+from huiqitong.settings import ROOT, Settings, get_settings
 
 logger = logging.getLogger(__name__)
 

@@ -250,7 +250,7 @@ def main(argv: list[str] | None = None) -> None:
         print(revision(args.message, autogenerate=not args.empty))
         return
     from gateway.data.store import Store  # its create: the directory of a SQLite file, retries, this upgrade
-    from knowledge.settings import service_settings
+    from huiqitong.settings import service_settings
 
     Store(args.url or service_settings().db_url).create()
 

@@ -10,7 +10,7 @@ from typing import Any
 
 import httpx
 
-from knowledge.settings import Settings
+from huiqitong.settings import Settings
 
 logger = logging.getLogger(__name__)
 

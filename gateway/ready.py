@@ -8,7 +8,7 @@ import time
 import httpx
 
 from gateway.supervise import config_path, log_dir, shown
-from knowledge.settings import get_settings
+from huiqitong.settings import get_settings
 
 
 def wait_healthy(url: str, timeout_s: float = 600.0) -> bool:

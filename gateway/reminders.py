@@ -21,7 +21,7 @@ from gateway.data.schema import utcnow
 from gateway.data.store import Store
 from gateway.services import Services
 from gateway.sla import due_text
-from knowledge.settings import Settings
+from huiqitong.settings import Settings
 
 logger = logging.getLogger(__name__)
 STAGES = ("due_soon", "overdue")

@@ -18,7 +18,7 @@ from gateway.data.escalations import Escalations
 from gateway.data.registry import Registry
 from gateway.data.store import Store
 from gateway.rasa_client import RasaClient
-from knowledge.settings import Settings
+from huiqitong.settings import Settings
 
 logger = logging.getLogger(__name__)
 T = TypeVar("T")

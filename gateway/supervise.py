@@ -24,7 +24,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import urlsplit
 
-from knowledge.settings import ROOT, Settings, service_settings
+from huiqitong.settings import ROOT, Settings, service_settings
 
 START_SECS = 10  # up this long counts as started; an exit before that is a failed start (back-off)
 START_RETRIES = 10  # failed starts in a row before supervisord gives up on a service (state FATAL)

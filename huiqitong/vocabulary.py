@@ -19,6 +19,13 @@ FACT_LABELS = {
     "skill_certification": "开展职业技能等级认定",
 }
 
+# What identifies the firm in a conversation (slots beside the facts).
+IDENTITY_LABELS = {"firm_name": "企业名称", "uscc": "统一社会信用代码", "revenue_wan": "营业收入（万元）"}
+
+CASE_STATUSES = {"open": "待认领", "claimed": "处理中", "resolved": "已办结"}
+# A case's first response against its working-hours deadline (gateway.sla.sla_state).
+SLA_STATES = {"ok": "未超时", "due_soon": "即将超时", "overdue": "已超时", "met": "已按时响应"}
+
 # Why a conversation went to a person (the handoff packet's ``reason``).
 HANDOFF_REASONS = {
     "user_request": "企业主动要求转人工",
@@ -61,6 +68,9 @@ def as_json() -> dict[str, object]:
     return {
         "zjtx_levels": list(ZJTX_LEVELS),
         "facts": FACT_LABELS,
+        "identity": IDENTITY_LABELS,
+        "case_statuses": CASE_STATUSES,
+        "sla_states": SLA_STATES,
         "handoff_reasons": HANDOFF_REASONS,
         "channels": CHANNELS,
         "message_roles": MESSAGE_ROLES,

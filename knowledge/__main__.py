@@ -7,10 +7,10 @@ import json
 import sys
 import time
 
+from huiqitong.settings import ROOT, get_settings
 from knowledge.build import build
 from knowledge.evaluate import bm25_ranker, load_eval, misses, score
 from knowledge.search import Searcher
-from knowledge.settings import ROOT, get_settings
 
 
 def main(argv: list[str] | None = None) -> int:

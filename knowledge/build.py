@@ -9,9 +9,9 @@ from pathlib import Path
 
 import sqlite_utils
 
+from huiqitong.settings import ROOT, Settings, get_settings
 from knowledge.records import Policy, load_policies
 from knowledge.segment import segmented
-from knowledge.settings import ROOT, Settings, get_settings
 
 # Code whose change alters what is indexed; a change here rebuilds the index like a data change.
 _INDEX_CODE = ("knowledge/text.py", "knowledge/segment.py", "knowledge/build.py", "knowledge/records.py")

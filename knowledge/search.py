@@ -14,8 +14,8 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
+from huiqitong.settings import get_settings
 from knowledge.segment import terms
-from knowledge.settings import get_settings
 from knowledge.text import normalize
 
 # bm25 column weights, in FTS_COLUMNS order: title, aliases, quote, benefit.

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import jieba
 
-from knowledge.settings import get_settings
+from huiqitong.settings import get_settings
 from knowledge.text import normalize
 
 # Words that carry no topic: question words, politeness, the generic subjects of every question.

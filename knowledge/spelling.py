@@ -17,8 +17,8 @@ from pathlib import Path
 
 from pypinyin import Style, lazy_pinyin
 
+from huiqitong.settings import get_settings
 from knowledge.segment import tokenizer
-from knowledge.settings import get_settings
 from knowledge.text import normalize
 
 _CJK = re.compile(r"[\u4e00-\u9fff]+")

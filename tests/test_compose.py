@@ -14,7 +14,7 @@ import pytest
 import yaml
 
 from gateway.supervise import supervisord_config
-from knowledge.settings import ROOT, Settings
+from huiqitong.settings import ROOT, Settings
 
 MODULES = {"bot.serve", "actions", "gateway"}
 SETTINGS = {name.upper() for name in Settings.__fields__}

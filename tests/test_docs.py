@@ -7,7 +7,7 @@ import re
 import yaml
 
 from gateway.main import create_app
-from knowledge.settings import ROOT, Settings
+from huiqitong.settings import ROOT, Settings
 
 README = (ROOT / "README.md").read_text(encoding="utf-8")
 ENV_EXAMPLE = (ROOT / ".env.example").read_text(encoding="utf-8")
@@ -69,3 +69,20 @@ def test_pre_commit_runs_what_make_lint_runs() -> None:
     config = yaml.safe_load((ROOT / ".pre-commit-config.yaml").read_text(encoding="utf-8"))
     hooks = [hook["entry"] for repo in config["repos"] for hook in repo["hooks"]]
     assert hooks == lint
+
+
+def test_the_console_and_widget_keep_no_copy_of_the_vocabulary() -> None:
+    """Labels of the domain's words are served (GET /api/vocabulary), never copied into the JS."""
+    from huiqitong import vocabulary
+
+    labels = {
+        label
+        for part in vocabulary.as_json().values()
+        if isinstance(part, dict)
+        for label in part.values()
+        if len(label) >= 3
+    }
+    for script in ("console.js", "widget.js"):
+        text = (ROOT / "gateway" / "static" / script).read_text(encoding="utf-8")
+        copied = sorted(label for label in labels if f'"{label}"' in text)
+        assert not copied, f"{script} copies {copied}"

@@ -25,7 +25,7 @@ from gateway.data.schema import (
 )
 from gateway.data.store import Store
 from gateway.sla import add_working_hours, sla_state
-from knowledge.settings import Settings
+from huiqitong.settings import Settings
 
 DEFAULT_DEPARTMENT = "市工业和信息化局"
 # Topic → the department the letter makes responsible, for packets that cite no policy.

@@ -33,7 +33,7 @@ from gateway.data.schema import (
     utcnow,
 )
 from gateway.data.store import Store
-from knowledge.settings import Settings
+from huiqitong.settings import Settings
 
 logger = logging.getLogger(__name__)
 BATCH = 500

@@ -6,7 +6,7 @@ from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse
 from fastapi.templating import Jinja2Templates
 
-from knowledge.settings import ROOT
+from huiqitong.settings import ROOT
 
 router = APIRouter(tags=["pages"])
 templates = Jinja2Templates(directory=str(ROOT / "gateway" / "templates"))

@@ -16,6 +16,9 @@ class VocabularyOut(ApiModel):
 
     zjtx_levels: list[str]
     facts: dict[str, str]
+    identity: dict[str, str]
+    case_statuses: dict[str, str]
+    sla_states: dict[str, str]
     handoff_reasons: dict[str, str]
     channels: dict[str, str]
     message_roles: dict[str, str]

@@ -14,32 +14,19 @@
   const POLL_MS = 3000;
   const PAGE_SIZE = 50;
 
-  const FACT_LABELS = {
-    firm_name: "企业名称",
-    uscc: "统一社会信用代码",
-    revenue_wan: "营业收入（万元）",
-    zjtx_level: "专精特新认定级别",
-    growth_pct: "较上一年增长率",
-    shareholding_reform: "实施股份制改造",
-    industry: "所属产业",
-    digital_project: "实施数字化智能化转型项目",
-    manufacturing: "制造业企业",
-    apprenticeship: "开展企业新型学徒制培训",
-    skill_certification: "开展职业技能等级认定",
+  // The domain's words and their labels come from the server (GET /api/vocabulary, huiqitong.vocabulary);
+  // until they arrive, or if they cannot, the raw names are shown.
+  const VOCAB = {
+    facts: {}, identity: {}, case_statuses: {}, sla_states: {}, message_roles: {}, case_events: {}, handoff_reasons: {}, channels: {},
   };
-  const STATUS_LABELS = { open: "待认领", claimed: "处理中", resolved: "已办结" };
-  const SLA_LABELS = { ok: "未超时", due_soon: "即将超时", overdue: "已超时", met: "已按时响应" };
-  const ROLE_LABELS = { user: "企业", bot: "惠企通", liaison: "工作人员", system: "系统" };
-  const EVENT_LABELS = {
-    created: "转人工", claimed: "认领", replied: "回复企业", returned: "退回队列", resolved: "办结", note: "备注",
-  };
-  const REASON_LABELS = {
-    user_request: "企业主动要求转人工",
-    offer_accepted: "企业接受了转人工建议",
-    repeated_fallback: "机器人多次未能理解",
-    bot_unavailable: "机器人暂时无法服务，企业要求转人工",
-  };
-  const CHANNEL_LABELS = { web: "网页", widget: "网页", rest: "网页", wecom: "企业微信" };
+  const label = (part, key) => (key && VOCAB[part] && VOCAB[part][key]) || key || "";
+
+  async function loadVocabulary() {
+    try {
+      const res = await fetch(`${BASE}/api/vocabulary`, { headers: { Accept: "application/json" } });
+      if (res.ok) Object.assign(VOCAB, await res.json());
+    } catch (e) { /* raw names until the next page load */ }
+  }
 
   const $ = (id) => document.getElementById(id);
 
@@ -366,8 +353,8 @@
   }
 
   function slaBadge(sla, due) {
-    const key = SLA_LABELS[sla] ? sla : "ok";
-    const badge = el("span", `sla-badge sla-${key}`, SLA_LABELS[key]);
+    const key = VOCAB.sla_states[sla] ? sla : "ok";
+    const badge = el("span", `sla-badge sla-${key}`, label("sla_states", key));
     if (due) badge.title = `首次响应时限：${fullTime(due)}`;
     return badge;
   }
@@ -412,7 +399,7 @@
 
       const meta = el("div", "esc-meta");
       meta.appendChild(el("span", "esc-id", `#${item.id}`));
-      meta.appendChild(el("span", `esc-status status-tag status-${item.status}`, STATUS_LABELS[item.status] || item.status));
+      meta.appendChild(el("span", `esc-status status-tag status-${item.status}`, label("case_statuses", item.status)));
       meta.appendChild(slaBadge(item.sla_state, item.first_response_due));
       const when = el("span", "esc-time", shortTime(item.created_at));
       when.title = `创建于 ${fullTime(item.created_at)}`;
@@ -503,15 +490,15 @@
       d.created_at, d.department, d.liaison_username, d.claimed_by])) {
       $("detail-title").textContent = `工单 #${d.id} · ${firmName}`;
       const status = $("detail-status");
-      status.textContent = STATUS_LABELS[d.status] || d.status || "";
+      status.textContent = label("case_statuses", d.status);
       status.className = `status-tag status-${d.status}`;
       const sla = $("detail-sla");
-      const key = SLA_LABELS[d.sla_state] ? d.sla_state : "ok";
-      sla.textContent = SLA_LABELS[key];
+      const key = VOCAB.sla_states[d.sla_state] ? d.sla_state : "ok";
+      sla.textContent = label("sla_states", key);
       sla.className = `sla-badge sla-${key}`;
       sla.title = d.first_response_due ? `首次响应时限：${fullTime(d.first_response_due)}` : "";
       const meta = [
-        `渠道：${CHANNEL_LABELS[d.channel] || d.channel || "—"}`,
+        `渠道：${label("channels", d.channel) || "—"}`,
         `会话：${d.sender_id || "—"}`,
         `创建：${fullTime(d.created_at)}`,
         `首次响应时限：${fullTime(d.first_response_due) || "—"}`,
@@ -539,9 +526,9 @@
     const dl = $("packet");
     clear(dl);
     addField(dl, "企业", d.firm_name || firm.name || "未登记企业");
-    addField(dl, "统一社会信用代码", d.firm_uscc || firm.uscc || "未提供", "mono");
+    addField(dl, label("identity", "uscc"), d.firm_uscc || firm.uscc || "未提供", "mono");
     addField(dl, "咨询问题", d.question || packet.question || "（无）", "question");
-    if (packet.reason) addField(dl, "转人工原因", REASON_LABELS[packet.reason] || packet.reason);
+    if (packet.reason) addField(dl, "转人工原因", label("handoff_reasons", packet.reason));
     if (packet.intent) addField(dl, "识别意图", packet.intent, "mono");
 
     const body = $("facts").querySelector("tbody");
@@ -557,7 +544,7 @@
     }
     for (const name of names) {
       const tr = el("tr");
-      const th = el("th", null, FACT_LABELS[name] || name);
+      const th = el("th", null, label("facts", name) !== name ? label("facts", name) : label("identity", name));
       th.scope = "row";
       tr.appendChild(th);
       tr.appendChild(el("td", null, describe(name, slots[name])));
@@ -585,12 +572,12 @@
     clear(box);
     if (!messages.length) box.appendChild(el("p", "empty", "暂无对话记录"));
     for (const m of messages) {
-      const role = ROLE_LABELS[m.role] ? m.role : "system";
+      const role = VOCAB.message_roles[m.role] ? m.role : "system";
       const row = el("div", `msg msg-${role}`);
       row.setAttribute("data-role", role);
       if (m.id !== undefined && m.id !== null) row.setAttribute("data-id", String(m.id));
       const head = el("div", "msg-head");
-      head.appendChild(el("span", "msg-who", role === "liaison" && m.author ? `工作人员 · ${m.author}` : ROLE_LABELS[role]));
+      head.appendChild(el("span", "msg-who", role === "liaison" && m.author ? `${label("message_roles", "liaison")} · ${m.author}` : label("message_roles", role)));
       const when = m.created_at || m.timestamp;
       if (when) {
         const t = el("span", "msg-time", typeof when === "number" ? fullTime(when * 1000) : fullTime(when));
@@ -641,7 +628,7 @@
       const li = el("li", `event event-${e.kind}`);
       li.setAttribute("data-kind", e.kind || "");
       li.appendChild(el("span", "event-time", fullTime(e.created_at)));
-      li.appendChild(el("span", "event-kind", EVENT_LABELS[e.kind] || e.kind || ""));
+      li.appendChild(el("span", "event-kind", label("case_events", e.kind)));
       li.appendChild(el("span", "event-actor", e.actor || ""));
       if (e.detail) li.appendChild(el("span", "event-detail", e.detail));
       list.appendChild(li);
@@ -778,8 +765,10 @@
     });
     updateActionButtons();
 
-    if (state.token) showApp();
-    else logout("");
+    loadVocabulary().then(() => {
+      if (state.token) showApp();
+      else logout("");
+    });
   }
 
   init();

@@ -188,8 +188,29 @@
   setTimeout(reveal, 3000);
   (document.head || document.documentElement).appendChild(css);
 
+  // -- the domain's words (GET /api/vocabulary): labels are the server's, not copies here ----------
+  var vocab = { message_roles: {} };
+
+  function roleLabel(role) {
+    return vocab.message_roles[role] || "";
+  }
+
+  function loadVocabulary() {
+    fetch(apiBase + "/api/vocabulary", { credentials: "omit", headers: { Accept: "application/json" } })
+      .then(function (res) { return res.ok ? res.json() : null; })
+      .then(function (data) {
+        if (!data) return;
+        vocab = data;
+        Array.prototype.forEach.call(root.querySelectorAll(".hqt-label[data-role]"), function (node) {
+          node.textContent = roleLabel(node.getAttribute("data-role"));
+        });
+        if (state.handoff) showHandoff(state.handoff.handoff, state.handoff.since);
+      }, function () { /* labels stay empty; the messages are still shown */ });
+  }
+
   function mount() {
     document.body.appendChild(root);
+    loadVocabulary();
     restoreHandoff();
     if (state.senderId) start();
     if (location.hash === "#chat" || options.openOnLoad) openPanel();
@@ -289,7 +310,7 @@
     if (msg.created_at) node.setAttribute("title", formatTime(msg.created_at));
 
     if (role === "liaison") {
-      var label = el("div", { "class": "hqt-label" }, "工作人员");
+      var label = el("div", { "class": "hqt-label", "data-role": role }, roleLabel(role));
       if (msg.author) label.setAttribute("title", String(msg.author));
       node.appendChild(label);
     }
@@ -399,7 +420,7 @@
         since = current && current.handoff.escalation_id === handoff.escalation_id ? current.since : state.lastId;
       }
       state.handoff = { sender_id: state.senderId, handoff: handoff, since: since };
-      handoffBanner.textContent = "已转接：" + (handoff.liaison || "工作人员");
+      handoffBanner.textContent = "已转接：" + (handoff.liaison || roleLabel("liaison"));
       handoffBanner.hidden = false;
       save(HANDOFF_KEY, JSON.stringify(state.handoff));
     } else {

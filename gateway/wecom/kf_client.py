@@ -12,7 +12,7 @@ import httpx
 from wechatpy.exceptions import WeChatClientException
 
 from gateway.wecom.client import WeComClient
-from knowledge.settings import Settings
+from huiqitong.settings import Settings
 
 SYNC_LIMIT = 1000  # kf/sync_msg's documented default and maximum
 INVALID_MSG_TOKEN = 95007  # the callback's Token is unknown or older than its 10 minutes

@@ -17,7 +17,7 @@ from gateway.data.schema import utcnow
 from gateway.data.store import Store
 from gateway.wecom.client import WeComClient, post_json
 from gateway.wecom.kf_client import UNDELIVERABLE, KfClient
-from knowledge.settings import Settings
+from huiqitong.settings import Settings
 
 logger = logging.getLogger(__name__)
 # (messages, seconds) per receiver: an app may send one member 30 a minute and 1,000 an hour; a

@@ -6,9 +6,9 @@ from collections.abc import Iterator
 
 import pytest
 
+from huiqitong.settings import Settings, get_settings
 from knowledge.build import build
 from knowledge.search import default_searcher
-from knowledge.settings import Settings, get_settings
 
 
 @pytest.fixture(scope="session", autouse=True)

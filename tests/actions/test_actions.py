@@ -25,7 +25,7 @@ from actions.handoff import hand_off
 from actions.profile import turn_facts
 from actions.respond import ActionRespond
 from bot.facts_extractor import fact_entities
-from knowledge.settings import Settings
+from huiqitong.settings import Settings
 from knowledge.understand import split_facts
 
 GROWTH_QUOTE = "我市对专精特新企业较上一年增长 30%的，给予 10-100 万元的财政资金补贴。"

@@ -26,7 +26,7 @@ import pytest
 
 from actions.gateway_client import GatewayUnavailable, HandoffClient, Outbox
 from bench.stack import ROOT, Stack, free_port, stack_env
-from knowledge.settings import Settings
+from huiqitong.settings import Settings
 
 SECRET = "test-handoff-secret"
 GATEWAY_OK = {
@@ -194,7 +194,7 @@ FLUSH_SCRIPT = """
 import asyncio, sys
 from pathlib import Path
 from actions.gateway_client import HandoffClient
-from knowledge.settings import Settings
+from huiqitong.settings import Settings
 settings = Settings(var_dir=Path(sys.argv[1]), handoff_secret=sys.argv[2], handoff_url=sys.argv[3])
 print(asyncio.run(HandoffClient(settings).flush()))
 """

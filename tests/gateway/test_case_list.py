@@ -23,7 +23,7 @@ from gateway.data.store import Store
 from gateway.main import create_app
 from gateway.routes.escalations import CasePage
 from gateway.services import Services
-from knowledge.settings import Settings
+from huiqitong.settings import Settings
 
 GXJ, RSJ, TOWN = "市工业和信息化局", "市人力资源和社会保障局", "小榄镇"
 ME = {"username": "gxj_a", "name": "甲", "department": GXJ}

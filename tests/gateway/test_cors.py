@@ -10,7 +10,7 @@ import pytest
 from fastapi.testclient import TestClient
 
 from gateway.main import create_app
-from knowledge.settings import Settings
+from huiqitong.settings import Settings
 
 PORTAL = "https://gxj.zs.gov.cn"
 PREFLIGHT = {

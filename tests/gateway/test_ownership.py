@@ -16,7 +16,7 @@ from fastapi.testclient import TestClient
 from bench.stack import Stack
 from gateway.data.store import Store
 from gateway.main import create_app
-from knowledge.settings import Settings
+from huiqitong.settings import Settings
 from tests.webchat import WebChat
 
 ADMIN = ("o_admin", "o-admin-password", "管理员", "市工业和信息化局")

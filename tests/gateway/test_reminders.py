@@ -12,7 +12,7 @@ from gateway.data.registry import Registry
 from gateway.data.schema import escalations, outbound, utcnow
 from gateway.data.store import Store
 from gateway.reminders import send_due
-from knowledge.settings import Settings
+from huiqitong.settings import Settings
 
 SETTINGS = Settings(sla_working_hours=4, reminder_before_due_min=60, public_url="https://hqt.example")
 PEOPLE = [

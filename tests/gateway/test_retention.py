@@ -24,7 +24,7 @@ from gateway.data.schema import (
     utcnow,
 )
 from gateway.data.store import Store
-from knowledge.settings import Settings
+from huiqitong.settings import Settings
 
 SETTINGS = Settings(retention_days=180, sla_working_hours=4)
 LIAISON = {"username": "gxj_r", "password": "password-r", "name": "甲", "department": "市工业和信息化局"}

@@ -26,7 +26,7 @@ from gateway.data.schema import liaisons
 from gateway.data.store import Store
 from gateway.main import create_app
 from gateway.services import Services
-from knowledge.settings import Settings
+from huiqitong.settings import Settings
 
 SECRET = "test-handoff-secret"
 # Made by the gateway before argon2 (PBKDF2-HMAC-SHA256, 240,000 iterations).

@@ -15,7 +15,7 @@ from gateway.data.registry import Registry, RegistryError
 from gateway.data.schema import escalations
 from gateway.data.store import Store
 from gateway.sla import LOCAL, add_working_hours, sla_state
-from knowledge.settings import Settings
+from huiqitong.settings import Settings
 
 LIAISONS = [
     {"username": "gxj_a", "password": "password-a", "name": "甲", "department": "市工业和信息化局"},

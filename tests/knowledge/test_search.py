@@ -11,11 +11,11 @@ from pathlib import Path
 import pytest
 import sqlite_utils
 
+from huiqitong.settings import Settings
 from knowledge.build import build
 from knowledge.evaluate import bm25_ranker, load_eval, misses, score
 from knowledge.records import load_policies
 from knowledge.search import Hit, Searcher
-from knowledge.settings import Settings
 
 ROOT = Path(__file__).resolve().parents[2]
 EVAL_PATH = ROOT / "tests" / "data" / "retrieval_eval.jsonl"

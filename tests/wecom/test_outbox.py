@@ -12,7 +12,7 @@ from gateway.data.store import Store
 from gateway.wecom.channel import render
 from gateway.wecom.client import TEXT_LIMIT_BYTES, WeComClient, split_text
 from gateway.wecom.outbox import Outbox
-from knowledge.settings import Settings
+from huiqitong.settings import Settings
 from tests.fakes.wecom_api import AGENT_ID, CORP_ID, CORP_SECRET, FakeWeCom, FakeWeComServer
 
 LONG_ANSWER = "\n".join(

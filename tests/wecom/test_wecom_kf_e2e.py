@@ -21,7 +21,7 @@ from gateway.data.wecom import KfState
 from gateway.services import Services
 from gateway.wecom.kf import KfChannel
 from gateway.wecom.outbox import Outbox
-from knowledge.settings import Settings
+from huiqitong.settings import Settings
 from tests.conftest import KF_AES_KEY, KF_TOKEN, WECOM_AES_KEY, WECOM_TOKEN, wecom_env
 from tests.fakes.wecom_api import (
     CORP_ID,

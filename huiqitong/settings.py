@@ -1,7 +1,8 @@
 """The one settings object of 惠企通, read once from the environment (and `.env`).
 
-It lives in `knowledge/` because that is the one package every service (gateway, actions, the
-Rasa launcher) already imports; every setting is listed in `.env.example`.
+It belongs to no feature package: gateway, actions, the Rasa launcher and the knowledge base all read
+it from here. Every setting is listed in `.env.example`. A settings object that would run production
+with a development secret, or let any site use owners' credentials, cannot be made (a validator).
 """
 
 from __future__ import annotations
