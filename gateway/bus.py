@@ -98,6 +98,7 @@ class PgListener:
         self.url = url
         self.bus = bus
         self._stop = threading.Event()
+        self.listening = threading.Event()  # set while LISTEN is in effect
         self._thread = threading.Thread(target=self._run, name="pg-listen", daemon=True)
 
     def start(self) -> None:
@@ -126,6 +127,7 @@ class PgListener:
                 con.autocommit = True
                 with con.cursor() as cur:
                     cur.execute(f"LISTEN {CHANNEL}")
+                self.listening.set()
                 while not self._stop.is_set():
                     if select.select([con], [], [], 1.0)[0]:
                         con.poll()
@@ -135,4 +137,5 @@ class PgListener:
             except psycopg2.Error as exc:
                 logger.warning("LISTEN %s interrupted (%s); reconnecting", CHANNEL, exc)
             finally:
+                self.listening.clear()
                 con.close()
