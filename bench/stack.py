@@ -101,6 +101,34 @@ class Stack:
             assert done.returncode == 0, done.stderr
         return done
 
+    def add_liaison(
+        self,
+        username: str,
+        password: str,
+        name: str,
+        department: str,
+        *,
+        wecom_userid: str = "",
+        role: str = "",
+    ) -> None:
+        """Register a liaison (``gateway.admin add-liaison``) in this stack's database."""
+        extra = [
+            *(("--wecom-userid", wecom_userid) if wecom_userid else ()),
+            *(("--role", role) if role else ()),
+        ]
+        self.admin(
+            "add-liaison",
+            "--username",
+            username,
+            "--password",
+            password,
+            "--name",
+            name,
+            "--department",
+            department,
+            *extra,
+        )
+
     def start(self, name: str, *args: str) -> None:
         """Start one service (`rasa`, `actions`, `gateway`; `rasa2` ... are further Rasa instances,
         started with `--port P`) in the background."""

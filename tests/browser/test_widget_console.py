@@ -41,17 +41,7 @@ LIVE_DELIVERY_S = 2.5  # the requirement is 2 s; the rest is browser overhead
 @pytest.fixture(scope="module")
 def registered(stack: Stack) -> Stack:
     for username, password, name, department in LIAISONS:
-        stack.admin(
-            "add-liaison",
-            "--username",
-            username,
-            "--password",
-            password,
-            "--name",
-            name,
-            "--department",
-            department,
-        )
+        stack.add_liaison(username, password, name, department)
     stack.admin("add-firm", "--uscc", XSS_USCC, "--name", XSS_FIRM, "--level", "市级", "--liaison", "b_xss")
     return stack
 

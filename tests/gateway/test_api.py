@@ -27,20 +27,7 @@ FIRM_USCC = "91442000MA4W0A1C3F"  # fictional, valid check character
 @pytest.fixture(scope="module")
 def registered(stack: Stack) -> Stack:
     for username, password, name, department in LIAISONS:
-        assert (
-            stack.admin(
-                "add-liaison",
-                "--username",
-                username,
-                "--password",
-                password,
-                "--name",
-                name,
-                "--department",
-                department,
-            ).returncode
-            == 0
-        )
+        stack.add_liaison(username, password, name, department)
     done = stack.admin(
         "add-firm",
         "--uscc",

@@ -28,19 +28,7 @@ QUESTION = "专精特新企业增长30%有什么补贴"
 def staff(stack: Stack) -> dict[str, dict[str, str]]:
     headers = {}
     for (username, password, name, department), role in ((ADMIN, "admin"), (LIAISON, "liaison")):
-        stack.admin(
-            "add-liaison",
-            "--username",
-            username,
-            "--password",
-            password,
-            "--name",
-            name,
-            "--department",
-            department,
-            "--role",
-            role,
-        )
+        stack.add_liaison(username, password, name, department, role=role)
         resp = httpx.post(
             f"{stack.gateway}/api/liaison/login", json={"username": username, "password": password}
         )

@@ -34,20 +34,7 @@ BAD_TEXTS = [
 def liaisons(stack: Stack) -> dict[str, dict[str, str]]:
     headers = {}
     for username, password, name, department in LIAISONS:
-        assert (
-            stack.admin(
-                "add-liaison",
-                "--username",
-                username,
-                "--password",
-                password,
-                "--name",
-                name,
-                "--department",
-                department,
-            ).returncode
-            == 0
-        )
+        stack.add_liaison(username, password, name, department)
         token = httpx.post(
             f"{stack.gateway}/api/liaison/login", json={"username": username, "password": password}
         ).json()["token"]

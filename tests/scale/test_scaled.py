@@ -82,17 +82,7 @@ def login(conn: http.client.HTTPConnection, username: str, password: str) -> int
 
 def test_login_limit_holds_across_the_two_gateway_workers(scaled: Stack) -> None:
     username, password = f"scale_{uuid.uuid4().hex[:12]}", "scale-right-password"  # fresh Redis keys each run
-    scaled.admin(
-        "add-liaison",
-        "--username",
-        username,
-        "--password",
-        password,
-        "--name",
-        "扩容",
-        "--department",
-        "市工业和信息化局",
-    )
+    scaled.add_liaison(username, password, "扩容", "市工业和信息化局")
     conns: dict[int, http.client.HTTPConnection] = {}  # worker pid → a kept-alive connection it accepted
     opened: list[http.client.HTTPConnection] = []
     try:

@@ -111,19 +111,7 @@ def case_id_of(stack: Stack, sender_id: str) -> int:
 @pytest.fixture(scope="module")
 def bound_group(stack: Stack) -> str:
     username, password, name, department, wecom_id = LIAISON
-    stack.admin(
-        "add-liaison",
-        "--username",
-        username,
-        "--password",
-        password,
-        "--name",
-        name,
-        "--department",
-        department,
-        "--wecom-userid",
-        wecom_id,
-    )
+    stack.add_liaison(username, password, name, department, wecom_userid=wecom_id)
     stack.admin(
         "add-firm",
         "--uscc",

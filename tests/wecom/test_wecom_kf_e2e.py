@@ -128,30 +128,8 @@ def new_user() -> str:
 def console(stack: Stack) -> dict[str, str]:
     """The firm, its liaison (also in WeCom) and another department's liaison; the liaison's auth header."""
     username, password, name, department, wecom_id = LIAISON
-    stack.admin(
-        "add-liaison",
-        "--username",
-        username,
-        "--password",
-        password,
-        "--name",
-        name,
-        "--department",
-        department,
-        "--wecom-userid",
-        wecom_id,
-    )
-    stack.admin(
-        "add-liaison",
-        "--username",
-        OTHER[0],
-        "--password",
-        OTHER[1],
-        "--name",
-        OTHER[2],
-        "--department",
-        OTHER[3],
-    )
+    stack.add_liaison(username, password, name, department, wecom_userid=wecom_id)
+    stack.add_liaison(OTHER[0], OTHER[1], OTHER[2], OTHER[3])
     stack.admin("add-firm", "--uscc", FIRM[0], "--name", FIRM[1], "--level", "市级", "--liaison", username)
     return login(stack, username, password)
 
