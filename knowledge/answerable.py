@@ -53,7 +53,7 @@ BODY_SHARE = 0.5
 _DIGIT = re.compile(r"\d")
 # What kind of figure an amount question asks for, and how the quote must state it.
 _MONEY_Q = re.compile(
-    r"钱|万|金额|额度|(补贴|补助|资助|奖励|奖金|给|拿|领|发|补)(多少|几多|几)|多少(补贴|补助|资助|奖励)"
+    r"钱|万|金额|额度|(补贴|补助|资助|奖励|奖金|奖|给|拿|领|发|补)(多少|几多|几)|多少(补贴|补助|资助|奖励)"
 )
 _MONEY_A = re.compile(r"\d(\.\d+)?\s*(万|亿|元)")
 _SHARE_Q = re.compile(r"几成|比例|百分之几|百分比|几个点|%|多少成")
@@ -67,6 +67,16 @@ _PER_RECIPIENT_Q = re.compile(
     r"每人|每家|每个|每年|每次|人均|一家|一个人|按人头|能拿|能领|能给|能补|给多少|补多少|拿多少|"
     r"领多少|奖多少|发多少|可以拿|可以领|给几多|补几多|(能|可以)(贷|借|融)"
 )
+# Where within the letter's range one firm's amount falls (拿满, 最高那档, 按什么标准定): the letter gives
+# ranges and ceilings, never how a firm's own amount is set.
+_WITHIN_RANGE_Q = re.compile(
+    r"拿满|(拿|给|补)到?(最高|顶格|上限|满额)|最高(那|一)?档|顶格|按(什么|啥|哪些)(标准|档次|比例)(给|补|算|定)|"
+    r"(怎么|如何)(算|定|核定|确定)(金额|数额|额度)?|具体(给|拿|补|发)多少|取决于"
+)
+# An amount the letter does not say is per firm or in total (its label says 未明确).
+_UNCLEAR_SPLIT = re.compile(r"未明确为每家|未明确.{0,4}(每家|合计)")
+_SPLIT_Q = re.compile(r"每家|每个企业|一家(能|可以)?(拿|得|获)|各(拿|得|获)|平分")
+
 # The quote itself sets a condition (对…的企业, 针对…, 已认定为…): only then does it state who qualifies.
 _CONDITION_A = re.compile(r"对[^，。；]{2,40}的|针对|已认定为|条件|要求|符合")
 # A person named in the quote (肖展欣市长, 联系人 郝毫保).
@@ -201,6 +211,12 @@ def fits(aspect: str | None, question: str, rec: dict[str, Any]) -> bool:
 def states(aspect: str | None, question: str, rec: dict[str, Any]) -> bool:
     """Whether a record's quote states the aspect asked (the amount, who, conditions …)."""
     quote = normalize(rec["quote"])
+    amounts = rec.get("amounts_wan") or []
+    if aspect in (None, "amount", "qualify") and amounts:
+        if _WITHIN_RANGE_Q.search(question) and not any(a.get("min") == a.get("max") for a in amounts):
+            return False  # the letter gives the range (10–100 万) or the ceiling, not one firm's figure
+        if _SPLIT_Q.search(question) and all(_UNCLEAR_SPLIT.search(str(a.get("label"))) for a in amounts):
+            return False  # "每家400万还是加起来": the letter does not say
     if aspect == "amount":
         if _MONEY_Q.search(question) and _PER_RECIPIENT_Q.search(question) and not _SHARE_Q.search(question):
             return bool(recipient_amounts(rec))  # what one firm gets, not what the city spent

@@ -1,0 +1,37 @@
+"""Whether a record states the aspect asked: an amount question is answered only by the figure it asks
+for, never by a count, a range it cannot place the firm in, or a figure the letter leaves unsplit."""
+
+from __future__ import annotations
+
+import pytest
+
+from knowledge.answerable import states
+from knowledge.search import default_searcher
+
+
+def record(policy_id: str) -> dict[str, object]:
+    rec = default_searcher().get(policy_id)
+    assert rec is not None, policy_id
+    return rec
+
+
+@pytest.mark.parametrize(
+    ("aspect", "question", "policy_id", "stated"),
+    [
+        # 奖多少 asks for money: a record of counts (17 家省级 …) does not state it
+        ("amount", "评上市级工业设计中心有没有奖励？奖多少", "industrial-design-centers", False),
+        ("amount", "专精特新企业增长30%补贴多少", "zjtx-growth-subsidy", True),
+        # where within 10–100 万 one firm falls: the letter gives the range only
+        ("amount", "增长了百分之五十补贴是不是就能拿满一百万", "zjtx-growth-subsidy", False),
+        ("qualify", "增长五成能不能拿到最高那档", "zjtx-growth-subsidy", False),
+        ("amount", "股改资助具体给多少，按什么标准定", "zjtx-shareholding-reform", False),
+        ("amount", "股改资助最多多少", "zjtx-shareholding-reform", True),
+        # 400 万 for two firms: per firm or in all, the letter does not say
+        (None, "小巨人那个400万是每家400万还是两家加起来", "little-giant-national-subsidy", False),
+        ("amount", "两家小巨人一共拿了多少钱", "little-giant-national-subsidy", True),
+    ],
+)
+def test_an_amount_is_stated_only_as_asked(
+    aspect: str | None, question: str, policy_id: str, stated: bool
+) -> None:
+    assert states(aspect, question, record(policy_id)) is stated
