@@ -55,7 +55,7 @@ _DIGIT = re.compile(r"\d")
 _MONEY_Q = re.compile(
     r"钱|万|金额|额度|(补贴|补助|资助|奖励|奖金|奖|给|拿|领|发|补)(多少|几多|几)|多少(补贴|补助|资助|奖励)"
 )
-_MONEY_A = re.compile(r"\d(\.\d+)?\s*(万|亿|元)")
+_MONEY_A = re.compile(r"\d(\.\d+)?\s*(多|余)?\s*(万|亿|元)")  # 17.2 亿, 320 多万
 _SHARE_Q = re.compile(r"几成|比例|百分之几|百分比|几个点|%|多少成")
 _SHARE_A = re.compile(r"\d\s*(%|成)")
 _COUNT_Q = re.compile(r"(多少|几)(家|个|项|人|次|件|所|场)")
