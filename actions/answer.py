@@ -24,9 +24,9 @@ from actions.replies import (
     source,
     time_note,
 )
-from knowledge.answerable import Match
+from knowledge.answerable import Match, states
 from knowledge.search import default_searcher
-from knowledge.understand import Understanding
+from knowledge.understand import Understanding, aspect_of, clauses
 
 # When the letter itself states the procedural detail asked for (企业开办 "1个工作日内"), answer it.
 _EVIDENCE = {
@@ -97,6 +97,31 @@ def answer(
         text=render_answer(rec, related), buttons=buttons, json_message={"sources": [source(rec)]}
     )
     return [SlotSet("open_question", text), SlotSet("last_sources", [rec["id"]])]
+
+
+def stated_part(text: str, rec: dict[str, Any]) -> str | None:
+    """Another question of a procedural message that the record does answer ("首期多大" beside "怎么申请"):
+    the aspect of the first such clause, or None. Only an amount or a name ("找谁" beside "怎么对接" is
+    the procedure again); the whole message must allow it too ("按什么标准定档" asks what no range says)."""
+    for clause in clauses(text):
+        aspect = aspect_of(clause)
+        if aspect in ("amount", "name") and states(aspect, clause, rec) and states(aspect, text, rec):
+            return aspect
+    return None
+
+
+def procedure_not_stated(
+    dispatcher: CollectingDispatcher, understanding: Understanding, rec: dict[str, Any]
+) -> list[EventType]:
+    """After answering what the letter states: the procedure it does not give, and the offer of a person."""
+    topic = understanding.procedure_topic or "申请办法、材料和时间"
+    deps = "、".join(rec.get("departments") or [DEFAULT_DEPARTMENT])
+    dispatcher.utter_message(
+        text=f"至于{topic}，{LETTER}没有写明，具体请以{deps}的通知为准，可以咨询{deps}。"
+        "需要我为您转给挂点服务领导或工作人员吗？",
+        buttons=OFFER_BUTTONS,
+    )
+    return [SlotSet("handoff_offered", True)]
 
 
 def not_in_letter(

@@ -20,7 +20,15 @@ from rasa_sdk import Action, Tracker
 from rasa_sdk.events import EventType, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
-from actions.answer import ASPECT_WORDS, answer, letter_states_procedure, not_in_letter, out_of_scope
+from actions.answer import (
+    ASPECT_WORDS,
+    answer,
+    letter_states_procedure,
+    not_in_letter,
+    out_of_scope,
+    procedure_not_stated,
+    stated_part,
+)
 from actions.eligibility import rule_policies, verdict_reply
 from actions.handoff import hand_off
 from actions.profile import FACT_SLOTS, IDENTITY_SLOTS, profile, turn_facts
@@ -206,6 +214,10 @@ class ActionRespond(Action):
             rec = policies[subject.hit.policy_id] if subject else None
             if rec is not None and letter_states_procedure(u.procedure_topic or "", rec):
                 return answer(dispatcher, subject, [], text, offer_check=False)  # type: ignore[arg-type]
+            if rec is not None and stated_part(u.text, rec):
+                # "首期多大，怎么申请": answer what the letter states, then decline the procedure.
+                events = answer(dispatcher, subject, [], text, offer_check=False)  # type: ignore[arg-type]
+                return events + procedure_not_stated(dispatcher, u, rec)
             return not_in_letter(dispatcher, u, subject, u.procedure_topic)
         # The policies asked about: the best match, and others only when matched about as strongly.
         ruled = [m for m in strong if m.hit.policy_id in rules]
