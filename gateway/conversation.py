@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import logging
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from gateway.data.escalations import CaseSummary
 from gateway.rasa_client import Reply
 from gateway.services import Services
 from huiqitong.handoff import HandoffPacket
@@ -28,7 +30,7 @@ class Turn:
     message_id: int = 0  # the stored owner message
 
 
-def handoff_view(services: Services, esc: dict[str, Any] | None) -> dict[str, Any] | None:
+def handoff_view(services: Services, esc: Mapping[str, Any] | None) -> dict[str, Any] | None:
     """The ``handoff`` part of a chat response (blocking: it reads the registry)."""
     if esc is None:
         return None
@@ -126,7 +128,7 @@ async def _busy(services: Services, message_id: int, sender_id: str, text: str, 
     return Turn([reply], handoff)
 
 
-async def resolve_and_resume(services: Services, esc_id: int, user: dict[str, str]) -> dict[str, Any]:
+async def resolve_and_resume(services: Services, esc_id: int, user: dict[str, str]) -> CaseSummary:
     """Resolve a case, resume the bot in Rasa and tell the owner, in their channel.
 
     A failed resume is retried before the owner's next message (``needs_resume``).

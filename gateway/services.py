@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Awaitable, Callable, Coroutine
+from collections.abc import Awaitable, Callable, Coroutine, Mapping
 from dataclasses import dataclass, field
 from typing import Annotated, Any, TypeVar
 
@@ -26,7 +26,7 @@ T = TypeVar("T")
 # Channel family ("wecom") → the deliveries (outbound rows) that carry replies of a conversation out
 # through that channel's API. The web channel needs none: the widget reads the store.
 OutboundBuilder = Callable[[str, str, list[dict[str, Any]]], list[dict[str, str]]]
-Notifier = Callable[[dict[str, Any], str], Awaitable[None]]
+Notifier = Callable[[Mapping[str, Any], str], Awaitable[None]]
 
 
 @dataclass
@@ -116,7 +116,7 @@ class Services:
             task.cancel()
         await asyncio.gather(*tasks, return_exceptions=True)
 
-    async def notify(self, escalation: dict[str, Any], event: str) -> None:
+    async def notify(self, escalation: Mapping[str, Any], event: str) -> None:
         """Tell liaisons about a new escalation or a new owner message (WeCom, ...)."""
         for notifier in self.notifiers:
             await notifier(escalation, event)

@@ -7,7 +7,7 @@ import json
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import Any, TypedDict
 
 import sqlalchemy as sa
 from sqlalchemy.exc import IntegrityError
@@ -35,6 +35,42 @@ INTENT_DEPARTMENTS = {
     "ask_eligibility": "市工业和信息化局",
     "match_policies": "市工业和信息化局",
 }
+
+
+class CaseSummary(TypedDict):
+    """A case as the layers above read it (the packet and transcript only in ``detail``)."""
+
+    id: int
+    sender_id: str
+    channel: str
+    status: str
+    firm_name: str | None
+    firm_uscc: str | None
+    question: str | None
+    department: str | None
+    liaison_username: str | None  # the firm's liaison when the case was routed (column ``liaison``)
+    backup_username: str | None  # column ``backup_liaison``
+    claimed_by: str | None
+    created_at: str | None
+    first_response_due: str  # column ``due_at``
+    first_response_at: str | None
+    resolved_at: str | None
+    sla_state: str
+    unread: int
+
+
+class CaseListItem(TypedDict):
+    """The slim summary the console's case list draws."""
+
+    id: int
+    status: str
+    firm_name: str | None
+    question: str | None
+    claimed_by: str | None
+    created_at: str | None
+    first_response_due: str
+    sla_state: str
+    unread: int
 
 
 class EscalationError(Exception):
@@ -179,7 +215,7 @@ class Escalations:
         return INTENT_DEPARTMENTS.get(packet.get("intent") or "", DEFAULT_DEPARTMENT)
 
     # -- creation -----------------------------------------------------------------------------
-    def create(self, packet: dict[str, Any]) -> tuple[dict[str, Any], bool]:
+    def create(self, packet: dict[str, Any]) -> tuple[CaseSummary, bool]:
         """Create the escalation for a packet, or return the conversation's open one.
 
         Returns:
@@ -233,7 +269,7 @@ class Escalations:
         assert created is not None
         return created, True
 
-    def open_for(self, sender_id: str) -> dict[str, Any] | None:
+    def open_for(self, sender_id: str) -> CaseSummary | None:
         """The conversation's escalation that is not resolved, if any."""
         with self.store.engine.connect() as con:
             row = (
@@ -243,7 +279,7 @@ class Escalations:
             )
         return self._summary(row) if row else None
 
-    def label(self, esc: dict[str, Any]) -> str:
+    def label(self, esc: Mapping[str, Any]) -> str:
         """Who holds an escalation, for the owner."""
         holder = self.registry.liaison(esc.get("claimed_by") or esc.get("liaison_username"))
         if holder:
@@ -252,54 +288,54 @@ class Escalations:
 
     # -- reading ------------------------------------------------------------------------------
     @staticmethod
-    def _summary(row: Any) -> dict[str, Any]:
+    def _summary(row: Any) -> CaseSummary:
         """A case summary from a row of ``_CASE_COLUMNS`` (unread count included)."""
         due = aware(row["due_at"])
         assert due is not None
-        return {
-            "id": row["id"],
-            "sender_id": row["sender_id"],
-            "channel": row["channel"],
-            "status": row["status"],
-            "firm_name": row["firm_name"],
-            "firm_uscc": row["firm_uscc"],
-            "question": row["question"],
-            "department": row["department"],
-            "liaison_username": row["liaison"],
-            "backup_username": row["backup_liaison"],
-            "claimed_by": row["claimed_by"],
-            "created_at": _iso(row["created_at"]),
-            "first_response_due": _iso(due),
-            "first_response_at": _iso(row["first_response_at"]),
-            "resolved_at": _iso(row["resolved_at"]),
-            "sla_state": sla_state(due, aware(row["first_response_at"]), utcnow()),
-            "unread": row["unread"],
-        }
+        return CaseSummary(
+            id=row["id"],
+            sender_id=row["sender_id"],
+            channel=row["channel"],
+            status=row["status"],
+            firm_name=row["firm_name"],
+            firm_uscc=row["firm_uscc"],
+            question=row["question"],
+            department=row["department"],
+            liaison_username=row["liaison"],
+            backup_username=row["backup_liaison"],
+            claimed_by=row["claimed_by"],
+            created_at=_iso(row["created_at"]),
+            first_response_due=due.isoformat(),
+            first_response_at=_iso(row["first_response_at"]),
+            resolved_at=_iso(row["resolved_at"]),
+            sla_state=sla_state(due, aware(row["first_response_at"]), utcnow()),
+            unread=row["unread"],
+        )
 
     @staticmethod
-    def _list_item(row: Any, now: datetime) -> dict[str, Any]:
+    def _list_item(row: Any, now: datetime) -> CaseListItem:
         """The slim summary the console's case list draws (console.js), from a ``_LIST_COLUMNS`` row."""
         due = aware(row["due_at"])
         assert due is not None
-        return {
-            "id": row["id"],
-            "status": row["status"],
-            "firm_name": row["firm_name"],
-            "question": row["question"],
-            "claimed_by": row["claimed_by"],
-            "created_at": _iso(row["created_at"]),
-            "first_response_due": _iso(due),
-            "sla_state": sla_state(due, aware(row["first_response_at"]), now),
-            "unread": row["unread"],
-        }
+        return CaseListItem(
+            id=row["id"],
+            status=row["status"],
+            firm_name=row["firm_name"],
+            question=row["question"],
+            claimed_by=row["claimed_by"],
+            created_at=_iso(row["created_at"]),
+            first_response_due=due.isoformat(),
+            sla_state=sla_state(due, aware(row["first_response_at"]), now),
+            unread=row["unread"],
+        )
 
-    def get(self, esc_id: int) -> dict[str, Any] | None:
+    def get(self, esc_id: int) -> CaseSummary | None:
         """One escalation summary."""
         with self.store.engine.connect() as con:
             row = con.execute(sa.select(*_CASE_COLUMNS).where(escalations.c.id == esc_id)).mappings().first()
         return self._summary(row) if row else None
 
-    def visible_to(self, esc: dict[str, Any], user: dict[str, str]) -> bool:
+    def visible_to(self, esc: Mapping[str, Any], user: dict[str, str]) -> bool:
         """Whether the liaison may see this case now (``visible_clause``, evaluated in SQL)."""
         with self.store.engine.connect() as con:
             found = con.execute(
@@ -309,7 +345,7 @@ class Escalations:
 
     def list_for(
         self, user: dict[str, str], scope: str = "all", include_resolved: bool = False
-    ) -> list[dict[str, Any]]:
+    ) -> list[CaseSummary]:
         """Every case the liaison may see in ``scope`` (``mine``: own firms, claims and backups;
         ``queue``: department queue; else both), newest first, full summaries, unpaged (CSV export,
         WeCom help text): one statement whatever the number of cases."""
@@ -388,7 +424,7 @@ class Escalations:
             ],
         }
 
-    def require(self, esc_id: int, user: dict[str, str]) -> dict[str, Any]:
+    def require(self, esc_id: int, user: dict[str, str]) -> CaseSummary:
         """The escalation, or 404 when it does not exist or is not the liaison's to see (one statement:
         the case filtered by ``visible_clause``)."""
         with self.store.engine.connect() as con:
@@ -409,7 +445,7 @@ class Escalations:
             )
         )
 
-    def claim(self, esc_id: int, user: dict[str, str]) -> dict[str, Any]:
+    def claim(self, esc_id: int, user: dict[str, str]) -> CaseSummary:
         """open → claimed by this liaison (atomic: two liaisons cannot both claim)."""
         esc = self.require(esc_id, user)
         if esc["status"] == "claimed" and esc["claimed_by"] == user["username"]:
@@ -427,7 +463,7 @@ class Escalations:
 
     def reply(
         self, esc_id: int, user: dict[str, str], text: str, deliveries: list[dict[str, str]] | None = None
-    ) -> tuple[dict[str, Any], int]:
+    ) -> tuple[CaseSummary, int]:
         """Store the liaison's answer for the owner (claiming an open escalation first), with the
         deliveries that carry it to the owner's channel, in one transaction."""
         esc = self.require(esc_id, user)
@@ -453,7 +489,7 @@ class Escalations:
             self._event(con, esc_id, "replied", user["username"], text[:200])
         return self.require(esc_id, user), message_id
 
-    def resolve(self, esc_id: int, user: dict[str, str]) -> dict[str, Any]:
+    def resolve(self, esc_id: int, user: dict[str, str]) -> CaseSummary:
         """claimed → resolved; frees the conversation for the bot."""
         esc = self.require(esc_id, user)
         if esc["status"] == "open":
@@ -471,7 +507,7 @@ class Escalations:
         assert resolved is not None
         return resolved
 
-    def return_to_queue(self, esc_id: int, user: dict[str, str]) -> dict[str, Any]:
+    def return_to_queue(self, esc_id: int, user: dict[str, str]) -> CaseSummary:
         """claimed → open again, for someone else to take."""
         esc = self.require(esc_id, user)
         if esc["status"] != "claimed" or esc["claimed_by"] != user["username"]:
@@ -506,7 +542,7 @@ class Escalations:
                 .values(status="held", escalation_id=esc_id)
             )
 
-    def record_event(self, sender_id: str, kind: str, actor: str, detail: str) -> dict[str, Any] | None:
+    def record_event(self, sender_id: str, kind: str, actor: str, detail: str) -> CaseSummary | None:
         """An event (e.g. ``delivery_failed``) on the conversation's open case, else on its latest one;
         returns that case, or None when the conversation has none."""
         with self.store.engine.connect() as con:
@@ -522,7 +558,7 @@ class Escalations:
             self._event(con, esc_id, kind, actor, detail[:1000])
         return self.get(esc_id)
 
-    def set_firm(self, esc_id: int, user: dict[str, str], firm: dict[str, Any]) -> dict[str, Any]:
+    def set_firm(self, esc_id: int, user: dict[str, str], firm: dict[str, Any]) -> CaseSummary:
         """The liaison confirmed which firm the owner speaks for: the case and its conversation are that
         firm's (later cases go to its liaison; this one stays with whoever holds it)."""
         esc = self.require(esc_id, user)

@@ -162,7 +162,7 @@ def return_to_queue(esc_id: CaseId, request: Request, user: UserDep, services: S
     try:
         return services.escalations.detail(esc_id, user)
     except EscalationError:
-        return returned  # returned to a queue this liaison does not see: only the summary
+        return dict(returned)  # returned to a queue this liaison does not see: only the summary
 
 
 @router.post("/escalations/{esc_id}/notes")

@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -107,11 +108,11 @@ class WeComChannel:
         return self.data.webhook_key(chat_id)
 
     # -- notifications ------------------------------------------------------------------------
-    async def notify(self, esc: dict[str, Any], event: str) -> None:
+    async def notify(self, esc: Mapping[str, Any], event: str) -> None:
         """Tell the liaison(s) in WeCom about a new escalation or a new owner message."""
         await self.services.db(self._notify, esc, event)
 
-    def _notify(self, esc: dict[str, Any], event: str) -> None:
+    def _notify(self, esc: Mapping[str, Any], event: str) -> None:
         registry = self.services.registry
         names = [esc.get("claimed_by") or esc.get("liaison_username")]
         userids = [
