@@ -437,3 +437,29 @@ def test_console_login_and_department_isolation(registered: Stack, new_context: 
     expect(gxj.locator("#detail-title")).to_contain_text(XSS_FIRM)  # as text, never markup
     expect(gxj.locator("#status")).to_contain_text("已绑定企业")
     expect(gxj.locator("img")).to_have_count(0)
+
+
+def test_a_long_queue_shows_one_page_and_loads_more_on_request(
+    registered: Stack, new_context: NewContext
+) -> None:
+    stack = registered
+    department = "市商务局"  # a queue of its own: the other tests' queues keep their counts
+    stack.add_liaison("b_com", "b-com-password-1", "王商务", department)
+    PASSWORDS["b_com"] = "b-com-password-1"
+    headers = {"X-Handoff-Secret": stack.env["HANDOFF_SECRET"]}
+    cited = [{"policy_id": "investment-attraction", "title": "招大引强", "departments": [department]}]
+    for i in range(60):
+        packet = {"sender_id": f"web-queue-{i:03d}", "question": f"排队咨询 {i:03d}", "citations": cited}
+        assert (
+            httpx.post(f"{stack.gateway}/internal/handoff", json=packet, headers=headers).status_code == 200
+        )
+
+    console = open_console(new_context(), stack, "b_com")
+    queue = console.locator("#list-queue .esc-item")
+    expect(queue).to_have_count(50)  # the first page, newest first
+    expect(queue.first).to_contain_text("排队咨询 059")
+    expect(console.locator("#count-queue")).to_contain_text("60")
+    console.locator("#list-queue .load-more-button").click()
+    expect(queue).to_have_count(60)
+    expect(queue.last).to_contain_text("排队咨询 000")
+    expect(console.locator("#list-queue .load-more-button")).to_have_count(0)  # nothing more to load
