@@ -23,8 +23,19 @@ def postgres_url() -> str:
 
 @pytest.fixture(params=["sqlite", "postgresql"])
 def store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Store]:
+    """A migrated store on each database."""
+    yield from _store(request.param, tmp_path)
+
+
+@pytest.fixture
+def pg_store(tmp_path: Path) -> Iterator[Store]:
+    """A migrated store on PostgreSQL only (what only PostgreSQL does: NOTIFY)."""
+    yield from _store("postgresql", tmp_path)
+
+
+def _store(dialect: str, tmp_path: Path) -> Iterator[Store]:
     schema = f"hqt_store_{uuid.uuid4().hex[:12]}"  # own schema: parallel runs cannot collide
-    admin = sa.create_engine(postgres_url()) if request.param == "postgresql" else None
+    admin = sa.create_engine(postgres_url()) if dialect == "postgresql" else None
     if admin is None:
         url = f"sqlite:///{tmp_path / 'store.db'}"
     else:

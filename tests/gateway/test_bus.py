@@ -6,8 +6,6 @@ from __future__ import annotations
 import asyncio
 import time
 
-import pytest
-
 from gateway.bus import MessageBus, PgListener
 from gateway.data.store import Store
 
@@ -30,9 +28,9 @@ def test_a_stored_message_wakes_the_streams_of_its_conversation_only(store: Stor
     assert bus.followed() == 0  # subscriptions end with their block
 
 
-def test_another_workers_message_wakes_the_stream_through_postgresql(store: Store) -> None:
-    if store.dialect != "postgresql":
-        pytest.skip("NOTIFY is PostgreSQL's; on SQLite other workers are caught by the fallback poll")
+def test_another_workers_message_wakes_the_stream_through_postgresql(pg_store: Store) -> None:
+    """NOTIFY is PostgreSQL's; on SQLite another worker's message is caught by the fallback poll."""
+    store = pg_store
     bus = MessageBus()  # this worker's bus: its own store announces nothing here
     other_worker = Store(store.url)
 
