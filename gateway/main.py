@@ -57,7 +57,7 @@ async def purge_daily(services: Services) -> None:
     """Run the retention purge at start-up and then once a day (every worker: it is idempotent)."""
     while True:
         try:
-            await asyncio.to_thread(retention.purge, services.store, services.settings)
+            await services.db(retention.purge, services.store, services.settings)
         except Exception:
             logger.exception("retention purge failed")
         await asyncio.sleep(PURGE_EVERY_S)

@@ -89,7 +89,7 @@ async def remind_forever(services: Services) -> None:
     """The gateway's reminder loop (every worker runs it; the claims keep each stage single)."""
     while True:
         try:
-            sent = await asyncio.to_thread(
+            sent = await services.db(
                 send_due,
                 services.store,
                 services.registry,

@@ -121,7 +121,7 @@ class KfChannel:
         position, read = cursor.cursor, 0
         for _ in range(MAX_PAGES):
             try:
-                page = await asyncio.to_thread(self.client.sync_msg, open_kfid, position, token)
+                page = await self.services.db(self.client.sync_msg, open_kfid, position, token)
             except KfError as exc:
                 if exc.errcode != INVALID_MSG_TOKEN:
                     raise
