@@ -22,6 +22,7 @@ from actions.replies import (
     OFFER_BUTTONS,
     record_citation,
     source,
+    source_name,
     time_note,
 )
 from knowledge.answerable import Match, states
@@ -68,11 +69,13 @@ def letter_states_procedure(topic: str, rec: dict[str, Any]) -> bool:
 def render_answer(rec: dict[str, Any], related: list[Match]) -> str:
     """Lead sentence (the record's benefit), the verbatim quote with its citation, a time note, related titles."""
     planned = (
-        "（答复函表述为拟出台/计划中的措施，尚未明确实施细则）" if rec.get("status") == "planned" else ""
+        f"（{source_name(rec)}表述为拟出台/计划中的措施，尚未明确实施细则）"
+        if rec.get("status") == "planned"
+        else ""
     )
     lines = [
         f"{rec.get('benefit') or rec['title']}{planned}",
-        f"答复函原文（{rec['title']}）：“{rec['quote']}”{record_citation(rec)}",
+        f"{source_name(rec)}原文（{rec['title']}）：“{rec['quote']}”{record_citation(rec)}",
     ]
     note = time_note(rec)
     if note:
@@ -139,7 +142,7 @@ def not_in_letter(
         rec = default_searcher().policies[related.hit.policy_id]
         departments = list(rec.get("departments") or departments)
         parts.append(
-            f"供参考，答复函中相关的内容（不是对这个问题的回答）是【{rec['title']}】：“{rec['quote']}”"
+            f"供参考，{source_name(rec)}中相关的内容（不是对这个问题的回答）是【{rec['title']}】：“{rec['quote']}”"
             f"{record_citation(rec)}"
         )
         sources = [source(rec)]

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import re
+from datetime import date
 from typing import Any
 
-from knowledge.search import Hit
+from knowledge.records import DEFAULT_SOURCE, Source
+from knowledge.search import Hit, default_searcher
 
 LETTER = "答复函"  # 中工信函〔2022〕38号, cited by its short name in every reply
 LETTER_FULL = "中工信函〔2022〕38号答复函"
@@ -20,24 +22,62 @@ OFFER_BUTTONS = [
 _DATED = re.compile(r"\d{4}\s*-\s*\d{4}|拟|计划|今年|目前|截至")
 
 
-def citation(section: str, departments: list[str] | tuple[str, ...]) -> str:
-    """'（依据：答复函 三（二），2022年6月8日；负责部门：市工业和信息化局）'."""
+def chinese_date(iso: str) -> str:
+    """'2026-03-01' → '2026年3月1日' (unchanged when it is not an ISO date)."""
+    try:
+        day = date.fromisoformat(iso)
+    except ValueError:
+        return iso
+    return f"{day.year}年{day.month}月{day.day}日"
+
+
+def source_of(rec: dict[str, Any]) -> Source | None:
+    """The document a record quotes (the 2022 letter unless an editor's record names another)."""
+    return default_searcher().sources.get(rec.get("source_id") or DEFAULT_SOURCE)
+
+
+def source_name(rec: dict[str, Any]) -> str:
+    """How replies name the record's source: 答复函, or the 文号/title of a later notice."""
+    src = source_of(rec)
+    return src.citation_name if src else LETTER
+
+
+def citation(section: str, departments: list[str] | tuple[str, ...], src: Source | None = None) -> str:
+    """'（依据：答复函 三（二），2022年6月8日；负责部门：市工业和信息化局）', naming the record's own source."""
     deps = "、".join(departments)
-    return f"（依据：{LETTER} {section}，{LETTER_DATE}" + (f"；负责部门：{deps}" if deps else "") + "）"
+    name, when = (src.citation_name, chinese_date(src.date)) if src else (LETTER, LETTER_DATE)
+    return (
+        f"（依据：{name} {section}"
+        + (f"，{when}" if when else "")
+        + (f"；负责部门：{deps}" if deps else "")
+        + "）"
+    )
 
 
 def record_citation(rec: dict[str, Any] | Hit) -> str:
-    """The citation line of one record."""
+    """The citation line of one record, with its own source's name and date."""
     if isinstance(rec, Hit):
-        return citation(rec.section, rec.departments)
-    return citation(rec["section"], rec.get("departments") or [])
+        rec = default_searcher().get(rec.policy_id) or {
+            "section": rec.section,
+            "departments": rec.departments,
+        }
+    return citation(rec["section"], rec.get("departments") or [], source_of(rec))
 
 
-def time_note(rec: dict[str, Any]) -> str:
-    """For a record that carries a period or a plan: check the current rules with the department."""
+def time_note(rec: dict[str, Any], today: date | None = None) -> str:
+    """What the owner must know about time: a validity period that ended or has not begun, or, for a
+    record that carries a period or a plan, that the source describes its own time."""
+    deps = "、".join(rec.get("departments") or [DEFAULT_DEPARTMENT])
+    today = today or date.today()
+    until, since = rec.get("valid_until") or "", rec.get("valid_from") or ""
+    if until and until < today.isoformat():
+        return f"该措施的有效期至{chinese_date(until)}，现在可能已经失效，现行规定请向{deps}核实。"
+    if since and since > today.isoformat():
+        return f"该措施自{chinese_date(since)}起施行，尚未开始，具体请向{deps}核实。"
     if rec.get("status") == "planned" or _DATED.search(rec["quote"]):
-        deps = "、".join(rec.get("departments") or [DEFAULT_DEPARTMENT])
-        return f"答复函写于{LETTER_DATE}，所述为当时的情况或计划，现行规定请向{deps}核实。"
+        src = source_of(rec)
+        name, when = (src.citation_name, chinese_date(src.date)) if src else (LETTER, LETTER_DATE)
+        return f"{name}写于{when}，所述为当时的情况或计划，现行规定请向{deps}核实。"
     return ""
 
 

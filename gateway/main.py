@@ -19,7 +19,7 @@ from gateway.cors import OwnerRoutesCORS
 from gateway.data import retention
 from gateway.data.store import StoreError
 from gateway.reminders import remind_forever
-from gateway.routes import admin, chat, escalations, handoff, health, liaison, pages, vocabulary
+from gateway.routes import admin, chat, escalations, handoff, health, knowledge, liaison, pages, vocabulary
 from gateway.schemas import ErrorOut, refusals
 from gateway.services import Services
 from gateway.wecom import callback as wecom_callback
@@ -75,6 +75,8 @@ def create_app(settings: Settings | None = None, services: Services | None = Non
         listener = PgListener(svc.store.url, svc.bus) if svc.store.dialect == "postgresql" else None
         if listener is not None:
             listener.start()
+        # The seed records the store lacks, and an index built from what is published (usually current).
+        await svc.db(svc.knowledge.sync)
         start_channels(svc)
         svc.spawn(purge_daily(svc), "retention-purge")
         svc.spawn(remind_forever(svc), "sla-reminders")
@@ -103,7 +105,18 @@ def create_app(settings: Settings | None = None, services: Services | None = Non
         return app.openapi_schema
 
     app.openapi = openapi  # type: ignore[method-assign]
-    for module in (chat, handoff, liaison, escalations, admin, health, pages, vocabulary, wecom_callback):
+    for module in (
+        chat,
+        handoff,
+        liaison,
+        escalations,
+        admin,
+        knowledge,
+        health,
+        pages,
+        vocabulary,
+        wecom_callback,
+    ):
         app.include_router(module.router)
     if settings.allowed_origins_list:
         app.add_middleware(OwnerRoutesCORS, allow_origins=settings.allowed_origins_list)

@@ -46,8 +46,9 @@ _REFUSALS = {
     401: "missing or invalid credentials (Bearer token or conversation token)",
     403: "not allowed",
     404: "not found (or not visible to you)",
-    409: "conflicts with the case's state",
+    409: "conflicts with the current state (of a case, a record)",
     413: "text or body too long",
+    415: "unsupported file type",
     429: "too many requests; try again later",
     503: "storage or a dependency is temporarily unavailable; nothing was changed",
 }

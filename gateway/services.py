@@ -17,6 +17,7 @@ from gateway.data.audit import Audit
 from gateway.data.escalations import Escalations
 from gateway.data.registry import Registry
 from gateway.data.store import Store
+from gateway.knowledge import Knowledge
 from gateway.rasa_client import RasaClient
 from huiqitong.settings import Settings
 
@@ -50,6 +51,7 @@ class Services:
     bus: MessageBus = field(default_factory=MessageBus)  # wakes the live streams; see gateway.bus
     tasks: set[asyncio.Task[Any]] = field(default_factory=set)  # background work, held until done
     loop: asyncio.AbstractEventLoop | None = None  # the app's, set at start-up
+    knowledge: Knowledge = None  # type: ignore[assignment]  # set in __post_init__ from the store
 
     @classmethod
     def build(cls, settings: Settings, rasa: RasaClient | None = None) -> Services:
@@ -78,6 +80,8 @@ class Services:
     def __post_init__(self) -> None:
         if self.audit is None:
             self.audit = Audit(self.store)
+        if self.knowledge is None:
+            self.knowledge = Knowledge(self.store, self.settings)
         self.store.listeners.append(self.bus.publish)
 
     def deliveries(self, sender_id: str, channel: str, replies: list[dict[str, Any]]) -> list[dict[str, str]]:
@@ -155,3 +159,13 @@ def current_admin(user: UserDep) -> dict[str, str]:
 
 
 AdminDep = Annotated[dict[str, str], Depends(current_admin)]
+
+
+def current_editor(user: UserDep) -> dict[str, str]:
+    """The logged-in staff member when they keep the knowledge (``editor``) or administer (``admin``), or 403."""
+    if user.get("role") not in ("editor", "admin"):
+        raise HTTPException(403, "editors only")
+    return user
+
+
+EditorDep = Annotated[dict[str, str], Depends(current_editor)]

@@ -2,32 +2,63 @@
 
 from __future__ import annotations
 
+import fcntl
 import hashlib
 import json
+import os
+import sqlite3
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
 import sqlite_utils
 
 from huiqitong.settings import ROOT, Settings, get_settings
-from knowledge.records import Policy, load_policies
-from knowledge.segment import segmented
+from knowledge.records import Policy, Source, load_policies, load_sources
+from knowledge.segment import add_words, segmented
 
 # Code whose change alters what is indexed; a change here rebuilds the index like a data change.
 _INDEX_CODE = ("knowledge/text.py", "knowledge/segment.py", "knowledge/build.py", "knowledge/records.py")
 FTS_COLUMNS = ("title_seg", "aliases_seg", "quote_seg", "benefit_seg")
+_POLICY_COLUMNS: dict[str, type] = {
+    "id": str,
+    "section_title": str,
+    "file": str,
+    "title": str,
+    "section": str,
+    "departments": str,
+    "category": str,
+    "audience": str,
+    "benefit": str,
+    "amounts_wan": str,
+    "conditions": str,
+    "status": str,
+    "quote": str,
+    "aliases": str,
+    "source_id": str,
+    "valid_from": str,
+    "valid_until": str,
+}
 
 
-def source_hash(settings: Settings) -> str:
-    """Hash of every input of the index: records, source letter, jieba dictionary, indexing code."""
+def content_hash(policies: list[Policy], sources: list[Source], settings: Settings) -> str:
+    """Hash of every input of the index: records, sources, the jieba dictionary and the indexing code.
+
+    The same records give the same hash whether they came from the YAML seed or the editors' store.
+    """
     digest = hashlib.sha256()
-    files = [
-        *sorted(settings.policies_dir.glob("*.yml")),
-        *sorted(settings.sources_dir.glob("*")),
-        *sorted(settings.jieba_dict_dir.glob("*.txt")),
-        *(ROOT / name for name in _INDEX_CODE),
-    ]
-    for path in files:
+    digest.update(
+        json.dumps(
+            [[p.as_dict(), p.section_title, p.source_file] for p in policies],
+            ensure_ascii=False,
+            sort_keys=True,
+        ).encode()
+    )
+    ordered = sorted(sources, key=lambda s: s.id)
+    digest.update(json.dumps([s.__dict__ for s in ordered], ensure_ascii=False, sort_keys=True).encode())
+    for path in [*sorted(settings.jieba_dict_dir.glob("*.txt")), *(ROOT / name for name in _INDEX_CODE)]:
         digest.update(path.name.encode())
         digest.update(path.read_bytes())
     return digest.hexdigest()
@@ -44,23 +75,32 @@ def passage_row(policy: Policy) -> dict[str, str]:
     }
 
 
-def write_index(db: sqlite_utils.Database, policies: list[Policy], passages: list[dict[str, str]]) -> None:
-    """(Re)create the tables of an index in ``db`` from records and passages."""
-    for table in ("passages_vocab", "passages_fts", "passages", "policies", "meta"):
+def write_index(
+    db: sqlite_utils.Database,
+    policies: list[Policy],
+    passages: list[dict[str, str]],
+    sources: list[Source] | None = None,
+) -> None:
+    """(Re)create the tables of an index in ``db`` from records, passages and source documents."""
+    for table in ("passages_vocab", "passages_fts", "passages", "policies", "sources", "meta"):
         db.execute(f"DROP TABLE IF EXISTS [{table}]")
+    db.table("policies").create(_POLICY_COLUMNS, pk="id")
     db.table("policies").insert_all(
         (
             {
                 "id": p.id,
                 "section_title": p.section_title,
+                "file": p.source_file,
                 **{k: v for k, v in p.as_dict().items() if k != "policy_id"},
             }
             for p in policies
         ),
-        pk="id",
     )
+    db.table("sources").create(dict.fromkeys(Source.__dataclass_fields__, str), pk="id")
+    db.table("sources").insert_all(s.__dict__ for s in sources or [])
     passages_table = db.table("passages")
-    passages_table.insert_all(passages, pk="id")
+    passages_table.create({"id": int, "policy_id": str, **dict.fromkeys(FTS_COLUMNS, str)}, pk="id")
+    passages_table.insert_all(passages)
     passages_table.create_index(["policy_id"])
     passages_table.enable_fts(
         list(FTS_COLUMNS), fts_version="FTS5", tokenize="unicode61", create_triggers=False
@@ -71,43 +111,82 @@ def write_index(db: sqlite_utils.Database, policies: list[Policy], passages: lis
     db.execute("CREATE VIRTUAL TABLE passages_vocab USING fts5vocab(passages_fts, 'row')")
 
 
-def build(settings: Settings | None = None, *, force: bool = False) -> bool:
-    """Build the knowledge base when its inputs changed.
+def index_meta(path: Path) -> dict[str, str]:
+    """The ``meta`` table of a built index (empty when there is none)."""
+    if not path.exists():
+        return {}
+    con = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
+    try:
+        return dict(con.execute("SELECT key, value FROM meta").fetchall())
+    except sqlite3.DatabaseError:  # no meta table: an index from before, or not an index at all
+        return {}
+    finally:
+        con.close()
+
+
+@contextmanager
+def index_lock(path: Path) -> Iterator[None]:
+    """Serialise builders of one index (``make kb``, every gateway worker publishing)."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with open(path.with_name(path.name + ".lock"), "a") as handle:
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
+
+
+def write_index_file(
+    path: Path, policies: list[Policy], sources: list[Source], *, origin: str, wanted: str
+) -> dict[str, Any]:
+    """Write a complete index to a new file and move it over ``path`` in one step: a search that has the
+    old file open keeps reading it, the next one opens the new file. Call under :func:`index_lock`.
+
+    Expired records stay in the ``policies`` table (for export) but get no passage: search never
+    finds them, so the bot never offers them as current.
 
     Returns:
-        True when the index was (re)built, False when it was already current.
+        ``{"records": searchable records, "built_ms": ...}``.
     """
-    settings = settings or get_settings()
-    wanted = source_hash(settings)
-    path: Path = settings.kb_path
-    if path.exists() and not force:
-        current = sqlite_utils.Database(path)
-        if "meta" in current.table_names():
-            row = current.execute("SELECT value FROM meta WHERE key = 'source_hash'").fetchone()
-            if row and row[0] == wanted:
-                return False
-        current.close()
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_suffix(".tmp")
+    started = time.perf_counter()
+    tmp = path.with_name(f"{path.name}.{os.getpid()}.tmp")
     tmp.unlink(missing_ok=True)
     db = sqlite_utils.Database(tmp)
-    policies = load_policies(settings.policies_dir)
-    write_index(db, policies, [passage_row(p) for p in policies])
+    policies = sorted(policies, key=lambda p: p.id)  # the same rows whether from the seed or the store
+    live = [p for p in policies if p.status != "expired"]
+    add_words(alias for p in live for alias in p.aliases)  # cut as the searcher will cut them
+    write_index(db, policies, [passage_row(p) for p in live], sources)
     db.table("meta").insert_all(
         [
             {"key": "source_hash", "value": wanted},
+            {"key": "origin", "value": origin},
             {"key": "built_at", "value": time.strftime("%Y-%m-%dT%H:%M:%S")},
-            {"key": "record_count", "value": str(len(policies))},
-            {"key": "letter", "value": json.dumps(letter_metadata(settings), ensure_ascii=False)},
+            {"key": "record_count", "value": str(len(live))},
         ],
         pk="key",
     )
     db.close()
-    tmp.replace(path)  # atomic: a running search never sees a half-built index
+    tmp.replace(path)
+    return {"records": len(live), "built_ms": round((time.perf_counter() - started) * 1000, 1)}
+
+
+def build(settings: Settings | None = None, *, force: bool = False) -> bool:
+    """Build the knowledge base from the YAML seed when its inputs changed.
+
+    An index the gateway built from the editors' store (``origin`` = ``store``) is left alone unless
+    ``force``: the gateway rebuilds it from the store whenever the store, the dictionary or this code
+    changes, and a seed change reaches the store when the gateway starts.
+
+    Returns:
+        True when the index was (re)built, False when it was already current or managed by the store.
+    """
+    settings = settings or get_settings()
+    path: Path = settings.kb_path
+    policies, sources = load_policies(settings.policies_dir), load_sources(settings.sources_dir)
+    wanted = content_hash(policies, sources, settings)
+    meta = index_meta(path)
+    if not force and (meta.get("source_hash") == wanted or meta.get("origin") == "store"):
+        return False
+    with index_lock(path):
+        write_index_file(path, policies, sources, origin="seed", wanted=wanted)
     return True
-
-
-def letter_metadata(settings: Settings) -> dict[str, str]:
-    """Metadata of the source letter (issuer, 文号, date, 公开方式) from ``sources/*.meta.json``."""
-    meta = settings.sources_dir / "letter-2022-38.meta.json"
-    return json.loads(meta.read_text(encoding="utf-8")) if meta.exists() else {}

@@ -7,17 +7,20 @@ alias table; a query is one FTS5 statement ranked by bm25 with title and aliases
 from __future__ import annotations
 
 import json
+import logging
 import sqlite3
 import threading
+import time
 from dataclasses import asdict, dataclass
-from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
 from huiqitong.settings import get_settings
-from knowledge.segment import terms
+from knowledge.records import Source
+from knowledge.segment import add_words, terms
 from knowledge.text import normalize
 
+logger = logging.getLogger(__name__)
 # bm25 column weights, in FTS_COLUMNS order: title, aliases, quote, benefit.
 WEIGHTS = (6.0, 5.0, 1.0, 1.5)
 # An alias or title found verbatim in the question is the strongest signal owners give us.
@@ -61,14 +64,24 @@ class Searcher:
         self._local = threading.local()
         self._path = path
         con = self._connect()
+        self.identity = _identity(path)
         rows = con.execute("SELECT * FROM policies").fetchall()
         cols = [d[0] for d in con.execute("SELECT * FROM policies LIMIT 0").description]
+        # Expired records have no passage and are not offered: the bot only knows what is current.
         self.policies: dict[str, dict[str, Any]] = {}
         for row in rows:
             rec = dict(zip(cols, row, strict=True))
             for key in ("departments", "aliases", "amounts_wan", "conditions"):
                 rec[key] = json.loads(rec[key]) if rec[key] else None
-            self.policies[rec["id"]] = rec
+            if rec.get("status") != "expired":
+                self.policies[rec["id"]] = rec
+        scols = [d[0] for d in con.execute("SELECT * FROM sources LIMIT 0").description]
+        self.sources: dict[str, Source] = {
+            row[0]: Source(**dict(zip(scols, row, strict=True)))
+            for row in con.execute("SELECT * FROM sources").fetchall()
+        }
+        # Aliases an editor added after the dictionary was written: search must cut them whole too.
+        add_words(alias for rec in self.policies.values() for alias in rec["aliases"] or [])
         # Normalised phrase → policy ids, longest first, for the verbatim-phrase bonus.
         phrases: dict[str, set[str]] = {}
         for pid, rec in self.policies.items():
@@ -153,10 +166,62 @@ class Searcher:
         return self.policies.get(policy_id)
 
 
-@lru_cache(maxsize=1)
+def _identity(path: Path) -> tuple[int, int]:
+    """What changes when a new index is moved over ``path``."""
+    stat = path.stat()
+    return stat.st_ino, stat.st_mtime_ns
+
+
+class _Current:
+    """The process-wide searcher, replaced when a new index file appears (an editor published).
+
+    At most every ``RELOAD_CHECK_S`` a request looks at the file; a changed file is opened and swapped
+    in whole, so a search in flight finishes on the index it started with.
+    """
+
+    def __init__(self) -> None:
+        self.searcher: Searcher | None = None
+        self.checked = 0.0
+        self.lock = threading.Lock()
+
+    def get(self) -> Searcher:
+        now = time.monotonic()
+        current = self.searcher
+        if current is not None and now - self.checked < RELOAD_CHECK_S:
+            return current
+        with self.lock:
+            current, self.checked = self.searcher, now
+            path = get_settings().kb_path
+            try:
+                changed = current is None or _identity(path) != current.identity
+            except FileNotFoundError:
+                changed = current is None
+            if changed:
+                try:
+                    self.searcher = current = Searcher(path)
+                except (FileNotFoundError, sqlite3.DatabaseError):
+                    if current is None:
+                        raise
+                    logger.exception(
+                        "new knowledge base at %s unreadable; still serving the previous one", path
+                    )
+            assert current is not None
+            return current
+
+
+RELOAD_CHECK_S = 1.0
+_current = _Current()
+
+
+def reset_searcher() -> None:
+    """Forget the process-wide searcher (tests that point the settings at another index)."""
+    _current.searcher, _current.checked = None, 0.0
+
+
 def default_searcher() -> Searcher:
-    """The process-wide searcher over the configured index, opened on first use."""
-    return Searcher(get_settings().kb_path)
+    """The process-wide searcher over the configured index: opened on first use, reopened when the
+    index file was replaced (at most ``RELOAD_CHECK_S`` late)."""
+    return _current.get()
 
 
 def search(query: str, top: int = 5) -> list[Hit]:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import logging
 import re
+from collections.abc import Iterable
 from functools import lru_cache
 from pathlib import Path
 
@@ -26,6 +27,7 @@ STOPWORDS = frozenset(
 """.split()
 )
 _TOKEN = re.compile(r"\w", re.UNICODE)
+_CJK_ONLY = re.compile(r"[\u4e00-\u9fff]+")
 logging.getLogger("jieba").setLevel(logging.WARNING)
 
 
@@ -38,6 +40,19 @@ def tokenizer() -> jieba.Tokenizer:
     for path in sorted(folder.glob("*.txt")):
         tok.load_userdict(str(path))
     return tok
+
+
+def add_words(new: Iterable[str]) -> None:
+    """Teach the tokenizer the names editors gave a record (aliases) that it would cut into single
+    characters (鑫光智能 → 鑫/光/智能): such a name is then one search term in the index and in questions.
+    Names it already cuts into words are left as they are, so the seed's segmentation does not move."""
+    tok = tokenizer()
+    for word in new:
+        key = normalize(word).lower().strip()
+        if len(key) < 3 or tok.FREQ.get(key) or not _CJK_ONLY.fullmatch(key):
+            continue
+        if any(len(piece) == 1 for piece in tok.cut(key)):
+            tok.add_word(key)
 
 
 def terms(text: str, *, drop_stopwords: bool = True) -> list[str]:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import shutil
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -65,6 +66,18 @@ def stack(tmp_path_factory: pytest.TempPathFactory, wecom_server: FakeWeComServe
         ALLOWED_ORIGINS=f"http://127.0.0.1:{free_port()}",
         REMINDER_INTERVAL_S="1",
     )
+    with Stack(env=env, logs=tmp).running() as running:
+        yield running
+
+
+@pytest.fixture(scope="session")
+def kb_stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
+    """A stack of its own for the knowledge-operations tests: editors publish into a copy of the
+    knowledge base, so what they change never reaches the shared stack's answers."""
+    _require_model()
+    tmp = tmp_path_factory.mktemp("kb_stack")
+    shutil.copy(ROOT / "var" / "knowledge.db", tmp / "knowledge.db")
+    env = stack_env(tmp, KB_PATH=str(tmp / "knowledge.db"))
     with Stack(env=env, logs=tmp).running() as running:
         yield running
 

@@ -17,7 +17,7 @@ from gateway.data.store import Store
 
 LEVELS = ("无", "市级", "省级", "国家级小巨人", "单项冠军培育")
 LIAISON_STATUSES = ("working", "away")
-ROLES = ("liaison", "admin")
+ROLES = ("liaison", "editor", "admin")
 
 
 class RegistryError(ValueError):

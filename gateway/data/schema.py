@@ -224,6 +224,45 @@ reminders_sent = sa.Table(
     sa.Column("sent_at", UTCDateTime(), nullable=False),
 )
 
+# Knowledge the editors keep (gateway.data.knowledge): source documents, and every version of every
+# record. A record's published version is what the index is built from; a draft waits for publishing.
+kb_sources = sa.Table(
+    "kb_sources",
+    metadata,
+    sa.Column("id", sa.String(64), primary_key=True),
+    sa.Column("title", sa.Text, nullable=False),
+    sa.Column("doc_no", sa.String(128), nullable=False, default=""),
+    sa.Column("issuer", sa.String(128), nullable=False, default=""),
+    sa.Column("date", sa.String(10), nullable=False, default=""),
+    sa.Column("disclosure", sa.String(32), nullable=False, default=""),
+    sa.Column("cited_as", sa.String(64), nullable=False, default=""),
+    sa.Column("contact", sa.String(128), nullable=False, default=""),
+    sa.Column("text", sa.Text, nullable=False),
+    sa.Column("created_by", sa.String(64), nullable=False),
+    sa.Column("created_at", UTCDateTime(), nullable=False),
+)
+kb_records = sa.Table(
+    "kb_records",
+    metadata,
+    sa.Column("id", sa.String(64), primary_key=True),
+    sa.Column("published_version", sa.Integer),
+    sa.Column("draft_version", sa.Integer),
+    sa.Column("updated_by", sa.String(64), nullable=False),
+    sa.Column("updated_at", UTCDateTime(), nullable=False),
+)
+kb_record_versions = sa.Table(
+    "kb_record_versions",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("record_id", sa.String(64), nullable=False),
+    sa.Column("version", sa.Integer, nullable=False),
+    sa.Column("data", sa.Text, nullable=False),  # the record as JSON (gateway.knowledge.RecordIn's fields)
+    sa.Column("author", sa.String(64), nullable=False),
+    sa.Column("note", sa.String(200), nullable=False, default=""),
+    sa.Column("created_at", UTCDateTime(), nullable=False),
+    sa.Column("published_at", UTCDateTime()),
+    sa.UniqueConstraint("record_id", "version", name="uq_kb_record_version"),
+)
 
 # The console's case list (gateway.data.escalations.page_for): unread counts per case, and the open
 # cases only (a partial index: resolved cases pile up, open ones stay few).

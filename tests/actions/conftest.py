@@ -8,7 +8,7 @@ import pytest
 
 from huiqitong.settings import Settings, get_settings
 from knowledge.build import build
-from knowledge.search import default_searcher
+from knowledge.search import reset_searcher
 
 
 @pytest.fixture(scope="session", autouse=True)
@@ -19,10 +19,10 @@ def knowledge_base(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Setting
         mp.setenv("KB_PATH", str(directory / "kb.db"))
         mp.setenv("VAR_DIR", str(directory))
         get_settings.cache_clear()
-        default_searcher.cache_clear()
+        reset_searcher()
         settings = get_settings()
         assert settings.kb_path == directory / "kb.db"
         assert build(settings) is True
         yield settings
     get_settings.cache_clear()
-    default_searcher.cache_clear()
+    reset_searcher()

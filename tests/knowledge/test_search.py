@@ -131,7 +131,14 @@ def test_a_changed_record_rebuilds(tmp_path: Path) -> None:
     assert build(settings) is True
     assert build(settings) is False
     target = policies_dir / "s3_zjtx.yml"
-    target.write_text(target.read_text(encoding="utf-8") + "\n# edited\n", encoding="utf-8")
+    target.write_text(
+        target.read_text(encoding="utf-8") + "\n# a comment changes no record\n", encoding="utf-8"
+    )
+    assert build(settings) is False
+    text = target.read_text(encoding="utf-8").replace(
+        "title: 专精特新企业增长补贴", "title: 专精特新企业增长奖补"
+    )
+    target.write_text(text, encoding="utf-8")
     assert build(settings) is True
 
 

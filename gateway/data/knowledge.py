@@ -1,0 +1,324 @@
+"""The editors' knowledge: source documents and versioned policy records (tables ``kb_*``).
+
+Every save of a record is a new version (author, time); a record points at its published version and
+at its draft, if any. Publishing moves the draft to published; restoring copies an old version into a
+new draft. Nothing here checks a record's content: ``gateway.knowledge`` does, before it calls in.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any, TypedDict
+
+import sqlalchemy as sa
+
+from gateway.data.schema import kb_record_versions, kb_records, kb_sources, utcnow
+from gateway.data.store import Store
+
+SEED_AUTHOR = "seed"  # versions loaded from knowledge/policies/*.yml, not written by an editor
+SOURCE_FIELDS = ("id", "title", "doc_no", "issuer", "date", "disclosure", "cited_as", "contact")
+
+
+class KnowledgeConflict(ValueError):
+    """A record that exists already, or a step the record's state does not allow."""
+
+
+class VersionInfo(TypedDict):
+    """One version in a record's history."""
+
+    version: int
+    author: str
+    created_at: str
+    state: str  # published | draft | superseded
+    note: str
+    title: str
+    status: str
+
+
+def _state(version: int, row: Any) -> str:
+    if row is not None and version == row.published_version:
+        return "published"
+    if row is not None and version == row.draft_version:
+        return "draft"
+    return "superseded"
+
+
+class KnowledgeData:
+    """Reads and writes sources, records and their versions."""
+
+    def __init__(self, store: Store) -> None:
+        self.store = store
+
+    # -- sources ----------------------------------------------------------------------------------
+    def sources(self, *, with_text: bool = False) -> list[dict[str, Any]]:
+        """Every source document, oldest first (``chars`` always; ``text`` when asked)."""
+        cols = [kb_sources.c[name] for name in SOURCE_FIELDS] + [
+            kb_sources.c.created_by,
+            kb_sources.c.created_at,
+        ]
+        with self.store.engine.connect() as con:
+            rows = con.execute(
+                sa.select(*cols, kb_sources.c.text).order_by(kb_sources.c.created_at, kb_sources.c.id)
+            ).all()
+        out = []
+        for row in rows:
+            item = dict(row._mapping)
+            item["created_at"] = item["created_at"].isoformat()
+            item["chars"] = len(item["text"])
+            if not with_text:
+                del item["text"]
+            out.append(item)
+        return out
+
+    def source(self, source_id: str) -> dict[str, Any] | None:
+        """One source with its text, or None."""
+        return next((s for s in self.sources(with_text=True) if s["id"] == source_id), None)
+
+    def add_source(self, fields: dict[str, str], author: str, source_id: str | None = None) -> str:
+        """Store a new source; its id is ``src-<year>-<n>`` unless given. Returns the id."""
+        with self.store.tx() as con:
+            if source_id is None:
+                year = (fields.get("date") or utcnow().date().isoformat())[:4]
+                taken = con.execute(
+                    sa.select(sa.func.count())
+                    .select_from(kb_sources)
+                    .where(kb_sources.c.id.like(f"src-{year}-%"))
+                ).scalar_one()
+                source_id = f"src-{year}-{taken + 1:04d}"
+                while con.execute(sa.select(kb_sources.c.id).where(kb_sources.c.id == source_id)).first():
+                    taken += 1
+                    source_id = f"src-{year}-{taken + 1:04d}"
+            elif con.execute(sa.select(kb_sources.c.id).where(kb_sources.c.id == source_id)).first():
+                raise KnowledgeConflict(f"source {source_id} exists")
+            con.execute(
+                kb_sources.insert().values(
+                    id=source_id,
+                    text=fields["text"],
+                    created_by=author,
+                    created_at=utcnow(),
+                    **{k: fields.get(k) or "" for k in SOURCE_FIELDS if k != "id"},
+                )
+            )
+        return source_id
+
+    def update_seed_source(self, source_id: str, fields: dict[str, str]) -> bool:
+        """Replace a source the seed loaded (never one an editor added). True when it changed."""
+        with self.store.tx() as con:
+            result = con.execute(
+                kb_sources.update()
+                .where(kb_sources.c.id == source_id, kb_sources.c.created_by == SEED_AUTHOR)
+                .values(**{k: fields.get(k) or "" for k in (*SOURCE_FIELDS[1:], "text")})
+            )
+            return bool(result.rowcount)
+
+    # -- records ----------------------------------------------------------------------------------
+    def records(self) -> list[dict[str, Any]]:
+        """Every record with its newest version's title, section, source and status."""
+        latest = (
+            sa.select(kb_record_versions.c.record_id, sa.func.max(kb_record_versions.c.version).label("v"))
+            .group_by(kb_record_versions.c.record_id)
+            .subquery()
+        )
+        query = (
+            sa.select(kb_records, kb_record_versions.c.data)
+            .join(latest, latest.c.record_id == kb_records.c.id)
+            .join(
+                kb_record_versions,
+                sa.and_(
+                    kb_record_versions.c.record_id == latest.c.record_id,
+                    kb_record_versions.c.version == latest.c.v,
+                ),
+            )
+            .order_by(kb_records.c.id)
+        )
+        with self.store.engine.connect() as con:
+            rows = con.execute(query).all()
+        out = []
+        for row in rows:
+            data = json.loads(row.data)
+            out.append(
+                {
+                    "id": row.id,
+                    "title": data.get("title", ""),
+                    "section": data.get("section", ""),
+                    "source_id": data.get("source_id", ""),
+                    "status": data.get("status", ""),
+                    "category": data.get("category", ""),
+                    "published_version": row.published_version,
+                    "draft_version": row.draft_version,
+                    "updated_at": row.updated_at.isoformat(),
+                    "updated_by": row.updated_by,
+                }
+            )
+        return out
+
+    def state(self, record_id: str) -> dict[str, Any] | None:
+        """``{published_version, draft_version}`` of a record, or None when there is no such record."""
+        with self.store.engine.connect() as con:
+            row = con.execute(sa.select(kb_records).where(kb_records.c.id == record_id)).first()
+        return None if row is None else dict(row._mapping)
+
+    def version(self, record_id: str, version: int) -> dict[str, Any] | None:
+        """One version: ``{version, author, created_at, data}``, or None."""
+        with self.store.engine.connect() as con:
+            row = con.execute(
+                sa.select(kb_record_versions).where(
+                    kb_record_versions.c.record_id == record_id, kb_record_versions.c.version == version
+                )
+            ).first()
+        if row is None:
+            return None
+        return {
+            "version": row.version,
+            "author": row.author,
+            "created_at": row.created_at.isoformat(),
+            "data": json.loads(row.data),
+        }
+
+    def versions(self, record_id: str) -> list[VersionInfo]:
+        """A record's history, newest first."""
+        with self.store.engine.connect() as con:
+            head = con.execute(sa.select(kb_records).where(kb_records.c.id == record_id)).first()
+            rows = con.execute(
+                sa.select(kb_record_versions)
+                .where(kb_record_versions.c.record_id == record_id)
+                .order_by(kb_record_versions.c.version.desc())
+            ).all()
+        out: list[VersionInfo] = []
+        for row in rows:
+            data = json.loads(row.data)
+            out.append(
+                VersionInfo(
+                    version=row.version,
+                    author=row.author,
+                    created_at=row.created_at.isoformat(),
+                    state=_state(row.version, head),
+                    note=row.note,
+                    title=data.get("title", ""),
+                    status=data.get("status", ""),
+                )
+            )
+        return out
+
+    def save(
+        self,
+        record_id: str,
+        data: dict[str, Any],
+        author: str,
+        *,
+        create: bool,
+        publish: bool = False,
+        note: str = "",
+    ) -> int:
+        """Store ``data`` as the record's next version, as its draft (or, with ``publish``, published).
+
+        Raises:
+            KnowledgeConflict: ``create`` and the record exists, or not ``create`` and it does not.
+        """
+        now = utcnow()
+        with self.store.tx() as con:
+            head = con.execute(sa.select(kb_records).where(kb_records.c.id == record_id)).first()
+            if create and head is not None:
+                raise KnowledgeConflict(f"记录 {record_id} 已存在")
+            if not create and head is None:
+                raise KnowledgeConflict(f"没有记录 {record_id}")
+            version = 1
+            if head is not None:
+                version = (
+                    1
+                    + con.execute(
+                        sa.select(sa.func.max(kb_record_versions.c.version)).where(
+                            kb_record_versions.c.record_id == record_id
+                        )
+                    ).scalar_one()
+                )
+            con.execute(
+                kb_record_versions.insert().values(
+                    record_id=record_id,
+                    version=version,
+                    data=json.dumps(data, ensure_ascii=False, sort_keys=True),
+                    author=author,
+                    note=note[:200],
+                    created_at=now,
+                    published_at=now if publish else None,
+                )
+            )
+            values: dict[str, Any] = {"updated_by": author, "updated_at": now}
+            values.update(
+                {"published_version": version, "draft_version": None}
+                if publish
+                else {"draft_version": version}
+            )
+            if head is None:
+                con.execute(kb_records.insert().values(id=record_id, **{"published_version": None, **values}))
+            else:
+                con.execute(kb_records.update().where(kb_records.c.id == record_id).values(**values))
+        return version
+
+    def publish(self, record_id: str, author: str) -> int:
+        """Make the record's draft its published version. Returns the version.
+
+        Raises:
+            KnowledgeConflict: no such record, or no draft to publish.
+        """
+        now = utcnow()
+        with self.store.tx() as con:
+            head = con.execute(sa.select(kb_records).where(kb_records.c.id == record_id)).first()
+            if head is None:
+                raise KnowledgeConflict(f"没有记录 {record_id}")
+            if head.draft_version is None:
+                raise KnowledgeConflict("没有待发布的草稿")
+            con.execute(
+                kb_records.update()
+                .where(kb_records.c.id == record_id)
+                .values(
+                    published_version=head.draft_version,
+                    draft_version=None,
+                    updated_by=author,
+                    updated_at=now,
+                )
+            )
+            con.execute(
+                kb_record_versions.update()
+                .where(
+                    kb_record_versions.c.record_id == record_id,
+                    kb_record_versions.c.version == head.draft_version,
+                )
+                .values(published_at=now)
+            )
+            return int(head.draft_version)
+
+    def published(self) -> list[dict[str, Any]]:
+        """The published version's data of every record, by record id."""
+        query = (
+            sa.select(kb_record_versions.c.data)
+            .join(
+                kb_records,
+                sa.and_(
+                    kb_records.c.id == kb_record_versions.c.record_id,
+                    kb_records.c.published_version == kb_record_versions.c.version,
+                ),
+            )
+            .order_by(kb_records.c.id)
+        )
+        with self.store.engine.connect() as con:
+            return [json.loads(row.data) for row in con.execute(query).all()]
+
+    def latest_authors(self) -> dict[str, tuple[str, dict[str, Any]]]:
+        """Record id → (author, data) of its newest version (the seed only updates what no editor touched)."""
+        latest = (
+            sa.select(kb_record_versions.c.record_id, sa.func.max(kb_record_versions.c.version).label("v"))
+            .group_by(kb_record_versions.c.record_id)
+            .subquery()
+        )
+        query = sa.select(
+            kb_record_versions.c.record_id, kb_record_versions.c.author, kb_record_versions.c.data
+        ).join(
+            latest,
+            sa.and_(
+                kb_record_versions.c.record_id == latest.c.record_id,
+                kb_record_versions.c.version == latest.c.v,
+            ),
+        )
+        with self.store.engine.connect() as con:
+            return {row[0]: (row[1], json.loads(row[2])) for row in con.execute(query).all()}
