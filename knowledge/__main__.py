@@ -6,10 +6,12 @@ import argparse
 import json
 import sys
 import time
+from pathlib import Path
 
 from huiqitong.settings import ROOT, get_settings
 from knowledge.build import build
 from knowledge.evaluate import bm25_ranker, load_eval, misses, score
+from knowledge.export import export
 from knowledge.search import Searcher
 
 
@@ -25,6 +27,10 @@ def main(argv: list[str] | None = None) -> int:
     p_search.add_argument("--json", action="store_true", help="print a JSON array")
     p_show = sub.add_parser("show", help="print one record as JSON")
     p_show.add_argument("id")
+    p_export = sub.add_parser("export", help="write the published knowledge back as YAML records and sources")
+    p_export.add_argument(
+        "--out", help="a directory (policies/ and sources/ under it); default: knowledge/ itself"
+    )
     p_eval = sub.add_parser("eval", help="recall@1/@3 and MRR of our search and rank_bm25")
     p_eval.add_argument("--file", default=str(ROOT / "tests" / "data" / "retrieval_eval.jsonl"))
     p_eval.add_argument("--misses", action="store_true", help="list the questions missed at 3")
@@ -36,6 +42,22 @@ def main(argv: list[str] | None = None) -> int:
         built = build(settings, force=args.force)
         state = "built" if built else "up to date"
         print(f"knowledge base {state}: {settings.kb_path} ({time.perf_counter() - t0:.2f}s)")
+        return 0
+    if args.cmd == "export":
+        if not settings.kb_path.exists():
+            print(
+                f"error: no index at {settings.kb_path} (run `make kb` or start the gateway)", file=sys.stderr
+            )
+            return 1
+        out = Path(args.out) if args.out else None
+        counts = export(
+            settings.kb_path,
+            out / "policies" if out else settings.policies_dir,
+            out / "sources" if out else settings.sources_dir,
+        )
+        print(
+            f"exported {counts['records']} records in {counts['files']} files and {counts['sources']} sources"
+        )
         return 0
     build(settings)
     searcher = Searcher(settings.kb_path)
@@ -57,9 +79,7 @@ def main(argv: list[str] | None = None) -> int:
             return 1
         print(json.dumps(rec, ensure_ascii=False, indent=2))
         return 0
-    cases = load_eval(
-        ROOT / args.file if not args.file.startswith("/") else __import__("pathlib").Path(args.file)
-    )
+    cases = load_eval(ROOT / args.file if not args.file.startswith("/") else Path(args.file))
     ours = lambda q: [h.policy_id for h in searcher.search(q, top=5)]  # noqa: E731
     bm25 = bm25_ranker(searcher)
     print(f"records: {len(searcher.policies)}  questions: {len(cases)}")
