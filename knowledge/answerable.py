@@ -194,6 +194,7 @@ def general_frequency(words: set[str]) -> dict[str, int]:
     return found
 
 
+_ANY_PERSON = frozenset("领导 负责人 人员 人 牵头人".split())
 _PERSON_A = re.compile(r"领导|联系人|电话|挂点|专人|负责人|工作群")
 
 
@@ -249,7 +250,8 @@ def recipient_amounts(rec: dict[str, Any]) -> list[dict[str, Any]]:
 
 
 # Nouns that say nothing about which measure is meant, however an owner uses them (营收, 产值 … only say
-# what a growth figure measures, which the letter leaves open).
+# what a growth figure measures, which the letter leaves open): the means of a thing (渠道, 途径), its
+# size (封顶, 额度), a place or a team in general (外地, 小组) name the kind of answer, not the topic.
 _PLAIN_NOUNS = frozenset(
     """
 朋友 事情 事 东西 时候 地方 老板 同事 大家 人家 人 钱 问题 情况 文件 内容 方面 部分 东东 答复 答复函 机器人 客服
@@ -259,9 +261,11 @@ _PLAIN_NOUNS = frozenset(
 办法 细则 文件 文号 规定 条文 原文 机构 组织 单位 部门 地方 专项 项目 计划 安排 活动 全称 简称
 奖金 补贴 补助 资助 奖励 奖补 钱款 资金 干嘛 干啥 啥子 关系 机会 资格
 营收 营业收入 收入 产值 销售额 销售 利润 业绩 营业额 效益
+渠道 途径 方式 门路 路子 封顶 上限 额度 金额 数额 顶格 外地 本地 当地 异地 外省 各地 城市 小组 团队 队伍 专班
 """.split()
 )
 _FOCUS_TAGS = ("n", "nz", "nt", "nw")
+_SELF = frozenset("我们 我哋 我司 我厂 我公司 本公司 咱们 我企 我们公司 我们厂".split())
 _QUESTION_CLAUSE = re.compile(
     r"[?？]|吗|呢|么|多少|几多|什么|啥|哪|怎|如何|能否|是否|可否|有没有|能不能|可不可以|是不是|谁"
 )
@@ -274,8 +278,13 @@ def focus_nouns(question: str) -> list[str]:
     found = []
     known = _dictionary_words()
     for clause in asking:
+        previous = ""
         for token in _pos_tokenizer().cut(clause.lower()):
             word, flag = token.word.strip(), token.flag
+            # 我们灯饰厂, 我司这种企业: the owner describing their firm, not what they ask about.
+            after_self, previous = previous in _SELF, word or previous
+            if after_self:
+                continue
             # A word no dictionary knows is as likely a typo (资注, 贴西) as a topic: it decides nothing.
             if (
                 flag in _FOCUS_TAGS
@@ -320,7 +329,9 @@ def covers(rec: dict[str, Any], word: str) -> bool:
 def off_focus(question: str, rec: dict[str, Any]) -> str | None:
     """A noun the question asks about that the record never speaks of, when half of them are such; else None."""
     nouns = focus_nouns(question)
-    missing = [n for n in nouns if not covers(rec, n)]
+    # "哪位领导任主任" of a record that names a person: 领导 is the kind of answer asked for, not a topic.
+    names_person = bool(_NAME_A.search(normalize(rec["quote"])))
+    missing = [n for n in nouns if not covers(rec, n) and not (names_person and n in _ANY_PERSON)]
     return missing[0] if nouns and len(missing) * 2 >= len(nouns) else None
 
 
