@@ -211,6 +211,19 @@ class ActionRespond(Action):
             # The owner's own application of a measure of the letter: a specific case, for a person.
             return await hand_off(dispatcher, tracker, reason="specific_case")
         if u.aspect == "procedure":
+            if subject is not None and not letter_states_procedure(
+                u.procedure_topic or "", policies[subject.hit.policy_id]
+            ):
+                # Another record the message is about as much may give it (the letter's date, not its 文号).
+                subject = next(
+                    (
+                        m
+                        for m in strong[1:]
+                        if m.weight >= max(MIN_EVIDENCE, subject.weight)
+                        and letter_states_procedure(u.procedure_topic or "", policies[m.hit.policy_id])
+                    ),
+                    subject,
+                )
             rec = policies[subject.hit.policy_id] if subject else None
             if rec is not None and letter_states_procedure(u.procedure_topic or "", rec):
                 return answer(dispatcher, subject, [], text, offer_check=False)  # type: ignore[arg-type]

@@ -36,6 +36,13 @@ DEMO_LIAISONS = [
         "department": "火炬开发区（镇街挂点）",
     },
     {
+        "username": "editor_liu",
+        "password": "demo-editor-2022",
+        "name": "刘洋",
+        "department": "市工业和信息化局",
+        "role": "editor",
+    },
+    {
         "username": "admin_zhao",
         "password": "demo-admin-2022",
         "name": "赵敏",
@@ -210,7 +217,7 @@ def main(argv: list[str] | None = None) -> int:
             if present:
                 print("Demo console logins:")
                 for liaison in present:
-                    role = "，管理员" if liaison.get("role") == "admin" else ""
+                    role = {"admin": "，管理员", "editor": "，知识库编辑"}.get(str(liaison.get("role")), "")
                     print(
                         f"  {liaison['username']} / {liaison['password']}  ({liaison['name']}, {liaison['department']}{role})"
                     )

@@ -1,0 +1,119 @@
+"""The editors' API over HTTP on a stack of its own: roles, refusals per field, and a published record
+answered by the real bot (Rasa, action server) through /api/chat without a restart, cited by its source."""
+
+from __future__ import annotations
+
+import time
+
+import httpx
+import pytest
+
+from bench.stack import Stack
+from tests.webchat import WebChat
+
+NOTICE = (
+    "中山市工业和信息化局关于支持企业建设数字化车间的通知\n"
+    "一、对新认定的市级数字化车间，一次性给予50万元奖励。\n"
+    "二、本通知自2026年2月1日起施行。\n"
+)
+RECORD = {
+    "id": "digital-workshop-award-2026",
+    "title": "市级数字化车间奖励",
+    "section": "第一条",
+    "departments": ["市工业和信息化局"],
+    "category": "digital_transformation",
+    "audience": "新认定的市级数字化车间",
+    "benefit_text": "新认定的市级数字化车间一次性奖励50万元。",
+    "amounts_wan": [{"min": 50, "max": 50, "label": "数字化车间奖励"}],
+    "conditions": None,
+    "aliases": ["数字化车间奖励", "数字化车间"],
+    "status": "in_force",
+    "valid_from": None,
+    "valid_until": None,
+    "quote": "对新认定的市级数字化车间，一次性给予50万元奖励。",
+}
+
+
+def login(stack: Stack, username: str, password: str) -> dict[str, str]:
+    resp = httpx.post(f"{stack.gateway}/api/liaison/login", json={"username": username, "password": password})
+    assert resp.status_code == 200, resp.text
+    return {"Authorization": f"Bearer {resp.json()['token']}"}
+
+
+@pytest.fixture(scope="module")
+def staff(kb_stack: Stack) -> dict[str, dict[str, str]]:
+    kb_stack.add_liaison("api_editor", "editor-pass-1", "编辑甲", "市工业和信息化局", role="editor")
+    kb_stack.add_liaison("api_liaison", "liaison-pass-1", "联络员乙", "市工业和信息化局")
+    return {
+        "editor": login(kb_stack, "api_editor", "editor-pass-1"),
+        "liaison": login(kb_stack, "api_liaison", "liaison-pass-1"),
+    }
+
+
+def test_only_editors_and_admins_reach_the_knowledge(
+    kb_stack: Stack, staff: dict[str, dict[str, str]]
+) -> None:
+    base = f"{kb_stack.gateway}/api/knowledge"
+    assert httpx.get(f"{base}/records").status_code == 401
+    refused = httpx.get(f"{base}/records", headers=staff["liaison"])
+    assert refused.status_code == 403
+    assert refused.json() == {"detail": "editors only"}
+    records = httpx.get(f"{base}/records", headers=staff["editor"]).json()
+    assert {"zjtx-growth-subsidy", "letter-contact"} <= {r["id"] for r in records}
+    assert all(r["published_version"] == 1 for r in records)  # the seed, published
+    sources = httpx.get(f"{base}/sources", headers=staff["editor"]).json()
+    assert [(s["id"], s["cited_as"], s["created_by"]) for s in sources] == [
+        ("letter-2022-38", "答复函", "seed")
+    ]
+
+
+def test_a_published_record_is_answered_and_cited_by_its_own_source(
+    kb_stack: Stack, staff: dict[str, dict[str, str]]
+) -> None:
+    base, editor = f"{kb_stack.gateway}/api/knowledge", staff["editor"]
+    source = {
+        "title": "关于支持企业建设数字化车间的通知",
+        "doc_no": "中工信〔2026〕3号",
+        "date": "2026-02-01",
+    }
+    bad_date = httpx.post(
+        f"{base}/sources", headers=editor, json={**source, "date": "2026-2-1", "text": NOTICE}
+    )
+    assert bad_date.status_code == 422
+    assert bad_date.json()["detail"][0]["loc"] == ["body", "date"]
+    created = httpx.post(f"{base}/sources", headers=editor, json={**source, "text": NOTICE})
+    assert created.status_code == 201, created.text
+    sid = created.json()["id"]
+    assert sid.startswith("src-2026-")
+
+    wrong = {**RECORD, "source_id": sid, "quote": "对新认定的市级数字化车间，一次性给予80万元奖励。"}
+    refused = httpx.post(f"{base}/records", headers=editor, json=wrong)
+    assert refused.status_code == 422
+    assert [e["loc"] for e in refused.json()["detail"]] == [["body", "quote"]]
+    assert "找不到" in refused.json()["detail"][0]["msg"]
+    assert httpx.get(f"{base}/records/{RECORD['id']}", headers=editor).status_code == 404  # nothing stored
+
+    owner = WebChat(kb_stack.gateway)
+    before = owner.send("数字化车间奖励有多少钱？")["replies"][0]["text"]
+    assert "50万" not in before
+
+    saved = httpx.post(f"{base}/records", headers=editor, json={**RECORD, "source_id": sid})
+    assert saved.status_code == 201, saved.text
+    assert saved.json()["quote_at"]["before"].endswith("一、")
+    assert httpx.post(f"{base}/records", headers=editor, json={**RECORD, "source_id": sid}).status_code == 409
+    published = httpx.post(f"{base}/records/{RECORD['id']}/publish", headers=editor)
+    assert published.status_code == 200, published.text
+    published_at = time.monotonic()
+    assert published.json()["version"] == 1
+    assert httpx.post(f"{base}/records/{RECORD['id']}/publish", headers=editor).status_code == 409
+
+    deadline, reply = time.monotonic() + 15, ""
+    while time.monotonic() < deadline:
+        reply = WebChat(kb_stack.gateway).send("数字化车间奖励有多少钱？")["replies"][0]["text"]
+        if "50万" in reply:
+            break
+        time.sleep(0.3)
+    print(f"publish_to_answer_s={time.monotonic() - published_at:.2f}")
+    assert "50万" in reply
+    assert "中工信〔2026〕3号 第一条，2026年2月1日" in reply
+    assert "答复函原文" not in reply
