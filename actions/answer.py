@@ -127,19 +127,24 @@ def procedure_not_stated(
     return [SlotSet("handoff_offered", True)]
 
 
+def _specific(what: str) -> str:
+    """'具体情况', '具体数额' (not '具体具体数额')."""
+    return what if what.startswith("具体") else f"具体{what}"
+
+
 def not_in_letter(
     dispatcher: CollectingDispatcher, understanding: Understanding, related: Match | None, missing: str | None
 ) -> list[EventType]:
     """Say plainly what the letter does not say, show at most one related record as related, offer a person."""
+    rec = default_searcher().policies[related.hit.policy_id] if related is not None else None
     if missing:
-        head = f"{LETTER}没有写明{missing}。"
+        head = f"{source_name(rec) if rec else LETTER}没有写明{missing}。"
     else:
         head = f"{LETTER_FULL}没有涉及这个问题，我不能替答复函作答。"
     parts = [head]
     departments = [DEFAULT_DEPARTMENT]
     sources: list[dict[str, str]] = []
-    if related is not None:
-        rec = default_searcher().policies[related.hit.policy_id]
+    if rec is not None:
         departments = list(rec.get("departments") or departments)
         parts.append(
             f"供参考，{source_name(rec)}中相关的内容（不是对这个问题的回答）是【{rec['title']}】：“{rec['quote']}”"
@@ -148,7 +153,7 @@ def not_in_letter(
         sources = [source(rec)]
     deps = "、".join(departments)
     parts.append(
-        f"具体{missing or '情况'}请以{deps}的通知为准，可以咨询{deps}。需要我为您转给挂点服务领导或工作人员吗？"
+        f"{_specific(missing or '情况')}请以{deps}的通知为准，可以咨询{deps}。需要我为您转给挂点服务领导或工作人员吗？"
     )
     dispatcher.utter_message(text="\n".join(parts), buttons=OFFER_BUTTONS, json_message={"sources": sources})
     return [

@@ -84,8 +84,19 @@ def time_note(rec: dict[str, Any], today: date | None = None) -> str:
 def source(hit: Hit | dict[str, Any]) -> dict[str, str]:
     """The structured source of a reply, as channels show it."""
     if isinstance(hit, Hit):
-        return {"policy_id": hit.policy_id, "title": hit.title, "section": hit.section}
-    return {"policy_id": hit["id"], "title": hit["title"], "section": hit["section"]}
+        rec = default_searcher().get(hit.policy_id) or {}
+        return {
+            "policy_id": hit.policy_id,
+            "title": hit.title,
+            "section": hit.section,
+            "cited_as": source_name(rec),
+        }
+    return {
+        "policy_id": hit["id"],
+        "title": hit["title"],
+        "section": hit["section"],
+        "cited_as": source_name(hit),
+    }
 
 
 def sources_payload(hits: list[Any]) -> dict[str, Any]:

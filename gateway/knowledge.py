@@ -18,6 +18,7 @@ from huiqitong.settings import Settings
 from knowledge.build import content_hash, index_lock, index_meta, write_index_file
 from knowledge.curation import QuoteAt, quote_at, record_errors
 from knowledge.records import Policy, RecordError, Source, load_policies, load_sources, policy_from_dict
+from knowledge.segment import tokenizer
 
 logger = logging.getLogger(__name__)
 # A record as the console edits it (and as versions store it).
@@ -165,6 +166,7 @@ class Knowledge:
     def sync(self) -> dict[str, Any]:
         """At start-up: load the seed (under the index lock, so workers starting together load it once),
         then bring the index in step with what is published."""
+        tokenizer()  # loaded now, not by the first editor's publish (a second or two)
         with index_lock(self.settings.kb_path):
             seeded = self.seed()
         return {**seeded, **self.rebuild()}

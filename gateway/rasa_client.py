@@ -56,6 +56,7 @@ def merge_outputs(outputs: list[dict[str, Any]]) -> list[Reply]:
                     "policy_id": str(s.get("policy_id", "")),
                     "title": str(s.get("title", "")),
                     "section": str(s.get("section", "")),
+                    "cited_as": str(s.get("cited_as") or "答复函"),
                 }
                 for s in custom.get("sources") or []
                 if isinstance(s, dict)

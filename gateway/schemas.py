@@ -106,6 +106,9 @@ class Source(ApiModel):
     policy_id: str
     title: str
     section: str
+    cited_as: str = Field(
+        "答复函", description="how the record's source is cited: 答复函, or a later notice's 文号"
+    )
 
 
 class ReplyOut(ApiModel):

@@ -70,8 +70,12 @@ _PER_RECIPIENT_Q = re.compile(
 # Where within the letter's range one firm's amount falls (拿满, 最高那档, 按什么标准定): the letter gives
 # ranges and ceilings, never how a firm's own amount is set.
 _WITHIN_RANGE_Q = re.compile(
-    r"拿满|(拿|给|补)到?(最高|顶格|上限|满额)|最高(那|一)?档|顶格|按(什么|啥|哪些)(标准|档次|比例)(给|补|算|定)|"
+    r"拿满|(?<![奖贴])(拿|给|补)到?(最高|顶格|上限|满额)|最高(那|一)?档|顶格|按(什么|啥|哪些)(标准|档次|比例)(给|补|算|定)|"
     r"(怎么|如何)(算|定|核定|确定)(金额|数额|额度)?|具体(给|拿|补|发)多少|取决于"
+)
+# How much of a sum has been spent or is left since (今年用咗几多, 还剩多少): never in the letter.
+_USAGE_Q = re.compile(
+    r"(用|花|使用|剩|剩下|余下|到位|落实|兑现)(了|咗|掉)?(多少|几多)|还剩|还有多少(钱|额度)"
 )
 # An amount the letter does not say is per firm or in total (its label says 未明确).
 _UNCLEAR_SPLIT = re.compile(r"未明确为每家|未明确.{0,4}(每家|合计)")
@@ -218,6 +222,8 @@ def states(aspect: str | None, question: str, rec: dict[str, Any]) -> bool:
             return False  # the letter gives the range (10–100 万) or the ceiling, not one firm's figure
         if _SPLIT_Q.search(question) and all(_UNCLEAR_SPLIT.search(str(a.get("label"))) for a in amounts):
             return False  # "每家400万还是加起来": the letter does not say
+    if aspect == "amount" and _USAGE_Q.search(question):
+        return False  # how much has been used or is left: the letter gives what was planned, not since
     if aspect == "amount":
         if _MONEY_Q.search(question) and _PER_RECIPIENT_Q.search(question) and not _SHARE_Q.search(question):
             return bool(recipient_amounts(rec))  # what one firm gets, not what the city spent

@@ -291,7 +291,7 @@
   function scrollToBottom() { list.scrollTop = list.scrollHeight; }
 
   function sourceLabel(src) {
-    var parts = ["依据：答复函"];
+    var parts = ["依据：" + (src.cited_as || "答复函")];
     if (src.section) parts.push(src.section);
     if (src.title) parts.push(src.title);
     return parts.join(" ");

@@ -296,7 +296,12 @@ def test_answer_leads_with_the_amount_then_quotes_and_cites_with_the_letters_dat
         {"title": "帮我判断我们企业是否符合", "payload": "我们企业能享受专精特新企业增长补贴吗？"}
     ]
     assert message["custom"]["sources"] == [
-        {"policy_id": "zjtx-growth-subsidy", "title": "专精特新企业增长补贴", "section": "三（二）"},
+        {
+            "policy_id": "zjtx-growth-subsidy",
+            "title": "专精特新企业增长补贴",
+            "section": "三（二）",
+            "cited_as": "答复函",
+        },
     ]
     assert events == [
         SlotSet("open_question", "专精特新企业增长30%有什么补贴"),
@@ -325,6 +330,7 @@ def test_a_procedure_question_says_the_letter_is_silent_and_labels_the_related_r
                 "policy_id": "zjtx-shareholding-reform",
                 "title": "专精特新股份制改造资助",
                 "section": "三（二）",
+                "cited_as": "答复函",
             },
         ]
     }

@@ -61,6 +61,7 @@ def test_chat_creates_sender_and_returns_cited_reply(stack: Stack) -> None:
         "policy_id": "zjtx-growth-subsidy",
         "title": "专精特新企业增长补贴",
         "section": "三（二）",
+        "cited_as": "答复函",
     }
     history = owner.messages()
     assert [m["role"] for m in history] == ["user", "bot"]
