@@ -60,7 +60,7 @@ ASPECTS: tuple[tuple[str, re.Pattern[str]], ...] = (
             r"什么时候发|还没(收到|到账|发|批)|迟迟|一直没|"
             r"向谁申请|找谁申请|找哪个部门|哪个部门(审|批|受理|办)|受理|报名|具体要求|细则(在哪|哪里|怎么)|通知(在哪|哪里)|"
             r"地址|门牌|几楼|周末|节假日|几点|上班时间|办公时间|还会(继续)?|继续(发|执行|实施|有)|延续|今年还有|明年还有|"
-            r"停了|取消了|口径|(按|用)[^,，。?？]{0,8}还是|用什么指标"
+            r"停了|取消了|口径|(按|用)[^,，。?？]{0,8}还是|用什么指标|按[^,，。?？]{1,8}(算|计算|核算)[^,，。?？]{0,3}(还是|吗|呢|[?？])"
         ),
     ),
     (
@@ -235,14 +235,20 @@ _GREETING = re.compile(
 )
 _THANKS = re.compile(r"谢谢|多谢|感谢|感恩|谢了|谢啦|辛苦了|辛苦啦|thank|thx|3q|唔该|有心了|麻烦你了")
 _GOODBYE = re.compile(
-    r"再见|拜拜|bye|回头见|下次(再)?(来)?(聊|问)?|改天再|回头再|晚安|先这样|就这些|没有了|没事了|88$"
+    r"再见|拜拜|bye|回头见|下次(再)?(来)?(聊|问)?|改天再|回头再|晚安|先这样|就这些|没有了|没事了|88$|"
+    r"我(再|先)(去)?(看看|研究(一下)?|准备(一下)?|考虑(一下)?|想想|了解(一下)?)[。.!！~～]*$"
 )
 _BOT = re.compile(
     r"(你|您)是(不是)?(机器人|真人|人工|AI|ai|人工智能|智能客服|自动回复)|机器人吗|是真人吗|你是谁|你叫什么|"
     r"(是|系)(咪|唔系)?(机器人|真人)"
 )
 # Acknowledgements only, one or several ("好的收到", "好的,知道了", "嗯嗯 明白").
-_ACK_WORD = r"(好的?|好吧|知道了|明白了?|收到|了解了?|懂了|ok|okay|嗯+|噢+|哦+|行|可以了?|没问题|清楚了?)"
+_ACK_WORD = (
+    r"(好的?|好吧|知道了?|明白了?|收到|了解了?|懂了|ok的?|okay|嗯+|噢+|哦+|行|可以了?|没问题|清楚了?|晓得了?|得|"
+    r"没事|冇事|无问题)"
+)
+# Particles and emoji an acknowledgement may carry (知道啦, 好滴, 👍): removed before it is recognised.
+_ACK_NOISE = re.compile(r"[啦啊呀哈咯喔滴吧]+|[\U0001F300-\U0001FAFF\u2600-\u27BF\uFE0F]+")
 _ACK = re.compile(rf"^({_ACK_WORD}[,，、。.!！~～\s]*)+$")
 _POLITE = re.compile(
     r"您好|你好|在吗|在不在|打扰(一下|了|您了)?|麻烦(您|你)?(一下)?|请问(一下)?|谢谢(您|你)?(了|啦)?|多谢|感谢(您|你)?|"
@@ -460,7 +466,10 @@ def courtesy_of(text: str) -> tuple[str, ...]:
         ("bot", _BOT),
         ("ack", _ACK),
     ):
-        if pattern.search(text.lower()):
+        said = text.lower()
+        if name == "ack":
+            said = _ACK_NOISE.sub("", said) or ("好" if said.strip() else "")  # an emoji alone: 👍
+        if pattern.search(said):
             found.append(name)
     return tuple(found)
 

@@ -346,7 +346,9 @@ def _saved(
         raise HTTPException(409 if create else 404, str(exc)) from None
     services.audit.record(editor, "kb_record_save", body.id, request, f"v{version}")
     place = services.knowledge.where(body.source_id, body.quote)
-    return SavedOut(id=body.id, version=version, state="draft", quote_at=QuoteAtOut(**place.as_dict()) if place else None)
+    return SavedOut(
+        id=body.id, version=version, state="draft", quote_at=QuoteAtOut(**place.as_dict()) if place else None
+    )
 
 
 @router.post("/records", status_code=201, responses=refusals(409))
