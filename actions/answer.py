@@ -20,13 +20,14 @@ from actions.replies import (
     LETTER,
     LETTER_FULL,
     OFFER_BUTTONS,
-    record_citation,
     source,
     source_name,
     time_note,
 )
 from knowledge.answerable import Match, states
+from knowledge.citations import record_citation
 from knowledge.search import default_searcher
+from knowledge.staff import StaffAnswer
 from knowledge.understand import Understanding, aspect_of, clauses
 
 # When the letter itself states the procedural detail asked for (企业开办 "1个工作日内"), answer it.
@@ -100,6 +101,18 @@ def answer(
         text=render_answer(rec, related), buttons=buttons, json_message={"sources": [source(rec)]}
     )
     return [SlotSet("open_question", text), SlotSet("last_sources", [rec["id"]])]
+
+
+def staff_answer(dispatcher: CollectingDispatcher, found: StaffAnswer, text: str) -> list[EventType]:
+    """A reviewed answer a liaison once gave: labelled as staff's words, never as the letter's, with the
+    offer of a person (the owner's own case may differ)."""
+    dispatcher.utter_message(
+        text=f"{found.label}\n{found.answer}\n"
+        "（以上是工作人员对同类问题的答复，经审核后供参考，不是答复函原文；您的具体情况可以转人工确认。）",
+        buttons=OFFER_BUTTONS,
+        json_message={"staff_answer": {"id": found.id, "label": found.label}},
+    )
+    return [SlotSet("handoff_offered", True), SlotSet("open_question", text), SlotSet("last_sources", [])]
 
 
 def stated_part(text: str, rec: dict[str, Any]) -> str | None:

@@ -15,8 +15,9 @@ from rasa_sdk.executor import CollectingDispatcher
 
 from actions.profile import summary
 from actions.questions import QUESTIONS
-from actions.replies import LETTER, record_citation, source
+from actions.replies import LETTER, source
 from knowledge.answerable import recipient_amounts
+from knowledge.citations import record_citation
 from knowledge.rules import MATCH, NO_MATCH, UNDECIDED, Verdict, evaluate, next_missing
 from knowledge.search import default_searcher
 

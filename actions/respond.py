@@ -27,6 +27,7 @@ from actions.answer import (
     not_in_letter,
     out_of_scope,
     procedure_not_stated,
+    staff_answer,
     stated_part,
 )
 from actions.eligibility import rule_policies, verdict_reply
@@ -45,6 +46,7 @@ from knowledge.answerable import (
 )
 from knowledge.rules import needed_facts
 from knowledge.search import default_searcher
+from knowledge.staff import best_match
 from knowledge.understand import Understanding, clauses, is_question, later_year, speaks_for_firm, understand
 
 COURTESY_RESPONSES = {
@@ -210,6 +212,10 @@ class ActionRespond(Action):
         if u.own_case and subject is not None:
             # The owner's own application of a measure of the letter: a specific case, for a person.
             return await hand_off(dispatcher, tracker, reason="specific_case")
+        reviewed = best_match(u.text, default_searcher().staff)
+        if reviewed is not None and not stated_now:
+            # An editor published a liaison's answer to this very question: give it, labelled as such.
+            return staff_answer(dispatcher, reviewed, text)
         if u.aspect == "procedure":
             if subject is not None and not letter_states_procedure(
                 u.procedure_topic or "", policies[subject.hit.policy_id]

@@ -10,17 +10,23 @@ have yet, and updates the ones no editor has touched since.
 from __future__ import annotations
 
 import logging
+from datetime import date, datetime
 from typing import Any
+from zoneinfo import ZoneInfo
 
-from gateway.data.knowledge import SEED_AUTHOR, SOURCE_FIELDS, KnowledgeConflict, KnowledgeData
+from gateway.data.knowledge import SEED_AUTHOR, SOURCE_FIELDS, KnowledgeConflict, KnowledgeData, StaffAnswers
 from gateway.data.store import Store
 from huiqitong.settings import Settings
 from knowledge.build import content_hash, index_lock, index_meta, write_index_file
+from knowledge.citations import record_citation
 from knowledge.curation import QuoteAt, quote_at, record_errors
 from knowledge.records import Policy, RecordError, Source, load_policies, load_sources, policy_from_dict
+from knowledge.search import default_searcher
 from knowledge.segment import tokenizer
+from knowledge.staff import StaffAnswer, overlap
 
 logger = logging.getLogger(__name__)
+CHINA = ZoneInfo("Asia/Shanghai")
 # A record as the console edits it (and as versions store it).
 RECORD_FIELDS = (
     "id",
@@ -82,6 +88,11 @@ def policy_of(data: dict[str, Any]) -> Policy:
     return policy_from_dict(raw, str(data.get("section_title") or ""), str(data.get("file") or ""))
 
 
+def local_date(iso: str | None) -> str:
+    """The date in China of a stored UTC time ('' for none)."""
+    return datetime.fromisoformat(iso).astimezone(CHINA).date().isoformat() if iso else ""
+
+
 def source_of(row: dict[str, Any]) -> Source:
     """A stored source as the index keeps it."""
     return Source(**{k: str(row.get(k) or "") for k in (*SOURCE_FIELDS, "text")})
@@ -92,6 +103,7 @@ class Knowledge:
 
     def __init__(self, store: Store, settings: Settings) -> None:
         self.data = KnowledgeData(store)
+        self.staff = StaffAnswers(store)
         self.settings = settings
 
     def sources_by_id(self) -> dict[str, Source]:
@@ -142,6 +154,92 @@ class Knowledge:
             raise KnowledgeConflict(f"记录 {record_id} 没有第 {version} 版")
         return self.data.save(record_id, old["data"], author, create=False, note=f"恢复自第 {version} 版")
 
+    def staff_answers(self) -> list[StaffAnswer]:
+        """Published staff answers as the index keeps them (the bot skips those past their review date)."""
+        return [
+            StaffAnswer(
+                id=row["id"],
+                questions=tuple(row["questions"]),
+                answer=row["answer"],
+                department=row["department"],
+                published=local_date(row["published_at"]),
+                review_by=row["review_by"] or "",
+                record_ids=tuple(row["record_ids"]),
+            )
+            for row in self.staff.published()
+        ]
+
+    def check_proposal(self, fields: dict[str, Any], *, publishing: bool = False) -> None:
+        """Refuse a proposal's edit field by field (:class:`RecordInvalid`)."""
+        errors: dict[str, str] = {}
+        questions = [q.strip() for q in fields.get("questions") or [] if q.strip()]
+        if not questions:
+            errors["questions"] = "至少填写一个问题"
+        elif any(len(q) < 2 for q in questions):
+            errors["questions"] = "每个问题至少两个字"
+        if not str(fields.get("answer") or "").strip():
+            errors["answer"] = "答复不能为空"
+        if not str(fields.get("department") or "").strip():
+            errors["department"] = "请填写答复部门"
+        known = {row["id"] for row in self.data.records()}
+        unknown = [r for r in fields.get("record_ids") or [] if r not in known]
+        if unknown:
+            errors["record_ids"] = f"没有这些条目：{'、'.join(unknown)}"
+        review_by = fields.get("review_by")
+        if review_by:
+            try:
+                if date.fromisoformat(str(review_by)) < datetime.now(CHINA).date():
+                    errors["review_by"] = "复核日期不能早于今天"
+            except ValueError:
+                errors["review_by"] = "复核日期应为 YYYY-MM-DD"
+        elif publishing:
+            errors["review_by"] = "发布前请设定复核日期（过期后机器人不再使用这条答复）"
+        if errors:
+            raise RecordInvalid(errors)
+        fields["questions"] = questions
+
+    def publish_staff_answer(self, answer_id: int, editor: str) -> tuple[dict[str, Any], dict[str, Any]]:
+        """Publish a pending proposal (it must pass the checks as stored) and rebuild the index."""
+        item = self.staff.get(answer_id)
+        if item is None:
+            raise KnowledgeConflict(f"没有编号为 {answer_id} 的建议答复")
+        self.check_proposal(dict(item), publishing=True)
+        published = self.staff.publish(answer_id, editor)
+        return published, self.rebuild()
+
+    def withdraw_staff_answer(self, answer_id: int, editor: str) -> tuple[dict[str, Any], dict[str, Any]]:
+        """Stop using a published staff answer and rebuild the index."""
+        withdrawn = self.staff.withdraw(answer_id, editor)
+        return withdrawn, self.rebuild()
+
+    def snippets(self, query: str, limit: int = 8) -> list[dict[str, str]]:
+        """快捷回复 for a liaison: staff answers that match ``query`` (loosely), then records' quotes with
+        their citations, from the index the bot answers from."""
+        searcher = default_searcher()
+        out: list[dict[str, str]] = []
+        for found in searcher.staff:
+            if found.current() and max(overlap(query, v) for v in found.questions) >= 0.5:
+                out.append(
+                    {
+                        "kind": "staff",
+                        "id": str(found.id),
+                        "title": found.questions[0],
+                        "text": f"{found.answer}（{found.label}）",
+                    }
+                )
+        for hit in searcher.search(query, top=limit):
+            rec = searcher.get(hit.policy_id)
+            if rec is not None:
+                out.append(
+                    {
+                        "kind": "record",
+                        "id": hit.policy_id,
+                        "title": rec["title"],
+                        "text": f"“{rec['quote']}”{record_citation(rec)}",
+                    }
+                )
+        return out[:limit]
+
     def published_policies(self) -> list[Policy]:
         """What the index is built from."""
         return [policy_of(data) for data in self.data.published()]
@@ -152,14 +250,15 @@ class Knowledge:
         path = self.settings.kb_path
         with index_lock(path):
             policies, sources = self.published_policies(), list(self.sources_by_id().values())
-            wanted = content_hash(policies, sources, self.settings)
+            staff = self.staff_answers()
+            wanted = content_hash(policies, sources, self.settings, staff)
             if not force and index_meta(path).get("source_hash") == wanted:
                 return {
                     "records": len([p for p in policies if p.status != "expired"]),
                     "built_ms": 0.0,
                     "built": False,
                 }
-            figures = write_index_file(path, policies, sources, origin="store", wanted=wanted)
+            figures = write_index_file(path, policies, sources, origin="store", wanted=wanted, staff=staff)
         logger.info("knowledge index rebuilt: %s", figures)
         return {**figures, "built": True}
 

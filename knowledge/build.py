@@ -18,6 +18,7 @@ import sqlite_utils
 from huiqitong.settings import ROOT, Settings, get_settings
 from knowledge.records import Policy, Source, load_policies, load_sources
 from knowledge.segment import add_words, segmented
+from knowledge.staff import StaffAnswer
 
 # Code whose change alters what is indexed; a change here rebuilds the index like a data change.
 _INDEX_CODE = ("knowledge/text.py", "knowledge/segment.py", "knowledge/build.py", "knowledge/records.py")
@@ -43,7 +44,9 @@ _POLICY_COLUMNS: dict[str, type] = {
 }
 
 
-def content_hash(policies: list[Policy], sources: list[Source], settings: Settings) -> str:
+def content_hash(
+    policies: list[Policy], sources: list[Source], settings: Settings, staff: list[StaffAnswer] | None = None
+) -> str:
     """Hash of every input of the index: records, sources, the jieba dictionary and the indexing code.
 
     The same records give the same hash whether they came from the YAML seed or the editors' store.
@@ -56,6 +59,10 @@ def content_hash(policies: list[Policy], sources: list[Source], settings: Settin
             sort_keys=True,
         ).encode()
     )
+    if staff:  # the seed has none: its hash stays what it was
+        digest.update(
+            json.dumps([a.row() for a in sorted(staff, key=lambda a: a.id)], ensure_ascii=False).encode()
+        )
     ordered = sorted(sources, key=lambda s: s.id)
     digest.update(json.dumps([s.__dict__ for s in ordered], ensure_ascii=False, sort_keys=True).encode())
     for path in [*sorted(settings.jieba_dict_dir.glob("*.txt")), *(ROOT / name for name in _INDEX_CODE)]:
@@ -80,9 +87,18 @@ def write_index(
     policies: list[Policy],
     passages: list[dict[str, str]],
     sources: list[Source] | None = None,
+    staff: list[StaffAnswer] | None = None,
 ) -> None:
-    """(Re)create the tables of an index in ``db`` from records, passages and source documents."""
-    for table in ("passages_vocab", "passages_fts", "passages", "policies", "sources", "meta"):
+    """(Re)create the tables of an index in ``db`` from records, passages, source documents and staff answers."""
+    for table in (
+        "passages_vocab",
+        "passages_fts",
+        "passages",
+        "policies",
+        "sources",
+        "staff_answers",
+        "meta",
+    ):
         db.execute(f"DROP TABLE IF EXISTS [{table}]")
     db.table("policies").create(_POLICY_COLUMNS, pk="id")
     db.table("policies").insert_all(
@@ -98,6 +114,19 @@ def write_index(
     )
     db.table("sources").create(dict.fromkeys(Source.__dataclass_fields__, str), pk="id")
     db.table("sources").insert_all(s.__dict__ for s in sources or [])
+    db.table("staff_answers").create(
+        {
+            "id": int,
+            "questions": str,
+            "answer": str,
+            "department": str,
+            "published": str,
+            "review_by": str,
+            "record_ids": str,
+        },
+        pk="id",
+    )
+    db.table("staff_answers").insert_all(a.row() for a in staff or [])
     passages_table = db.table("passages")
     passages_table.create({"id": int, "policy_id": str, **dict.fromkeys(FTS_COLUMNS, str)}, pk="id")
     passages_table.insert_all(passages)
@@ -137,7 +166,13 @@ def index_lock(path: Path) -> Iterator[None]:
 
 
 def write_index_file(
-    path: Path, policies: list[Policy], sources: list[Source], *, origin: str, wanted: str
+    path: Path,
+    policies: list[Policy],
+    sources: list[Source],
+    *,
+    origin: str,
+    wanted: str,
+    staff: list[StaffAnswer] | None = None,
 ) -> dict[str, Any]:
     """Write a complete index to a new file and move it over ``path`` in one step: a search that has the
     old file open keeps reading it, the next one opens the new file. Call under :func:`index_lock`.
@@ -155,7 +190,7 @@ def write_index_file(
     policies = sorted(policies, key=lambda p: p.id)  # the same rows whether from the seed or the store
     live = [p for p in policies if p.status != "expired"]
     add_words(alias for p in live for alias in p.aliases)  # cut as the searcher will cut them
-    write_index(db, policies, [passage_row(p) for p in live], sources)
+    write_index(db, policies, [passage_row(p) for p in live], sources, staff)
     db.table("meta").insert_all(
         [
             {"key": "source_hash", "value": wanted},

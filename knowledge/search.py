@@ -18,6 +18,7 @@ from typing import Any
 from huiqitong.settings import get_settings
 from knowledge.records import Source
 from knowledge.segment import add_words, terms
+from knowledge.staff import StaffAnswer
 from knowledge.text import normalize
 
 logger = logging.getLogger(__name__)
@@ -80,6 +81,15 @@ class Searcher:
             row[0]: Source(**dict(zip(scols, row, strict=True)))
             for row in con.execute("SELECT * FROM sources").fetchall()
         }
+        # Published staff answers (older indexes have none).
+        try:
+            cursor = con.execute("SELECT * FROM staff_answers")
+            acols = [d[0] for d in cursor.description]
+            self.staff = [
+                StaffAnswer.from_row(dict(zip(acols, row, strict=True))) for row in cursor.fetchall()
+            ]
+        except sqlite3.OperationalError:
+            self.staff = []
         # Aliases an editor added after the dictionary was written: search must cut them whole too.
         add_words(alias for rec in self.policies.values() for alias in rec["aliases"] or [])
         # Normalised phrase → policy ids, longest first, for the verbatim-phrase bonus.

@@ -12,7 +12,7 @@ from typing import Any, TypedDict
 
 import sqlalchemy as sa
 
-from gateway.data.schema import kb_record_versions, kb_records, kb_sources, utcnow
+from gateway.data.schema import kb_record_versions, kb_records, kb_sources, kb_staff_answers, utcnow
 from gateway.data.store import Store
 
 SEED_AUTHOR = "seed"  # versions loaded from knowledge/policies/*.yml, not written by an editor
@@ -322,3 +322,119 @@ class KnowledgeData:
         )
         with self.store.engine.connect() as con:
             return {row[0]: (row[1], json.loads(row[2])) for row in con.execute(query).all()}
+
+
+class StaffAnswers:
+    """Proposals of liaisons' replies as common answers, and the editors' review of them."""
+
+    def __init__(self, store: Store) -> None:
+        self.store = store
+
+    @staticmethod
+    def _item(row: Any) -> dict[str, Any]:
+        item = dict(row._mapping)
+        item["questions"] = json.loads(item["questions"])
+        item["record_ids"] = json.loads(item["record_ids"])
+        for key in ("proposed_at", "reviewed_at", "published_at"):
+            item[key] = item[key].isoformat() if item[key] is not None else None
+        return item
+
+    def propose(
+        self, escalation_id: int | None, question: str, answer: str, department: str, author: str
+    ) -> int:
+        """Store a proposal (``pending``); returns its id."""
+        with self.store.tx() as con:
+            result = con.execute(
+                kb_staff_answers.insert().values(
+                    escalation_id=escalation_id,
+                    questions=json.dumps([question], ensure_ascii=False),
+                    answer=answer,
+                    department=department,
+                    record_ids="[]",
+                    status="pending",
+                    proposed_by=author,
+                    proposed_at=utcnow(),
+                    reason="",
+                )
+            )
+            return int(result.inserted_primary_key[0])
+
+    def get(self, answer_id: int) -> dict[str, Any] | None:
+        """One proposal or staff answer."""
+        with self.store.engine.connect() as con:
+            row = con.execute(sa.select(kb_staff_answers).where(kb_staff_answers.c.id == answer_id)).first()
+        return None if row is None else self._item(row)
+
+    def find(self, status: str | None = None) -> list[dict[str, Any]]:
+        """Proposals and staff answers, newest first (of one status, or all)."""
+        query = sa.select(kb_staff_answers).order_by(kb_staff_answers.c.id.desc())
+        if status is not None:
+            query = query.where(kb_staff_answers.c.status == status)
+        with self.store.engine.connect() as con:
+            return [self._item(row) for row in con.execute(query).all()]
+
+    def _transition(self, answer_id: int, allowed: str, values: dict[str, Any]) -> dict[str, Any]:
+        """Change a proposal in the state ``allowed``, atomically.
+
+        Raises:
+            KnowledgeConflict: no such proposal, or it is in another state.
+        """
+        with self.store.tx() as con:
+            result = con.execute(
+                kb_staff_answers.update()
+                .where(kb_staff_answers.c.id == answer_id, kb_staff_answers.c.status == allowed)
+                .values(**values)
+            )
+            if not result.rowcount:
+                row = con.execute(
+                    sa.select(kb_staff_answers.c.status).where(kb_staff_answers.c.id == answer_id)
+                ).first()
+                if row is None:
+                    raise KnowledgeConflict(f"没有编号为 {answer_id} 的建议答复")
+                raise KnowledgeConflict(f"该答复的状态是 {row[0]}，不能进行此操作")
+        item = self.get(answer_id)
+        assert item is not None
+        return item
+
+    def edit(self, answer_id: int, fields: dict[str, Any], editor: str) -> dict[str, Any]:
+        """Edit a pending proposal: question variants, answer, department, related records, review date."""
+        return self._transition(
+            answer_id,
+            "pending",
+            {
+                "questions": json.dumps(fields["questions"], ensure_ascii=False),
+                "answer": fields["answer"],
+                "department": fields["department"],
+                "record_ids": json.dumps(fields["record_ids"], ensure_ascii=False),
+                "review_by": fields["review_by"],
+                "reviewed_by": editor,
+                "reviewed_at": utcnow(),
+            },
+        )
+
+    def publish(self, answer_id: int, editor: str) -> dict[str, Any]:
+        """A pending proposal becomes a published staff answer."""
+        now = utcnow()
+        return self._transition(
+            answer_id,
+            "pending",
+            {"status": "published", "reviewed_by": editor, "reviewed_at": now, "published_at": now},
+        )
+
+    def reject(self, answer_id: int, reason: str, editor: str) -> dict[str, Any]:
+        """A pending proposal is turned down, with the reason."""
+        return self._transition(
+            answer_id,
+            "pending",
+            {"status": "rejected", "reason": reason, "reviewed_by": editor, "reviewed_at": utcnow()},
+        )
+
+    def withdraw(self, answer_id: int, editor: str) -> dict[str, Any]:
+        """A published staff answer is no longer used."""
+        return self._transition(
+            answer_id, "published", {"status": "withdrawn", "reviewed_by": editor, "reviewed_at": utcnow()}
+        )
+
+    def published(self) -> list[dict[str, Any]]:
+        """Every published staff answer (the index keeps those not past their review date)."""
+        return self.find("published")

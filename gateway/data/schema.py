@@ -263,6 +263,26 @@ kb_record_versions = sa.Table(
     sa.Column("published_at", UTCDateTime()),
     sa.UniqueConstraint("record_id", "version", name="uq_kb_record_version"),
 )
+# A liaison's reply proposed as a common answer (建议入库), then reviewed by an editor: published ones
+# are answered by the bot, labelled as staff answers, until their review date.
+kb_staff_answers = sa.Table(
+    "kb_staff_answers",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("escalation_id", sa.Integer),
+    sa.Column("questions", sa.Text, nullable=False),  # JSON list of question variants
+    sa.Column("answer", sa.Text, nullable=False),
+    sa.Column("department", sa.String(128), nullable=False),
+    sa.Column("record_ids", sa.Text, nullable=False, default="[]"),  # JSON list of related record ids
+    sa.Column("review_by", sa.String(10)),  # YYYY-MM-DD: not used after this date
+    sa.Column("status", sa.String(16), nullable=False, index=True),  # pending, published, rejected, withdrawn
+    sa.Column("proposed_by", sa.String(64), nullable=False),
+    sa.Column("proposed_at", UTCDateTime(), nullable=False),
+    sa.Column("reviewed_by", sa.String(64)),
+    sa.Column("reviewed_at", UTCDateTime()),
+    sa.Column("reason", sa.String(500), nullable=False, default=""),
+    sa.Column("published_at", UTCDateTime()),
+)
 
 # The console's case list (gateway.data.escalations.page_for): unread counts per case, and the open
 # cases only (a partial index: resolved cases pile up, open ones stay few).

@@ -14,6 +14,7 @@ from gateway.conversation import resolve_and_resume
 from gateway.data.escalations import MAX_PAGE_SIZE, PAGE_SIZE, EscalationError
 from gateway.data.registry import RegistryError, check_uscc
 from gateway.data.wecom import KfState
+from gateway.routes.knowledge import ProposalOut
 from gateway.schemas import MAX_ID, ApiModel, CaseId, CSVResponse, TextIn, csv_download, refusals
 from gateway.services import ServicesDep, UserDep
 from gateway.wecom.kf_ids import parse_sender
@@ -149,6 +150,35 @@ async def resolve(esc_id: CaseId, request: Request, user: UserDep, services: Ser
     await services.db(services.audit.record, user, "resolve", f"escalation:{esc_id}", request)
     # the resolver claimed it, so may still see it
     return await services.db(services.escalations.detail, esc_id, user)
+
+
+class ProposeIn(BaseModel):
+    """A liaison's reply proposed as a common answer (建议入库)."""
+
+    question: StrictStr = Field(..., min_length=1, max_length=2000)
+    answer: StrictStr = Field(..., min_length=1, max_length=5000)
+    department: StrictStr | None = Field(None, max_length=128, description="default: the proposer's")
+
+
+@router.post("/escalations/{esc_id}/propose", status_code=201)
+def propose(
+    esc_id: CaseId, body: ProposeIn, request: Request, user: UserDep, services: ServicesDep
+) -> ProposalOut:
+    """Propose the answer given in this case as a common answer; editors review it (知识库 · 待审答复)."""
+    try:
+        services.escalations.require(esc_id, user)
+    except EscalationError as exc:
+        raise _fail(exc) from exc
+    if not body.question.strip() or not body.answer.strip():
+        raise HTTPException(400, "question and answer must not be blank")
+    department = (body.department or "").strip() or user.get("department") or "市工业和信息化局"
+    answer_id = services.knowledge.staff.propose(
+        esc_id, body.question.strip(), body.answer.strip(), department, user["username"]
+    )
+    services.audit.record(user, "kb_propose", f"escalation:{esc_id}", request, f"staff_answer:{answer_id}")
+    item = services.knowledge.staff.get(answer_id)
+    assert item is not None
+    return ProposalOut(**item)
 
 
 @router.post("/escalations/{esc_id}/return")

@@ -12,13 +12,13 @@ import re
 from datetime import date
 from typing import Annotated, Any
 
-from fastapi import APIRouter, File, HTTPException, Path, Request, UploadFile
+from fastapi import APIRouter, File, HTTPException, Path, Query, Request, UploadFile
 from pydantic import BaseModel, Field, StrictStr, validator
 
 from gateway.data.knowledge import KnowledgeConflict
 from gateway.knowledge import RecordInvalid
-from gateway.schemas import ApiModel, refusals
-from gateway.services import EditorDep, ServicesDep
+from gateway.schemas import MAX_ID, ApiModel, refusals
+from gateway.services import EditorDep, ServicesDep, UserDep
 from huiqitong.vocabulary import FACT_LABELS
 from knowledge.curation import OPS, RECORD_ID
 from knowledge.records import CATEGORY_LABELS, STATUS_LABELS
@@ -423,3 +423,155 @@ def check_quote(body: QuoteCheckIn, _editor: EditorDep, services: ServicesDep) -
     """Whether a quote occurs verbatim (after normalisation) in a source, and where."""
     place = services.knowledge.where(body.source_id, body.quote)
     return QuoteCheckOut(found=place is not None, quote_at=QuoteAtOut(**place.as_dict()) if place else None)
+
+
+# -- staff answers: a liaison's reply proposed as a common answer, reviewed by an editor ---------------
+PROPOSAL_STATUSES = ("pending", "published", "rejected", "withdrawn", "all")
+
+
+class ProposalOut(ApiModel):
+    """A proposal, or (once published) a staff answer."""
+
+    id: int
+    escalation_id: int | None = None
+    questions: list[str]
+    answer: str
+    department: str
+    record_ids: list[str]
+    review_by: str | None = None
+    status: str
+    proposed_by: str
+    proposed_at: str
+    reviewed_by: str | None = None
+    reviewed_at: str | None = None
+    reason: str
+    published_at: str | None = None
+
+
+class ProposalEdit(BaseModel):
+    """An editor's version of a proposal."""
+
+    questions: list[StrictStr] = Field(..., max_items=20)
+    answer: StrictStr = Field(..., max_length=5000)
+    department: StrictStr = Field(..., max_length=128)
+    record_ids: list[StrictStr] = Field(default_factory=list, max_items=20)
+    review_by: StrictStr | None = Field(None, max_length=10, description="YYYY-MM-DD; not used after it")
+
+    @validator("questions", each_item=True)
+    def _short(cls, value: str) -> str:
+        if len(value) > 500:
+            raise ValueError("每个问题不超过 500 字")
+        return value
+
+
+class RejectIn(BaseModel):
+    """Why a proposal is turned down."""
+
+    reason: StrictStr = Field(..., min_length=1, max_length=500)
+
+
+class ProposalPublished(ApiModel):
+    """A published staff answer and the index it went into."""
+
+    proposal: ProposalOut
+    index: IndexOut
+
+
+class Snippet(ApiModel):
+    """Text a liaison can insert into a reply: a record's quote with its citation, or a staff answer."""
+
+    kind: str
+    id: str
+    title: str
+    text: str
+
+
+PROPOSAL_ID = Path(..., ge=1, le=MAX_ID)
+
+
+@router.get("/proposals")
+def list_proposals(
+    _editor: EditorDep,
+    services: ServicesDep,
+    status: str = Query("pending", regex="^(" + "|".join(PROPOSAL_STATUSES) + ")$"),
+) -> list[ProposalOut]:
+    """Proposals and staff answers of one status (``all`` for every one), newest first."""
+    rows = services.knowledge.staff.find(None if status == "all" else status)
+    return [ProposalOut(**row) for row in rows]
+
+
+def _proposal_fail(exc: Exception) -> HTTPException:
+    if isinstance(exc, RecordInvalid):
+        return _invalid(exc.errors)
+    message = str(exc)
+    return HTTPException(404 if message.startswith("没有编号") else 409, message)
+
+
+@router.put("/proposals/{answer_id}", responses=refusals(404, 409))
+def edit_proposal(
+    body: ProposalEdit,
+    request: Request,
+    editor: EditorDep,
+    services: ServicesDep,
+    answer_id: int = PROPOSAL_ID,
+) -> ProposalOut:
+    """Edit a pending proposal: question variants, answer, department, related records, review date."""
+    fields = body.dict()
+    try:
+        services.knowledge.check_proposal(fields)
+        item = services.knowledge.staff.edit(answer_id, fields, editor["username"])
+    except (RecordInvalid, KnowledgeConflict) as exc:
+        raise _proposal_fail(exc) from None
+    services.audit.record(editor, "kb_proposal_edit", f"staff_answer:{answer_id}", request)
+    return ProposalOut(**item)
+
+
+@router.post("/proposals/{answer_id}/publish", responses=refusals(404, 409))
+def publish_proposal(
+    request: Request, editor: EditorDep, services: ServicesDep, answer_id: int = PROPOSAL_ID
+) -> ProposalPublished:
+    """Publish a pending proposal: the bot answers matching questions with it, labelled as staff's."""
+    try:
+        item, figures = services.knowledge.publish_staff_answer(answer_id, editor["username"])
+    except (RecordInvalid, KnowledgeConflict) as exc:
+        raise _proposal_fail(exc) from None
+    services.audit.record(editor, "kb_proposal_publish", f"staff_answer:{answer_id}", request)
+    return ProposalPublished(
+        proposal=ProposalOut(**item), index=IndexOut(records=figures["records"], built_ms=figures["built_ms"])
+    )
+
+
+@router.post("/proposals/{answer_id}/reject", responses=refusals(404, 409))
+def reject_proposal(
+    body: RejectIn, request: Request, editor: EditorDep, services: ServicesDep, answer_id: int = PROPOSAL_ID
+) -> ProposalOut:
+    """Turn a pending proposal down, with the reason."""
+    try:
+        item = services.knowledge.staff.reject(answer_id, body.reason, editor["username"])
+    except KnowledgeConflict as exc:
+        raise _proposal_fail(exc) from None
+    services.audit.record(
+        editor, "kb_proposal_reject", f"staff_answer:{answer_id}", request, body.reason[:100]
+    )
+    return ProposalOut(**item)
+
+
+@router.post("/proposals/{answer_id}/withdraw", responses=refusals(404, 409))
+def withdraw_proposal(
+    request: Request, editor: EditorDep, services: ServicesDep, answer_id: int = PROPOSAL_ID
+) -> ProposalOut:
+    """Stop using a published staff answer."""
+    try:
+        item, _ = services.knowledge.withdraw_staff_answer(answer_id, editor["username"])
+    except KnowledgeConflict as exc:
+        raise _proposal_fail(exc) from None
+    services.audit.record(editor, "kb_proposal_withdraw", f"staff_answer:{answer_id}", request)
+    return ProposalOut(**item)
+
+
+@router.get("/snippets")
+def snippets(
+    _user: UserDep, services: ServicesDep, q: str = Query(..., min_length=1, max_length=200)
+) -> list[Snippet]:
+    """快捷回复: records' quotes with their citations and published staff answers that match ``q``."""
+    return [Snippet(**item) for item in services.knowledge.snippets(q)]

@@ -121,3 +121,61 @@ def test_a_published_record_is_answered_and_cited_by_its_own_source(
     assert "50万" in reply
     assert "中工信〔2026〕3号 第一条，2026年2月1日" in reply
     assert "答复函原文" not in reply
+
+
+def test_a_liaisons_answer_becomes_a_labelled_staff_answer(
+    kb_stack: Stack, staff: dict[str, dict[str, str]]
+) -> None:
+    question = "数字化车间奖励的申报材料要交哪些？"
+    owner = WebChat(kb_stack.gateway)
+    first = owner.send(question)["replies"][0]["text"]
+    assert "工作人员答复" not in first
+    handoff = owner.send("转人工")["handoff"]
+    assert handoff is not None, "the owner asked for a person"
+    esc_id = handoff["escalation_id"]
+    answer = "数字化车间奖励申报需提交车间认定文件、设备清单和财务报表，具体以当年通知为准。"
+    proposed = httpx.post(
+        f"{kb_stack.gateway}/api/escalations/{esc_id}/propose",
+        headers=staff["liaison"],
+        json={"question": question, "answer": answer},
+    )
+    assert proposed.status_code == 201, proposed.text
+    item = proposed.json()
+    assert (item["status"], item["department"], item["escalation_id"]) == (
+        "pending",
+        "市工业和信息化局",
+        esc_id,
+    )
+
+    base, editor = f"{kb_stack.gateway}/api/knowledge", staff["editor"]
+    assert httpx.get(f"{base}/proposals", headers=staff["liaison"]).status_code == 403
+    assert [p["id"] for p in httpx.get(f"{base}/proposals", headers=editor).json()] == [item["id"]]
+    early = httpx.post(f"{base}/proposals/{item['id']}/publish", headers=editor)
+    assert early.status_code == 422
+    assert early.json()["detail"][0]["loc"] == ["body", "review_by"]
+    edit = {
+        "questions": [question, "数字化车间奖励要准备什么材料"],
+        "answer": answer,
+        "department": "市工业和信息化局",
+        "record_ids": [],
+        "review_by": "2099-12-31",
+    }
+    assert httpx.put(f"{base}/proposals/{item['id']}", headers=editor, json=edit).status_code == 200
+    published = httpx.post(f"{base}/proposals/{item['id']}/publish", headers=editor)
+    assert published.status_code == 200, published.text
+    published_at = time.monotonic()
+
+    deadline, reply = time.monotonic() + 15, ""
+    while time.monotonic() < deadline:
+        reply = WebChat(kb_stack.gateway).send("数字化车间奖励要准备什么材料？")["replies"][0]["text"]
+        if "工作人员答复" in reply:
+            break
+        time.sleep(0.3)
+    print(f"staff_publish_to_answer_s={time.monotonic() - published_at:.2f}")
+    assert reply.startswith("工作人员答复 · 市工业和信息化局 · ")
+    assert answer in reply
+    assert "不是答复函原文" in reply
+    snippets = httpx.get(
+        f"{base}/snippets", params={"q": "数字化车间奖励材料"}, headers=staff["liaison"]
+    ).json()
+    assert {s["kind"] for s in snippets} == {"staff", "record"}

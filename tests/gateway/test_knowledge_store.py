@@ -189,3 +189,60 @@ def test_an_index_from_the_store_answers_like_the_seed(knowledge: Knowledge, tmp
     assert ours.policies == theirs.policies
     for question in ("专精特新增长三成补贴多少", "股改资助最高多少", "中行普惠贷款"):
         assert [h.policy_id for h in ours.search(question)] == [h.policy_id for h in theirs.search(question)]
+
+
+def test_a_proposal_is_reviewed_published_into_the_index_and_withdrawn(
+    knowledge: Knowledge, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("KB_PATH", str(knowledge.settings.kb_path))
+    monkeypatch.setattr(search, "RELOAD_CHECK_S", 0.0)
+    search.get_settings.cache_clear()
+    search.reset_searcher()
+    try:
+        staff = knowledge.staff
+        pid = staff.propose(
+            7, "股改资助的申报材料要交哪些？", "以当年申报通知为准。", "市工业和信息化局", "liaison_a"
+        )
+        assert staff.get(pid)["status"] == "pending"  # type: ignore[index]
+        with pytest.raises(RecordInvalid) as refused:
+            knowledge.publish_staff_answer(pid, "editor_a")  # no review date yet
+        assert set(refused.value.errors) == {"review_by"}
+        bad = {
+            "questions": [" "],
+            "answer": "x",
+            "department": "市工业和信息化局",
+            "record_ids": ["nope"],
+            "review_by": "2020-01-01",
+        }
+        with pytest.raises(RecordInvalid) as refused:
+            knowledge.check_proposal(bad)
+        assert set(refused.value.errors) == {"questions", "record_ids", "review_by"}
+        good = {
+            "questions": ["股改资助的申报材料要交哪些？", " 股份制改造资助需要准备什么材料 "],
+            "answer": "股改资助申报需提交股改方案等，具体以当年申报通知为准。",
+            "department": "市工业和信息化局",
+            "record_ids": ["zjtx-shareholding-reform"],
+            "review_by": "2099-12-31",
+        }
+        knowledge.check_proposal(good)
+        edited = staff.edit(pid, good, "editor_a")
+        assert edited["questions"] == ["股改资助的申报材料要交哪些？", "股份制改造资助需要准备什么材料"]
+        published, figures = knowledge.publish_staff_answer(pid, "editor_a")
+        assert published["status"] == "published"
+        assert figures["built"] is True
+        live = search.default_searcher().staff
+        assert [(a.id, a.review_by) for a in live] == [(pid, "2099-12-31")]
+        with pytest.raises(KnowledgeConflict):
+            staff.reject(pid, "too late", "editor_b")  # only a pending proposal can be rejected
+        other = staff.propose(None, "问题", "答复", "市工业和信息化局", "liaison_a")
+        assert staff.reject(other, "与答复函重复", "editor_b")["reason"] == "与答复函重复"
+        assert [a["id"] for a in staff.find("pending")] == []
+        withdrawn, _ = knowledge.withdraw_staff_answer(pid, "editor_a")
+        assert withdrawn["status"] == "withdrawn"
+        assert search.default_searcher().staff == []
+        snippets = knowledge.snippets("股改资助")
+        assert snippets[0]["kind"] == "record"
+        assert "（依据：答复函 三（二），2022年6月8日" in snippets[0]["text"]
+    finally:
+        search.get_settings.cache_clear()
+        search.reset_searcher()
