@@ -23,6 +23,7 @@ from huiqitong.vocabulary import FACT_LABELS
 from knowledge.curation import OPS, RECORD_ID
 from knowledge.records import CATEGORY_LABELS, STATUS_LABELS
 
+PROPOSAL_LABELS = {"pending": "待审核", "published": "已发布", "rejected": "已驳回", "withdrawn": "已撤回"}
 router = APIRouter(prefix="/api/knowledge", tags=["knowledge"], responses=refusals(401, 403, 503))
 RECORD_PATH = Path(..., regex=RECORD_ID.pattern)
 SOURCE_PATH = Path(..., regex=r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
@@ -201,6 +202,7 @@ class KnowledgeVocabulary(ApiModel):
     statuses: dict[str, str]
     facts: dict[str, str]
     ops: list[str]
+    proposal_statuses: dict[str, str]
 
 
 def _invalid(errors: dict[str, str]) -> HTTPException:
@@ -215,7 +217,11 @@ def _invalid(errors: dict[str, str]) -> HTTPException:
 def knowledge_vocabulary(_editor: EditorDep) -> KnowledgeVocabulary:
     """Categories, statuses, the facts conditions may read, and their operators."""
     return KnowledgeVocabulary(
-        categories=CATEGORY_LABELS, statuses=STATUS_LABELS, facts=FACT_LABELS, ops=list(OPS)
+        categories=CATEGORY_LABELS,
+        statuses=STATUS_LABELS,
+        facts=FACT_LABELS,
+        ops=list(OPS),
+        proposal_statuses=PROPOSAL_LABELS,
     )
 
 

@@ -1,5 +1,6 @@
-/* 惠企通 liaison console: login, the two escalation lists, the detail pane and its actions; for
- * editors and admins also the 知识库 tab (sources, versioned policy records, publishing).
+/* 惠企通 liaison console: login, the two escalation lists, the detail pane and its actions (with
+ * 快捷回复 beside the reply box and 建议入库 to propose a reply as a common answer). The 知识库 tab of
+ * editors and admins lives in knowledge.js, loaded first; this file hands it the shared helpers.
  *
  * Lists and the open escalation are polled every 3 s; a list polls its first page only (newest
  * first, PAGE_SIZE cases), and 加载更多 appends the next page once, on request. Each part of the page is redrawn only when
@@ -42,7 +43,15 @@
     ticking: false,
     acting: false,       // an action request is in flight
     statusTimer: null,
+    snippetsTimer: null,
+    snippetsSeq: 0,      // only the newest 快捷回复 search may draw
+    proposed: false,     // the 建议入库 panel's text was submitted and not changed since
   };
+
+  // The 知识库 tab (knowledge.js); without it the console is the case view alone.
+  const knowledge = typeof window.hqtKnowledge === "function"
+    ? window.hqtKnowledge({ $, el, clear, api, setStatus, fullTime, shortTime, snippet, liaison: () => state.liaison })
+    : { canEdit: () => false, open() {}, reset() {}, wire() {}, poll() {} };
 
   // -- small helpers ---------------------------------------------------------------------------
   /** A case list: the polled first page, the pages loaded on request after it, their cursors. */
@@ -244,7 +253,7 @@
     state.lists = { mine: emptyList(), queue: emptyList() };
     storageSet(TOKEN_KEY, null);
     storageSet(LIAISON_KEY, null);
-    resetKnowledge();
+    knowledge.reset();
     clear($("list-mine"));
     clear($("list-queue"));
     showDetailPane(false);
@@ -263,8 +272,8 @@
     $("liaison-department").textContent = who.department || "";
     $("btn-audit").hidden = who.role !== "admin"; // the server refuses others anyway (403)
     // Editors and admins get the 知识库 tab; the server refuses everyone else anyway (403).
-    $("view-tabs").hidden = !canEditKnowledge();
-    $("tab-knowledge").hidden = !canEditKnowledge();
+    $("view-tabs").hidden = !knowledge.canEdit();
+    $("tab-knowledge").hidden = !knowledge.canEdit();
     showView("cases");
     refreshAll();
     startPolling();
@@ -286,7 +295,9 @@
     if (state.ticking || !state.token) return;
     state.ticking = true;
     try {
-      await Promise.all([refreshList("mine"), refreshList("queue"), refreshDetail()]);
+      const polls = [refreshList("mine"), refreshList("queue"), refreshDetail()];
+      if (!$("kb-view").hidden) polls.push(knowledge.poll());
+      await Promise.all(polls);
     } finally {
       state.ticking = false;
     }
@@ -463,6 +474,8 @@
       for (const part of ["head", "packet", "transcript", "notes", "events"]) delete state.sigs[part];
       $("reply-input").value = "";
       $("note-input").value = "";
+      closeSnippets(false);
+      closePropose(false);
     }
     markSelected();
     showDetailPane(true);
@@ -663,6 +676,13 @@
     $("reply-input").disabled = !canAct;
     $("note-submit").disabled = busy;
     $("bind-submit").disabled = busy || status === "resolved";
+    $("btn-snippets").disabled = !canAct;
+    if (!canAct) closeSnippets(false);
+    // A reply worth keeping can be proposed while I handle the case and after it is closed.
+    const propose = status === "resolved" || mine;
+    $("btn-propose").hidden = !propose;
+    if (!propose) closePropose(false);
+    $("propose-submit").disabled = busy || state.proposed;
   }
 
   // -- actions ---------------------------------------------------------------------------------
@@ -753,830 +773,214 @@
     });
   }
 
-  // -- knowledge base (editors and admins) -------------------------------------------------------
-  // Sources and versioned policy records (/api/knowledge). Saving makes a draft version; only 发布
-  // makes it what the bot answers from. The server owns the vocabulary (categories, statuses, facts,
-  // ops) and every rule: the form sends what was typed and shows each 422 message at its field.
-  const KB_ROLES = ["editor", "admin"];
-  const RECORD_FIELDS = ["id", "source_id", "title", "section", "departments", "category", "audience", "benefit_text",
-    "amounts_wan", "conditions", "aliases", "status", "valid_from", "valid_until", "quote"];
-  const SOURCE_FIELDS = ["title", "doc_no", "issuer", "date", "disclosure", "cited_as", "text", "file"];
-  const FIELD_LABELS = {
-    id: "编号", source_id: "来源文件", title: "标题", section: "条款", departments: "负责部门", category: "类别",
-    audience: "适用对象", benefit_text: "支持内容", amounts_wan: "金额", conditions: "申报条件", aliases: "别名",
-    status: "状态", valid_from: "生效日期", valid_until: "失效日期", quote: "原文引用",
-    doc_no: "文号", issuer: "发文单位", date: "日期", disclosure: "公开方式", cited_as: "引用简称", text: "全文", file: "文件",
-  };
-  const VERSION_STATES = { published: "已发布", draft: "草稿", superseded: "历史" };
-  const OP_LABELS = { in: "属于", ">=": "不低于", "==": "等于" };
-  const KB_STATUS_TEXT = {
-    400: "请求有误",
-    403: "仅编辑和管理员可以维护知识库",
-    404: "记录不存在",
-    409: "与现有数据冲突",
-    413: "文件或内容太大",
-    415: "不支持的文件类型，请上传 .txt、.docx 或 .pdf 文件",
-  };
-
-  const kb = {
-    vocab: { categories: {}, statuses: {}, facts: {}, ops: [] },
-    vocabLoaded: false,
-    sources: [],
-    records: [],
-    record: null,        // GET /api/knowledge/records/{id} of the open record; null while creating one
-    saved: null,         // the form's body when last loaded or saved: what "unsaved changes" compares with
-    busy: false,
-    checkTimer: null,
-    checkSeq: 0,         // only the newest quote check may draw
-    lastSourceId: null,  // a new record starts on the source added last
-    texts: {},           // source id -> full text, for the preview
-  };
-  const rowExtras = new WeakMap(); // row -> keys of an amount or condition the form does not edit (note, unknown_values)
-
-  function canEditKnowledge() {
-    const who = state.liaison || {};
-    return KB_ROLES.includes(who.role);
+  // -- 快捷回复: a record's quote or a published staff answer into the reply box ----------------------
+  function caseQuestion(d) {
+    const packet = (d && d.packet) || {};
+    const asked = packet.question || (d && d.question);
+    if (asked) return String(asked);
+    const transcript = d && Array.isArray(d.transcript) ? d.transcript : [];
+    const owner = transcript.filter((m) => m.role === "user" && m.text).pop();
+    return owner ? String(owner.text) : "";
   }
 
-  function showView(name) {
-    const knowledge = name === "knowledge" && canEditKnowledge();
-    $("cases-view").hidden = knowledge;
-    $("kb-view").hidden = !knowledge;
-    $("tab-cases").setAttribute("aria-selected", String(!knowledge));
-    $("tab-knowledge").setAttribute("aria-selected", String(knowledge));
-    $("tab-cases").classList.toggle("active", !knowledge);
-    $("tab-knowledge").classList.toggle("active", knowledge);
-    if (knowledge) openKnowledge();
-  }
-
-  async function openKnowledge() {
-    if (!kb.vocabLoaded) await loadKbVocabulary();
-    await Promise.all([loadSources(), loadRecords()]);
-  }
-
-  function resetKnowledge() {
-    clearTimeout(kb.checkTimer);
-    Object.assign(kb, { sources: [], records: [], record: null, saved: null, busy: false, lastSourceId: null, texts: {} });
-    kb.checkSeq += 1;
-    clear($("kb-sources"));
-    clear($("kb-records"));
-    showKbPane("empty");
-    $("view-tabs").hidden = true;
-    $("cases-view").hidden = false;
-    $("kb-view").hidden = true;
-  }
-
-  /** The server's message for the editor: its own Chinese detail, else a Chinese lead with the detail. */
-  function kbErrorText(err) {
-    const detail = err.body && typeof err.body.detail === "string" ? err.body.detail.trim() : "";
-    if (detail && /[\u4e00-\u9fff]/.test(detail)) return detail;
-    const lead = KB_STATUS_TEXT[err.status];
-    if (!lead) return err.message;
-    return detail ? `${lead}（${detail}）` : lead;
-  }
-
-  function splitList(text) {
-    return String(text || "").split(/[,，、;；\n]+/).map((t) => t.trim()).filter(Boolean);
-  }
-
-  function enc(value) { return encodeURIComponent(String(value)); }
-
-  function fillSelect(select, options, placeholder) {
-    const keep = select.value;
-    clear(select);
-    if (placeholder !== undefined) select.appendChild(new Option(placeholder, ""));
-    for (const [value, text] of options) select.appendChild(new Option(text, value));
-    if (keep && options.some(([value]) => value === keep)) select.value = keep;
-  }
-
-  /** Select ``value``, adding it as an option when the list lacks it (a word the vocabulary dropped). */
-  function selectValue(select, value) {
-    const v = value === null || value === undefined ? "" : String(value);
-    if (v && !Array.from(select.options).some((o) => o.value === v)) select.appendChild(new Option(v, v));
-    select.value = v;
-  }
-
-  async function loadKbVocabulary() {
-    try {
-      const v = await api("/api/knowledge/vocabulary");
-      kb.vocab = {
-        categories: (v && v.categories) || {},
-        statuses: (v && v.statuses) || {},
-        facts: (v && v.facts) || {},
-        ops: Array.isArray(v && v.ops) ? v.ops : [],
-      };
-      kb.vocabLoaded = true;
-    } catch (err) {
-      if (err.status !== 401) setStatus(`知识库词表加载失败：${kbErrorText(err)}`, "error");
-      return;
+  function openSnippets() {
+    const panel = $("snippets-panel");
+    const q = $("snippets-q");
+    if (panel.hidden) {
+      q.value = caseQuestion(state.detail).slice(0, 200);
+      panel.hidden = false;
+      $("btn-snippets").setAttribute("aria-expanded", "true");
+      searchSnippets();
+      panel.scrollIntoView({ block: "nearest" });
     }
-    fillSelect($("kb-field-category"), Object.entries(kb.vocab.categories), "请选择类别");
-    fillSelect($("kb-field-status"), Object.entries(kb.vocab.statuses));
+    q.focus();
+    q.select();
   }
 
-  // -- knowledge: lists --------------------------------------------------------------------------
-  async function loadSources() {
-    try {
-      const list = await api("/api/knowledge/sources");
-      kb.sources = Array.isArray(list) ? list : [];
-    } catch (err) {
-      if (err.status !== 401) setStatus(`来源文件加载失败：${kbErrorText(err)}`, "error");
-      return;
-    }
-    renderSources();
+  function closeSnippets(focusReply) {
+    clearTimeout(state.snippetsTimer);
+    state.snippetsSeq += 1;
+    $("snippets-panel").hidden = true;
+    $("btn-snippets").setAttribute("aria-expanded", "false");
+    if (focusReply) $("reply-input").focus();
   }
 
-  function sourceName(s) {
-    return [s.doc_no || s.cited_as, s.title].filter(Boolean).join(" ");
+  function searchSnippetsSoon() {
+    clearTimeout(state.snippetsTimer);
+    state.snippetsTimer = setTimeout(searchSnippets, 300);
   }
 
-  function renderSources() {
-    const list = $("kb-sources");
-    clear(list);
-    $("kb-count-sources").textContent = `（${kb.sources.length}）`;
-    if (!kb.sources.length) list.appendChild(el("li", "empty", "暂无来源文件"));
-    for (const s of kb.sources) {
-      const li = el("li");
-      const btn = el("button", "kb-item kb-source");
-      btn.type = "button";
-      btn.setAttribute("data-id", String(s.id));
-      btn.title = [s.issuer, s.disclosure].filter(Boolean).join(" · ");
-      btn.appendChild(el("span", "kb-item-title", s.title || s.id));
-      const meta = el("span", "kb-item-meta");
-      meta.appendChild(el("span", "kb-doc-no", s.doc_no || "无文号"));
-      if (s.date) meta.appendChild(el("span", "kb-date", s.date));
-      meta.appendChild(el("span", "kb-chars", `${Number(s.chars) || 0} 字`));
-      if (s.cited_as) meta.appendChild(el("span", "chip", `简称：${s.cited_as}`));
-      btn.appendChild(meta);
-      btn.addEventListener("click", () => openSource(s.id));
-      li.appendChild(btn);
-      list.appendChild(li);
-    }
-    const sources = kb.sources.map((s) => [String(s.id), sourceName(s)]);
-    fillSelect($("kb-field-source_id"), sources, "请选择来源文件");
-  }
-
-  async function loadRecords() {
-    try {
-      const list = await api("/api/knowledge/records");
-      kb.records = Array.isArray(list) ? list : [];
-    } catch (err) {
-      if (err.status !== 401) setStatus(`政策条目加载失败：${kbErrorText(err)}`, "error");
-      return;
-    }
-    renderRecords();
-  }
-
-  function renderRecords() {
-    const list = $("kb-records");
-    const needle = $("kb-record-filter").value.trim().toLowerCase();
-    const shown = kb.records.filter((r) => !needle
-      || [r.id, r.title, r.section].some((v) => String(v || "").toLowerCase().includes(needle)));
-    $("kb-count-records").textContent = needle ? `（${shown.length}/${kb.records.length}）` : `（${kb.records.length}）`;
-    clear(list);
-    if (!shown.length) list.appendChild(el("li", "empty", needle ? "没有符合的条目" : "暂无政策条目"));
-    for (const r of shown) {
-      const li = el("li");
-      const btn = el("button", `kb-item kb-record status-${r.status || ""}`);
-      btn.type = "button";
-      btn.setAttribute("data-id", String(r.id));
-      const top = el("span", "kb-item-top");
-      top.appendChild(el("span", "kb-item-title", r.title || r.id));
-      top.appendChild(el("span", `status-tag kb-status-${r.status || ""}`, label2("statuses", r.status)));
-      btn.appendChild(top);
-      const meta = el("span", "kb-item-meta");
-      meta.appendChild(el("span", "kb-item-id mono", r.id));
-      if (r.section) meta.appendChild(el("span", "kb-item-section", r.section));
-      meta.appendChild(el("span", "kb-published",
-        r.published_version === null || r.published_version === undefined ? "未发布" : `已发布 v${r.published_version}`));
-      if (r.draft_version !== null && r.draft_version !== undefined) {
-        meta.appendChild(el("span", "kb-draft", `草稿 v${r.draft_version}`));
-      }
-      btn.appendChild(meta);
-      if (r.updated_at) btn.title = `最近修改：${fullTime(r.updated_at)}${r.updated_by ? ` · ${r.updated_by}` : ""}`;
-      btn.addEventListener("click", () => openRecord(r.id));
-      li.appendChild(btn);
-      list.appendChild(li);
-    }
-    markKbSelected();
-  }
-
-  function label2(part, key) {
-    return (key && kb.vocab[part] && kb.vocab[part][key]) || key || "";
-  }
-
-  function markKbSelected() {
-    const current = kb.record && !$("kb-record-form").hidden ? String(kb.record.id) : null;
-    for (const btn of document.querySelectorAll("#kb-records .kb-item")) {
-      const on = btn.getAttribute("data-id") === current;
-      btn.classList.toggle("selected", on);
-      if (on) btn.setAttribute("aria-current", "true"); else btn.removeAttribute("aria-current");
-    }
-  }
-
-  /** Show one thing in the right-hand pane: "empty", "source" (view), "source-form" or "record". */
-  function showKbPane(which) {
-    $("kb-empty").hidden = which !== "empty";
-    $("kb-source-view").hidden = which !== "source";
-    $("kb-source-form").hidden = which !== "source-form";
-    $("kb-record-form").hidden = which !== "record";
-    markKbSelected();
-  }
-
-  // -- knowledge: sources ------------------------------------------------------------------------
-  async function sourceText(id) {
-    if (kb.texts[id] === undefined) {
-      const s = await api(`/api/knowledge/sources/${enc(id)}`);
-      kb.texts[id] = (s && s.text) || "";
-    }
-    return kb.texts[id];
-  }
-
-  async function openSource(id) {
-    const s = kb.sources.find((x) => String(x.id) === String(id));
-    if (!s) return;
-    $("kb-source-view-title").textContent = s.title || s.id;
-    $("kb-source-view-meta").textContent = [s.doc_no, s.issuer, s.date, s.disclosure, s.cited_as ? `简称：${s.cited_as}` : "",
-      `${Number(s.chars) || 0} 字`, s.created_by ? `录入：${s.created_by}` : ""].filter(Boolean).join(" · ");
-    $("kb-source-view-new").setAttribute("data-id", String(s.id));
-    $("kb-source-view-text").textContent = "加载中…";
-    showKbPane("source");
-    try {
-      const text = await sourceText(s.id);
-      if ($("kb-source-view-new").getAttribute("data-id") === String(s.id)) $("kb-source-view-text").textContent = text;
-    } catch (err) {
-      if (err.status !== 401) $("kb-source-view-text").textContent = `全文加载失败：${kbErrorText(err)}`;
-    }
-  }
-
-  function newSource() {
-    $("kb-source-form").reset(); // back to the defaults in the page (公开方式 主动公开)
-    clearErrors("source");
-    $("kb-source-file-note").hidden = true;
-    updateSourceChars();
-    showKbPane("source-form");
-    $("kb-source-title").focus();
-  }
-
-  function updateSourceChars() {
-    const n = $("kb-source-text").value.length;
-    $("kb-source-chars").textContent = n ? `（${n} 字）` : "";
-  }
-
-  /** Send the chosen file to the server, which returns its text layer for the 全文 box. */
-  async function extractSourceFile() {
-    const input = $("kb-source-file");
-    const file = input.files && input.files[0];
-    const note = $("kb-source-file-note");
-    setFieldError("source", "file", null);
-    note.hidden = true;
-    if (!file) return;
-    const form = new FormData();
-    form.append("file", file, file.name);
-    note.textContent = `正在提取 ${file.name}…`;
-    note.hidden = false;
-    try {
-      const res = await api("/api/knowledge/sources/extract", { method: "POST", body: form });
-      $("kb-source-text").value = (res && res.text) || "";
-      updateSourceChars();
-      if (!$("kb-source-title").value.trim()) $("kb-source-title").value = file.name.replace(/\.[^.]+$/, "");
-      note.textContent = `已从 ${(res && res.filename) || file.name} 提取 ${res && res.chars !== undefined ? res.chars : ""} 字，请核对后保存。`;
-    } catch (err) {
-      note.hidden = true;
-      if (err.status !== 401) setFieldError("source", "file", kbErrorText(err));
-    }
-  }
-
-  function sourceBody() {
-    const value = (name) => $(`kb-source-${name}`).value.trim();
-    const body = {
-      title: value("title"),
-      doc_no: value("doc_no"),
-      issuer: value("issuer"),
-      date: value("date"),
-      disclosure: value("disclosure"),
-      text: $("kb-source-text").value,
-    };
-    if (value("cited_as")) body.cited_as = value("cited_as");
-    return body;
-  }
-
-  async function saveSource(event) {
-    event.preventDefault();
-    if (kb.busy) return;
-    setKbBusy(true);
-    clearErrors("source");
-    try {
-      const s = await api("/api/knowledge/sources", { method: "POST", json: sourceBody() });
-      kb.lastSourceId = s && s.id ? String(s.id) : null;
-      await loadSources();
-      setStatus(`已新增来源：${sourceName(s || {})}`, "ok");
-      if (kb.lastSourceId) openSource(kb.lastSourceId); else showKbPane("empty");
-    } catch (err) {
-      if (err.status !== 401) showErrors("source", err);
-    } finally {
-      setKbBusy(false);
-    }
-  }
-
-  // -- knowledge: the record form ----------------------------------------------------------------
-  function setKbBusy(on) {
-    kb.busy = on;
-    $("kb-source-save").disabled = on;
-    updateRecordButtons();
-  }
-
-  function setKbStatus(text, kind) {
-    const line = $("kb-status");
-    line.textContent = text || "";
-    line.className = `kb-status${kind ? ` kb-status-${kind}` : ""}`;
-  }
-
-  function isDirty() {
-    return kb.saved !== null && JSON.stringify(recordBody()) !== kb.saved;
-  }
-
-  function updateRecordButtons() {
-    const hasDraft = Boolean(kb.record && kb.record.draft);
-    const dirty = !$("kb-record-form").hidden && isDirty();
-    $("kb-save").disabled = kb.busy;
-    $("kb-publish").disabled = kb.busy || !hasDraft || dirty;
-    $("kb-publish").title = !hasDraft ? "没有待发布的草稿" : dirty ? "有未保存的修改：请先保存草稿" : "发布后机器人即按此版本回答";
-    $("kb-dirty").hidden = !dirty;
-    for (const btn of document.querySelectorAll("#kb-versions .kb-restore")) {
-      btn.disabled = kb.busy || btn.getAttribute("data-state") === "draft";
-    }
-  }
-
-  function newRecord(sourceId) {
-    kb.record = null;
-    $("kb-record-heading").textContent = "新建政策条目";
-    fillRecordForm({ source_id: sourceId || kb.lastSourceId || "", status: "in_force" });
-    clear($("kb-versions"));
-    $("kb-versions").appendChild(el("li", "empty", "保存草稿后在此查看各版本"));
-    setKbStatus("");
-    showKbPane("record");
-    $("kb-field-id").focus();
-  }
-
-  async function openRecord(id, quiet) {
-    let data;
-    try {
-      data = await api(`/api/knowledge/records/${enc(id)}`);
-    } catch (err) {
-      if (err.status !== 401) setStatus(`政策条目 ${id} 加载失败：${kbErrorText(err)}`, "error");
-      return;
-    }
-    kb.record = data;
-    const shown = data.draft || data.published || { id: data.id };
-    $("kb-record-heading").textContent = `${shown.title || data.id}`;
-    fillRecordForm(shown);
-    showKbPane("record");
-    if (!quiet) setKbStatus(describeRecord(data));
-    await loadVersions(data.id);
-  }
-
-  function describeRecord(r) {
-    const parts = [r.published ? `已发布 v${r.published.version}` : "尚未发布"];
-    if (r.draft) parts.push(`草稿 v${r.draft.version} 待发布`);
-    return parts.join("；");
-  }
-
-  function fillRecordForm(r) {
-    const text = (name, value) => { $(`kb-field-${name}`).value = value === null || value === undefined ? "" : String(value); };
-    text("id", r.id);
-    $("kb-field-id").readOnly = Boolean(kb.record);
-    selectValue($("kb-field-source_id"), r.source_id);
-    text("title", r.title);
-    text("section", r.section);
-    text("departments", (r.departments || []).join("、"));
-    selectValue($("kb-field-category"), r.category);
-    selectValue($("kb-field-status"), r.status || "in_force");
-    text("audience", r.audience);
-    text("benefit_text", r.benefit_text);
-    text("aliases", (r.aliases || []).join("、"));
-    text("valid_from", r.valid_from);
-    text("valid_until", r.valid_until);
-    text("quote", r.quote);
-
-    clear($("kb-amounts"));
-    for (const a of r.amounts_wan || []) addAmountRow(a);
-    clear($("kb-conditions"));
-    const cond = r.conditions && typeof r.conditions === "object" ? r.conditions : null;
-    const join = cond && Array.isArray(cond.any) ? "any" : "all";
-    $("kb-cond-join").value = join;
-    for (const c of (cond && cond[join]) || []) addConditionRow(c);
-
-    const tag = $("kb-record-state");
-    tag.textContent = r.version ? `${r === (kb.record && kb.record.draft) ? "草稿" : "已发布"} v${r.version}` : "未保存";
-    tag.className = `status-tag ${r.version ? (r === (kb.record && kb.record.draft) ? "kb-state-draft" : "kb-state-published") : ""}`;
-
-    $("kb-source-preview").open = false;
-    clearErrors("record");
-    kb.saved = JSON.stringify(recordBody());
-    updateRecordButtons();
-    checkQuoteSoon(0);
-  }
-
-  /** The keys of ``obj`` the form has no input for, kept so that saving does not drop them. */
-  function extrasOf(obj, edited) {
-    const extra = {};
-    if (obj && typeof obj === "object") {
-      for (const [k, v] of Object.entries(obj)) if (!edited.includes(k)) extra[k] = v;
-    }
-    return extra;
-  }
-
-  function rowInput(className, value, placeholder, type) {
-    const input = el("input", className);
-    input.type = type || "text";
-    if (type === "number") input.step = "any";
-    input.placeholder = placeholder;
-    input.setAttribute("aria-label", placeholder);
-    input.value = value === null || value === undefined ? "" : String(value);
-    return input;
-  }
-
-  function removeButton(row, what) {
-    const btn = el("button", "kb-remove", "删除");
-    btn.type = "button";
-    btn.setAttribute("aria-label", `删除此${what}`);
-    btn.addEventListener("click", () => { row.remove(); updateRecordButtons(); });
-    return btn;
-  }
-
-  function addAmountRow(a) {
-    const row = el("div", "kb-row kb-amount-row");
-    rowExtras.set(row, extrasOf(a, ["min", "max", "label"]));
-    row.appendChild(rowInput("kb-amount-min", a && a.min, "最低（万元）", "number"));
-    row.appendChild(el("span", "kb-dash", "至"));
-    row.appendChild(rowInput("kb-amount-max", a && a.max, "最高（万元）", "number"));
-    row.appendChild(rowInput("kb-amount-label", a && a.label, "说明，如 设备奖补"));
-    row.appendChild(removeButton(row, "金额"));
-    $("kb-amounts").appendChild(row);
-    return row;
-  }
-
-  function amountRows() {
-    const rows = [];
-    for (const row of $("kb-amounts").querySelectorAll(".kb-amount-row")) {
-      const min = row.querySelector(".kb-amount-min").value.trim();
-      const max = row.querySelector(".kb-amount-max").value.trim();
-      const lbl = row.querySelector(".kb-amount-label").value.trim();
-      if (!min && !max && !lbl) continue;
-      const amount = Object.assign({}, rowExtras.get(row) || {});
-      if (min) amount.min = Number(min);
-      if (max) amount.max = Number(max);
-      amount.label = lbl;
-      rows.push(amount);
-    }
-    return rows;
-  }
-
-  /** A condition's value as typed: a list for ``in``, a number for ``>=``, 是/否 for ``==``. */
-  function conditionText(op, value) {
-    if (Array.isArray(value)) return value.join("，");
-    if (value === true) return "是";
-    if (value === false) return "否";
-    return value === null || value === undefined ? "" : String(value);
-  }
-
-  function conditionValue(op, text) {
-    const t = text.trim();
-    if (op === "in") return splitList(t);
-    if (op === ">=") return t !== "" && Number.isFinite(Number(t)) ? Number(t) : t;
-    if (op === "==") {
-      if (["是", "true", "对", "有"].includes(t.toLowerCase())) return true;
-      if (["否", "false", "不是", "无"].includes(t.toLowerCase())) return false;
-    }
-    return t;
-  }
-
-  const OP_HINTS = { in: "多个值用逗号分隔", ">=": "数字", "==": "是 / 否" };
-
-  function addConditionRow(c) {
-    const row = el("div", "kb-row kb-cond-row");
-    if (c && typeof c === "object" && !c.fact && (c.all || c.any)) {
-      // A nested group: the form keeps it as it is (it can be removed, not edited).
-      rowExtras.set(row, { nested: c });
-      row.appendChild(el("span", "kb-nested mono", JSON.stringify(c)));
-      row.appendChild(removeButton(row, "条件"));
-      $("kb-conditions").appendChild(row);
-      return row;
-    }
-    rowExtras.set(row, extrasOf(c, ["fact", "op", "value", "note"]));
-    const fact = el("select", "kb-cond-fact");
-    fact.setAttribute("aria-label", "条件事项");
-    fillSelect(fact, Object.entries(kb.vocab.facts), "请选择事项");
-    selectValue(fact, c && c.fact);
-    const op = el("select", "kb-cond-op");
-    op.setAttribute("aria-label", "比较方式");
-    fillSelect(op, kb.vocab.ops.map((o) => [o, OP_LABELS[o] ? `${OP_LABELS[o]}（${o}）` : o]));
-    selectValue(op, (c && c.op) || kb.vocab.ops[0] || "in");
-    const value = rowInput("kb-cond-value", conditionText(op.value, c && c.value), OP_HINTS[op.value] || "取值");
-    op.addEventListener("change", () => {
-      value.placeholder = OP_HINTS[op.value] || "取值";
-      value.setAttribute("aria-label", value.placeholder);
-    });
-    row.appendChild(fact);
-    row.appendChild(op);
-    row.appendChild(value);
-    row.appendChild(rowInput("kb-cond-note", c && c.note, "说明（可选）"));
-    row.appendChild(removeButton(row, "条件"));
-    $("kb-conditions").appendChild(row);
-    return row;
-  }
-
-  function conditionsValue() {
-    const items = [];
-    for (const row of $("kb-conditions").querySelectorAll(".kb-cond-row")) {
-      const extra = rowExtras.get(row) || {};
-      if (extra.nested) { items.push(extra.nested); continue; }
-      const op = row.querySelector(".kb-cond-op").value;
-      const item = Object.assign({}, extra, {
-        fact: row.querySelector(".kb-cond-fact").value,
-        op,
-        value: conditionValue(op, row.querySelector(".kb-cond-value").value),
-      });
-      const note = row.querySelector(".kb-cond-note").value.trim();
-      if (note) item.note = note;
-      items.push(item);
-    }
-    return items.length ? { [$("kb-cond-join").value || "all"]: items } : null;
-  }
-
-  /** The form as a RecordIn body. */
-  function recordBody() {
-    const value = (name) => $(`kb-field-${name}`).value.trim();
-    return {
-      id: value("id"),
-      source_id: $("kb-field-source_id").value,
-      title: value("title"),
-      section: value("section"),
-      departments: splitList(value("departments")),
-      category: $("kb-field-category").value,
-      audience: value("audience"),
-      benefit_text: value("benefit_text"),
-      amounts_wan: amountRows(),
-      conditions: conditionsValue(),
-      aliases: splitList(value("aliases")),
-      status: $("kb-field-status").value,
-      valid_from: value("valid_from") || null,
-      valid_until: value("valid_until") || null,
-      quote: value("quote"),
-    };
-  }
-
-  // -- knowledge: errors -------------------------------------------------------------------------
-  function errorNode(form, field) {
-    return $(form === "record" ? `kb-error-${field}` : `kb-source-error-${field}`);
-  }
-
-  function setFieldError(form, field, message) {
-    const node = errorNode(form, field);
-    if (!node) return;
-    const text = message ? [node.hidden ? "" : node.textContent, message].filter(Boolean).join("；") : "";
-    node.textContent = text;
-    node.hidden = !text;
-    const box = node.closest(".kb-field");
-    if (box) box.classList.toggle("has-error", Boolean(text));
-    const input = form === "record" ? $(`kb-field-${field}`) : $(`kb-source-${field}`);
-    if (input) {
-      if (text) input.setAttribute("aria-invalid", "true"); else input.removeAttribute("aria-invalid");
-    }
-  }
-
-  function clearErrors(form) {
-    for (const field of form === "record" ? RECORD_FIELDS : SOURCE_FIELDS) setFieldError(form, field, null);
-    const summary = $(form === "record" ? "kb-errors" : "kb-source-errors");
-    summary.textContent = "";
-    summary.hidden = true;
-  }
-
-  /** The form's field a 422 item is about: loc[-1], or the field a nested loc starts from. */
-  function fieldOfLoc(form, loc) {
-    const fields = form === "record" ? RECORD_FIELDS : SOURCE_FIELDS;
-    const path = Array.isArray(loc) ? loc.map(String) : [];
-    const last = path[path.length - 1];
-    if (fields.includes(last)) return last;
-    return path.find((part) => fields.includes(part)) || null;
-  }
-
-  function cleanMsg(msg) {
-    return String(msg || "格式有误").replace(/^Value error,\s*/i, "");
-  }
-
-  /** A 422's messages go next to their fields and into the summary; anything else into the summary. */
-  function showErrors(form, err) {
-    clearErrors(form);
-    const summary = $(form === "record" ? "kb-errors" : "kb-source-errors");
-    const detail = err.body && err.body.detail;
-    let first = null;
-    if (err.status === 422 && Array.isArray(detail)) {
-      const parts = [];
-      for (const item of detail) {
-        const field = fieldOfLoc(form, item && item.loc);
-        const msg = cleanMsg(item && item.msg);
-        if (field) {
-          setFieldError(form, field, msg);
-          first = first || field;
-          parts.push(`${FIELD_LABELS[field] || field}：${msg}`);
-        } else {
-          parts.push(msg);
-        }
-      }
-      summary.textContent = `未保存，请修改：${parts.join("；")}`;
-    } else {
-      summary.textContent = `未保存：${kbErrorText(err)}`;
-    }
-    summary.hidden = false;
-    const input = first && (form === "record" ? $(`kb-field-${first}`) : $(`kb-source-${first}`));
-    if (input) input.focus(); else summary.scrollIntoView({ block: "nearest" });
-  }
-
-  // -- knowledge: quote check --------------------------------------------------------------------
-  function checkQuoteSoon(delay) {
-    clearTimeout(kb.checkTimer);
-    kb.checkTimer = setTimeout(checkQuote, delay === undefined ? 400 : delay);
-  }
-
-  /** Ask the server where the quote sits in its source, and show it with its context. */
-  async function checkQuote() {
-    const seq = ++kb.checkSeq;
-    const box = $("kb-quote-check");
-    const quote = $("kb-field-quote").value.trim();
-    const sourceId = $("kb-field-source_id").value;
-    if (!quote || !sourceId) {
-      clear(box);
-      box.hidden = true;
-      box.removeAttribute("data-found");
-      return;
-    }
-    let res;
-    try {
-      res = await api("/api/knowledge/check-quote", { method: "POST", json: { source_id: sourceId, quote } });
-    } catch (err) {
-      if (seq !== kb.checkSeq || err.status === 401) return;
-      box.textContent = `暂时无法核对引文：${kbErrorText(err)}`;
-      box.className = "kb-check";
-      box.removeAttribute("data-found");
-      box.hidden = false;
-      return;
-    }
-    if (seq !== kb.checkSeq) return;
-    clear(box);
-    box.hidden = false;
-    const found = Boolean(res && res.found);
-    box.setAttribute("data-found", String(found));
-    box.className = `kb-check ${found ? "kb-check-found" : "kb-check-missing"}`;
-    if (!found) {
-      box.textContent = "引文在来源中找不到";
-      return;
-    }
-    const at = (res && res.quote_at) || {};
-    box.appendChild(el("span", "kb-check-lead", "在来源中找到："));
-    box.appendChild(document.createTextNode(`…${at.before || ""}`));
-    box.appendChild(el("mark", "kb-check-quote", `【${quote}】`));
-    box.appendChild(document.createTextNode(`${at.after || ""}…`));
-  }
-
-  async function toggleSourcePreview() {
-    const details = $("kb-source-preview");
-    if (!details.open) return;
-    const id = $("kb-field-source_id").value;
-    const pre = $("kb-source-preview-text");
-    if (!id) { pre.textContent = "请先选择来源文件。"; return; }
-    pre.textContent = "加载中…";
-    try {
-      const text = await sourceText(id);
-      if ($("kb-field-source_id").value === id) pre.textContent = text;
-    } catch (err) {
-      if (err.status !== 401) pre.textContent = `全文加载失败：${kbErrorText(err)}`;
-    }
-  }
-
-  // -- knowledge: save, publish, versions --------------------------------------------------------
-  async function saveRecord(event) {
-    if (event) event.preventDefault();
-    if (kb.busy) return;
-    const existing = kb.record ? String(kb.record.id) : null;
-    const body = recordBody();
-    setKbBusy(true);
-    clearErrors("record");
-    setKbStatus("正在保存…");
-    try {
-      const res = existing
-        ? await api(`/api/knowledge/records/${enc(existing)}`, { method: "PUT", json: body })
-        : await api("/api/knowledge/records", { method: "POST", json: body });
-      await openRecord(res.id, true);
-      setKbStatus(`已保存草稿 v${res.version}（尚未发布）`, "ok");
-      loadRecords();
-    } catch (err) {
-      if (err.status === 401) return;
-      showErrors("record", err);
-      setKbStatus("未保存", "error");
-    } finally {
-      setKbBusy(false);
-    }
-  }
-
-  async function publishRecord() {
-    const id = kb.record && kb.record.id;
-    if (!id || kb.busy) return;
-    setKbBusy(true);
-    clearErrors("record");
-    setKbStatus("正在发布…");
-    try {
-      const res = await api(`/api/knowledge/records/${enc(id)}/publish`, { method: "POST" });
-      await openRecord(id, true);
-      const index = res && res.index ? `（索引 ${res.index.records} 条，用时 ${Math.round(res.index.built_ms)} ms）` : "";
-      setKbStatus(`已发布 v${res.version}${index}，机器人即按此版本回答`, "ok");
-      loadRecords();
-    } catch (err) {
-      if (err.status === 401) return;
-      setKbStatus(`发布失败：${kbErrorText(err)}`, "error");
-    } finally {
-      setKbBusy(false);
-    }
-  }
-
-  async function loadVersions(id) {
-    const list = $("kb-versions");
-    let versions;
-    try {
-      versions = await api(`/api/knowledge/records/${enc(id)}/versions`);
-    } catch (err) {
-      if (err.status === 401) return;
+  async function searchSnippets() {
+    clearTimeout(state.snippetsTimer);
+    const seq = ++state.snippetsSeq;
+    const q = $("snippets-q").value.trim().slice(0, 200);
+    const list = $("snippets-list");
+    const note = $("snippets-note");
+    if (!q) {
       clear(list);
-      list.appendChild(el("li", "empty", `版本记录加载失败：${kbErrorText(err)}`));
+      note.textContent = "请输入关键词，如政策名称或企业的问题。";
       return;
     }
-    if (!kb.record || String(kb.record.id) !== String(id)) return;
+    note.textContent = "正在搜索…";
+    let items;
+    try {
+      items = await api(`/api/knowledge/snippets?q=${encodeURIComponent(q)}`);
+    } catch (err) {
+      if (seq !== state.snippetsSeq || err.status === 401) return;
+      clear(list);
+      note.textContent = `快捷回复加载失败：${err.message}`;
+      return;
+    }
+    if (seq !== state.snippetsSeq) return;
+    items = Array.isArray(items) ? items : [];
     clear(list);
-    if (!Array.isArray(versions) || !versions.length) list.appendChild(el("li", "empty", "暂无版本"));
-    for (const v of versions || []) {
-      const li = el("li", `kb-version kb-version-${v.state}`);
-      li.setAttribute("data-version", String(v.version));
-      li.setAttribute("data-state", String(v.state || ""));
-      const head = el("div", "kb-version-head");
-      head.appendChild(el("span", "kb-version-no", `v${v.version}`));
-      head.appendChild(el("span", `status-tag kb-state-${v.state}`, VERSION_STATES[v.state] || v.state));
-      if (v.author) head.appendChild(el("span", "kb-version-author", v.author));
-      if (v.created_at) head.appendChild(el("span", "kb-version-time", fullTime(v.created_at)));
-      li.appendChild(head);
-      li.appendChild(el("div", "kb-version-title", [v.title, label2("statuses", v.status)].filter(Boolean).join(" · ")));
-      if (v.note) li.appendChild(el("div", "kb-version-note muted", v.note));
-      const btn = el("button", "kb-restore", "恢复");
+    note.textContent = items.length ? `${items.length} 条，点击插入回复框` : "没有找到相关的政策原文或工作人员答复。";
+    for (const item of items) {
+      const li = el("li");
+      const btn = el("button", `snippet-item snippet-${item.kind}`);
       btn.type = "button";
-      btn.setAttribute("data-state", String(v.state || ""));
-      btn.title = v.state === "draft" ? "这就是当前草稿" : `以 v${v.version} 的内容新建草稿（发布后生效）`;
-      btn.addEventListener("click", () => restoreVersion(id, v.version));
+      btn.setAttribute("data-kind", String(item.kind || ""));
+      btn.setAttribute("data-id", String(item.id || ""));
+      btn.title = item.text || "";
+      const top = el("span", "snippet-top");
+      top.appendChild(el("span", "snippet-kind", item.kind === "staff" ? "工作人员答复" : "政策原文"));
+      top.appendChild(el("span", "snippet-title", item.title || item.id || ""));
+      btn.appendChild(top);
+      btn.appendChild(el("span", "snippet-preview", snippet(item.text, 120)));
+      btn.addEventListener("click", () => insertSnippet(String(item.text || "")));
       li.appendChild(btn);
       list.appendChild(li);
     }
-    updateRecordButtons();
   }
 
-  async function restoreVersion(id, version) {
-    if (kb.busy) return;
-    setKbBusy(true);
-    clearErrors("record");
+  /** Put ``text`` at the reply box's cursor (replacing a selection), on a line of its own. */
+  function insertSnippet(text) {
+    const input = $("reply-input");
+    if (input.disabled || !text) return;
+    const value = input.value;
+    const start = Math.min(input.selectionStart ?? value.length, value.length);
+    const end = Math.min(input.selectionEnd ?? start, value.length);
+    const before = start > 0 && !/\s$/.test(value.slice(0, start)) ? "\n" : "";
+    const after = end < value.length && !/^\s/.test(value.slice(end)) ? "\n" : "";
+    input.setRangeText(`${before}${text}${after}`, start, end, "end");
+    closeSnippets(true);
+    input.dispatchEvent(new Event("input", { bubbles: true }));
+  }
+
+  /** Arrow keys move between the search box and the results; Escape closes the panel. */
+  function snippetKeys(event) {
+    if (event.key === "Escape") {
+      event.preventDefault();
+      closeSnippets(false);
+      $("btn-snippets").focus();
+      return;
+    }
+    const items = Array.from($("snippets-list").querySelectorAll(".snippet-item"));
+    if (event.key !== "ArrowDown" && event.key !== "ArrowUp") {
+      if (event.key === "Enter" && event.target === $("snippets-q")) { event.preventDefault(); searchSnippets(); }
+      return;
+    }
+    event.preventDefault();
+    const at = items.indexOf(document.activeElement);
+    const next = event.key === "ArrowDown" ? at + 1 : at - 1;
+    if (next < 0) $("snippets-q").focus();
+    else if (items[Math.min(next, items.length - 1)]) items[Math.min(next, items.length - 1)].focus();
+  }
+
+  // -- 建议入库: propose a reply as a common answer --------------------------------------------------
+  /** My last reply in the case (by name; any liaison's when I wrote none). */
+  function myLastReply(d) {
+    const me = state.liaison || {};
+    const replies = (d && Array.isArray(d.transcript) ? d.transcript : []).filter((m) => m.role === "liaison" && m.text);
+    const mine = replies.filter((m) => !m.author || m.author === me.name || m.author === me.username);
+    const last = (mine.length ? mine : replies).pop();
+    return last ? String(last.text) : "";
+  }
+
+  function openPropose() {
+    const panel = $("propose-panel");
+    if (panel.hidden) {
+      const d = state.detail;
+      $("propose-question").value = caseQuestion(d);
+      $("propose-answer").value = myLastReply(d);
+      $("propose-department").value = (state.liaison && state.liaison.department) || (d && d.department) || "";
+      setProposeStatus("");
+      state.proposed = false;
+      panel.hidden = false;
+      $("btn-propose").setAttribute("aria-expanded", "true");
+      updateActionButtons();
+      panel.scrollIntoView({ block: "nearest" });
+    }
+    const empty = ["propose-question", "propose-answer"].map($).find((input) => !input.value.trim());
+    (empty || $("propose-answer")).focus();
+  }
+
+  function closePropose(focusButton) {
+    $("propose-panel").hidden = true;
+    $("btn-propose").setAttribute("aria-expanded", "false");
+    if (focusButton) $("btn-propose").focus();
+  }
+
+  function setProposeStatus(text, kind) {
+    const line = $("propose-status");
+    line.textContent = text || "";
+    line.className = `propose-status${kind ? ` propose-status-${kind}` : ""}`;
+  }
+
+  async function submitProposal(event) {
+    if (event) event.preventDefault();
+    const id = state.currentId;
+    if (id === null || state.acting || state.proposed) return;
+    const question = $("propose-question").value.trim();
+    const answer = $("propose-answer").value.trim();
+    const department = $("propose-department").value.trim();
+    if (!question || !answer) {
+      setProposeStatus(!question ? "请填写问题。" : "请填写答复。", "error");
+      $(!question ? "propose-question" : "propose-answer").focus();
+      return;
+    }
+    const body = { question, answer };
+    if (department) body.department = department;
+    state.acting = true;
+    updateActionButtons();
+    setProposeStatus("正在提交…");
     try {
-      const res = await api(`/api/knowledge/records/${enc(id)}/versions/${enc(version)}/restore`, { method: "POST" });
-      await openRecord(id, true);
-      setKbStatus(`已将 v${version} 恢复为草稿 v${res.version}，发布后生效`, "ok");
-      loadRecords();
+      const p = await api(`/api/escalations/${encodeURIComponent(id)}/propose`, { method: "POST", json: body });
+      if (String(id) !== String(state.currentId)) return;
+      state.proposed = true;
+      setProposeStatus(`已提交，待编辑审核${p && p.id !== undefined ? `（建议答复 #${p.id}）` : ""}`, "ok");
     } catch (err) {
-      if (err.status !== 401) setKbStatus(`恢复失败：${kbErrorText(err)}`, "error");
+      if (err.status !== 401 && String(id) === String(state.currentId)) setProposeStatus(`未提交：${err.message}`, "error");
     } finally {
-      setKbBusy(false);
+      state.acting = false;
+      updateActionButtons();
     }
   }
 
-  function wireKnowledge() {
-    $("tab-cases").addEventListener("click", () => showView("cases"));
-    $("tab-knowledge").addEventListener("click", () => showView("knowledge"));
-    $("kb-new-source").addEventListener("click", newSource);
-    $("kb-new-record").addEventListener("click", () => newRecord());
-    $("kb-record-filter").addEventListener("input", renderRecords);
-    $("kb-source-view-new").addEventListener("click", () => newRecord($("kb-source-view-new").getAttribute("data-id")));
-    $("kb-source-form").addEventListener("submit", saveSource);
-    $("kb-source-cancel").addEventListener("click", () => showKbPane("empty"));
-    $("kb-source-file").addEventListener("change", extractSourceFile);
-    $("kb-source-text").addEventListener("input", updateSourceChars);
-    const form = $("kb-record-form");
-    form.addEventListener("submit", saveRecord);
-    form.addEventListener("input", updateRecordButtons);
-    form.addEventListener("change", updateRecordButtons);
-    $("kb-publish").addEventListener("click", publishRecord);
-    $("kb-add-amount").addEventListener("click", () => { addAmountRow(null).querySelector("input").focus(); updateRecordButtons(); });
-    $("kb-add-condition").addEventListener("click", () => { addConditionRow(null).querySelector("select").focus(); updateRecordButtons(); });
-    $("kb-field-quote").addEventListener("input", () => checkQuoteSoon());
-    $("kb-field-source_id").addEventListener("change", () => {
-      checkQuoteSoon(0);
-      toggleSourcePreview();
+  function wireCaseTools() {
+    $("btn-snippets").addEventListener("click", () => ($("snippets-panel").hidden ? openSnippets() : closeSnippets(true)));
+    $("snippets-q").addEventListener("input", searchSnippetsSoon);
+    $("snippets-panel").addEventListener("keydown", snippetKeys);
+    $("btn-propose").addEventListener("click", () => ($("propose-panel").hidden ? openPropose() : closePropose(true)));
+    $("propose-panel").addEventListener("submit", submitProposal);
+    $("propose-panel").addEventListener("input", () => {
+      if (!state.proposed) return;
+      state.proposed = false; // changed after submitting: it may go in again, as another proposal
+      updateActionButtons();
     });
-    $("kb-source-preview").addEventListener("toggle", toggleSourcePreview);
+    $("propose-cancel").addEventListener("click", () => closePropose(true));
+  }
+
+  // -- view tabs (editors and admins): 案件 | 知识库 -------------------------------------------------
+  function showView(name) {
+    const kbView = name === "knowledge" && knowledge.canEdit();
+    $("cases-view").hidden = kbView;
+    $("kb-view").hidden = !kbView;
+    $("tab-cases").setAttribute("aria-selected", String(!kbView));
+    $("tab-knowledge").setAttribute("aria-selected", String(kbView));
+    $("tab-cases").classList.toggle("active", !kbView);
+    $("tab-knowledge").classList.toggle("active", kbView);
+    if (kbView) knowledge.open();
   }
 
   // -- wiring ----------------------------------------------------------------------------------
@@ -1602,7 +1006,10 @@
     document.addEventListener("visibilitychange", () => {
       if (!document.hidden && state.token) refreshAll();
     });
-    wireKnowledge();
+    wireCaseTools();
+    $("tab-cases").addEventListener("click", () => showView("cases"));
+    $("tab-knowledge").addEventListener("click", () => showView("knowledge"));
+    knowledge.wire();
     updateActionButtons();
 
     loadVocabulary().then(() => {
