@@ -35,6 +35,15 @@ class VersionInfo(TypedDict):
     status: str
 
 
+def _latest_versions() -> sa.sql.Subquery:
+    """Each record's newest version number (columns record_id, v)."""
+    return (
+        sa.select(kb_record_versions.c.record_id, sa.func.max(kb_record_versions.c.version).label("v"))
+        .group_by(kb_record_versions.c.record_id)
+        .subquery()
+    )
+
+
 def _state(version: int, row: Any) -> str:
     if row is not None and version == row.published_version:
         return "published"
@@ -114,11 +123,7 @@ class KnowledgeData:
     # -- records ----------------------------------------------------------------------------------
     def records(self) -> list[dict[str, Any]]:
         """Every record with its newest version's title, section, source and status."""
-        latest = (
-            sa.select(kb_record_versions.c.record_id, sa.func.max(kb_record_versions.c.version).label("v"))
-            .group_by(kb_record_versions.c.record_id)
-            .subquery()
-        )
+        latest = _latest_versions()
         query = (
             sa.select(kb_records, kb_record_versions.c.data)
             .join(latest, latest.c.record_id == kb_records.c.id)
@@ -306,11 +311,7 @@ class KnowledgeData:
 
     def latest_authors(self) -> dict[str, tuple[str, dict[str, Any]]]:
         """Record id → (author, data) of its newest version (the seed only updates what no editor touched)."""
-        latest = (
-            sa.select(kb_record_versions.c.record_id, sa.func.max(kb_record_versions.c.version).label("v"))
-            .group_by(kb_record_versions.c.record_id)
-            .subquery()
-        )
+        latest = _latest_versions()
         query = sa.select(
             kb_record_versions.c.record_id, kb_record_versions.c.author, kb_record_versions.c.data
         ).join(

@@ -13,6 +13,9 @@ import pytest
 from playwright.sync_api import BrowserContext, Locator, Page, expect
 
 from bench.stack import Stack
+from tests.browser.widget import ask_turn, open_widget
+
+BUBBLES = ".hqt-msg[data-role=bot] .hqt-bubble"
 
 NewContext = Callable[..., BrowserContext]
 
@@ -55,7 +58,6 @@ QUESTION = "设备更新奖补最多多少钱？"
 # An answer from the record (its source's 原文 under its title), not a decline that quotes it as related.
 ANSWER_300 = re.compile(rf"{re.escape(DOC_NO)}原文（{re.escape(TITLE_V1)}）：“[^”]*300\s*万")
 ANSWER_WITHIN_S = 10.0  # the contract: the bot answers from a publication within ~2 s
-BOT_WAIT_MS = 20_000  # the stack's first turn also loads the model's pipeline
 
 
 @pytest.fixture(scope="module")
@@ -128,30 +130,11 @@ def publish(page: Page, version: int) -> float:
 
 
 # -- widget helpers ----------------------------------------------------------------------------
-def open_widget(context: BrowserContext, stack: Stack) -> Page:
-    page = context.new_page()
-    page.goto(f"{stack.gateway}/#chat")
-    expect(page.locator("#hqt-panel")).to_be_visible()
-    return page
-
-
-def ask_once(page: Page, text: str) -> list[Locator]:
-    """Send ``text`` and return the bot bubbles of that turn, once it is over."""
-    bots = page.locator(".hqt-msg[data-role=bot] .hqt-bubble")
-    expect(page.locator("#hqt-send")).to_be_enabled(timeout=BOT_WAIT_MS)
-    before = bots.count()
-    page.locator("#hqt-input").fill(text)
-    page.locator("#hqt-input").press("Enter")
-    expect(page.locator(".hqt-msg[data-role=user]").filter(has_text=text).last).to_be_visible()
-    expect(page.locator("#hqt-send")).to_be_enabled(timeout=BOT_WAIT_MS)  # the turn is over
-    return [bots.nth(i) for i in range(before, bots.count())]
-
-
 def answer_within(page: Page, text: str, pattern: re.Pattern[str], deadline: float) -> Locator:
     """Ask until a reply matches ``pattern``: right after 发布 the bot may still answer from the old
     index for a moment, so a miss before ``deadline`` is asked again (a fresh turn, not a sleep)."""
     for asked in range(1, 100):
-        replies = ask_once(page, text)
+        replies = ask_turn(page, text, BUBBLES)
         for bubble in replies:
             if pattern.search(bubble.inner_text()):
                 print(f"\nanswered on question {asked}")
@@ -246,7 +229,7 @@ def test_an_editor_publishes_a_record_the_bot_answers_and_restores_an_old_versio
     expect(console.locator("#kb-field-aliases")).to_have_value("设备更新奖补、设备奖补、设备购置奖补")
 
     unpublished = open_widget(new_context(), stack)  # also warms Rasa up before the timing below
-    for bubble in ask_once(unpublished, QUESTION):
+    for bubble in ask_turn(unpublished, QUESTION, BUBBLES):
         expect(bubble).not_to_contain_text(DOC_NO)
 
     # 3. Published: a fresh conversation gets the amount, cited by the new source's 文号.

@@ -16,6 +16,7 @@ import pytest
 from playwright.sync_api import BrowserContext, Locator, Page, expect
 
 from bench.stack import Stack
+from tests.browser.widget import BOT_WAIT_MS, ask_turn, open_widget
 
 NewContext = Callable[..., BrowserContext]
 
@@ -31,7 +32,6 @@ OWN_SENTENCE = "申报材料以当年的申报通知为准，通知发布后我�
 STAFF_ANSWER = "股改资助申报需提交：股改方案、中介机构协议、验资报告，具体以当年申报通知为准。"
 STAFF_LABEL = "工作人员答复"
 ANSWER_WITHIN_S = 10.0
-BOT_WAIT_MS = 20_000  # the stack's first turn also loads the model's pipeline
 
 
 @pytest.fixture(scope="module")
@@ -46,25 +46,6 @@ def china_today() -> date:
 
 
 # -- widget helpers ----------------------------------------------------------------------------
-def open_widget(context: BrowserContext, stack: Stack) -> Page:
-    page = context.new_page()
-    page.goto(f"{stack.gateway}/#chat")
-    expect(page.locator("#hqt-panel")).to_be_visible()
-    return page
-
-
-def ask_turn(page: Page, text: str) -> list[Locator]:
-    """Send ``text`` and return the bot messages of that turn (bubble and buttons), once it is over."""
-    bots = page.locator(".hqt-msg[data-role=bot]")
-    expect(page.locator("#hqt-send")).to_be_enabled(timeout=BOT_WAIT_MS)
-    before = bots.count()
-    page.locator("#hqt-input").fill(text)
-    page.locator("#hqt-input").press("Enter")
-    expect(page.locator(".hqt-msg[data-role=user]").filter(has_text=text).last).to_be_visible()
-    expect(page.locator("#hqt-send")).to_be_enabled(timeout=BOT_WAIT_MS)  # the turn is over
-    return [bots.nth(i) for i in range(before, bots.count())]
-
-
 def said(turn: list[Locator]) -> str:
     return "\n".join(message.inner_text() for message in turn)
 

@@ -40,6 +40,17 @@ def login(stack: Stack, username: str, password: str) -> dict[str, str]:
     return {"Authorization": f"Bearer {resp.json()['token']}"}
 
 
+def first_reply_with(stack: Stack, question: str, marker: str, within_s: float = 15) -> str:
+    """The first reply, in a new conversation each time, that contains ``marker`` (or the last one)."""
+    deadline, reply = time.monotonic() + within_s, ""
+    while time.monotonic() < deadline:
+        reply = str(WebChat(stack.gateway).send(question)["replies"][0]["text"])
+        if marker in reply:
+            break
+        time.sleep(0.3)
+    return reply
+
+
 @pytest.fixture(scope="module")
 def staff(kb_stack: Stack) -> dict[str, dict[str, str]]:
     kb_stack.add_liaison("api_editor", "editor-pass-1", "编辑甲", "市工业和信息化局", role="editor")
@@ -111,12 +122,7 @@ def test_a_published_record_is_answered_and_cited_by_its_own_source(
     assert published.json()["version"] == 1
     assert httpx.post(f"{base}/records/{RECORD['id']}/publish", headers=editor).status_code == 409
 
-    deadline, reply = time.monotonic() + 15, ""
-    while time.monotonic() < deadline:
-        reply = WebChat(kb_stack.gateway).send("数字化车间奖励有多少钱？")["replies"][0]["text"]
-        if "50万" in reply:
-            break
-        time.sleep(0.3)
+    reply = first_reply_with(kb_stack, "数字化车间奖励有多少钱？", "50万")
     print(f"publish_to_answer_s={time.monotonic() - published_at:.2f}")
     assert "50万" in reply
     assert "中工信〔2026〕3号 第一条，2026年2月1日" in reply
@@ -165,12 +171,7 @@ def test_a_liaisons_answer_becomes_a_labelled_staff_answer(
     assert published.status_code == 200, published.text
     published_at = time.monotonic()
 
-    deadline, reply = time.monotonic() + 15, ""
-    while time.monotonic() < deadline:
-        reply = WebChat(kb_stack.gateway).send("数字化车间奖励要准备什么材料？")["replies"][0]["text"]
-        if "工作人员答复" in reply:
-            break
-        time.sleep(0.3)
+    reply = first_reply_with(kb_stack, "数字化车间奖励要准备什么材料？", "工作人员答复")
     print(f"staff_publish_to_answer_s={time.monotonic() - published_at:.2f}")
     assert reply.startswith("工作人员答复 · 市工业和信息化局 · ")
     assert answer in reply

@@ -3,6 +3,7 @@ publishing into a new index that a running searcher picks up, restore, and the s
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -55,6 +56,18 @@ def knowledge(store: Store, tmp_path: Path) -> Knowledge:
     return kb
 
 
+@pytest.fixture
+def live_index(knowledge: Knowledge, monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    """The process-wide searcher reads this test's index and looks for a new file on every search."""
+    monkeypatch.setenv("KB_PATH", str(knowledge.settings.kb_path))
+    monkeypatch.setattr(search, "RELOAD_CHECK_S", 0.0)
+    search.get_settings.cache_clear()
+    search.reset_searcher()
+    yield
+    search.get_settings.cache_clear()
+    search.reset_searcher()
+
+
 def add_notice(kb: Knowledge) -> str:
     return kb.data.add_source(
         {
@@ -105,51 +118,44 @@ def test_a_record_is_refused_field_by_field(knowledge: Knowledge) -> None:
     assert knowledge.data.state("equipment-renewal-2026") is None  # nothing was stored
 
 
+@pytest.mark.usefixtures("live_index")
 def test_publish_reaches_a_running_searcher_and_restore_brings_a_version_back(
-    knowledge: Knowledge, monkeypatch: pytest.MonkeyPatch
+    knowledge: Knowledge,
 ) -> None:
-    monkeypatch.setenv("KB_PATH", str(knowledge.settings.kb_path))
-    monkeypatch.setattr(search, "RELOAD_CHECK_S", 0.0)
-    search.get_settings.cache_clear()
-    search.reset_searcher()
-    try:
-        before = search.default_searcher()
-        assert "equipment-renewal-2026" not in before.policies
-        sid = add_notice(knowledge)
-        assert knowledge.save(record(source_id=sid), "editor_a", create=True) == 1
-        assert search.default_searcher() is before  # a draft is not live
-        version, figures = knowledge.publish("equipment-renewal-2026", "editor_a")
-        assert version == 1
-        assert figures["records"] == len(before.policies) + 1
-        after = search.default_searcher()
-        assert after is not before
-        assert after.search("设备更新奖补最高多少", top=1)[0].policy_id == "equipment-renewal-2026"
-        assert after.sources[sid].doc_no == "中工信〔2026〕12号"
-        # The old searcher still answers from the file it opened (a search in flight finishes on it).
-        assert before.search("设备更新奖补", top=3)[0].policy_id != "equipment-renewal-2026"
+    before = search.default_searcher()
+    assert "equipment-renewal-2026" not in before.policies
+    sid = add_notice(knowledge)
+    assert knowledge.save(record(source_id=sid), "editor_a", create=True) == 1
+    assert search.default_searcher() is before  # a draft is not live
+    version, figures = knowledge.publish("equipment-renewal-2026", "editor_a")
+    assert version == 1
+    assert figures["records"] == len(before.policies) + 1
+    after = search.default_searcher()
+    assert after is not before
+    assert after.search("设备更新奖补最高多少", top=1)[0].policy_id == "equipment-renewal-2026"
+    assert after.sources[sid].doc_no == "中工信〔2026〕12号"
+    # The old searcher still answers from the file it opened (a search in flight finishes on it).
+    assert before.search("设备更新奖补", top=3)[0].policy_id != "equipment-renewal-2026"
 
-        changed = record(
-            source_id=sid, title="设备更新施行日期", quote="本通知自2026年1月1日起施行", amounts_wan=[]
-        )
-        assert knowledge.save(changed, "editor_b", create=False) == 2
-        knowledge.publish("equipment-renewal-2026", "editor_b")
-        assert (search.default_searcher().get("equipment-renewal-2026") or {})["title"] == "设备更新施行日期"
-        assert knowledge.restore("equipment-renewal-2026", 1, "editor_a") == 3
-        states = {v["version"]: v["state"] for v in knowledge.data.versions("equipment-renewal-2026")}
-        assert states == {3: "draft", 2: "published", 1: "superseded"}
-        knowledge.publish("equipment-renewal-2026", "editor_a")
-        live = search.default_searcher().get("equipment-renewal-2026")
-        assert live is not None
-        assert (live["title"], live["quote"]) == ("设备更新奖补", record()["quote"])
-        with pytest.raises(KnowledgeConflict):
-            knowledge.publish("equipment-renewal-2026", "editor_a")  # nothing left to publish
-        expired = record(source_id=sid, status="expired")
-        knowledge.save(expired, "editor_a", create=False)
-        knowledge.publish("equipment-renewal-2026", "editor_a")
-        assert search.default_searcher().get("equipment-renewal-2026") is None  # never offered as current
-    finally:
-        search.get_settings.cache_clear()
-        search.reset_searcher()
+    changed = record(
+        source_id=sid, title="设备更新施行日期", quote="本通知自2026年1月1日起施行", amounts_wan=[]
+    )
+    assert knowledge.save(changed, "editor_b", create=False) == 2
+    knowledge.publish("equipment-renewal-2026", "editor_b")
+    assert (search.default_searcher().get("equipment-renewal-2026") or {})["title"] == "设备更新施行日期"
+    assert knowledge.restore("equipment-renewal-2026", 1, "editor_a") == 3
+    states = {v["version"]: v["state"] for v in knowledge.data.versions("equipment-renewal-2026")}
+    assert states == {3: "draft", 2: "published", 1: "superseded"}
+    knowledge.publish("equipment-renewal-2026", "editor_a")
+    live = search.default_searcher().get("equipment-renewal-2026")
+    assert live is not None
+    assert (live["title"], live["quote"]) == ("设备更新奖补", record()["quote"])
+    with pytest.raises(KnowledgeConflict):
+        knowledge.publish("equipment-renewal-2026", "editor_a")  # nothing left to publish
+    expired = record(source_id=sid, status="expired")
+    knowledge.save(expired, "editor_a", create=False)
+    knowledge.publish("equipment-renewal-2026", "editor_a")
+    assert search.default_searcher().get("equipment-renewal-2026") is None  # never offered as current
 
 
 def test_the_seed_updates_only_what_no_editor_changed(knowledge: Knowledge, tmp_path: Path) -> None:
@@ -191,58 +197,51 @@ def test_an_index_from_the_store_answers_like_the_seed(knowledge: Knowledge, tmp
         assert [h.policy_id for h in ours.search(question)] == [h.policy_id for h in theirs.search(question)]
 
 
+@pytest.mark.usefixtures("live_index")
 def test_a_proposal_is_reviewed_published_into_the_index_and_withdrawn(
-    knowledge: Knowledge, monkeypatch: pytest.MonkeyPatch
+    knowledge: Knowledge,
 ) -> None:
-    monkeypatch.setenv("KB_PATH", str(knowledge.settings.kb_path))
-    monkeypatch.setattr(search, "RELOAD_CHECK_S", 0.0)
-    search.get_settings.cache_clear()
-    search.reset_searcher()
-    try:
-        staff = knowledge.staff
-        pid = staff.propose(
-            7, "股改资助的申报材料要交哪些？", "以当年申报通知为准。", "市工业和信息化局", "liaison_a"
-        )
-        assert staff.get(pid)["status"] == "pending"  # type: ignore[index]
-        with pytest.raises(RecordInvalid) as refused:
-            knowledge.publish_staff_answer(pid, "editor_a")  # no review date yet
-        assert set(refused.value.errors) == {"review_by"}
-        bad = {
-            "questions": [" "],
-            "answer": "x",
-            "department": "市工业和信息化局",
-            "record_ids": ["nope"],
-            "review_by": "2020-01-01",
-        }
-        with pytest.raises(RecordInvalid) as refused:
-            knowledge.check_proposal(bad)
-        assert set(refused.value.errors) == {"questions", "record_ids", "review_by"}
-        good = {
-            "questions": ["股改资助的申报材料要交哪些？", " 股份制改造资助需要准备什么材料 "],
-            "answer": "股改资助申报需提交股改方案等，具体以当年申报通知为准。",
-            "department": "市工业和信息化局",
-            "record_ids": ["zjtx-shareholding-reform"],
-            "review_by": "2099-12-31",
-        }
-        knowledge.check_proposal(good)
-        edited = staff.edit(pid, good, "editor_a")
-        assert edited["questions"] == ["股改资助的申报材料要交哪些？", "股份制改造资助需要准备什么材料"]
-        published, figures = knowledge.publish_staff_answer(pid, "editor_a")
-        assert published["status"] == "published"
-        assert figures["built"] is True
-        live = search.default_searcher().staff
-        assert [(a.id, a.review_by) for a in live] == [(pid, "2099-12-31")]
-        with pytest.raises(KnowledgeConflict):
-            staff.reject(pid, "too late", "editor_b")  # only a pending proposal can be rejected
-        other = staff.propose(None, "问题", "答复", "市工业和信息化局", "liaison_a")
-        assert staff.reject(other, "与答复函重复", "editor_b")["reason"] == "与答复函重复"
-        assert [a["id"] for a in staff.find("pending")] == []
-        withdrawn, _ = knowledge.withdraw_staff_answer(pid, "editor_a")
-        assert withdrawn["status"] == "withdrawn"
-        assert search.default_searcher().staff == []
-        snippets = knowledge.snippets("股改资助")
-        assert snippets[0]["kind"] == "record"
-        assert "（依据：答复函 三（二），2022年6月8日" in snippets[0]["text"]
-    finally:
-        search.get_settings.cache_clear()
-        search.reset_searcher()
+    staff = knowledge.staff
+    pid = staff.propose(
+        7, "股改资助的申报材料要交哪些？", "以当年申报通知为准。", "市工业和信息化局", "liaison_a"
+    )
+    assert staff.get(pid)["status"] == "pending"  # type: ignore[index]
+    with pytest.raises(RecordInvalid) as refused:
+        knowledge.publish_staff_answer(pid, "editor_a")  # no review date yet
+    assert set(refused.value.errors) == {"review_by"}
+    bad = {
+        "questions": [" "],
+        "answer": "x",
+        "department": "市工业和信息化局",
+        "record_ids": ["nope"],
+        "review_by": "2020-01-01",
+    }
+    with pytest.raises(RecordInvalid) as refused:
+        knowledge.check_proposal(bad)
+    assert set(refused.value.errors) == {"questions", "record_ids", "review_by"}
+    good = {
+        "questions": ["股改资助的申报材料要交哪些？", " 股份制改造资助需要准备什么材料 "],
+        "answer": "股改资助申报需提交股改方案等，具体以当年申报通知为准。",
+        "department": "市工业和信息化局",
+        "record_ids": ["zjtx-shareholding-reform"],
+        "review_by": "2099-12-31",
+    }
+    knowledge.check_proposal(good)
+    edited = staff.edit(pid, good, "editor_a")
+    assert edited["questions"] == ["股改资助的申报材料要交哪些？", "股份制改造资助需要准备什么材料"]
+    published, figures = knowledge.publish_staff_answer(pid, "editor_a")
+    assert published["status"] == "published"
+    assert figures["built"] is True
+    live = search.default_searcher().staff
+    assert [(a.id, a.review_by) for a in live] == [(pid, "2099-12-31")]
+    with pytest.raises(KnowledgeConflict):
+        staff.reject(pid, "too late", "editor_b")  # only a pending proposal can be rejected
+    other = staff.propose(None, "问题", "答复", "市工业和信息化局", "liaison_a")
+    assert staff.reject(other, "与答复函重复", "editor_b")["reason"] == "与答复函重复"
+    assert [a["id"] for a in staff.find("pending")] == []
+    withdrawn, _ = knowledge.withdraw_staff_answer(pid, "editor_a")
+    assert withdrawn["status"] == "withdrawn"
+    assert search.default_searcher().staff == []
+    snippets = knowledge.snippets("股改资助")
+    assert snippets[0]["kind"] == "record"
+    assert "（依据：答复函 三（二），2022年6月8日" in snippets[0]["text"]
