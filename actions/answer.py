@@ -36,6 +36,11 @@ _EVIDENCE = {
     "办理时长": re.compile(r"工作日|日内|小时|天内"),
     "办理期限": re.compile(r"工作日|日内|小时|天内"),
     "申请材料": re.compile(r"材料"),
+    # "设立了吗" of a plan: only a quote that reports it done answers (as of the letter's date).
+    # "出台了没" of a record: its own account of where things stood (已开通, 拟出台) answers, dated by the letter.
+    "目前进展": re.compile(
+        r"已(经)?(开通|建成|设立|成立|出台|印发|上线|实现|完成|投入|挂牌|启动|运行)|已通过|已全面|拟|计划|将|正在"
+    ),
     "办理流程": re.compile(r"全流程|流程"),
     "办理地点": re.compile(r"大厅|专窗|窗口"),
     # A platform's name is not its address: only a web address or a named site answers "网址在哪".

@@ -271,12 +271,14 @@ class ActionRespond(Action):
         if u.aspect == "qualify" and about_firm and not strong and not topics:
             return verdict_reply(dispatcher, list(rules), firm, everything=True)
         if subject is not None and not states(u.aspect, u.text, policies[subject.hit.policy_id]):
-            # Another record the message is about may state what is asked (640 家 in the loans, not the event).
+            # Another record the message is about may state what is asked (640 家 in the loans, not the event),
+            # but not instead of one the owner named verbatim (五年50亿 is that record, whatever it says).
             subject = next(
                 (
                     m
                     for m in strong[1:]
                     if m.weight >= max(MIN_EVIDENCE, 0.8 * subject.weight)
+                    and (m.phrase or not subject.phrase)
                     and states(u.aspect, u.text, policies[m.hit.policy_id])
                 ),
                 subject,

@@ -8,9 +8,10 @@ from bot.eval_dialogue import TARGETS, evaluate, load_cases, summarise
 # What the held-out split reaches today, as a floor no change may go below. The issue's targets
 # (bot.eval_dialogue.TARGETS: 95% behaviour, 2% misleading) are not all met yet; `make eval-dialogue`
 # reports them and exits 1 while they are not. Raise these floors as the figures improve.
-# Measured with owners6 in the set (362 held-out cases): behaviour 91.7%, misleading 2.5% (9 replies;
-# the new batch's held-out part brought 3 of them), facts+question 98.5%.
-FLOORS = {"behaviour": 0.91, "misleading": 0.028, "facts_plus_question_same_turn": 0.96}
+# Measured with owners6 and owners7 in the set (413 held-out cases): behaviour 91.5%, misleading 3.4%
+# (14 replies: 5 from owners7's near misses, 3 from owners6; the 301 cases of owners1-5 and the boards
+# give 6, 2.0% as before), facts+question 98.7%.
+FLOORS = {"behaviour": 0.91, "misleading": 0.035, "facts_plus_question_same_turn": 0.96}
 
 
 def test_held_out_dialogues_hold_the_floors_and_the_met_targets(stack: Stack) -> None:
