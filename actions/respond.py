@@ -76,7 +76,7 @@ def ranked(matches: list[Match], u: Understanding) -> list[Match]:
 
     def strength(m: Match) -> float:
         fit = fits(u.aspect, u.text, policies[m.hit.policy_id]) if m.hit.policy_id in policies else False
-        return m.weight + (2.0 if m.phrase else 0.0) + (1.5 if fit else 0.0) + 2.0 * m.hit.score / top
+        return m.weight + (3.0 if m.phrase else 0.0) + (1.5 if fit else 0.0) + 2.0 * m.hit.score / top
 
     strong = [m for m in matches if m.answerable]
     return sorted(strong, key=lambda m: (-strength(m), -m.hit.score))
