@@ -15,9 +15,9 @@ from rasa_sdk.executor import CollectingDispatcher
 
 from actions.profile import summary
 from actions.questions import QUESTIONS
-from actions.replies import LETTER, source
+from actions.replies import source
 from knowledge.answerable import recipient_amounts
-from knowledge.citations import record_citation
+from knowledge.citations import record_citation, source_name
 from knowledge.rules import MATCH, NO_MATCH, UNDECIDED, Verdict, evaluate, next_missing
 from knowledge.search import default_searcher
 
@@ -103,7 +103,11 @@ def verdict_reply(
     policies = default_searcher().policies
     rules = rule_policies()
     judged = {pid: rules[pid] for pid in targets if pid in rules}
-    verdicts = best_first([evaluate(pid, conditions, firm) for pid, conditions in judged.items()])
+    verdicts = best_first(
+        [evaluate(pid, conditions, firm, source_name(policies[pid])) for pid, conditions in judged.items()]
+    )
+    cited = {source_name(policies[pid]) for pid in judged}
+    basis = cited.pop() if len(cited) == 1 else "政策原文"
     fact = next(iter(next_missing(judged, firm)), None)
     asking = [
         SlotSet("asked_fact", fact),
@@ -118,7 +122,7 @@ def verdict_reply(
         )
         return [SlotSet("last_sources", []), *asking]
     stated = summary(firm)
-    lines = [lead(verdicts), f"根据您提供的信息（{stated}），对照{LETTER}：" if stated else f"对照{LETTER}："]
+    lines = [lead(verdicts), f"根据您提供的信息（{stated}），对照{basis}：" if stated else f"对照{basis}："]
     shown = verdicts
     if everything:
         matched = [v for v in verdicts if v.status == MATCH]

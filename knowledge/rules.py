@@ -36,10 +36,12 @@ def describe(value: Any) -> str:
     return str(value)
 
 
-def _check(cond: dict[str, Any], profile: dict[str, Any]) -> tuple[str, str, list[str]]:
+def _check(
+    cond: dict[str, Any], profile: dict[str, Any], source: str = "答复函"
+) -> tuple[str, str, list[str]]:
     """(status, reason, missing facts) of one condition or group."""
     if "all" in cond or "any" in cond:
-        parts = [_check(c, profile) for c in cond.get("all") or cond.get("any") or []]
+        parts = [_check(c, profile, source) for c in cond.get("all") or cond.get("any") or []]
         statuses = [p[0] for p in parts]
         missing = [m for p in parts for m in p[2]]
         reasons = [p[1] for p in parts]
@@ -62,10 +64,10 @@ def _check(cond: dict[str, Any], profile: dict[str, Any]) -> tuple[str, str, lis
         if have in (want or []):
             return MATCH, f"{label}：{describe(have)}", []
         if have in (cond.get("unknown_values") or []):
-            return UNDECIDED, f"{label}为{describe(have)}，答复函未明确该情形是否适用{note}", []
+            return UNDECIDED, f"{label}为{describe(have)}，{source}未明确该情形是否适用{note}", []
         return (
             NO_MATCH,
-            f"{label}为{describe(have)}，不在答复函所列范围（{'、'.join(map(str, want or []))}）内",
+            f"{label}为{describe(have)}，不在{source}所列范围（{'、'.join(map(str, want or []))}）内",
             [],
         )
     if op == ">=":
@@ -76,7 +78,7 @@ def _check(cond: dict[str, Any], profile: dict[str, Any]) -> tuple[str, str, lis
         verb = "达到" if ok else "低于"
         return (
             (MATCH if ok else NO_MATCH),
-            f"{label}{describe(have)}%，{verb}答复函要求的{describe(want)}%",
+            f"{label}{describe(have)}%，{verb}{source}要求的{describe(want)}%",
             [],
         )
     if op == "==":
@@ -85,9 +87,12 @@ def _check(cond: dict[str, Any], profile: dict[str, Any]) -> tuple[str, str, lis
     raise ValueError(f"unknown condition operator {op!r}")
 
 
-def evaluate(policy_id: str, conditions: dict[str, Any], profile: dict[str, Any]) -> Verdict:
-    """Verdict of one policy's ``conditions`` (``{"all": [...]}`` or ``{"any": [...]}``) for ``profile``."""
-    status, reason, missing = _check(conditions, profile)
+def evaluate(
+    policy_id: str, conditions: dict[str, Any], profile: dict[str, Any], source: str = "答复函"
+) -> Verdict:
+    """Verdict of one policy's ``conditions`` (``{"all": [...]}`` or ``{"any": [...]}``) for ``profile``;
+    reasons name the record's ``source`` (答复函, or a later notice's 文号)."""
+    status, reason, missing = _check(conditions, profile, source)
     return Verdict(policy_id, status, [r for r in reason.split("；") if r], list(dict.fromkeys(missing)))
 
 

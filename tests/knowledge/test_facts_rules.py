@@ -171,3 +171,10 @@ def test_a_bare_denial_answers_only_the_asked_question(text: str, requested: str
 @pytest.mark.parametrize(("text", "growth"), GROWTH_IN_WORDS)
 def test_growth_stated_in_chinese_numerals(text: str, growth: float) -> None:
     assert extract_facts(text).values == {"growth_pct": growth}
+
+
+def test_reasons_name_the_records_own_source() -> None:
+    conditions = {"all": [{"fact": "growth_pct", "op": ">=", "value": 30}]}
+    verdict = evaluate("equipment-renewal-2026", conditions, {"growth_pct": 20}, "中工信〔2026〕12号")
+    assert verdict.reasons == ["较上一年增长率20%，低于中工信〔2026〕12号要求的30%"]
+    assert evaluate("x", conditions, {"growth_pct": 20}).reasons == ["较上一年增长率20%，低于答复函要求的30%"]
