@@ -2,11 +2,14 @@
 and a PNG chart. ``--quick`` (``make bench QUICK=1``) measures the same keys with fewer requests.
 
 1. stock ``rasa run`` + our action server, straight to Rasa's REST webhook (what Rasa alone gives);
-2. our launcher-fixed Rasa straight to REST, and the same through the gateway's ``POST /api/chat``;
+2. our launcher-fixed Rasa straight to REST, and the same through the gateway's ``POST /api/chat``
+   (CPU per turn of each service, memory), then one 510-turn conversation through ``/api/chat``;
 3. the scaled stack (2 Rasa instances on a PostgreSQL tracker store and a Redis lock store, a
    2-worker gateway on PostgreSQL) through ``/api/chat``;
 4. knowledge search vs rank_bm25 over the real records and a 20,000-passage corpus;
 5. start-up of ``make run`` to a healthy /healthz, model load time, memory per service.
+
+From these, a capacity model (:mod:`bench.capacity`): turns/s and processes for 1, 4, 16 and 64 cores.
 """
 
 from __future__ import annotations
@@ -20,21 +23,22 @@ import time
 from pathlib import Path
 from typing import Any
 
-from bench import kb, load, profile
+from bench import capacity, conversation, kb, load, profile
 from bench.stack import Stack
 from huiqitong.settings import ROOT
 from knowledge.build import build
 from knowledge.evaluate import load_eval
 
 
-def chart(result: dict[str, Any], path: Path) -> None:
-    """Throughput and p50/p95/p99 per concurrency for each stack."""
+def chart(result: dict[str, Any], summary: dict[str, Any], path: Path) -> None:
+    """Throughput and p50/p95/p99 per concurrency for each stack; latency per turn of the long
+    conversation; the capacity table."""
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    fig, (ax1, ax2) = plt.subplots(1, 2, figsize=(12, 4.5))
+    fig, ((ax1, ax2), (ax3, ax4)) = plt.subplots(2, 2, figsize=(12, 9))
     for name, levels in result["services"].items():
         xs = [int(c) for c in levels]
         ax1.plot(xs, [levels[c]["turns_per_s"] for c in levels], marker="o", label=name)
@@ -54,6 +58,25 @@ def chart(result: dict[str, Any], path: Path) -> None:
     ax2.set_xticklabels([str(c) for c in load.CONCURRENCY])
     ax1.legend()
     ax2.legend(fontsize=6, ncol=2)
+    long = result["long_conversation"]
+    ax3.plot(range(1, len(long["latency_ms"]) + 1), long["latency_ms"], ".", markersize=2)
+    ax3.set(
+        title=f"one conversation through /api/chat: turns 490-510 / 1-20 = {long['turn_ms_ratio_500_vs_10']:.2f}",
+        xlabel="turn",
+        ylabel="ms",
+    )
+    ax4.axis("off")
+    model = summary["capacity"]
+    ax4.set_title(
+        f"capacity: {model['cpu_ms_per_turn']:.1f} ms CPU per turn, ≤ {model['turns_per_s_per_rasa_instance']:.0f}"
+        f" turns/s per Rasa instance, scaled efficiency {model['scaled_efficiency']:.2f}",
+        fontsize=9,
+    )
+    rows = capacity.table(model)
+    cells = ax4.table(cellText=rows[1:], colLabels=rows[0], loc="center")
+    cells.auto_set_font_size(False)
+    cells.set_fontsize(10)
+    cells.scale(1, 1.8)
     fig.suptitle(f"huiqitong benchmark, {result['cores']} cores")
     fig.tight_layout()
     fig.savefig(path, dpi=110)
@@ -65,7 +88,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--quick", action="store_true", help="fewer requests (under 5 minutes)")
     parser.add_argument("--skip-services", action="store_true", help="knowledge search only")
     parser.add_argument(
-        "--profile", action="store_true", help="py-spy profiles of stock and launcher-fixed Rasa"
+        "--profile",
+        action="store_true",
+        help="py-spy profiles of stock and launcher-fixed Rasa, and of each service of our stack",
     )
     args = parser.parse_args(argv)
     say = lambda m: print(m, flush=True)  # noqa: E731
@@ -102,7 +127,24 @@ def main(argv: list[str] | None = None) -> int:
                     args.quick,
                     say,
                     load.rasa_pids(s),
+                    load.service_pids(s),
                 )
+                say(f"  one conversation of {conversation.TURNS} turns through /api/chat ...")
+                long = result["long_conversation"] = conversation.run(s.gateway, questions)
+                say(
+                    f"  median turns 1-20 {long['median_ms_turns_1_20']} ms, turns 490-510 "
+                    f"{long['median_ms_turns_490_510']} ms: ratio {long['turn_ms_ratio_500_vs_10']}"
+                )
+                result["rss_single"] = load.stack_rss_mb(s)
+                say(f"  RSS MB after the run {result['rss_single']}")
+                if args.profile:
+                    result.setdefault("profile", {})["single"] = profile.profile_processes(
+                        load.service_pids(s),
+                        f"{s.gateway}/api/chat",
+                        load.chat_body,
+                        questions,
+                        tmp / "single.pyspy",
+                    )
             say("3/5 scaled: 2 Rasa (PostgreSQL tracker, Redis lock) + 2 gateway workers on PostgreSQL ...")
             with load.scaled_stack(tmp / "scaled") as s:
                 result["services"]["scaled"] = load.measure(
@@ -113,6 +155,7 @@ def main(argv: list[str] | None = None) -> int:
                     args.quick,
                     say,
                     load.rasa_pids(s),
+                    load.service_pids(s),
                 )
             say("4/5 start-up of `make run` ...")
             result["startup"] = load.startup(tmp / "startup", say)
@@ -126,10 +169,15 @@ def main(argv: list[str] | None = None) -> int:
     summary["seconds"] = round(time.time() - started, 1)
     path.write_text(json.dumps(summary, ensure_ascii=False, indent=2), encoding="utf-8")
     if result["services"]:
-        chart(result, out_dir / f"{stamp}.png")
+        chart(result, summary, out_dir / f"{stamp}.png")
     for key, value in summary.items():
         if not isinstance(value, dict):
             say(f"{key:40} {value:.3f}" if isinstance(value, float) else f"{key:40} {value}")
+    if result["services"]:
+        say(f"{'cpu_ms_per_turn_single_c8_by_process':40} {summary['cpu_ms_per_turn_single_c8_by_process']}")
+        say(f"{'rss_mb_single_by_process':40} {summary['rss_mb_single_by_process']}")
+        for line in capacity.lines(summary["capacity"]):
+            say(line)
     say(f"results: {path.relative_to(ROOT)}" + (f" and {stamp}.png" if result["services"] else ""))
     return 0
 
@@ -152,6 +200,7 @@ def summarise(result: dict[str, Any]) -> dict[str, Any]:
     }
     if services:
         tput = {name: levels["8"]["turns_per_s"] for name, levels in services.items()}
+        single8, efficiency = services["single"]["8"], tput["scaled"] / tput["single"]
         summary.update(
             {
                 "turns_per_s_stock_c8": tput["stock"],
@@ -168,6 +217,16 @@ def summarise(result: dict[str, Any]) -> dict[str, Any]:
                 "model_load_s": result["startup"]["model_load_s"],
                 "rasa_ready_s": result["startup"]["rasa_ready_s"],
                 "rss_mb": result["startup"]["rss_mb"],
+                "turn_ms_ratio_500_vs_10": result["long_conversation"]["turn_ms_ratio_500_vs_10"],
+                "cpu_ms_per_turn_single_c8": single8["cpu_ms_per_turn"],
+                "cpu_ms_per_turn_single_c8_by_process": single8["cpu_ms_per_turn_by_process"],
+                "p50_ms_single_c1": services["single"]["1"]["p50_ms"],
+                "p95_ms_single_c8": single8["p95_ms"],
+                "rss_mb_total": round(sum(result["rss_single"].values()), 1),
+                "rss_mb_single_by_process": result["rss_single"],
+                "scaled_efficiency_c8": efficiency,
+                "capacity": capacity.model(single8["cpu_ms_per_turn_by_process"], efficiency),
+                "long_conversation": result["long_conversation"],
                 "services": services,
             }
         )

@@ -2,7 +2,8 @@
 conversation, through stock Rasa, our launcher-fixed Rasa, our gateway, and the scaled stack.
 
 An asyncio httpx client keeps ``concurrency`` requests in flight, warms up first, and records each
-request's latency; Rasa's CPU time per turn is read from /proc.
+request's latency; each service's CPU time per turn and resident memory are read from /proc (a
+service's whole process tree: uvicorn's workers are children of the gateway's process).
 """
 
 from __future__ import annotations
@@ -43,6 +44,44 @@ def rss_mb(pid: int) -> float:
         if line.startswith("VmRSS:"):
             return int(line.split()[1]) / 1024
     return 0.0
+
+
+def process_tree(pid: int) -> list[int]:
+    """``pid`` and every live process descended from it."""
+    children: dict[int, list[int]] = {}
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                ppid = int((entry / "stat").read_text().rsplit(")", 1)[1].split()[1])
+            except (OSError, IndexError, ValueError):
+                continue
+            children.setdefault(ppid, []).append(int(entry.name))
+    tree, todo = [], [pid]
+    while todo:
+        p = todo.pop()
+        tree.append(p)
+        todo.extend(children.get(p, []))
+    return tree
+
+
+def _tree_sum(pid: int, read: Callable[[int], float]) -> float:
+    total = 0.0
+    for p in process_tree(pid):
+        try:
+            total += read(p)
+        except OSError:  # exited meanwhile
+            continue
+    return total
+
+
+def tree_cpu_seconds(pid: int) -> float:
+    """CPU seconds of a process and every process descended from it, live or reaped."""
+    return _tree_sum(pid, cpu_seconds)
+
+
+def tree_rss_mb(pid: int) -> float:
+    """Resident memory of a process and its descendants, in MB."""
+    return _tree_sum(pid, rss_mb)
 
 
 def percentile(samples: list[float], q: float) -> float:
@@ -114,17 +153,29 @@ def measure(
     quick: bool,
     progress: Progress,
     cpu_pids: list[int] | None = None,
+    processes: dict[str, int] | None = None,
 ) -> dict[str, Any]:
-    """Every concurrency level against one target."""
+    """Every concurrency level against one target. ``cpu_pids`` (Rasa's) give ``rasa_cpu_ms_per_turn``;
+    ``processes`` (service → pid, each counted with its process tree) give ``cpu_ms_per_turn`` summed
+    and ``cpu_ms_per_turn_by_process``."""
     levels = {}
     for c in CONCURRENCY:
         n = (20 if c == 1 else 64) if quick else (60 if c == 1 else 320)
+        warmup = min(n, 2 * c + 4)
         cpu_before = sum(cpu_seconds(p) for p in cpu_pids or [])
-        result = asyncio.run(run_load(url, body, questions, c, n, warmup=min(n, 2 * c + 4)))
+        by_process = {k: tree_cpu_seconds(p) for k, p in (processes or {}).items()}
+        result: dict[str, Any] = dict(asyncio.run(run_load(url, body, questions, c, n, warmup=warmup)))
+        # Warm-up turns count too: CPU per turn over warm-up + measured requests.
         if cpu_pids:
-            # Warm-up turns count too: CPU per turn over warm-up + measured requests.
             spent = sum(cpu_seconds(p) for p in cpu_pids) - cpu_before
-            result["rasa_cpu_ms_per_turn"] = spent * 1000 / (n + min(n, 2 * c + 4))
+            result["rasa_cpu_ms_per_turn"] = spent * 1000 / (n + warmup)
+        if processes:
+            per_turn = {
+                k: round((tree_cpu_seconds(processes[k]) - before) * 1000 / (n + warmup), 2)
+                for k, before in by_process.items()
+            }
+            result["cpu_ms_per_turn_by_process"] = per_turn
+            result["cpu_ms_per_turn"] = round(sum(per_turn.values()), 2)
         levels[str(c)] = result
         progress(
             f"  {name:7} c={c:<3} {result['turns_per_s']:7.1f} turns/s  p50 {result['p50_ms']:6.1f} ms  "
@@ -135,9 +186,10 @@ def measure(
 
 @contextmanager
 def single_stack(tmp: Path, stock: bool, with_gateway: bool) -> Iterator[Stack]:
-    """Rasa (stock or launcher-fixed), the action server and, optionally, the gateway."""
+    """Rasa (stock or launcher-fixed), the action server and, optionally, the gateway (without the
+    per-conversation message limit, which the long conversation would hit)."""
     tmp.mkdir(parents=True, exist_ok=True)
-    with Stack(env=stack_env(tmp), logs=tmp).running(
+    with Stack(env=stack_env(tmp, RATE_LIMIT_PER_MINUTE="1000000"), logs=tmp).running(
         gateway=with_gateway, rasa_args=("--stock",) if stock else ()
     ) as stack:
         yield stack
@@ -187,6 +239,16 @@ def scaled_stack(tmp: Path, instances: int = 2, workers: int = 2) -> Iterator[St
 def rasa_pids(stack: Stack) -> list[int]:
     """PIDs of every Rasa instance of a stack."""
     return [p.pid for name, p in stack.procs.items() if name.startswith("rasa")]
+
+
+def service_pids(stack: Stack) -> dict[str, int]:
+    """Service name (rasa, rasa2 ..., actions, gateway) → the PID the stack started it as."""
+    return {name: p.pid for name, p in stack.procs.items()}
+
+
+def stack_rss_mb(stack: Stack) -> dict[str, float]:
+    """Resident memory of each service of a stack (with its process tree), in MB."""
+    return {name: round(tree_rss_mb(pid), 1) for name, pid in service_pids(stack).items()}
 
 
 def listening_pids(ports: dict[str, int]) -> dict[str, int]:

@@ -1,4 +1,4 @@
-"""Where a Rasa process spends its CPU under load: a py-spy sample, summarised by function."""
+"""Where a stack's processes spend their CPU under load: py-spy samples, summarised by function."""
 
 from __future__ import annotations
 
@@ -33,18 +33,9 @@ def _summarise(raw: Path, top: int) -> dict[str, Any]:
     return {"samples": total, "self_pct": share(self_time), "inclusive_pct": share(inclusive)}
 
 
-def profile_rasa(
-    pid: int,
-    url: str,
-    body: Callable[[str, str], dict[str, Any]],
-    questions: list[str],
-    out: Path,
-    requests: int = 400,
-    top: int = 15,
-) -> dict[str, Any]:
-    """Sample Rasa (pid) with py-spy while ``requests`` turns run at concurrency 8."""
+def _spy(pid: int, out: Path) -> subprocess.Popen[bytes]:
     spy = shutil.which("py-spy") or str(Path(sys.executable).parent / "py-spy")
-    proc = subprocess.Popen(
+    return subprocess.Popen(
         [
             spy,
             "record",
@@ -61,11 +52,44 @@ def profile_rasa(
         stdout=subprocess.DEVNULL,
         stderr=subprocess.PIPE,
     )
+
+
+def profile_processes(
+    pids: dict[str, int],
+    url: str,
+    body: Callable[[str, str], dict[str, Any]],
+    questions: list[str],
+    out_dir: Path,
+    requests: int = 400,
+    top: int = 15,
+) -> dict[str, Any]:
+    """Sample each process (name → pid) with py-spy while ``requests`` turns run at concurrency 8."""
+    out_dir.mkdir(parents=True, exist_ok=True)
+    spies = {
+        name: (_spy(pid, out_dir / f"{name}.pyspy"), out_dir / f"{name}.pyspy") for name, pid in pids.items()
+    }
     try:
         asyncio.run(run_load(url, body, questions, 8, requests, warmup=16))
     finally:
-        proc.send_signal(2)  # SIGINT: py-spy writes what it sampled and exits
+        for proc, _ in spies.values():
+            proc.send_signal(2)  # SIGINT: py-spy writes what it sampled and exits
+    result: dict[str, Any] = {}
+    for name, (proc, out) in spies.items():
         _, err = proc.communicate(timeout=60)
-    if not out.exists():
-        return {"error": err.decode(errors="replace")[-500:]}
-    return _summarise(out, top)
+        result[name] = (
+            _summarise(out, top) if out.exists() else {"error": err.decode(errors="replace")[-500:]}
+        )
+    return result
+
+
+def profile_rasa(
+    pid: int,
+    url: str,
+    body: Callable[[str, str], dict[str, Any]],
+    questions: list[str],
+    out: Path,
+    requests: int = 400,
+    top: int = 15,
+) -> dict[str, Any]:
+    """Sample Rasa (pid) with py-spy while ``requests`` turns run at concurrency 8."""
+    return profile_processes({"rasa": pid}, url, body, questions, out, requests, top)["rasa"]

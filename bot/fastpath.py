@@ -1,19 +1,39 @@
-"""Rasa fixes our launcher installs: validate JSON with pre-built validators.
+"""Rasa fixes our launcher installs.
 
-Stock Rasa 3.6 calls ``jsonschema.validate()`` on every custom-action response (and on every
-events-API request), which re-checks the schema against its metaschema each time: most of Rasa's
-CPU per custom-action turn. ``jsonschema.validate`` is exactly ``check_schema`` + build a validator
-+ ``best_match(iter_errors())``; we do the first two once, so results and errors stay identical.
+Validate JSON with pre-built validators. Stock Rasa 3.6 calls ``jsonschema.validate()`` on every
+custom-action response (and on every events-API request), which re-checks the schema against its
+metaschema each time: most of Rasa's CPU per custom-action turn. ``jsonschema.validate`` is exactly
+``check_schema`` + build a validator + ``best_match(iter_errors())``; we do the first two once, so
+results and errors stay identical.
+
+Look event classes up by name once. Stock ``Event.resolve_by_type`` walks every subclass of
+``Event`` (checking each for abstract methods) for every event it deserialises: a tenth of Rasa's CPU
+in a long session, whose every event is read back from the tracker store on each turn.
+
+Keep a turn's cost independent of the conversation's length (see :mod:`bot.tracker_store`):
+- an action call carries the events of the current session only (stock sends every event the tracker
+  holds, ``EventVerbosity.ALL``); slots, latest message and the rest of the state are unchanged;
+- a session longer than ``MAX_SESSION_EVENTS`` counts as expired, so the next message starts a new
+  one with the slots carried over, as an idle session's does;
+- a new session carries each slot once, at its current value (stock repeats every ``SlotSet`` of the
+  old session, carried ones included, so sessions would grow with each rollover).
 """
 
 from __future__ import annotations
 
 import types
-from typing import Any
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
 
 import jsonschema
 from jsonschema.exceptions import best_match
 from jsonschema.validators import validator_for
+
+if TYPE_CHECKING:  # Rasa itself is imported by install(), once the launcher is about to run it
+    from rasa.core.actions.action import RemoteAction
+    from rasa.shared.core.domain import Domain
+    from rasa.shared.core.events import Event, SlotSet
+    from rasa.shared.core.trackers import DialogueStateTracker
 
 _CACHE: dict[int, tuple[Any, Any]] = {}
 
@@ -31,10 +51,68 @@ def cached_validate(instance: Any, schema: dict[str, Any]) -> None:
         raise error
 
 
+def event_class_cache(
+    resolve: Callable[[str, type[Event] | None], type[Event] | None],
+) -> Callable[[str, type[Event] | None], type[Event] | None]:
+    """``Event.resolve_by_type`` remembering each class it finds by its name (unknown names, the
+    ``default`` and the legacy ``topic`` still go through ``resolve``, with its errors)."""
+    known: dict[str, type[Event]] = {}
+
+    def resolve_by_type(type_name: str, default: type[Event] | None = None) -> type[Event] | None:
+        cls = known.get(type_name)
+        if cls is None:
+            cls = resolve(type_name, default)
+            if cls is not None and cls is not default and cls.type_name == type_name:
+                known[type_name] = cls
+        return cls
+
+    return resolve_by_type
+
+
+def action_call_format(action: RemoteAction, tracker: DialogueStateTracker, domain: Domain) -> dict[str, Any]:
+    """``RemoteAction._action_call_format`` with the current session's events only."""
+    import rasa
+    from rasa.shared.core.trackers import EventVerbosity
+
+    from bot.tracker_store import current_session
+
+    state = tracker.current_state(EventVerbosity.NONE)
+    state["events"] = [event.as_dict() for event in current_session(tracker)]
+    result = {
+        "next_action": action.name(),
+        "sender_id": tracker.sender_id,
+        "tracker": state,
+        "version": rasa.__version__,
+    }
+    if not action._is_selective_domain_enabled() or domain.does_custom_action_explicitly_need_domain(
+        action.name()
+    ):
+        result["domain"] = domain.as_dict()
+    return result
+
+
+def carried_slots(tracker: DialogueStateTracker) -> list[SlotSet]:
+    """One ``SlotSet`` per slot set in the session, at its latest value, in the order last set."""
+    from rasa.shared.core.events import SlotSet
+
+    latest: dict[str, SlotSet] = {}
+    for event in tracker.applied_events():
+        if isinstance(event, SlotSet):
+            latest.pop(event.key, None)
+            latest[event.key] = SlotSet(key=event.key, value=event.value, metadata=event.metadata)
+    return list(latest.values())
+
+
 def install() -> None:
-    """Patch Rasa's action-result and events-API validation to use cached validators."""
+    """Patch Rasa: cached validators for action results and the events API; event classes looked up
+    once; action calls with the current session only; long sessions rolled over; carried slots once
+    each."""
     import rasa.server
-    from rasa.core.actions.action import RemoteAction
+    from rasa.core.actions.action import ActionSessionStart, RemoteAction
+    from rasa.core.processor import MessageProcessor
+    from rasa.shared.core.events import Event
+
+    from bot.tracker_store import session_is_long
 
     spec = RemoteAction.action_response_format_spec()
     original = RemoteAction._validate_action_result
@@ -51,3 +129,13 @@ def install() -> None:
     rasa.server.jsonschema = types.SimpleNamespace(
         validate=cached_validate, ValidationError=jsonschema.ValidationError
     )
+
+    Event.resolve_by_type = staticmethod(event_class_cache(Event.resolve_by_type))
+    RemoteAction._action_call_format = action_call_format
+    ActionSessionStart._slot_set_events_from_tracker = staticmethod(carried_slots)
+    has_expired = MessageProcessor._has_session_expired
+
+    def _has_session_expired(self: MessageProcessor, tracker: DialogueStateTracker) -> bool:
+        return bool(has_expired(self, tracker)) or session_is_long(tracker)
+
+    MessageProcessor._has_session_expired = _has_session_expired

@@ -15,8 +15,12 @@ from bot.train import serving_model
 from huiqitong.settings import ROOT, Settings, service_settings
 
 
-def endpoints(settings: Settings) -> dict[str, object]:
-    """Rasa's endpoints: the action server, plus shared tracker and lock stores when configured."""
+def endpoints(settings: Settings, stock: bool = False) -> dict[str, object]:
+    """Rasa's endpoints: the action server, plus shared tracker and lock stores when configured.
+
+    Without a shared tracker store, ours keeps each conversation's current session in memory
+    (:class:`bot.tracker_store.SessionTrackerStore`); ``stock`` keeps Rasa's own.
+    """
     # Selective domain: only actions that declare `send_domain: true` get the whole domain with
     # every call (rasa 3.6 otherwise serialises it into each request).
     conf: dict[str, object] = {
@@ -24,6 +28,8 @@ def endpoints(settings: Settings) -> dict[str, object]:
     }
     if settings.rasa_tracker_store_url:
         conf["tracker_store"] = {"type": "SQL", **_sql_parts(settings.rasa_tracker_store_url)}
+    elif not stock:
+        conf["tracker_store"] = {"type": "bot.tracker_store.SessionTrackerStore"}
     if settings.redis_url:
         host_port = settings.redis_url.split("//", 1)[-1].split("/", 1)[0]
         host, _, port = host_port.partition(":")
@@ -84,7 +90,7 @@ def main(argv: list[str] | None = None) -> None:
     port = args.port or settings.rasa_port
     path = settings.var_dir / f"endpoints-{port}.yml"
     path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(yaml.safe_dump(endpoints(settings), allow_unicode=True), encoding="utf-8")
+    path.write_text(yaml.safe_dump(endpoints(settings, args.stock), allow_unicode=True), encoding="utf-8")
     model = serving_model()
     if not model.exists():
         sys.exit(f"error: no trained model {model.name}; run `make train`")

@@ -1,15 +1,16 @@
-"""The launcher's cached validators keep Rasa's behaviour: valid action results pass, invalid ones
-are still rejected with Rasa's own message; the events API still refuses malformed events."""
+"""The launcher's caches keep Rasa's behaviour: valid action results pass, invalid ones are still
+rejected with Rasa's own message; the events API still refuses malformed events; event classes are
+found by name as before."""
 
 from __future__ import annotations
-
-from collections.abc import Iterator
 
 import httpx
 import jsonschema
 import pytest
 import rasa.server
 from rasa.core.actions.action import RemoteAction
+from rasa.shared.core.events import Event, SlotSet
+from rasa.shared.utils.common import all_subclasses
 
 from bench.stack import Stack
 from bot import fastpath
@@ -20,15 +21,6 @@ INVALID = [
     {"events": "not a list", "responses": []},
     {"events": [{"event": "slot"}], "responses": [{"text": 5}]},
 ]
-
-
-@pytest.fixture
-def patched() -> Iterator[None]:
-    original_method, original_module = RemoteAction._validate_action_result, rasa.server.jsonschema
-    fastpath.install()
-    yield
-    RemoteAction._validate_action_result = original_method
-    rasa.server.jsonschema = original_module
 
 
 def stock_verdict(result: dict[str, object]) -> str:
@@ -65,3 +57,15 @@ def test_launched_rasa_refuses_malformed_events(stack: Stack) -> None:
     token = {"token": stack.env["RASA_TOKEN"]}
     assert httpx.post(url, params=token, json=[{"event": "bogus"}]).status_code == 400
     assert httpx.post(url, params=token, json=[{"event": "resume"}]).status_code == 200
+
+
+def test_event_classes_are_resolved_as_stock_does() -> None:
+    names = {cls.type_name for cls in all_subclasses(Event)}
+    stock = {name: Event.resolve_by_type(name) for name in names}
+    cached = fastpath.event_class_cache(Event.resolve_by_type)
+    for _ in range(2):  # looked up, then remembered
+        assert {name: cached(name, None) for name in names} == stock
+    assert cached("topic", None) is None
+    assert cached("no-such-event", SlotSet) is SlotSet
+    with pytest.raises(ValueError, match="Unknown event name"):
+        cached("no-such-event", None)

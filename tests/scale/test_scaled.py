@@ -16,6 +16,7 @@ import pytest
 
 from bench.load import scaled_stack
 from bench.stack import Stack
+from bot.tracker_store import MAX_SESSION_EVENTS
 from tests.concurrency import fifty_conversations
 
 
@@ -41,6 +42,37 @@ def test_dialogue_state_carries_over_between_instances(scaled: Stack) -> None:
     assert "哪一级" in rest(first, sender, "我们企业能拿增长补贴吗")
     assert "增长了多少" in rest(second, sender, "省级的")  # instance 2 answers the fact instance 1 asked
     verdict = rest(first, sender, "增长了35%")
+    assert "✅" in verdict
+    assert "专精特新企业增长补贴" in verdict
+
+
+def test_a_long_conversation_rolls_over_on_the_shared_tracker_store(scaled: Stack) -> None:
+    """The SQL tracker store keeps every session and loads the latest; the launcher rolls a long one
+    over."""
+    urls = scaled.env["RASA_URLS"].split(",")
+    sender = f"scale-long-{uuid.uuid4().hex}"
+
+    def session() -> list[dict[str, object]]:
+        """The latest session's events (the tracker API returns every session's)."""
+        resp = httpx.get(
+            f"{urls[0]}/conversations/{sender}/tracker",
+            params={"token": scaled.env["RASA_TOKEN"]},
+            timeout=30,
+        )
+        events = list(resp.json()["events"])
+        starts = [i for i, e in enumerate(events) if e["event"] == "session_started"]
+        return events[starts[-1] :]
+
+    assert "哪一级" in rest(urls[0], sender, "我们企业能拿增长补贴吗")
+    turns = 0
+    while len(session()) <= MAX_SESSION_EVENTS:
+        assert turns < MAX_SESSION_EVENTS, "the session never grew"
+        rest(urls[turns % 2], sender, "谢谢")
+        turns += 1
+    assert "哪一级" in rest(urls[turns % 2], sender, "我们企业能拿增长补贴吗")  # rolled over here
+    assert len(session()) < MAX_SESSION_EVENTS // 2
+    assert "增长了多少" in rest(urls[(turns + 1) % 2], sender, "省级的")  # asked_fact carried over
+    verdict = rest(urls[turns % 2], sender, "增长了35%")
     assert "✅" in verdict
     assert "专精特新企业增长补贴" in verdict
 

@@ -1,0 +1,77 @@
+"""Rasa's tracker kept to the conversation's current session, so a turn costs the same at turn 500 as
+at turn 10.
+
+Everything the bot needs lives in the current session: the slots (carried into each new session,
+``carry_over_slots_to_new_session`` in bot/domain.yml) and the latest message. The transcript the
+console shows is the gateway's (its messages table), not Rasa's. So this module says what the
+current session is, when a session has grown long enough to be rolled over (a WeCom group's
+conversation is never idle for ``session_expiration_time``, so it would otherwise never end), and
+provides the in-memory store our launcher uses, which keeps and loads only that session. (The SQL
+tracker store of the scaled profile already loads only the latest session.)
+"""
+
+from __future__ import annotations
+
+import json
+
+from rasa.core.tracker_store import InMemoryTrackerStore
+from rasa.shared.core.constants import ACTION_SESSION_START_NAME
+from rasa.shared.core.conversation import Dialogue
+from rasa.shared.core.events import ActionExecuted, Event, SessionStarted
+from rasa.shared.core.trackers import DialogueStateTracker
+
+# A session is rolled over into a new one (slots carried) at the first message after it holds this
+# many events: about 25 turns of ours (a turn logs 6-10 events). Small enough that a turn's cost
+# hardly varies, large enough that a rollover (one extra tracker update, invisible to the owner)
+# is rare; the bot keeps no memory outside its slots.
+MAX_SESSION_EVENTS = 200
+
+
+def current_session(tracker: DialogueStateTracker) -> list[Event]:
+    """The tracker's events from its latest session start on (all of them when it has none).
+
+    The session starts at the last ``session_started`` event, or at the ``action_session_start`` right
+    before it: that event resets the whole dialogue state (slots, pause, active loop, latest message),
+    so nothing before it changes what the tracker is.
+    """
+    events = list(tracker.events)
+    for i in range(len(events) - 1, -1, -1):
+        if isinstance(events[i], SessionStarted):
+            before = events[i - 1] if i else None
+            announced = isinstance(before, ActionExecuted) and before.action_name == ACTION_SESSION_START_NAME
+            return events[i - 1 if announced else i :]
+    return events
+
+
+def session_is_long(tracker: DialogueStateTracker, limit: int | None = None) -> bool:
+    """Whether the current session holds more than ``limit`` (default :data:`MAX_SESSION_EVENTS`)
+    events and may be rolled over now: never while a liaison holds the conversation (a new session
+    would un-pause it) or a form is active (its loop is not carried over)."""
+    if tracker.is_paused() or tracker.active_loop_name:
+        return False
+    return len(current_session(tracker)) > (MAX_SESSION_EVENTS if limit is None else limit)
+
+
+class SessionTrackerStore(InMemoryTrackerStore):
+    """Rasa's in-memory tracker store, keeping only each conversation's current session.
+
+    Stock ``InMemoryTrackerStore`` keeps whatever the tracker holds (a rolled-over session's old
+    events too, until the next turn), deserialises all of it on each retrieve and then rebuilds the
+    latest session from it a second time; this one stores the current session alone and replays it
+    once.
+    """
+
+    async def save(self, tracker: DialogueStateTracker) -> None:
+        """Store the tracker's current session."""
+        await self.stream_events(tracker)
+        session = Dialogue(tracker.sender_id, current_session(tracker))
+        self.store[tracker.sender_id] = json.dumps(session.as_dict())
+
+    async def retrieve(self, sender_id: str) -> DialogueStateTracker | None:
+        """The conversation's tracker (its current session), or None when there is none."""
+        serialised = self.store.get(sender_id)
+        return None if serialised is None else self.deserialise_tracker(sender_id, serialised)
+
+    async def retrieve_full_tracker(self, sender_id: str) -> DialogueStateTracker | None:
+        """The same as :meth:`retrieve`: earlier sessions are not kept."""
+        return await self.retrieve(sender_id)
