@@ -66,5 +66,5 @@ eval-nlu: bootstrap train ## rasa test nlu on the held-out set: intent macro-F1 
 eval-dialogue: bootstrap kb train ## labelled owner messages through the real stack: confusion table, misleading replies, invented numbers (SPLIT=dev|heldout, MISSES=1)
 	@$(PY) -m bot.eval_dialogue --check $(if $(SPLIT),--split $(SPLIT),) $(if $(MISSES),--show-misses,)
 
-bench: bootstrap kb train ## side-by-side benchmark: stock Rasa vs our stack vs scaled, KB vs rank_bm25 (QUICK=1, PROFILE=1)
+bench: bootstrap kb train ## side-by-side benchmark: stock Rasa vs our stack vs scaled, a 510-turn conversation, KB vs rank_bm25, capacity model (QUICK=1, PROFILE=1)
 	@$(PY) -m bench $(if $(QUICK),--quick,) $(if $(PROFILE),--profile,)

@@ -55,7 +55,7 @@ def model(cpu_ms_by_process: dict[str, float], scaled_efficiency: float) -> dict
 
 def table(capacity: dict[str, Any]) -> list[list[str]]:
     """The model as rows of text, header first (for the terminal and the chart)."""
-    out = [["cores", "turns/s", "Rasa", "actions", "gateway workers"]]
+    out = [["cores", "turns/s", "Rasa", "actions", "gateway"]]
     for row in capacity["rows"]:
         out.append(
             [

@@ -13,24 +13,48 @@ from typing import Any
 
 from bench.load import run_load
 
+# Leaf frames of a process waiting for work: uvloop's event loop (sanic's ``serve``, uvicorn's
+# ``asyncio_run``) and idle thread-pool workers. py-spy cannot tell them from work here.
+IDLE = {"serve", "asyncio_run", "_worker", "run_forever", "_run_once", "select", "wait"}
+# Where a Rasa turn goes: stage → the Rasa function that contains it.
+RASA_STAGES = {
+    "NLU pipeline": "_parse_message_with_graph",
+    "policies": "_predict_next_with_tracker",
+    "tracker load": "get_tracker",
+    "tracker save": "save_tracker",
+    "custom action call": "_run_action",
+}
 
-def _summarise(raw: Path, top: int) -> dict[str, Any]:
-    """Self and inclusive shares per function from py-spy's collapsed-stack output."""
+
+def _summarise(raw: Path, top: int, stages: dict[str, str] | None = None) -> dict[str, Any]:
+    """Self and inclusive shares per function of the busy samples in py-spy's raw output (idle
+    waits left out, their share given apart), and the share of each of ``stages``."""
     self_time: Counter[str] = Counter()
     inclusive: Counter[str] = Counter()
-    total = 0
+    busy = idle = 0
     for line in raw.read_text(encoding="utf-8", errors="replace").splitlines():
         stack, _, count = line.rpartition(" ")
         if not stack or not count.isdigit():
             continue
         n = int(count)
-        total += n
         frames = [f.split(" (")[0] for f in stack.split(";")]
+        if frames[-1] in IDLE:
+            idle += n
+            continue
+        busy += n
         self_time[frames[-1]] += n
         for frame in set(frames):
             inclusive[frame] += n
-    share = lambda c: {k: round(100 * v / max(total, 1), 1) for k, v in c.most_common(top)}  # noqa: E731
-    return {"samples": total, "self_pct": share(self_time), "inclusive_pct": share(inclusive)}
+    pct = lambda v: round(100 * v / max(busy, 1), 1)  # noqa: E731
+    result = {
+        "samples": busy,
+        "idle_pct": round(100 * idle / max(busy + idle, 1), 1),
+        "self_pct": {k: pct(v) for k, v in self_time.most_common(top)},
+        "inclusive_pct": {k: pct(v) for k, v in inclusive.most_common(top)},
+    }
+    if stages:
+        result["stages_pct"] = {stage: pct(inclusive[function]) for stage, function in stages.items()}
+    return result
 
 
 def _spy(pid: int, out: Path) -> subprocess.Popen[bytes]:
@@ -76,8 +100,9 @@ def profile_processes(
     result: dict[str, Any] = {}
     for name, (proc, out) in spies.items():
         _, err = proc.communicate(timeout=60)
+        stages = RASA_STAGES if name.startswith("rasa") else None
         result[name] = (
-            _summarise(out, top) if out.exists() else {"error": err.decode(errors="replace")[-500:]}
+            _summarise(out, top, stages) if out.exists() else {"error": err.decode(errors="replace")[-500:]}
         )
     return result
 
