@@ -110,14 +110,20 @@ class Knowledge:
         """Every stored source, by id."""
         return {row["id"]: source_of(row) for row in self.data.sources(with_text=True)}
 
+    def source(self, source_id: str) -> Source | None:
+        """One stored source, read alone (the live quote check runs on every pause in typing)."""
+        row = self.data.source(source_id)
+        return source_of(row) if row else None
+
     def where(self, source_id: str, quote: str) -> QuoteAt | None:
         """Where ``quote`` sits in the source (None when the source or the quote is not there)."""
-        source = self.sources_by_id().get(source_id)
+        source = self.source(source_id)
         return quote_at(source.text, quote) if source else None
 
     def check(self, data: dict[str, Any]) -> dict[str, Any]:
         """The record in stored form, or :class:`RecordInvalid` with a message per field."""
-        errors = record_errors(data, self.sources_by_id())
+        source = self.source(str(data.get("source_id") or ""))
+        errors = record_errors(data, {source.id: source} if source else {})
         if errors:
             raise RecordInvalid(errors)
         record = {name: data.get(name) for name in RECORD_FIELDS}

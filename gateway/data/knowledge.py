@@ -59,29 +59,27 @@ class KnowledgeData:
         self.store = store
 
     # -- sources ----------------------------------------------------------------------------------
-    def sources(self, *, with_text: bool = False) -> list[dict[str, Any]]:
-        """Every source document, oldest first (``chars`` always; ``text`` when asked)."""
+    def sources(self, *, with_text: bool = False, source_id: str | None = None) -> list[dict[str, Any]]:
+        """Every source document (or the one called ``source_id``), oldest first; ``chars`` always,
+        ``text`` only when asked (the list does not read the documents)."""
         cols = [kb_sources.c[name] for name in SOURCE_FIELDS] + [
             kb_sources.c.created_by,
             kb_sources.c.created_at,
+            sa.func.length(kb_sources.c.text).label("chars"),
         ]
+        query = sa.select(*cols, *([kb_sources.c.text] if with_text else [])).order_by(
+            kb_sources.c.created_at, kb_sources.c.id
+        )
+        if source_id is not None:
+            query = query.where(kb_sources.c.id == source_id)
         with self.store.engine.connect() as con:
-            rows = con.execute(
-                sa.select(*cols, kb_sources.c.text).order_by(kb_sources.c.created_at, kb_sources.c.id)
-            ).all()
-        out = []
-        for row in rows:
-            item = dict(row._mapping)
-            item["created_at"] = item["created_at"].isoformat()
-            item["chars"] = len(item["text"])
-            if not with_text:
-                del item["text"]
-            out.append(item)
-        return out
+            rows = con.execute(query).all()
+        return [{**row._mapping, "created_at": row.created_at.isoformat()} for row in rows]
 
     def source(self, source_id: str) -> dict[str, Any] | None:
         """One source with its text, or None."""
-        return next((s for s in self.sources(with_text=True) if s["id"] == source_id), None)
+        found = self.sources(with_text=True, source_id=source_id)
+        return found[0] if found else None
 
     def add_source(self, fields: dict[str, str], author: str, source_id: str | None = None) -> str:
         """Store a new source; its id is ``src-<year>-<n>`` unless given. Returns the id."""
