@@ -25,25 +25,19 @@ from typing import Any
 
 import httpx
 
+from huiqitong.outcome import BOT_OUTCOMES, outcome_of
 from huiqitong.settings import ROOT, get_settings
 from knowledge.search import default_searcher
 from knowledge.text import normalize
 
 CASES = ROOT / "tests" / "data" / "dialogue"
-KINDS = ("answer", "verdict", "not_in_letter", "out_of_scope", "handoff", "smalltalk", "other")
+KINDS = BOT_OUTCOMES
 HELDOUT_PERCENT = 35
 TARGETS = {"behaviour": 0.95, "facts": 0.95, "misleading": 0.02, "invented": 0}
 _VERDICT = re.compile(r"【([^】]+)】(符合|不符合|信息不足)")
 _NUMBER = re.compile(r"\d+(?:\.\d+)?")
 _CHENG = re.compile(r"(\d+(?:\.\d+)?)成([1-9一二三四五六七八九])?")
 _DUE = re.compile(r"将在[^，。]*?前回复")
-SMALLTALK_MARKS = (
-    "您好！我是惠企通",
-    "不客气",
-    "感谢使用惠企通",
-    "我是惠企通政策机器人",
-    "请问还有什么可以帮您",
-)
 
 
 def split_of(case_id: str) -> str:
@@ -68,22 +62,10 @@ def load_cases(folder: Path = CASES) -> list[dict[str, Any]]:
 
 
 def behaviour(replies: list[dict[str, Any]], handoff: Any) -> str:
-    """What the owner saw, from the replies' text and sources, most telling first."""
-    texts = [r.get("text") or "" for r in replies]
-    joined = "\n".join(texts)
-    if handoff or "已为您转接" in joined or "转人工服务暂时连接不上" in joined:
-        return "handoff"
-    if "不在我能解答的范围" in joined:
-        return "out_of_scope"
-    if _VERDICT.search(joined) or "我按答复函逐条帮您判断" in joined:
-        return "verdict"
-    if any(t.startswith("答复函没有") or t.startswith("中工信函〔2022〕38号答复函没有") for t in texts):
-        return "not_in_letter"
-    if any(r.get("sources") for r in replies) and "答复函原文" in joined:
-        return "answer"
-    if any(mark in joined for mark in SMALLTALK_MARKS):
-        return "smalltalk"
-    return "other"
+    """What the owner saw (:func:`huiqitong.outcome.outcome_of`, the dashboard's classifier); a staff
+    answer counts as an answer here."""
+    found = outcome_of(replies, handoff)
+    return "answer" if found == "staff" else found
 
 
 def squash(text: str) -> str:

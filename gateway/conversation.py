@@ -12,6 +12,7 @@ from gateway.data.escalations import CaseSummary
 from gateway.rasa_client import Reply
 from gateway.services import Services
 from huiqitong.handoff import HandoffPacket
+from huiqitong.outcome import outcome_of, subject_of
 
 logger = logging.getLogger(__name__)
 BUSY = "系统繁忙，机器人暂时无法回答，请稍后再试。您的消息已保存。"
@@ -79,10 +80,20 @@ async def process(services: Services, message_id: int, sender_id: str, text: str
         await services.notify(esc, "message")
         return Turn([], await services.db(handoff_view, services, esc))
     rows = [r.as_dict() for r in replies]
-    await services.db(store_replies, services, message_id, sender_id, channel, rows)
+    handed_off = any("handoff" in r.custom for r in replies)
+    await services.db(
+        store_replies,
+        services,
+        message_id,
+        sender_id,
+        channel,
+        rows,
+        outcome=outcome_of(rows, handed_off),
+        subject=subject_of(rows),
+    )
     # A handoff made during this turn is announced in the reply's custom part by action_handoff;
     # look the escalation up only then, not on every turn.
-    if any("handoff" in r.custom for r in replies):
+    if handed_off:
         esc = await services.db(services.escalations.open_for, sender_id)
         return Turn(replies, await services.db(handoff_view, services, esc))
     return Turn(replies, None)
@@ -97,11 +108,23 @@ def store_replies(
     *,
     role: str = "bot",
     status: str = "processed",
+    outcome: str | None = None,
+    subject: str | None = None,
 ) -> None:
     """Store a turn's replies with the deliveries that carry them out in the conversation's channel
-    (blocking: run it with ``services.db``)."""
+    (blocking: run it with ``services.db``); ``outcome`` and ``subject`` describe the owner's message."""
     deliveries = services.deliveries(sender_id, channel, rows)
-    services.store.finish_turn(message_id, sender_id, channel, rows, deliveries, role=role, status=status)
+    services.store.finish_turn(
+        message_id,
+        sender_id,
+        channel,
+        rows,
+        deliveries,
+        role=role,
+        status=status,
+        outcome=outcome,
+        subject=subject,
+    )
 
 
 async def _busy(services: Services, message_id: int, sender_id: str, text: str, channel: str) -> Turn:
@@ -123,7 +146,15 @@ async def _busy(services: Services, message_id: int, sender_id: str, text: str, 
         reply = Reply(text=BUSY_HANDOFF.format(liaison=(handoff or {}).get("liaison", "")))
     row = {**reply.as_dict(), "kind": "busy"}
     await services.db(
-        store_replies, services, message_id, sender_id, channel, [row], role="system", status="failed"
+        store_replies,
+        services,
+        message_id,
+        sender_id,
+        channel,
+        [row],
+        role="system",
+        status="failed",
+        outcome="handoff" if handoff else "busy",
     )
     return Turn([reply], handoff)
 

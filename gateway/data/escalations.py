@@ -539,7 +539,7 @@ class Escalations:
             con.execute(
                 messages.update()
                 .where(messages.c.id == message_id)
-                .values(status="held", escalation_id=esc_id)
+                .values(status="held", escalation_id=esc_id, outcome="liaison")
             )
 
     def record_event(self, sender_id: str, kind: str, actor: str, detail: str) -> CaseSummary | None:

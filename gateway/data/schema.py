@@ -65,6 +65,10 @@ messages = sa.Table(
     sa.Column("created_at", UTCDateTime(), nullable=False),
     # huiqitong.vocabulary.MESSAGE_KINDS: "resumed" ends a liaison's case for the widget
     sa.Column("kind", sa.String(16), nullable=False, server_default="text"),
+    # An owner message's turn, once answered (huiqitong.outcome.OUTCOMES: letter, staff, verdict, …) and
+    # the record it was about (answered, or shown as related to a decline): what the dashboard counts.
+    sa.Column("outcome", sa.String(16)),
+    sa.Column("subject", sa.String(64)),
 )
 firms = sa.Table(
     "firms",
@@ -283,6 +287,64 @@ kb_staff_answers = sa.Table(
     sa.Column("reason", sa.String(500), nullable=False, default=""),
     sa.Column("published_at", UTCDateTime()),
 )
+
+# Owners' ratings (issue 16): of one bot answer (kind "answer": 1 有帮助, 0 没帮助, with an optional
+# reason) and of a resolved case (kind "case": 1–5 with an optional comment). ``key`` ("answer:<message
+# id>", "case:<escalation id>") makes a rating one row that a second click changes.
+ratings = sa.Table(
+    "ratings",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("key", sa.String(64), nullable=False, unique=True),
+    sa.Column("kind", sa.String(16), nullable=False),
+    sa.Column("sender_id", sa.String(128), nullable=False, index=True),
+    sa.Column("channel", sa.String(32), nullable=False),
+    sa.Column("message_id", sa.Integer),
+    sa.Column("escalation_id", sa.Integer),
+    sa.Column("value", sa.Integer, nullable=False),
+    sa.Column("reason", sa.Text, nullable=False, default=""),
+    sa.Column("created_at", UTCDateTime(), nullable=False),
+    sa.Column("updated_at", UTCDateTime(), nullable=False),
+)
+# A registered firm's facts for 精准推送: from the registry or stated by the owner in a conversation
+# (the latest statement of each fact wins), with when and where it was stated.
+firm_facts = sa.Table(
+    "firm_facts",
+    metadata,
+    sa.Column("uscc", sa.String(18), primary_key=True),
+    sa.Column("fact", sa.String(32), primary_key=True),  # huiqitong.vocabulary.FACT_LABELS
+    sa.Column("value", sa.Text, nullable=False),  # JSON
+    sa.Column("origin", sa.String(16), nullable=False),  # registry | conversation | editor
+    sa.Column("sender_id", sa.String(128)),
+    sa.Column("stated_at", UTCDateTime(), nullable=False),
+)
+# 精准推送: one row per firm and record version (never twice), with why the firm fits, how it was sent
+# and when the widget showed it.
+pushes = sa.Table(
+    "pushes",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("record_id", sa.String(64), nullable=False),
+    sa.Column("version", sa.Integer, nullable=False),
+    sa.Column("uscc", sa.String(18), nullable=False, index=True),
+    sa.Column("verdict", sa.String(16), nullable=False),  # 符合 | 信息不足
+    sa.Column("text", sa.Text, nullable=False),
+    sa.Column("channels", sa.String(64), nullable=False, default=""),  # wecom-chat,wecomkf,web…
+    sa.Column("sent_by", sa.String(64), nullable=False),
+    sa.Column("created_at", UTCDateTime(), nullable=False),
+    sa.Column("seen_at", UTCDateTime()),
+    sa.UniqueConstraint("record_id", "version", "uscc", name="uq_push_once"),
+)
+push_optouts = sa.Table(
+    "push_optouts",
+    metadata,
+    sa.Column("uscc", sa.String(18), primary_key=True),
+    sa.Column("via", sa.String(32), nullable=False),  # the channel the owner stopped pushes from
+    sa.Column("at", UTCDateTime(), nullable=False),
+)
+
+# The dashboard counts owner messages by day and outcome.
+sa.Index("ix_messages_role_created", messages.c.role, messages.c.created_at)
 
 # The console's case list (gateway.data.escalations.page_for): unread counts per case, and the open
 # cases only (a partial index: resolved cases pile up, open ones stay few).

@@ -301,8 +301,11 @@ class Store:
         *,
         role: str = "bot",
         status: str = "processed",
+        outcome: str | None = None,
+        subject: str | None = None,
     ) -> None:
-        """Store a turn's replies, queue their channel deliveries and mark the user message, atomically."""
+        """Store a turn's replies, queue their channel deliveries and mark the user message (its status,
+        and what the turn was: ``huiqitong.outcome``), atomically."""
 
         def write() -> None:
             with self.tx() as con:
@@ -322,7 +325,11 @@ class Store:
                     )
                 self.queue(con, deliveries)
                 if message_id is not None:
-                    con.execute(messages.update().where(messages.c.id == message_id).values(status=status))
+                    con.execute(
+                        messages.update()
+                        .where(messages.c.id == message_id)
+                        .values(status=status, outcome=outcome, subject=subject)
+                    )
 
         self.retry(write)
 
