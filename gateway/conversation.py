@@ -8,6 +8,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from gateway import feedback, push
 from gateway.data.escalations import CaseSummary
 from gateway.rasa_client import Reply
 from gateway.services import Services
@@ -64,6 +65,10 @@ async def process(services: Services, message_id: int, sender_id: str, text: str
         await services.db(services.escalations.hold_message, esc["id"], message_id)
         await services.notify(esc, "message")
         return Turn([], await services.db(handoff_view, services, esc))
+    own = await feedback.intercept(services, message_id, sender_id, text, channel)
+    if own is not None:  # a rating, or 退订/订阅: the gateway's own business, not the bot's
+        await services.db(store_replies, services, message_id, sender_id, channel, own, outcome="feedback")
+        return Turn([Reply(text=r["text"], buttons=r.get("buttons") or []) for r in own], None)
     try:
         await resume_if_needed(services, sender_id)
         replies = await services.rasa.send(sender_id, text, channel)
@@ -91,6 +96,9 @@ async def process(services: Services, message_id: int, sender_id: str, text: str
         outcome=outcome_of(rows, handed_off),
         subject=subject_of(rows),
     )
+    customs = [r.custom for r in replies if r.custom]
+    if any("facts" in c for c in customs):  # facts the owner stated: the firm's profile (精准推送)
+        await services.db(push.record_turn_facts, services, sender_id, customs)
     # A handoff made during this turn is announced in the reply's custom part by action_handoff;
     # look the escalation up only then, not on every turn.
     if handed_off:

@@ -19,7 +19,20 @@ from gateway.cors import OwnerRoutesCORS
 from gateway.data import retention
 from gateway.data.store import StoreError
 from gateway.reminders import remind_forever
-from gateway.routes import admin, chat, escalations, handoff, health, knowledge, liaison, pages, vocabulary
+from gateway.routes import (
+    admin,
+    chat,
+    dashboard,
+    escalations,
+    feedback,
+    handoff,
+    health,
+    knowledge,
+    liaison,
+    pages,
+    pushes,
+    vocabulary,
+)
 from gateway.schemas import ErrorOut, refusals
 from gateway.services import Services
 from gateway.wecom import callback as wecom_callback
@@ -112,6 +125,9 @@ def create_app(settings: Settings | None = None, services: Services | None = Non
         escalations,
         admin,
         knowledge,
+        feedback,
+        dashboard,
+        pushes,
         health,
         pages,
         vocabulary,

@@ -14,7 +14,8 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 # Bot outcomes the dialogue evaluation labels, then the gateway's own: a staff answer, the bot
-# unavailable, a message held for the liaison who has the conversation.
+# unavailable, a message held for the liaison who has the conversation, a rating or 退订 the gateway
+# handled itself.
 BOT_OUTCOMES = ("answer", "verdict", "not_in_letter", "out_of_scope", "handoff", "smalltalk", "other")
 OUTCOMES = {
     "answer": "答复函作答",
@@ -27,6 +28,7 @@ OUTCOMES = {
     "other": "其他",
     "busy": "系统繁忙",
     "liaison": "人工处理中",
+    "feedback": "评价或订阅设置",
 }
 # Outcomes where the owner's question went without an answer from the bot: the dashboard's
 # unanswered demand.
