@@ -4,6 +4,8 @@ from ``GET /api/vocabulary`` instead of keeping copies."""
 
 from __future__ import annotations
 
+from huiqitong import outcome
+
 # 专精特新 levels a firm may state, strongest last but one; "无" = not recognised.
 ZJTX_LEVELS = ("市级", "省级", "国家级小巨人", "单项冠军培育", "无")
 
@@ -63,6 +65,10 @@ CASE_EVENTS = {
 }
 
 
+# What an owner message got (huiqitong.outcome): the dashboard's categories.
+OUTCOMES = outcome.OUTCOMES
+
+
 def as_json() -> dict[str, object]:
     """Everything above, for ``GET /api/vocabulary``."""
     return {
@@ -76,4 +82,5 @@ def as_json() -> dict[str, object]:
         "message_roles": MESSAGE_ROLES,
         "message_kinds": MESSAGE_KINDS,
         "case_events": CASE_EVENTS,
+        "outcomes": OUTCOMES,
     }

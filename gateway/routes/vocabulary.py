@@ -24,6 +24,7 @@ class VocabularyOut(ApiModel):
     message_roles: dict[str, str]
     message_kinds: dict[str, str]
     case_events: dict[str, str]
+    outcomes: dict[str, str]
 
 
 @router.get("/vocabulary", response_model=VocabularyOut)
