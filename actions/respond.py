@@ -39,6 +39,7 @@ from knowledge.answerable import (
     default_answerability,
     fits,
     off_focus,
+    other_matter,
     states,
     topic_nouns,
     uncovered_topic,
@@ -216,6 +217,14 @@ class ActionRespond(Action):
         if reviewed is not None and not stated_now:
             # An editor published a liaison's answer to this very question: give it, labelled as such.
             return staff_answer(dispatcher, reviewed, text)
+        elsewhere = (
+            other_matter(u.text, policies[subject.hit.policy_id], subject.evidence)
+            if subject is not None
+            else None
+        )
+        if elsewhere:
+            # The record matched the owner's premise; the question is about something no record speaks of.
+            return not_in_letter(dispatcher, u, subject, f"“{elsewhere}”方面的内容")
         if u.aspect == "procedure":
             if subject is not None and not letter_states_procedure(
                 u.procedure_topic or "", policies[subject.hit.policy_id]

@@ -30,6 +30,7 @@ from knowledge.search import Hit, Searcher, default_searcher
 from knowledge.segment import STOPWORDS, terms, tokenizer
 from knowledge.segment import words as whole_words
 from knowledge.text import normalize
+from knowledge.understand import aspect_of
 
 # Words that decide nothing about which record is meant, however rare they are in the letter.
 GENERIC = frozenset(
@@ -341,6 +342,60 @@ def off_focus(question: str, rec: dict[str, Any]) -> str | None:
     names_person = bool(_NAME_A.search(normalize(rec["quote"])))
     missing = [n for n in nouns if not covers(rec, n) and not (names_person and n in _ANY_PERSON)]
     return missing[0] if nouns and len(missing) * 2 >= len(nouns) else None
+
+
+# Verbs of asking and wanting: they say nothing about which matter the question is about.
+_LIGHT_VERBS = frozenset(
+    """
+知道 了解 咨询 请教 打听 问问 想问 请问 需要 可以 能够 应该 办理 处理 申请 申报 提交 准备 开始 结束 完成 办完 弄完 搞定
+享受 获得 领取 拿到 得到 给予 支持 帮忙 帮助 联系 对接 查询 查到 看到 找到 告诉 回复 解决 安排 落实 执行 实施 开展 参加
+""".split()
+)
+
+
+_CONTRAST = re.compile(r"\s*(那|那么|那如果|那要是|换成|改成|如果是|要是)")
+
+
+def other_matter(question: str, rec: dict[str, Any], evidence: tuple[str, ...]) -> str | None:
+    """A word of the question's asking clause that no record speaks of, when the record matched only on
+    the clauses before it ("开公司1个工作日就办完，那注销公司要多久": 开公司 is the premise, 注销 the
+    question); None when the asking clause names the record itself or refers back to it ("能拿多少")."""
+    parts = [c for c in re.findall(r"[^,，。;；!！?？\n]+[?？]?", normalize(question).lower()) if c.strip()]
+    asking = [c for c in parts if _QUESTION_CLAUSE.search(c)]
+    if not asking or len(asking) == len(parts):
+        return None
+    asked = "".join(asking)
+    if any(word in asked for word in evidence):
+        return None
+    stats = default_answerability()
+    if any(stats.distinctive(w) and covers(rec, w) for w in terms(asked)):
+        return None  # "是跟哪家银行合作搞的": the question names something of the record (银行)
+    known = _dictionary_words()
+    policies = default_searcher().policies.values()
+    # A verb names the matter only in a contrast ("那注销公司呢"); otherwise it is as likely the owner's way
+    # of asking (够格, 好像) as a topic.
+    tags = (
+        ("n", "nz", "nt", "nw", "vn", "v") if _CONTRAST.match(asking[-1]) else ("n", "nz", "nt", "nw", "vn")
+    )
+    for token in _pos_tokenizer().cut(asked):
+        word = token.word.strip()
+        if (
+            token.flag in tags
+            and len(word) >= 2
+            and word in known
+            and word not in GENERIC
+            and word not in STOPWORDS
+            and word not in _PLAIN_NOUNS
+            and word not in _LIGHT_VERBS
+            and word not in _SELF
+            and not _DIGIT.search(word)
+            and not _QUESTION_CLAUSE.search(word)
+            and aspect_of(word) is None  # 符合条件, 流程: what is asked, not what about
+            and not extract_facts(word).values
+            and not any(covers(rec, word) for rec in policies)
+        ):
+            return word
+    return None
 
 
 @lru_cache(maxsize=1)

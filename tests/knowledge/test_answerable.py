@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from knowledge.answerable import states
+from knowledge.answerable import default_answerability, other_matter, states
 from knowledge.search import default_searcher
 
 
@@ -37,3 +37,28 @@ def test_an_amount_is_stated_only_as_asked(
     aspect: str | None, question: str, policy_id: str, stated: bool
 ) -> None:
     assert states(aspect, question, record(policy_id)) is stated
+
+
+@pytest.mark.parametrize(
+    ("question", "policy_id", "other"),
+    [
+        # the record matched the premise (开公司); the question is about closing one, which no record covers
+        ("开公司1个工作日就办完，那注销公司要多久？", "business-startup-1day", "注销"),
+        # the asking clause refers back to the premise's record
+        ("我们是省级专精特新，今年增长了35%，能拿多少？", "zjtx-growth-subsidy", None),
+        # it names something of the record (银行): about the record, whatever verb it uses
+        ("专精特新融资对接那个活动，是跟哪家银行合作搞的", "zjtx-boc-cloud-matching", None),
+        # 符合条件 is what is asked, not a matter of its own
+        ("我们做板式家具，打算做智能化转型，想问问符合不符合条件？", "cluster-collab-pilot", None),
+        # a verb outside a contrast is the owner's way of asking (够格), not a topic
+        ("我们是市级专精特新，想参加中行那个融资云上对接，我们够格吗", "zjtx-boc-cloud-matching", None),
+    ],
+)
+def test_a_question_about_another_matter_than_its_premise(
+    question: str, policy_id: str, other: str | None
+) -> None:
+    rec = record(policy_id)
+    evidence = next(
+        (m.evidence for m in default_answerability().matches(question) if m.hit.policy_id == policy_id), ()
+    )
+    assert other_matter(question, rec, evidence) == other
