@@ -1,0 +1,35 @@
+"""Social messages are courtesy, whatever their wording; a question beside them is still a question."""
+
+from __future__ import annotations
+
+import pytest
+
+from knowledge.understand import understand
+
+
+@pytest.mark.parametrize(
+    ("message", "kind"),
+    [
+        ("你真棒", "thanks"),
+        ("哈哈哈，厉害", "thanks"),
+        ("辛苦晒", "thanks"),
+        ("新年快乐", "greet"),
+        ("喂", "greet"),
+        ("测试", "greet"),
+        ("你能做什么", "bot"),
+        ("你是哪个部门的？", "bot"),
+        ("好的没问题了", "ack"),
+    ],
+)
+def test_social_messages_are_courtesy(message: str, kind: str) -> None:
+    assert kind in understand(message).courtesy
+
+
+@pytest.mark.parametrize(
+    "message",
+    ["你能帮我查一下专精特新补贴吗", "测试一下你，专精特新增长补贴多少", "专精特新企业增长补贴厉害吗"],
+)
+def test_a_question_beside_them_is_no_courtesy(message: str) -> None:
+    u = understand(message)
+    assert "bot" not in u.courtesy
+    assert u.asks
