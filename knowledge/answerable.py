@@ -232,6 +232,8 @@ def states(aspect: str | None, question: str, rec: dict[str, Any]) -> bool:
             return bool(recipient_amounts(rec))  # what one firm gets, not what the city spent
         for asked, stated in ((_SHARE_Q, _SHARE_A), (_MONEY_Q, _MONEY_A), (_COUNT_Q, _COUNT_A)):
             if asked.search(question):
+                if asked is _COUNT_Q and not _counts_that(question, rec):
+                    return False  # "多少个设计人员" of a record that counts design centres
                 return bool(stated.search(quote))
         return bool(_NUMBER_A.search(quote))
     if aspect == "fee":
@@ -250,6 +252,29 @@ def states(aspect: str | None, question: str, rec: dict[str, Any]) -> bool:
         return bool(_NAME_A.search(quote))
     if aspect in ("conditions", "qualify"):
         return bool(_CONDITION_A.search(quote))
+    return True
+
+
+def _counts_that(question: str, rec: dict[str, Any]) -> bool:
+    """Whether the record speaks of what the question counts: the noun after 多少个/几家 (设计人员 → 人员),
+    when it names something of its own (企业 and other plain words count anything)."""
+    tokens = [(t.word, t.flag) for t in _pos_tokenizer().cut(normalize(question).lower()) if t.word.strip()]
+    for i, (word, flag) in enumerate(tokens):
+        counting = flag == "m" and (word in ("多少", "几") or re.fullmatch(r"几[家个项人次件所场]", word))
+        if not counting:
+            continue
+        j = i + 2 if word in ("多少", "几") and i + 1 < len(tokens) and tokens[i + 1][1] == "q" else i + 1
+        nouns = []
+        while j < len(tokens) and tokens[j][1] in ("n", "nz", "nt", "nw", "vn"):
+            nouns.append(tokens[j][0])
+            j += 1
+        if not nouns:
+            continue
+        head = nouns[-1]
+        if head in GENERIC or head in _PLAIN_NOUNS or head in STOPWORDS or len(head) < 2:
+            continue
+        text = normalize(" ".join([rec["title"], *(rec.get("aliases") or []), rec["quote"]])).lower()
+        return head in text
     return True
 
 

@@ -29,6 +29,9 @@ def record(policy_id: str) -> dict[str, object]:
         # 400 万 for two firms: per firm or in all, the letter does not say
         (None, "小巨人那个400万是每家400万还是两家加起来", "little-giant-national-subsidy", False),
         ("amount", "两家小巨人一共拿了多少钱", "little-giant-national-subsidy", True),
+        # a count of design centres is not a count of designers
+        ("amount", "市级工业设计中心要有多少个设计人员？", "industrial-design-centers", False),
+        ("amount", "已经认定了多少家市级工业设计中心", "industrial-design-centers", True),
         # 320 多万 states money
         ("amount", "新型学徒制之前一共发过多少补贴", "new-apprenticeship", True),
     ],
