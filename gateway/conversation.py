@@ -86,6 +86,9 @@ async def process(services: Services, message_id: int, sender_id: str, text: str
         return Turn([], await services.db(handoff_view, services, esc))
     rows = [r.as_dict() for r in replies]
     handed_off = any("handoff" in r.custom for r in replies)
+    outcome = outcome_of(rows, handed_off)
+    if feedback.is_wecom(channel):  # no rating buttons there: now and then an answer offers them as options
+        await services.db(feedback.offer_rating, services, sender_id, channel, rows, outcome)
     await services.db(
         store_replies,
         services,
@@ -93,7 +96,7 @@ async def process(services: Services, message_id: int, sender_id: str, text: str
         sender_id,
         channel,
         rows,
-        outcome=outcome_of(rows, handed_off),
+        outcome=outcome,
         subject=subject_of(rows),
     )
     customs = [r.custom for r in replies if r.custom]
@@ -179,13 +182,18 @@ async def resolve_and_resume(services: Services, esc_id: int, user: dict[str, st
         await resume_if_needed(services, sender)
     except Exception as exc:  # noqa: BLE001 - retried before the owner's next message
         logger.warning("resume of %s failed, will retry on next message: %s", sender, exc)
+    # The resumed message names its case: the widget asks for a 1–5 score under it.
     await services.db(
         store_replies,
         services,
         None,
         sender,
         esc["channel"],
-        [{"text": RESUMED, "kind": "resumed"}],
+        [{"text": RESUMED, "kind": "resumed", "escalation_id": esc_id}],
         role="system",
     )
+    if feedback.is_wecom(esc["channel"]):  # no stars in WeCom: one prompt whose options carry the case
+        await services.db(
+            store_replies, services, None, sender, esc["channel"], [feedback.score_prompt(esc_id)]
+        )
     return esc

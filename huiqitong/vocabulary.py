@@ -51,7 +51,14 @@ CHANNELS = {
 MESSAGE_ROLES = {"user": "企业", "bot": "惠企通", "liaison": "工作人员", "system": "系统"}
 
 # What a stored message is, beyond its role: ``resumed`` ends a liaison's case (the bot is back).
-MESSAGE_KINDS = {"text": "消息", "resumed": "工作人员已结束服务，机器人恢复", "busy": "系统繁忙"}
+MESSAGE_KINDS = {
+    "text": "消息",
+    "resumed": "工作人员已结束服务，机器人恢复",
+    "busy": "系统繁忙",
+    "feedback": "评价或订阅回复",
+    "reason_prompt": "询问没帮助的原因",
+    "csat_prompt": "请企业为人工服务打分",
+}
 
 CASE_EVENTS = {
     "created": "转人工",

@@ -11,6 +11,11 @@
  * response is still on its way waits for it, so nothing is matched by its wording. A liaison's end of
  * the case is a stored message of kind "resumed". All data goes in through textContent, never innerHTML.
  *
+ * Feedback (issue 16): every bot message has 有帮助 / 没帮助 (没帮助 offers one optional reason and 转人工);
+ * a "resumed" message asks for a 1–5 score until the case is rated (GET /ratings says which case it
+ * ended); a conversation of a registered firm shows its unseen pushes as 政策推送 cards, marked seen once
+ * shown, and a 接收政策推送 switch.
+ *
  * A conversation belongs to whoever holds its secret: the gateway returns it with the first
  * message (conversation_token) and also sets it as an HttpOnly cookie. Requests send it in the
  * X-Conversation-Token header (kept in localStorage, so third-party-cookie blocking cannot lock the
@@ -82,6 +87,9 @@
     open: false,
     unread: 0,
     handoff: null,       // {sender_id, handoff, since} while a liaison holds the conversation
+    ratings: {},         // bot message id -> true (有帮助) / false (没帮助)
+    cases: {},           // "resumed" message id -> {escalation_id, score}
+    ratingsTimer: null,
   };
 
   // -- DOM -------------------------------------------------------------------------------------
@@ -173,10 +181,20 @@
   form.appendChild(input);
   form.appendChild(sendBtn);
 
+  // 接收政策推送: only for a conversation of a registered firm (GET /notices says).
+  var subscribeBar = el("div", { id: "hqt-subscribe", "class": "hqt-subscribe" });
+  var subscribeLabel = el("label", { "class": "hqt-subscribe-label" });
+  var subscribeBox = el("input", { id: "hqt-subscribe-switch", type: "checkbox", role: "switch" });
+  subscribeLabel.appendChild(subscribeBox);
+  subscribeLabel.appendChild(el("span", null, "接收政策推送"));
+  subscribeBar.appendChild(subscribeLabel);
+  subscribeBar.hidden = true;
+
   panel.appendChild(header);
   panel.appendChild(handoffBanner);
   panel.appendChild(notice);
   panel.appendChild(list);
+  panel.appendChild(subscribeBar);
   panel.appendChild(form);
   root.appendChild(panel);
   root.appendChild(launcher);
@@ -195,6 +213,11 @@
     return vocab.message_roles[role] || "";
   }
 
+  /** What the 没帮助 row's button says and sends: the handoff's own word (转人工) from the vocabulary. */
+  function personText() {
+    return (vocab.outcomes && vocab.outcomes.handoff) || "我要转人工";
+  }
+
   function loadVocabulary() {
     fetch(apiBase + "/api/vocabulary", { credentials: "omit", headers: { Accept: "application/json" } })
       .then(function (res) { return res.ok ? res.json() : null; })
@@ -205,6 +228,9 @@
           node.textContent = roleLabel(node.getAttribute("data-role"));
         });
         if (state.handoff) showHandoff(state.handoff.handoff, state.handoff.since);
+        Array.prototype.forEach.call(root.querySelectorAll(".hqt-rate-person"), function (node) {
+          node.textContent = personText();
+        });
       }, function () { /* labels stay empty; the messages are still shown */ });
   }
 
@@ -347,6 +373,7 @@
       });
       node.appendChild(btnBox);
     }
+    if (role === "bot" && typeof msg.id === "number") node.appendChild(buildRating(msg.id));
     return node;
   }
 
@@ -366,6 +393,7 @@
     state.seen[msg.id] = node;
     if (msg.id > state.lastId) state.lastId = msg.id;
     checkResumed(msg);
+    if (msg.kind === "resumed") scheduleRatings();
     welcome.hidden = true;
     if (stick || msg.role === "user") scrollToBottom();
   }
@@ -449,6 +477,222 @@
       save(HANDOFF_KEY, null);
     }
   }
+
+  // -- feedback: answer ratings, case scores, push notices ------------------------------------------
+
+  /** POST/PUT ``body`` as JSON to a conversation route; resolves with the parsed answer, rejects on failure. */
+  function sendJson(method, suffix, body) {
+    return fetch(conversationUrl(suffix), {
+      method: method,
+      headers: authHeaders({ "Content-Type": "application/json", Accept: "application/json" }),
+      body: JSON.stringify(body),
+      credentials: "include",
+    }).then(function (res) {
+      if (!res.ok) throw new Error("HTTP " + res.status);
+      return res.json();
+    });
+  }
+
+  function getJson(suffix) {
+    return fetch(conversationUrl(suffix), {
+      headers: authHeaders({ Accept: "application/json" }), credentials: "include",
+    }).then(function (res) {
+      if (!res.ok) throw new Error("HTTP " + res.status);
+      return res.json();
+    });
+  }
+
+  /** 有帮助 / 没帮助 under a bot message; 没帮助 opens one optional reason and a 转人工 button. */
+  function buildRating(messageId) {
+    var box = el("div", { "class": "hqt-rate", role: "group", "aria-label": "这条回答有帮助吗" });
+    var yes = el("button", { type: "button", "class": "hqt-rate-btn hqt-rate-yes", "aria-pressed": "false" }, "有帮助");
+    var no = el("button", { type: "button", "class": "hqt-rate-btn hqt-rate-no", "aria-pressed": "false" }, "没帮助");
+    var more = el("div", { "class": "hqt-rate-more" });
+    more.hidden = true;
+    var reason = el("input", {
+      type: "text", "class": "hqt-rate-reason", maxlength: "500",
+      placeholder: "哪里没帮上？（选填）", "aria-label": "没帮助的原因（选填）",
+    });
+    var submit = el("button", { type: "button", "class": "hqt-rate-submit" }, "提交");
+    var skip = el("button", { type: "button", "class": "hqt-rate-skip" }, "跳过");
+    var person = el("button", { type: "button", "class": "hqt-rate-person" }, personText());
+    var status = el("span", { "class": "hqt-rate-status", role: "status" });
+    more.appendChild(reason);
+    more.appendChild(submit);
+    more.appendChild(skip);
+    more.appendChild(person);
+    box.appendChild(yes);
+    box.appendChild(no);
+    box.appendChild(status);
+    box.appendChild(more);
+
+    function show(helpful) {
+      yes.setAttribute("aria-pressed", helpful === true ? "true" : "false");
+      no.setAttribute("aria-pressed", helpful === false ? "true" : "false");
+    }
+    function rate(helpful, text) {
+      var body = { helpful: helpful };
+      if (text !== undefined) body.reason = text;
+      status.textContent = "";
+      return sendJson("POST", "/messages/" + messageId + "/rating", body).then(function (out) {
+        state.ratings[messageId] = out.helpful;
+        show(out.helpful);
+        return out;
+      }, function () {
+        status.textContent = "评价未能提交，请稍后再试。";
+        return null;
+      });
+    }
+    yes.addEventListener("click", function () {
+      rate(true).then(function (out) {
+        if (!out) return;
+        more.hidden = true;
+        status.textContent = "谢谢您的反馈！";
+      });
+    });
+    no.addEventListener("click", function () {
+      rate(false).then(function (out) {
+        if (!out) return;
+        more.hidden = !out.offer_handoff;
+        if (!more.hidden) reason.focus();
+      });
+    });
+    submit.addEventListener("click", function () {
+      var text = reason.value.trim();
+      if (!text) { more.hidden = true; return; }
+      rate(false, text).then(function (out) {
+        if (!out) return;
+        more.hidden = true;
+        status.textContent = "已记录您的意见，谢谢！";
+      });
+    });
+    reason.addEventListener("keydown", function (event) {
+      if (event.key === "Enter" && !event.isComposing && event.keyCode !== 229) {
+        event.preventDefault();
+        submit.click();
+      }
+    });
+    skip.addEventListener("click", function () { more.hidden = true; });
+    person.addEventListener("click", function () { more.hidden = true; send(personText()); });
+    box.hqtShow = show;
+    if (Object.prototype.hasOwnProperty.call(state.ratings, messageId)) show(state.ratings[messageId]);
+    return box;
+  }
+
+  /** 1–5 stars and an optional comment under the "resumed" message of an unrated case. */
+  function buildScore(escalationId) {
+    var box = el("div", { "class": "hqt-score", role: "group", "aria-label": "请为本次人工服务打分" });
+    box.appendChild(el("div", { "class": "hqt-score-title" }, "请为本次人工服务打分："));
+    var stars = el("div", { "class": "hqt-stars" });
+    var chosen = 0;
+    var buttons = [];
+    for (var i = 1; i <= 5; i++) {
+      (function (score) {
+        var star = el("button", {
+          type: "button", "class": "hqt-star", "aria-pressed": "false", "aria-label": score + " 分",
+          "data-score": String(score),
+        }, "★");
+        star.addEventListener("click", function () {
+          chosen = score;
+          buttons.forEach(function (b, j) {
+            b.setAttribute("aria-pressed", j + 1 === score ? "true" : "false");
+            b.classList.toggle("hqt-star-on", j < score);
+          });
+          submit.disabled = false;
+        });
+        buttons.push(star);
+        stars.appendChild(star);
+      })(i);
+    }
+    var comment = el("input", {
+      type: "text", "class": "hqt-score-comment", maxlength: "500",
+      placeholder: "意见或建议（选填）", "aria-label": "意见或建议（选填）",
+    });
+    var submit = el("button", { type: "button", "class": "hqt-score-submit" }, "提交评价");
+    submit.disabled = true;
+    var status = el("span", { "class": "hqt-rate-status", role: "status" });
+    submit.addEventListener("click", function () {
+      if (!chosen) return;
+      var body = { score: chosen };
+      var text = comment.value.trim();
+      if (text) body.comment = text;
+      submit.disabled = true;
+      sendJson("POST", "/escalations/" + escalationId + "/satisfaction", body).then(function (out) {
+        box.textContent = "";
+        box.appendChild(el("span", { "class": "hqt-rate-status", role: "status" }, "感谢您的评价（" + out.score + " 分）！"));
+      }, function () {
+        submit.disabled = false;
+        status.textContent = "评价未能提交，请稍后再试。";
+      });
+    });
+    box.appendChild(stars);
+    box.appendChild(comment);
+    box.appendChild(submit);
+    box.appendChild(status);
+    return box;
+  }
+
+  function scheduleRatings() {
+    if (state.ratingsTimer) return;
+    state.ratingsTimer = setTimeout(function () { state.ratingsTimer = null; loadRatings(); }, 0);
+  }
+
+  /** Which answers were rated, and which resolved cases still wait for a score (GET /ratings). */
+  function loadRatings() {
+    if (!state.senderId) return;
+    var sender = state.senderId;
+    getJson("/ratings").then(function (out) {
+      if (sender !== state.senderId || !out) return;
+      (out.answers || []).forEach(function (a) {
+        state.ratings[a.message_id] = a.helpful;
+        var node = state.seen[a.message_id];
+        var box = node && node.querySelector(".hqt-rate");
+        if (box && box.hqtShow) box.hqtShow(a.helpful);
+      });
+      (out.cases || []).forEach(function (c) {
+        var node = state.seen[c.message_id];
+        if (!node || c.score !== null && c.score !== undefined) return;
+        if (node.querySelector(".hqt-score")) return;
+        node.appendChild(buildScore(c.escalation_id));
+      });
+    }, function () { /* no stars or pressed states: the conversation still works */ });
+  }
+
+  /** The firm's unseen pushes as 政策推送 cards (then marked seen), and the 接收政策推送 switch. */
+  function loadNotices() {
+    if (!state.senderId) return;
+    var sender = state.senderId;
+    getJson("/notices").then(function (out) {
+      if (sender !== state.senderId || !out) return;
+      subscribeBar.hidden = !out.firm;
+      subscribeBox.checked = !!out.subscribed;
+      var shown = [];
+      (out.notices || []).forEach(function (n) {
+        var card = el("div", { "class": "hqt-push", role: "note", "data-push-id": String(n.id) });
+        card.appendChild(el("div", { "class": "hqt-push-title" }, "政策推送"));
+        card.appendChild(el("div", { "class": "hqt-push-text" }, n.text));
+        if (n.created_at) card.appendChild(el("div", { "class": "hqt-push-time" }, formatTime(n.created_at)));
+        list.appendChild(card);
+        shown.push(n.id);
+      });
+      if (shown.length) {
+        welcome.hidden = true;
+        scrollToBottom();
+        sendJson("POST", "/notices/seen", { ids: shown }).catch(function () { /* shown again next time */ });
+      }
+    }, function () { /* no notices: the conversation still works */ });
+  }
+
+  subscribeBox.addEventListener("change", function () {
+    var wanted = subscribeBox.checked;
+    subscribeBox.disabled = true;
+    sendJson("PUT", "/subscription", { subscribed: wanted }).then(function (out) {
+      subscribeBox.checked = !!out.subscribed;
+    }, function () {
+      subscribeBox.checked = !wanted;
+      addSystemLine("推送设置未能保存，请稍后再试。");
+    }).then(function () { subscribeBox.disabled = false; });
+  });
 
   // -- network ---------------------------------------------------------------------------------
   function conversationUrl(suffix) {
@@ -537,7 +781,11 @@
     state.started = true;
     fetchMessages()
       .catch(function () { addSystemLine("历史消息加载失败，请检查网络后刷新页面。"); })
-      .then(openStream);
+      .then(function () {
+        openStream();
+        loadRatings();
+        loadNotices();
+      });
   }
 
   /** A different conversation (the server assigned or replaced our sender_id). */
@@ -550,6 +798,10 @@
     state.lastId = 0;
     state.seen = {};
     state.held = [];
+    state.ratings = {};
+    state.cases = {};
+    subscribeBar.hidden = true;
+    Array.prototype.slice.call(list.querySelectorAll(".hqt-push")).forEach(function (node) { list.removeChild(node); });
     showHandoff(null);
     var keep = state.pending.map(function (p) { return p.el; });
     Array.prototype.slice.call(list.querySelectorAll(".hqt-msg")).forEach(function (node) {
