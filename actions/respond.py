@@ -45,6 +45,7 @@ from knowledge.answerable import (
     uncovered_topic,
     unnamed_benefit,
 )
+from knowledge.facts import UNKNOWN
 from knowledge.rules import needed_facts
 from knowledge.search import default_searcher
 from knowledge.staff import best_match
@@ -131,6 +132,12 @@ class ActionRespond(Action):
         reply = await self.decide(dispatcher, tracker, new, u)
         if tracker.get_slot("handoff_offered") and not any(e.get("name") == "handoff_offered" for e in reply):
             reply.append(SlotSet("handoff_offered", False))  # an offer stands for the next message only
+        stated = {k: v for k, v in new.items() if k in FACT_SLOTS and v is not None and v != UNKNOWN}
+        if stated and dispatcher.messages:
+            # The firm's profile (精准推送): the gateway keeps what the owner stated, never a hypothetical
+            # (understand() leaves those out of ``new``) nor an "I don't know".
+            last = dispatcher.messages[-1]
+            last["custom"] = {**(last.get("custom") or {}), "facts": stated}
         return events + reply
 
     async def decide(

@@ -72,6 +72,9 @@ function hqtKnowledge(core) {
     kb.checkSeq += 1;
     Object.assign(prop, { list: [], current: null, sig: null, busy: false });
     prop.seq += 1;
+    Object.assign(push, { recordId: null, version: null, busy: false });
+    push.seq += 1;
+    if ($("kb-push")) $("kb-push").hidden = true;
     clear($("kb-sources"));
     clear($("kb-records"));
     clear($("kb-proposals"));
@@ -370,6 +373,7 @@ function hqtKnowledge(core) {
 
   function newRecord(sourceId) {
     kb.record = null;
+    showPushFor(null);
     $("kb-record-heading").textContent = "新建政策条目";
     fillRecordForm({ source_id: sourceId || kb.lastSourceId || "", status: "in_force" });
     clear($("kb-versions"));
@@ -393,6 +397,7 @@ function hqtKnowledge(core) {
     fillRecordForm(shown);
     showKbPane("record");
     if (!quiet) setKbStatus(describeRecord(data));
+    showPushFor(data);
     await loadVersions(data.id);
   }
 
@@ -1141,6 +1146,268 @@ function hqtKnowledge(core) {
     $("kb-proposal-department").addEventListener("input", updateProposalLabel);
   }
 
+  // -- 精准推送: the firms a published record fits, and its push ------------------------------------
+  // Under a published record with conditions: the server evaluates every registered firm's profile and
+  // lists those the record fits (符合, preselected) or may fit once one fact is known (信息不足); the
+  // editor ticks firms and sends. The server never sends a record version twice to a firm, so a second
+  // click only lists what it skipped. The push log of the record, and its CSV, are below.
+  const push = {
+    recordId: null,  // the record the panel shows
+    version: null,   // its published version the candidates are for
+    seq: 0,          // only the newest load may draw
+    busy: false,
+  };
+
+  function pushBox() {
+    let box = $("kb-push");
+    if (box) return box;
+    box = el("section", "kb-versions-box kb-push");
+    box.id = "kb-push";
+    box.setAttribute("aria-labelledby", "kb-push-h");
+    box.hidden = true;
+    const head = el("h3", "", "精准推送");
+    head.id = "kb-push-h";
+    box.appendChild(head);
+    const summary = el("p", "muted kb-push-summary");
+    summary.id = "kb-push-summary";
+    box.appendChild(summary);
+    const table = el("table", "kb-push-table");
+    table.id = "kb-push-candidates";
+    box.appendChild(table);
+    const buttons = el("div", "kb-buttons");
+    const send = el("button", "primary", "发送推送");
+    send.id = "kb-push-send";
+    send.type = "button";
+    send.addEventListener("click", sendPush);
+    const reload = el("button", "", "重新查找");
+    reload.id = "kb-push-reload";
+    reload.type = "button";
+    reload.addEventListener("click", () => loadPush(push.recordId));
+    buttons.appendChild(send);
+    buttons.appendChild(reload);
+    box.appendChild(buttons);
+    const result = el("p", "kb-status");
+    result.id = "kb-push-result";
+    result.setAttribute("role", "status");
+    result.setAttribute("aria-live", "polite");
+    box.appendChild(result);
+    const logHead = el("h3", "", "推送记录");
+    box.appendChild(logHead);
+    const logList = el("ol", "kb-versions kb-push-log");
+    logList.id = "kb-push-log";
+    box.appendChild(logList);
+    const csv = el("button", "", "导出推送记录 CSV");
+    csv.id = "kb-push-csv";
+    csv.type = "button";
+    csv.addEventListener("click", () => downloadPushCsv(push.recordId));
+    box.appendChild(csv);
+    // The panel lives in the record form: its ticks are not edits of the record.
+    for (const type of ["input", "change"]) box.addEventListener(type, (e) => { e.stopPropagation(); updatePushButtons(); });
+    const versions = document.querySelector("#kb-record-form .kb-versions-box");
+    $("kb-record-form").insertBefore(box, versions);
+    return box;
+  }
+
+  function hasConditions(data) {
+    const c = data && data.conditions;
+    return Boolean(c && typeof c === "object" && ((c.all && c.all.length) || (c.any && c.any.length) || c.fact));
+  }
+
+  /** Show the panel for the open record when its published version has conditions; hide it otherwise. */
+  function showPushFor(record) {
+    const box = pushBox();
+    const published = record && record.published;
+    if (!published || !hasConditions(published)) {
+      box.hidden = true;
+      push.recordId = null;
+      push.seq += 1;
+      return;
+    }
+    box.hidden = false;
+    loadPush(record.id);
+  }
+
+  function setPushResult(text, kind) {
+    const line = $("kb-push-result");
+    line.textContent = text || "";
+    line.className = `kb-status${kind ? ` kb-status-${kind}` : ""}`;
+  }
+
+  function pushedFirms() {
+    return Array.from(document.querySelectorAll("#kb-push-candidates .kb-push-pick:checked")).map((b) => b.value);
+  }
+
+  function updatePushButtons() {
+    const n = pushedFirms().length;
+    const send = $("kb-push-send");
+    if (!send) return;
+    send.disabled = push.busy || n === 0;
+    send.textContent = n ? `发送推送（${n} 家）` : "发送推送";
+  }
+
+  async function loadPush(recordId) {
+    if (!recordId) return;
+    const seq = ++push.seq;
+    push.recordId = recordId;
+    const table = $("kb-push-candidates");
+    $("kb-push-summary").textContent = "正在查找符合条件的企业…";
+    let data;
+    try {
+      data = await api(`/api/pushes/candidates?record_id=${enc(recordId)}`);
+    } catch (err) {
+      if (err.status === 401 || seq !== push.seq) return;
+      clear(table);
+      $("kb-push-summary").textContent = `无法列出推送对象：${kbErrorText(err)}`;
+      updatePushButtons();
+      return;
+    }
+    if (seq !== push.seq) return;
+    push.version = data.version;
+    const fit = data.candidates.filter((c) => c.verdict === "符合").length;
+    const near = data.candidates.length - fit;
+    $("kb-push-summary").textContent =
+      `已发布 v${data.version}：符合 ${fit} 家，差一项信息 ${near} 家；` +
+      `不符合 ${data.not_matching} 家，信息不足（差多项）${data.undecided} 家，已退订 ${data.opted_out} 家，本版本已推送 ${data.already_pushed} 家。`;
+    renderCandidates(data.candidates);
+    loadPushLog(recordId, seq);
+  }
+
+  function renderCandidates(candidates) {
+    const table = $("kb-push-candidates");
+    clear(table);
+    if (!candidates.length) {
+      const row = table.insertRow();
+      const cell = row.insertCell();
+      cell.className = "muted";
+      cell.textContent = "没有可推送的企业。";
+      updatePushButtons();
+      return;
+    }
+    const head = table.createTHead().insertRow();
+    for (const title of ["推送", "企业", "判断", "理由", "待确认", "挂点联络人", "渠道"]) {
+      const th = document.createElement("th");
+      th.textContent = title;
+      head.appendChild(th);
+    }
+    const body = table.createTBody();
+    for (const c of candidates) {
+      const row = body.insertRow();
+      row.className = "kb-push-candidate";
+      row.setAttribute("data-uscc", c.uscc);
+      const pick = document.createElement("input");
+      pick.type = "checkbox";
+      pick.className = "kb-push-pick";
+      pick.value = c.uscc;
+      pick.checked = c.verdict === "符合";
+      pick.disabled = !c.channels.length;
+      pick.title = c.channels.length ? "" : "该企业没有可送达的渠道";
+      pick.setAttribute("aria-label", `推送给${c.name}`);
+      row.insertCell().appendChild(pick);
+      const firm = row.insertCell();
+      firm.appendChild(el("div", "", c.name));
+      firm.appendChild(el("div", "muted mono", c.uscc));
+      row.insertCell().appendChild(el("span", `status-tag ${c.verdict === "符合" ? "kb-state-published" : "kb-state-draft"}`, c.verdict));
+      row.insertCell().textContent = (c.reasons || []).join("；");
+      row.insertCell().textContent = c.missing_label || "";
+      row.insertCell().textContent = c.liaison ? `${c.liaison.name}（${c.liaison.department}）` : "";
+      row.insertCell().textContent = c.channels.length ? c.channels.map((ch) => ch.label).join("、") : "无";
+      if (!c.channels.length) pick.checked = false;
+    }
+    updatePushButtons();
+  }
+
+  async function sendPush() {
+    const firms = pushedFirms();
+    if (!push.recordId || !firms.length || push.busy) return;
+    push.busy = true;
+    updatePushButtons();
+    setPushResult("正在推送…");
+    try {
+      const res = await api("/api/pushes", { method: "POST", json: { record_id: push.recordId, uscc: firms } });
+      const names = new Map(Array.from(document.querySelectorAll("#kb-push-candidates .kb-push-candidate"))
+        .map((row) => [row.getAttribute("data-uscc"), row.children[1].firstChild.textContent]));
+      const sent = res.sent.map((s) => `${s.name}（${s.channels.length} 个渠道）`);
+      const skipped = res.skipped.map((s) => `${names.get(s.uscc) || s.uscc}：${s.reason_label}`);
+      const parts = [`v${res.version} 已推送 ${res.sent.length} 家${sent.length ? `：${sent.join("、")}` : ""}`];
+      if (skipped.length) parts.push(`跳过 ${skipped.length} 家（${skipped.join("；")}）`);
+      push.busy = false;
+      await loadPush(push.recordId);
+      setPushResult(parts.join("；"), res.sent.length ? "ok" : "error");
+    } catch (err) {
+      if (err.status !== 401) setPushResult(`推送失败：${kbErrorText(err)}`, "error");
+    } finally {
+      push.busy = false;
+      updatePushButtons();
+    }
+  }
+
+  async function loadPushLog(recordId, seq) {
+    const list = $("kb-push-log");
+    let rows;
+    try {
+      rows = await api(`/api/pushes?record_id=${enc(recordId)}`);
+    } catch (err) {
+      if (err.status === 401 || seq !== push.seq) return;
+      clear(list);
+      list.appendChild(el("li", "empty", `推送记录加载失败：${kbErrorText(err)}`));
+      return;
+    }
+    if (seq !== push.seq) return;
+    clear(list);
+    if (!rows.length) list.appendChild(el("li", "empty", "该条目尚未推送"));
+    for (const p of rows) {
+      const li = el("li", "kb-version kb-push-entry");
+      const head = el("div", "kb-version-head");
+      head.appendChild(el("span", "kb-version-no", `v${p.version}`));
+      head.appendChild(el("span", "", p.firm_name || p.uscc));
+      head.appendChild(el("span", "status-tag", p.verdict));
+      head.appendChild(el("span", "kb-version-author", p.sent_by));
+      head.appendChild(el("span", "kb-version-time", fullTime(p.created_at)));
+      li.appendChild(head);
+      li.appendChild(el("div", "kb-version-note muted", `渠道：${p.channels || "无"}${p.seen_at ? `；网页已读 ${fullTime(p.seen_at)}` : ""}`));
+      list.appendChild(li);
+    }
+  }
+
+  async function downloadPushCsv(recordId) {
+    const btn = $("kb-push-csv");
+    btn.disabled = true;
+    try {
+      const query = recordId ? `?record_id=${enc(recordId)}` : "";
+      const res = await api(`/api/pushes.csv${query}`, { raw: true, headers: { Accept: "text/csv" } });
+      const url = URL.createObjectURL(await res.blob());
+      const link = document.createElement("a");
+      link.href = url;
+      link.download = recordId ? `pushes-${recordId}.csv` : "pushes.csv";
+      link.hidden = true;
+      document.body.appendChild(link);
+      link.click();
+      document.body.removeChild(link);
+      setTimeout(() => URL.revokeObjectURL(url), 10000);
+    } catch (err) {
+      if (err.status !== 401) setPushResult(`导出失败：${kbErrorText(err)}`, "error");
+    } finally {
+      btn.disabled = false;
+    }
+  }
+
+  /** The dashboard's 一键起草: a topic of unanswered questions becomes a new record's draft form. */
+  async function draftRecord(event) {
+    const detail = (event && event.detail) || {};
+    if (!canEditKnowledge()) return;
+    if (!$("kb-record-form").hidden && isDirty() && !window.confirm("当前条目有未保存的修改，放弃修改并新建条目？")) return;
+    if ($("kb-view").hidden) $("tab-knowledge").click();
+    if (!kb.vocabLoaded) await loadKbVocabulary();
+    newRecord();
+    $("kb-field-title").value = String(detail.title || "");
+    const questions = Array.isArray(detail.questions) ? detail.questions.map(String).filter(Boolean) : [];
+    // How owners asked: the record's aliases (企业可能的叫法), for the editor to trim before saving.
+    if (questions.length) $("kb-field-aliases").value = questions.join("、");
+    updateRecordButtons();
+    setKbStatus("已根据未解答的问题新建草稿表单：请补充来源、条款和原文引用后保存", "ok");
+    $("kb-field-id").focus();
+  }
+
   function wireKnowledge() {
     $("kb-new-source").addEventListener("click", newSource);
     $("kb-new-record").addEventListener("click", () => newRecord());
@@ -1164,6 +1431,7 @@ function hqtKnowledge(core) {
     });
     $("kb-source-preview").addEventListener("toggle", toggleSourcePreview);
     wireProposals();
+    window.addEventListener("hqt:draft-record", draftRecord);
   }
 
   return {
