@@ -36,6 +36,25 @@ def add_working_hours(start: datetime, hours: float, day_start: int = 9, day_end
         local = datetime.combine(day + timedelta(days=1), time(0), LOCAL)
 
 
+def working_hours_between(start: datetime, end: datetime, day_start: int = 9, day_end: int = 18) -> float:
+    """Working hours from ``start`` to ``end`` on the official calendar (0 when ``end`` is not later):
+    the inverse of :func:`add_working_hours`, for response and resolution times."""
+    if end <= start:
+        return 0.0
+    local, stop = start.astimezone(LOCAL), end.astimezone(LOCAL)
+    total = timedelta()
+    day = local.date()
+    while day <= stop.date():
+        if is_workday(day):
+            open_at = datetime.combine(day, time(day_start), LOCAL)
+            close_at = datetime.combine(day, time(day_end), LOCAL)
+            begin, finish = max(local, open_at), min(stop, close_at)
+            if finish > begin:
+                total += finish - begin
+        day += timedelta(days=1)
+    return total.total_seconds() / 3600
+
+
 def sla_state(due_at: datetime, first_response_at: datetime | None, now: datetime) -> str:
     """met / overdue / due_soon (within an hour) / ok."""
     if first_response_at is not None:

@@ -1,6 +1,7 @@
 /* 惠企通 liaison console: login, the two escalation lists, the detail pane and its actions (with
  * 快捷回复 beside the reply box and 建议入库 to propose a reply as a common answer). The 知识库 tab of
- * editors and admins lives in knowledge.js, loaded first; this file hands it the shared helpers.
+ * editors and admins lives in knowledge.js, the 数据看板 tab in dashboard.js, both loaded first; this
+ * file hands them the shared helpers.
  *
  * Lists and the open escalation are polled every 3 s; a list polls its first page only (newest
  * first, PAGE_SIZE cases), and 加载更多 appends the next page once, on request. Each part of the page is redrawn only when
@@ -19,7 +20,7 @@
   // The domain's words and their labels come from the server (GET /api/vocabulary, huiqitong.vocabulary);
   // until they arrive, or if they cannot, the raw names are shown.
   const VOCAB = {
-    facts: {}, identity: {}, case_statuses: {}, sla_states: {}, message_roles: {}, case_events: {}, handoff_reasons: {}, channels: {},
+    facts: {}, identity: {}, case_statuses: {}, sla_states: {}, message_roles: {}, case_events: {}, handoff_reasons: {}, channels: {}, outcomes: {},
   };
   const label = (part, key) => (key && VOCAB[part] && VOCAB[part][key]) || key || "";
 
@@ -52,6 +53,10 @@
   const knowledge = typeof window.hqtKnowledge === "function"
     ? window.hqtKnowledge({ $, el, clear, api, setStatus, fullTime, shortTime, snippet, liaison: () => state.liaison })
     : { canEdit: () => false, open() {}, reset() {}, wire() {}, poll() {} };
+  // The 数据看板 tab (dashboard.js): every figure for editors and admins, a liaison's own service figures.
+  const dashboard = typeof window.hqtDashboard === "function"
+    ? window.hqtDashboard({ $, el, clear, api, setStatus, fullTime, exportCsv, showView, liaison: () => state.liaison })
+    : { open() {}, reset() {}, wire() {} };
 
   // -- small helpers ---------------------------------------------------------------------------
   /** A case list: the polled first page, the pages loaded on request after it, their cursors. */
@@ -254,6 +259,7 @@
     storageSet(TOKEN_KEY, null);
     storageSet(LIAISON_KEY, null);
     knowledge.reset();
+    dashboard.reset();
     clear($("list-mine"));
     clear($("list-queue"));
     showDetailPane(false);
@@ -272,7 +278,7 @@
     $("liaison-department").textContent = who.department || "";
     $("btn-audit").hidden = who.role !== "admin"; // the server refuses others anyway (403)
     // Editors and admins get the 知识库 tab; the server refuses everyone else anyway (403).
-    $("view-tabs").hidden = !knowledge.canEdit();
+    $("view-tabs").hidden = false;
     $("tab-knowledge").hidden = !knowledge.canEdit();
     showView("cases");
     refreshAll();
@@ -843,7 +849,7 @@
       btn.setAttribute("data-id", String(item.id || ""));
       btn.title = item.text || "";
       const top = el("span", "snippet-top");
-      top.appendChild(el("span", "snippet-kind", item.kind === "staff" ? "工作人员答复" : "政策原文"));
+      top.appendChild(el("span", "snippet-kind", item.kind === "staff" ? label("outcomes", "staff") : "政策原文"));
       top.appendChild(el("span", "snippet-title", item.title || item.id || ""));
       btn.appendChild(top);
       btn.appendChild(el("span", "snippet-preview", snippet(item.text, 120)));
@@ -971,16 +977,17 @@
     $("propose-cancel").addEventListener("click", () => closePropose(true));
   }
 
-  // -- view tabs (editors and admins): 案件 | 知识库 -------------------------------------------------
+  // -- view tabs: 案件 | 知识库 (editors and admins) | 数据看板 ----------------------------------------
+  const VIEWS = { cases: "cases-view", knowledge: "kb-view", dashboard: "dash-view" };
   function showView(name) {
-    const kbView = name === "knowledge" && knowledge.canEdit();
-    $("cases-view").hidden = kbView;
-    $("kb-view").hidden = !kbView;
-    $("tab-cases").setAttribute("aria-selected", String(!kbView));
-    $("tab-knowledge").setAttribute("aria-selected", String(kbView));
-    $("tab-cases").classList.toggle("active", !kbView);
-    $("tab-knowledge").classList.toggle("active", kbView);
-    if (kbView) knowledge.open();
+    const shown = name === "knowledge" && !knowledge.canEdit() ? "cases" : name;
+    for (const [view, panel] of Object.entries(VIEWS)) {
+      $(panel).hidden = view !== shown;
+      $(`tab-${view}`).setAttribute("aria-selected", String(view === shown));
+      $(`tab-${view}`).classList.toggle("active", view === shown);
+    }
+    if (shown === "knowledge") knowledge.open();
+    if (shown === "dashboard") dashboard.open();
   }
 
   // -- wiring ----------------------------------------------------------------------------------
@@ -1009,7 +1016,9 @@
     wireCaseTools();
     $("tab-cases").addEventListener("click", () => showView("cases"));
     $("tab-knowledge").addEventListener("click", () => showView("knowledge"));
+    $("tab-dashboard").addEventListener("click", () => showView("dashboard"));
     knowledge.wire();
+    dashboard.wire();
     updateActionButtons();
 
     loadVocabulary().then(() => {
