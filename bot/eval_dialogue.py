@@ -227,8 +227,13 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--show-misses", action="store_true", help="list every case not handled as labelled")
     parser.add_argument("--check", action="store_true", help="exit 1 when the held-out split misses a target")
     parser.add_argument("--json", type=Path, help="write the figures to this file")
+    parser.add_argument("--only", default="", help="only cases whose id starts with this (a batch: owner8-)")
     args = parser.parse_args(argv)
-    cases = [c for c in load_cases() if args.split == "all" or c["split"] == args.split]
+    cases = [
+        c
+        for c in load_cases()
+        if (args.split == "all" or c["split"] == args.split) and c["id"].startswith(args.only)
+    ]
     if args.url:
         results = evaluate(args.url.rstrip("/"), cases)
     else:
