@@ -54,8 +54,8 @@ BODY_SHARE = 0.5
 _DIGIT = re.compile(r"\d")
 # What kind of figure an amount question asks for, and how the quote must state it.
 _MONEY_Q = re.compile(
-    r"钱|万|亿|金额|额度|(补贴|补助|资助|奖励|奖金|奖|给|拿|领|发|补|分)(有|是|得|到|能)?(多少|几多|几)(?!\s*[家个项人次件所场])|"
-    r"多少(补贴|补助|资助|奖励)"
+    r"钱|万|亿|金额|额度|(补贴|补助|资助|奖励|奖补|奖金|奖|给|拿|领|发|补|分)(有|是|得|到|能)?(多少|几多|几)(?!\s*[家个项人次件所场])|"
+    r"多少(补贴|补助|资助|奖励|奖补|贴息|资金)|(贷|借|融|贷款|授信)(了|到|得)?(多少|几多)"
 )
 # 17.2 亿, 320 多万, 400 万国家财政补贴; not 1.56 亿标识, 4.8 万次 (counts of things)
 _MONEY_A = re.compile(r"\d(\.\d+)?\s*(多|余)?\s*(元|(万|亿)(?!\s*[次个家人项件台套户名吨亩标枚条张笔家辆]))")
@@ -201,6 +201,8 @@ def general_frequency(words: set[str]) -> dict[str, int]:
     return found
 
 
+_PHONE_Q = re.compile(r"电话|热线|联系方式|号码|手机")
+_PHONE_A = re.compile(r"\d{7,}|\d{3,4}-\d{7,8}")
 _ANY_PERSON = frozenset("领导 负责人 人员 人 牵头人".split())
 _PERSON_A = re.compile(r"领导|联系人|电话|挂点|专人|负责人|工作群")
 
@@ -228,12 +230,12 @@ def states(aspect: str | None, question: str, rec: dict[str, Any]) -> bool:
     if aspect == "amount" and _USAGE_Q.search(question):
         return False  # how much has been used or is left: the letter gives what was planned, not since
     if aspect == "amount":
+        if not _counts_that(question, rec):
+            return False  # "多少个设计人员" of a record that counts design centres; "让多少股份" of a fund's size
         if _MONEY_Q.search(question) and _PER_RECIPIENT_Q.search(question) and not _SHARE_Q.search(question):
             return bool(recipient_amounts(rec))  # what one firm gets, not what the city spent
         for asked, stated in ((_SHARE_Q, _SHARE_A), (_MONEY_Q, _MONEY_A), (_COUNT_Q, _COUNT_A)):
             if asked.search(question):
-                if asked is _COUNT_Q and not _counts_that(question, rec):
-                    return False  # "多少个设计人员" of a record that counts design centres
                 return bool(stated.search(quote))
         return bool(_NUMBER_A.search(quote))
     if aspect == "fee":
@@ -247,6 +249,8 @@ def states(aspect: str | None, question: str, rec: dict[str, Any]) -> bool:
     ):
         return False  # "有没有奖励" of a record that speaks of no money at all
     if aspect == "who":
+        if _PHONE_Q.search(question) and not _PHONE_A.search(quote):
+            return False  # "办公电话是多少" of a record that names a department but no number
         return bool(rec.get("departments"))
     if aspect == "name":
         return bool(_NAME_A.search(quote))
@@ -256,11 +260,17 @@ def states(aspect: str | None, question: str, rec: dict[str, Any]) -> bool:
 
 
 def _counts_that(question: str, rec: dict[str, Any]) -> bool:
-    """Whether the record speaks of what the question counts: the noun after 多少个/几家 (设计人员 → 人员),
-    when it names something of its own (企业 and other plain words count anything)."""
+    """Whether the record speaks of what the question counts or measures: the noun after 多少个/几家/多少
+    (设计人员 → 人员, 多少股份 → 股份), when it names something of its own (企业, 钱 and other plain words
+    go with any figure)."""
     tokens = [(t.word, t.flag) for t in _pos_tokenizer().cut(normalize(question).lower()) if t.word.strip()]
     for i, (word, flag) in enumerate(tokens):
-        counting = flag == "m" and (word in ("多少", "几") or re.fullmatch(r"几[家个项人次件所场]", word))
+        after_which = i > 0 and tokens[i - 1][0].endswith("哪")
+        counting = (
+            flag == "m"
+            and not after_which
+            and (word in ("多少", "几") or re.fullmatch(r"几[家个项人次件所场]", word))
+        )
         if not counting:
             continue
         j = i + 2 if word in ("多少", "几") and i + 1 < len(tokens) and tokens[i + 1][1] == "q" else i + 1
@@ -305,12 +315,18 @@ _QUESTION_CLAUSE = re.compile(
 )
 
 
+_BRAND = re.compile(r"(?<![A-Za-z])[A-Z]{2,}(?![A-Za-z])")  # typed in capitals: TCL, OPPO
+# Latin words owners use that name no firm: the bot, a greeting, an abbreviation of our own topics.
+_NOT_BRANDS = frozenset("ai ok okay hi hello app pdf word excel www com cn http https gov sme ipo".split())
+
+
 def focus_nouns(question: str) -> list[str]:
     """The nouns of the question's asking clauses: what the owner wants to know about."""
     clauses = [c for c in re.split(r"[,，。.;；!！\n]+", normalize(question)) if c.strip()]
     asking = [c for c in clauses if _QUESTION_CLAUSE.search(c)] or clauses
     found = []
     known = _dictionary_words()
+    brands = set(_BRAND.findall(question))
     for clause in asking:
         previous = ""
         for token in _pos_tokenizer().cut(clause.lower()):
@@ -320,6 +336,9 @@ def focus_nouns(question: str) -> list[str]:
             if after_self:
                 continue
             # A word no dictionary knows is as likely a typo (资注, 贴西) as a topic: it decides nothing.
+            if word.upper() in brands and word not in _NOT_BRANDS:
+                found.append(word)  # TCL, OPPO: a firm's name, never a typo of ours
+                continue
             if (
                 flag in _FOCUS_TAGS
                 and len(word) >= 2
@@ -354,6 +373,7 @@ def covers(rec: dict[str, Any], word: str) -> bool:
                 rec["quote"],
                 rec.get("benefit") or "",
                 rec.get("audience") or "",
+                *(rec.get("departments") or []),
             ]
         )
     ).lower()

@@ -32,6 +32,13 @@ def record(policy_id: str) -> dict[str, object]:
         # a count of design centres is not a count of designers
         ("amount", "市级工业设计中心要有多少个设计人员？", "industrial-design-centers", False),
         ("amount", "已经认定了多少家市级工业设计中心", "industrial-design-centers", True),
+        # what one firm may borrow, of a record of the bank's totals
+        ("amount", "中行普惠贷款一家企业最多能贷多少？", "boc-inclusive-loans", False),
+        # 多少股份 of a fund's size: the record speaks of no shares
+        ("amount", "市产业投资基金要让多少股份？", "industry-investment-fund", False),
+        ("amount", "产业投资基金规模多少？", "industry-investment-fund", True),
+        # a telephone number is asked: a department's name does not state it
+        ("who", "数字化转型办公室设在哪个单位？办公电话是多少？", "transformation-office", False),
         # 320 多万 states money
         ("amount", "新型学徒制之前一共发过多少补贴", "new-apprenticeship", True),
     ],

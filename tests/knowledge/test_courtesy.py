@@ -1,4 +1,5 @@
-"""Social messages are courtesy, whatever their wording; a question beside them is still a question."""
+"""Social messages are courtesy, whatever their wording; a question beside them is still a question; what
+a question asks and whether it asks for a person."""
 
 from __future__ import annotations
 
@@ -33,3 +34,16 @@ def test_a_question_beside_them_is_no_courtesy(message: str) -> None:
     u = understand(message)
     assert "bot" not in u.courtesy
     assert u.asks
+
+
+@pytest.mark.parametrize(
+    ("message", "aspect", "person"),
+    [
+        ("請幫我聯絡工作人員，我留了電話，謝謝", "who", True),
+        ("中山现在有几家省级专精特新企业？", "amount", False),
+        ("市里的驻外招商组都设在哪几个城市？", None, False),  # which cities, not how many
+    ],
+)
+def test_the_aspect_and_a_request_for_a_person(message: str, aspect: str | None, person: bool) -> None:
+    u = understand(message)
+    assert (u.aspect, u.wants_person) == (aspect, person)
