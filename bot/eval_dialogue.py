@@ -27,6 +27,7 @@ import httpx
 
 from huiqitong.outcome import BOT_OUTCOMES, outcome_of
 from huiqitong.settings import ROOT, get_settings
+from knowledge.facts import extract_facts
 from knowledge.search import default_searcher
 from knowledge.text import normalize
 
@@ -136,6 +137,12 @@ def run_case(client: httpx.Client, base: str, case: dict[str, Any], letter_numbe
         statuses = dict(_VERDICT.findall("\n".join(r.get("text") or "" for r in replies)))
         result.verdict_ok = statuses.get(title) == case.get("verdict")
     allowed = letter_numbers | set().union(*(numbers_of(t) for t in case["turns"]))
+    # A growth rate the owner's own two figures give (去年1000万，今年1400万 → 40%) is theirs, not invented.
+    allowed |= {
+        _canonical(str(g))
+        for t in case["turns"]
+        if (g := extract_facts(normalize(t)).values.get("growth_pct")) is not None
+    }
     result.invented = sorted(
         n for n in numbers_of("\n".join(r.get("text") or "" for r in replies)) if n not in allowed
     )

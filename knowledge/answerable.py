@@ -30,7 +30,7 @@ from knowledge.search import Hit, Searcher, default_searcher
 from knowledge.segment import STOPWORDS, terms, tokenizer
 from knowledge.segment import words as whole_words
 from knowledge.text import normalize
-from knowledge.understand import aspect_of
+from knowledge.understand import aspect_of, pos_tokenizer
 
 # Words that decide nothing about which record is meant, however rare they are in the letter.
 GENERIC = frozenset(
@@ -62,7 +62,9 @@ _MONEY_A = re.compile(r"\d(\.\d+)?\s*(多|余)?\s*(元|(万|亿)(?!\s*[次个家
 _SHARE_Q = re.compile(r"几成|比例|百分之几|百分比|几个点|%|多少成")
 _SHARE_A = re.compile(r"\d\s*(%|成)")
 _COUNT_Q = re.compile(r"(多少|几)(家|个|项|人|次|件|所|场)")
-_COUNT_A = re.compile(r"\d\s*(多|余)?\s*(万|亿)?\s*(家|个|项|人|次|件|所|场)")  # 640 家, 4.8 万次
+# "每1家企业配备1个部门": a ratio, not a count of anything.
+_RATIO = re.compile(r"每\s*\d+\s*[家个项人名位][^,，。;；]{0,10}?\d+\s*[家个项人名位]")
+_COUNT_A = re.compile(r"(?<![每各])\d\s*(多|余)?\s*(万|亿)?\s*(家|个|项|人|次|件|所|场)")  # 640 家, 4.8 万次
 _NUMBER_A = re.compile(r"\d")
 # Money a firm or a person gets, as opposed to city-wide totals (贷款新增 26 亿, 累计发放 320 多万).
 _TOTALS = re.compile(r"总|累计|合计|新增|统计|规模|投入|安排|拨付|出资|首期|已发放|全市")
@@ -107,6 +109,24 @@ class Match:
     def answerable(self) -> bool:
         """Whether the evidence is strong enough to answer from this record."""
         return self.phrase or self.weight >= MIN_EVIDENCE
+
+
+_FIGURE_Q = re.compile(r"(\d+(?:\.\d+)?)\s*(?:(?:-|到|至|~)\s*(\d+(?:\.\d+)?)\s*)?(万|亿)")
+
+
+def question_figures(text: str) -> frozenset[float]:
+    """The money figures a message quotes, in 万元 (10-100万 → {10, 100})."""
+    found: set[float] = set()
+    for low, high, unit in _FIGURE_Q.findall(text):
+        scale = 10000.0 if unit == "亿" else 1.0
+        found.update(float(v) * scale for v in (low, high) if v)
+    return frozenset(found)
+
+
+def _record_figures(rec: dict[str, Any]) -> frozenset[float]:
+    return frozenset(
+        float(a[k]) for a in rec.get("amounts_wan") or [] for k in ("min", "max") if a.get(k) is not None
+    )
 
 
 class Answerability:
@@ -158,6 +178,7 @@ class Answerability:
         """Records the message shares words with, best first, each with its evidence."""
         norm = normalize(text).lower()
         words = set(terms(norm))
+        figures = question_figures(norm)
         phrases = {
             pid
             for pid, bonus in self.searcher.phrase_hits(norm).items()
@@ -177,6 +198,8 @@ class Answerability:
                 and set(facts) & set(needed_facts(rec["conditions"])) - {"zjtx_level"}
             ):
                 weight += FACT_EVIDENCE
+            if figures and figures <= _record_figures(rec):
+                weight += FACT_EVIDENCE  # "能拿10-100万那个补贴吗": the owner quotes the record's own figure
             out.append(Match(hit, evidence, round(weight, 3), hit.policy_id in phrases))
         return out
 
@@ -218,9 +241,29 @@ def fits(aspect: str | None, question: str, rec: dict[str, Any]) -> bool:
     return False
 
 
+_CHOICE = re.compile(r"([^。.!！?？]{1,24}?)还是([^,，。.!！?？]{1,16})")
+
+
+def _choice_unsettled(question: str, quote: str) -> bool:
+    """ "一次性发下来，还是分几期拨": a choice between alternatives, of which the quote names none."""
+    match = _CHOICE.search(normalize(question))
+    if match is None:
+        return False
+    left = next((p for p in reversed(re.split(r"[是,，]", match.group(1))) if p.strip()), "")
+    words = [
+        w
+        for side in (left, match.group(2))
+        for w in terms(side)
+        if len(w) >= 2 and w not in GENERIC and w not in STOPWORDS and not _QUESTION_CLAUSE.search(w)
+    ]
+    return bool(words) and not any(w in quote for w in words)
+
+
 def states(aspect: str | None, question: str, rec: dict[str, Any]) -> bool:
     """Whether a record's quote states the aspect asked (the amount, who, conditions …)."""
     quote = normalize(rec["quote"])
+    if _choice_unsettled(question, quote):
+        return False
     amounts = rec.get("amounts_wan") or []
     if aspect in (None, "amount", "qualify") and amounts:
         if _WITHIN_RANGE_Q.search(question) and not any(a.get("min") == a.get("max") for a in amounts):
@@ -236,7 +279,7 @@ def states(aspect: str | None, question: str, rec: dict[str, Any]) -> bool:
             return bool(recipient_amounts(rec))  # what one firm gets, not what the city spent
         for asked, stated in ((_SHARE_Q, _SHARE_A), (_MONEY_Q, _MONEY_A), (_COUNT_Q, _COUNT_A)):
             if asked.search(question):
-                return bool(stated.search(quote))
+                return bool(stated.search(_RATIO.sub("", quote) if asked is _COUNT_Q else quote))
         return bool(_NUMBER_A.search(quote))
     if aspect == "fee":
         return bool(re.search(r"免费|收费|费用", quote))
@@ -263,7 +306,7 @@ def _counts_that(question: str, rec: dict[str, Any]) -> bool:
     """Whether the record speaks of what the question counts or measures: the noun after 多少个/几家/多少
     (设计人员 → 人员, 多少股份 → 股份), when it names something of its own (企业, 钱 and other plain words
     go with any figure)."""
-    tokens = [(t.word, t.flag) for t in _pos_tokenizer().cut(normalize(question).lower()) if t.word.strip()]
+    tokens = [(t.word, t.flag) for t in pos_tokenizer().cut(normalize(question).lower()) if t.word.strip()]
     for i, (word, flag) in enumerate(tokens):
         after_which = i > 0 and tokens[i - 1][0].endswith("哪")
         counting = (
@@ -329,7 +372,7 @@ def focus_nouns(question: str) -> list[str]:
     brands = set(_BRAND.findall(question))
     for clause in asking:
         previous = ""
-        for token in _pos_tokenizer().cut(clause.lower()):
+        for token in pos_tokenizer().cut(clause.lower()):
             word, flag = token.word.strip(), token.flag
             # 我们灯饰厂, 我司这种企业: the owner describing their firm, not what they ask about.
             after_self, previous = previous in _SELF, word or previous
@@ -422,7 +465,7 @@ def other_matter(question: str, rec: dict[str, Any], evidence: tuple[str, ...]) 
     tags = (
         ("n", "nz", "nt", "nw", "vn", "v") if _CONTRAST.match(asking[-1]) else ("n", "nz", "nt", "nw", "vn")
     )
-    for token in _pos_tokenizer().cut(asked):
+    for token in pos_tokenizer().cut(asked):
         word = token.word.strip()
         if (
             token.flag in tags
@@ -443,11 +486,6 @@ def other_matter(question: str, rec: dict[str, Any], evidence: tuple[str, ...]) 
     return None
 
 
-@lru_cache(maxsize=1)
-def _pos_tokenizer() -> jieba.posseg.POSTokenizer:
-    return jieba.posseg.POSTokenizer(tokenizer())
-
-
 def _dictionary_words() -> dict[str, int]:
     """Every word of the knowledge base's jieba tokenizer (its dictionary plus our user dictionary)."""
     return tokenizer().FREQ
@@ -459,7 +497,7 @@ def unnamed_benefit(question: str, rec: dict[str, Any]) -> str | None:
     The word just before 补贴/奖励/资助 … says which benefit is meant; when that word is a real one (not
     a stopword or a generic word) and the record's text never uses it, the record is not about it.
     """
-    cut = [(t.word, t.flag) for t in _pos_tokenizer().cut(normalize(question).lower()) if t.word.strip()]
+    cut = [(t.word, t.flag) for t in pos_tokenizer().cut(normalize(question).lower()) if t.word.strip()]
     text = normalize(
         " ".join([rec["title"], *(rec.get("aliases") or []), rec["quote"], rec.get("benefit") or ""])
     )

@@ -182,11 +182,42 @@ def parse_growth(text: str, *, asked: bool = False) -> float | None:
             return -abs(value)
         if _GROWTH_CTX.search(before) or asked:
             return value
+    figures = _two_figures(text)
+    if figures is not None:
+        return figures
     if asked and re.fullmatch(r"\s*(-?\d+(?:\.\d+)?)\s*", text):
         return float(text)
     if asked and re.search(r"没(有)?增长|持平|零增长", text):
         return 0.0
     return None
+
+
+_FIGURE = r"(\d+(?:\.\d+)?)\s*(亿|万)?元?"
+# "去年营收1000万，今年1400万", "产值从1000万增长到1400万": growth is the change between the two figures.
+_LAST_THIS = re.compile(
+    rf"(去年|上年|上一年|前一年)[^,.;!?]{{0,8}}?{_FIGURE}[^.;!?]{{0,12}}?(今年|本年|这一年|今年度)[^,.;!?]{{0,8}}?{_FIGURE}"
+)
+_FROM_TO = re.compile(rf"从{_FIGURE}(增长|增加|涨|提高|提升|上升|下降|减少|降|跌)(到|至){_FIGURE}")
+
+
+def _two_figures(text: str) -> float | None:
+    """Growth in percent from last year's and this year's figures, when a message gives both."""
+    match = _LAST_THIS.search(text)
+    if match:
+        before, after = (match.group(2), match.group(3)), (match.group(5), match.group(6))
+    else:
+        match = _FROM_TO.search(text)
+        if not match:
+            return None
+        before, after = (match.group(1), match.group(2)), (match.group(5), match.group(6))
+    if not _REVENUE_CTX.search(text):
+        return None  # 去年招了10人，今年15人: not a figure the growth rules read
+
+    def wan(figure: tuple[str, str | None]) -> float:
+        return float(figure[0]) * (10000 if figure[1] == "亿" else 1)
+
+    first, second = wan(before), wan(after)
+    return round((second - first) / first * 100, 1) if first > 0 else None
 
 
 def parse_amount_wan(text: str) -> float | None:

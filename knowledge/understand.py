@@ -11,9 +11,14 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
+from functools import lru_cache
 from typing import Any
 
+import jieba
+import jieba.posseg
+
 from knowledge.facts import BOOL_FACTS, extract_facts
+from knowledge.segment import tokenizer
 from knowledge.spelling import correct
 from knowledge.text import normalize
 
@@ -390,6 +395,11 @@ def split_facts(text: str) -> tuple[dict[str, Any], dict[str, Any], dict[str, An
             for key in BOOL_FACTS:
                 if key in found:
                     stated.setdefault(key, found[key])
+    if "growth_pct" not in named and not _HYPOTHETICAL.search(norm):
+        # "去年营收1000万，今年1400万": the growth lies between two clauses, each a figure of the firm's own.
+        growth = extract_facts(norm).values.get("growth_pct")
+        if growth is not None:
+            named["growth_pct"] = stated["growth_pct"] = growth
     return stated, posed, named
 
 
@@ -443,10 +453,34 @@ def later_year(text: str) -> int | None:
     return next((y for y in years if y > LETTER_YEAR), None)
 
 
+# Words jieba tags as places that end in 市 or 县 but name no other place.
+_NOT_PLACES = frozenset(
+    "城市 上市 超市 门市 股市 全市 本市 我市 该市 各市 市县 全县 本县 该县 夜市 早市 街市 菜市 黑市".split()
+)
+
+
 def other_region(text: str) -> str | None:
-    """The other city, province or anonymised place (A市, 某省) a message is about, unless it names 中山."""
+    """The other city, province or anonymised place (A市, 某省, or any place jieba knows as X市/X县,
+    such as 汨罗市) a message is about, unless it names 中山."""
+    if _ZHONGSHAN.search(text):
+        return None
     match = _OTHER_REGION.search(text)
-    return match.group(0) if match and not _ZHONGSHAN.search(text) else None
+    if match:
+        return match.group(0)
+    return next(
+        (
+            t.word
+            for t in pos_tokenizer().cut(text)
+            if t.flag == "ns" and len(t.word) >= 3 and t.word[-1] in "市县" and t.word not in _NOT_PLACES
+        ),
+        None,
+    )
+
+
+@lru_cache(maxsize=1)
+def pos_tokenizer() -> jieba.posseg.POSTokenizer:
+    """Part-of-speech cutting with the knowledge base's tokenizer (its user dictionary)."""
+    return jieba.posseg.POSTokenizer(tokenizer())
 
 
 def scope_of(text: str) -> str:

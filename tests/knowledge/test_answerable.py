@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from knowledge.answerable import default_answerability, other_matter, states
+from knowledge.answerable import default_answerability, other_matter, question_figures, states
 from knowledge.search import default_searcher
 
 
@@ -39,6 +39,11 @@ def record(policy_id: str) -> dict[str, object]:
         ("amount", "产业投资基金规模多少？", "industry-investment-fund", True),
         # a telephone number is asked: a department's name does not state it
         ("who", "数字化转型办公室设在哪个单位？办公电话是多少？", "transformation-office", False),
+        # a choice between alternatives the quote names neither of
+        ("amount", "股改资助那200万是一次性发下来，还是分几期拨？", "zjtx-shareholding-reform", False),
+        ("amount", "6220万奖补里面，省里出的多还是市里出的多？", "cluster-collab-pilot", False),
+        # 每1家企业配备1个部门 counts no firms
+        ("amount", "中山现在有几家省级专精特新企业？", "zjtx-exclusive-service", False),
         # 320 多万 states money
         ("amount", "新型学徒制之前一共发过多少补贴", "new-apprenticeship", True),
     ],
@@ -72,3 +77,11 @@ def test_a_question_about_another_matter_than_its_premise(
         (m.evidence for m in default_answerability().matches(question) if m.hit.policy_id == policy_id), ()
     )
     assert other_matter(question, rec, evidence) == other
+
+
+def test_a_figure_the_owner_quotes_points_at_its_record() -> None:
+    found = default_answerability().matches(
+        "我们是小巨人企业，去年只增长了18%，能拿10-100万那个补贴吗", {"growth_pct": 18}
+    )
+    assert max(found, key=lambda m: m.weight).hit.policy_id == "zjtx-growth-subsidy"
+    assert question_figures("能拿10-100万那个补贴吗") == frozenset({10.0, 100.0})

@@ -47,3 +47,17 @@ def test_a_question_beside_them_is_no_courtesy(message: str) -> None:
 def test_the_aspect_and_a_request_for_a_person(message: str, aspect: str | None, person: bool) -> None:
     u = understand(message)
     assert (u.aspect, u.wants_person) == (aspect, person)
+
+
+def test_a_place_jieba_knows_as_a_city_is_another_region() -> None:
+    assert understand("尊敬的汨罗市朱书记：汨罗市领导多出去招商引资").scope == "other_region"
+    assert understand("企业上市有什么补贴").scope == "in"  # 上市 is no city
+
+
+def test_growth_from_last_and_this_year_figures_is_the_firms_own() -> None:
+    assert understand("去年营收1000万，今年1400万，增长补贴够格吗？").facts["growth_pct"] == 40.0
+    assert "growth_pct" not in understand("去年招了10人，今年15人，有补贴吗").facts
+
+
+def test_cantonese_classifier_after_a_verb() -> None:
+    assert "开公司" in understand("喺中山开间公司要几耐先搞掂？").text
