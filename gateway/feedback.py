@@ -5,7 +5,8 @@ such prompt a day per conversation, so owners are not flooded), and after a reso
 a 1–5 score. The WeCom channel turns a reply "1" into the option's payload (``#rate:1``, ``#csat:7:4``)
 before the message is stored; :func:`intercept` recognises those payloads, the one reason that may
 follow 没帮助, and the whole-message commands 退订/订阅, and answers them without the bot. The widget
-rates through the feedback routes instead (``gateway.routes.feedback``).
+rates through the feedback routes instead (``gateway.routes.feedback``). In WeCom an owner may also type
+有帮助 / 没帮助 at any time to rate the latest answer.
 """
 
 from __future__ import annotations
@@ -42,6 +43,9 @@ RESUMED_PUSHES = '已恢复政策推送。回复"退订"可随时停止。'
 NO_FIRM_STOP = "本对话尚未绑定企业，没有需要退订的政策推送。"
 NO_FIRM_START = "本对话尚未绑定企业，暂时无法订阅政策推送。如需绑定，请联系挂点服务人员。"
 
+# Whole-message ratings of the latest answer, typed without a prompt.
+HELPFUL = ("有帮助", "有用", "很有帮助", "👍")
+UNHELPFUL = ("没帮助", "没有帮助", "没用", "没有用", "无帮助", "👎")
 # Whole-message commands only: "退订了还能申请吗" is a question for the bot.
 STOP_WORDS = ("退订", "取消推送", "不要再推送", "取消订阅")
 START_WORDS = ("订阅", "恢复推送")
@@ -78,6 +82,8 @@ def _intercept(
         return _rate_answer(data, message_id, sender_id, said, channel)
     if said.startswith(CSAT_PAYLOAD):
         return _rate_case(data, sender_id, said, channel)
+    if said in HELPFUL or said in UNHELPFUL:
+        return _rate_typed(data, message_id, sender_id, said in HELPFUL, channel)
     if said in STOP_WORDS or said in START_WORDS:
         uscc = data.firm_of(sender_id)
         stop = said in STOP_WORDS
@@ -105,6 +111,18 @@ def _rate_answer(
     if last is None or said not in payloads:
         return None  # typed by hand with no prompt to answer: the bot's business
     helpful = said.endswith("1")
+    data.rate_answer(sender_id, last["id"], helpful, None, channel)
+    return [_reply(THANKS)] if helpful else [_reply(ASK_REASON, REASON_PROMPT_KIND)]
+
+
+def _rate_typed(
+    data: Feedback, message_id: int, sender_id: str, helpful: bool, channel: str
+) -> list[dict[str, Any]] | None:
+    """有帮助 / 没帮助 typed at any time: rate the bot's latest answer (any answer can be rated, the
+    numbered options only come now and then)."""
+    last = data.last_bot_message(sender_id, message_id)
+    if last is None or last["kind"] != "text":
+        return None  # nothing answered yet, or the last word was the gateway's own: the bot's business
     data.rate_answer(sender_id, last["id"], helpful, None, channel)
     return [_reply(THANKS)] if helpful else [_reply(ASK_REASON, REASON_PROMPT_KIND)]
 

@@ -125,6 +125,24 @@ def test_2_asks_for_one_reason_and_the_next_message_is_stored_as_it(
     assert rating_rows(stack, sender)[0]["reason"] == "没有说什么时候申请"
 
 
+def test_an_answer_with_options_of_its_own_is_rated_by_typing(
+    stack: Stack, wecom_server: FakeWeComServer
+) -> None:
+    user, base = owner(), int(time.time() * 1000)
+    sender = f"wecom:{user}"
+    post_message(
+        stack, user, "专精特新增长补贴多少钱", base
+    )  # a record with conditions: 帮我判断… is its option
+    [answer] = sent_with(wecom_server, "user", user, "10-100")
+    assert PROMPT not in answer
+    rated = [m for m in stored(stack, sender) if m["role"] == "bot"][-1]
+    post_message(stack, user, "没帮助", base + 1)
+    sent_with(wecom_server, "user", user, "哪里没说清楚")
+    [row] = rating_rows(stack, sender)
+    assert (row["key"], row["value"]) == (f"answer:{rated['id']}", 0)
+    assert outcome_of_owner_message(stack, sender, "没帮助") == "feedback"
+
+
 def test_unsubscribe_and_resubscribe_in_a_bound_group(stack: Stack, wecom_server: FakeWeComServer) -> None:
     base17 = "91442000MA4W" + uuid.uuid4().hex[:5].upper()
     firm = base17 + uscc_check.calc_check_digit(base17)
