@@ -17,6 +17,9 @@ Keep a turn's cost independent of the conversation's length (see :mod:`bot.track
   one with the slots carried over, as an idle session's does;
 - a new session carries each slot once, at its current value (stock repeats every ``SlotSet`` of the
   old session, carried ones included, so sessions would grow with each rollover).
+
+Keep the connection to the action server alive: stock ``EndpointConfig.request`` opens an aiohttp session,
+so a new TCP connection, for every action call; one session per endpoint and event loop reuses it.
 """
 
 from __future__ import annotations
@@ -111,6 +114,7 @@ def install() -> None:
     from rasa.core.actions.action import ActionSessionStart, RemoteAction
     from rasa.core.processor import MessageProcessor
     from rasa.shared.core.events import Event
+    from rasa.utils.endpoints import EndpointConfig
 
     from bot.tracker_store import session_is_long
 
@@ -139,3 +143,76 @@ def install() -> None:
         return bool(has_expired(self, tracker)) or session_is_long(tracker)
 
     MessageProcessor._has_session_expired = _has_session_expired
+    EndpointConfig.request = pooled_request(EndpointConfig.request)
+
+
+# Idle connections to the action server close after this, below its own keep-alive (sanic's 5 s), so a
+# request never goes out on a connection the server is about to close.
+KEEPALIVE_S = 3.0
+_SESSIONS: dict[tuple[int, int], Any] = {}
+
+
+def shared_session(endpoint: Any) -> Any:
+    """One aiohttp session per endpoint and event loop, configured as ``EndpointConfig.session()``
+    configures each of stock's throw-away ones, so its connections are kept alive between calls."""
+    import asyncio
+
+    import aiohttp
+    from rasa.core.constants import DEFAULT_REQUEST_TIMEOUT
+
+    key = (id(asyncio.get_running_loop()), id(endpoint))
+    session = _SESSIONS.get(key)
+    if session is None or session.closed:
+        auth = (
+            aiohttp.BasicAuth(endpoint.basic_auth["username"], endpoint.basic_auth["password"])
+            if endpoint.basic_auth
+            else None
+        )
+        session = aiohttp.ClientSession(
+            headers=endpoint.headers,
+            auth=auth,
+            timeout=aiohttp.ClientTimeout(total=DEFAULT_REQUEST_TIMEOUT),
+            connector=aiohttp.TCPConnector(keepalive_timeout=KEEPALIVE_S),
+        )
+        _SESSIONS[key] = session
+    return session
+
+
+def pooled_request(original: Callable[..., Any]) -> Callable[..., Any]:
+    """``EndpointConfig.request`` on the endpoint's shared session (stock opens a session, so a TCP
+    connection, per call); same headers, parameters, errors and result. With a ``cafile`` the stock
+    method runs."""
+
+    async def request(
+        self: Any,
+        method: str = "post",
+        subpath: str | None = None,
+        content_type: str | None = "application/json",
+        compress: bool = False,
+        **kwargs: Any,
+    ) -> Any:
+        if self.cafile:
+            return await original(self, method, subpath, content_type, compress, **kwargs)
+        from aiohttp.client_exceptions import ContentTypeError
+        from rasa.utils.endpoints import ClientResponseError, concat_url
+
+        headers = {"Content-Type": content_type} if content_type else {}
+        headers.update(kwargs.pop("headers", None) or {})
+        headers.update(self.headers or {})
+        async with shared_session(self).request(
+            method,
+            concat_url(self.url, subpath),
+            headers=headers,
+            params=self.combine_parameters(kwargs),
+            compress=compress,
+            **kwargs,
+        ) as response:
+            if response.status >= 400:
+                raise ClientResponseError(response.status, response.reason, await response.content.read())
+            try:
+                return await response.json()
+            except ContentTypeError:
+                return None
+
+    request.__wrapped__ = original  # type: ignore[attr-defined]  # the stock method, for tests
+    return request

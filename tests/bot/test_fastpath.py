@@ -4,6 +4,9 @@ found by name as before."""
 
 from __future__ import annotations
 
+import asyncio
+from typing import Any
+
 import httpx
 import jsonschema
 import pytest
@@ -69,3 +72,49 @@ def test_event_classes_are_resolved_as_stock_does() -> None:
     assert cached("no-such-event", SlotSet) is SlotSet
     with pytest.raises(ValueError, match="Unknown event name"):
         cached("no-such-event", None)
+
+
+def test_action_calls_share_one_kept_alive_connection() -> None:
+    """Stock Rasa opens a TCP connection per action call; the pooled request reuses one, with the same
+    result and the same errors."""
+    from aiohttp import web
+    from rasa.utils.endpoints import ClientResponseError, EndpointConfig
+
+    async def run() -> tuple[list[int], list[int], list[Any]]:
+        ports: list[int] = []
+
+        async def webhook(request: web.Request) -> web.Response:
+            ports.append(request.transport.get_extra_info("peername")[1])  # type: ignore[union-attr]
+            body = await request.json()
+            if body.get("fail"):
+                return web.json_response({"error": "no"}, status=500)
+            return web.json_response({"echo": body, "token": request.query.get("token")})
+
+        app = web.Application()
+        app.router.add_post("/webhook", webhook)
+        runner = web.AppRunner(app)
+        await runner.setup()
+        site = web.TCPSite(runner, "127.0.0.1", 0)
+        await site.start()
+        port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
+        endpoint = EndpointConfig(f"http://127.0.0.1:{port}/webhook", token="t0k")
+        # Another test may have installed the launcher's patches in this process: start from stock.
+        stock = getattr(EndpointConfig.request, "__wrapped__", EndpointConfig.request)
+        pooled = fastpath.pooled_request(stock)
+        results = [await pooled(endpoint, json={"n": n}) for n in range(3)]
+        with pytest.raises(ClientResponseError):
+            await pooled(endpoint, json={"fail": True})
+        pooled_ports = list(ports)
+        ports.clear()
+        for n in range(3):
+            await stock(endpoint, json={"n": n})
+        stock_ports = list(ports)
+        await fastpath.shared_session(endpoint).close()
+        await runner.cleanup()
+        return pooled_ports, stock_ports, results
+
+    pooled_ports, stock_ports, results = asyncio.run(run())
+    assert results == [{"echo": {"n": n}, "token": "t0k"} for n in range(3)]
+    assert len(pooled_ports) == 4
+    assert len(set(pooled_ports)) == 1  # one connection for every call
+    assert len(set(stock_ports)) == 3  # stock: a new connection each time
