@@ -143,7 +143,8 @@ def install() -> None:
         return bool(has_expired(self, tracker)) or session_is_long(tracker)
 
     MessageProcessor._has_session_expired = _has_session_expired
-    EndpointConfig.request = pooled_request(EndpointConfig.request)
+    if not hasattr(EndpointConfig.request, "__wrapped__"):  # installed once, however often called
+        EndpointConfig.request = pooled_request(EndpointConfig.request)
 
 
 # Idle connections to the action server close after this, below its own keep-alive (sanic's 5 s), so a
