@@ -247,6 +247,9 @@ class ActionRespond(Action):
                     subject,
                 )
             rec = policies[subject.hit.policy_id] if subject else None
+            if rec is not None and u.procedure_topic == "目前进展" and rec.get("status") == "planned":
+                # "设立了吗" of a measure the letter only planned: a 2022 letter cannot say what happened since.
+                return not_in_letter(dispatcher, u, subject, "2022年6月以后的进展")
             if rec is not None and letter_states_procedure(u.procedure_topic or "", rec):
                 return answer(dispatcher, subject, [], text, offer_check=False)  # type: ignore[arg-type]
             if rec is not None and stated_part(u.text, rec):

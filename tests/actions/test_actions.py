@@ -341,6 +341,30 @@ def test_a_procedure_question_says_the_letter_is_silent_and_labels_the_related_r
     ]
 
 
+def test_whether_a_planned_measure_has_happened_is_beyond_a_2022_letter() -> None:
+    asked = state(
+        "owner-plan",
+        {},
+        [LISTEN, user_event("百亿母基金现在设立了吗？", "ask_procedure", 1718000001.0)],
+    )
+    _, messages = run(ActionRespond(), asked)
+    text = messages[0]["text"]
+    assert text.startswith("答复函没有写明2022年6月以后的进展。")
+    assert "不是对这个问题的回答" in text  # the plan itself, shown as related, never as the answer
+    assert "计划年内" in text
+    assert "百亿级" in text
+    assert messages[0]["buttons"] == OFFER_BUTTONS
+    # A measure the letter reports as done is answered from its own account.
+    done = state(
+        "owner-done",
+        {},
+        [LISTEN, user_event("项目落地协同管理平台上线了吗？", "ask_procedure", 1718000001.0)],
+    )
+    _, messages = run(ActionRespond(), done)
+    assert "原文" in messages[0]["text"]
+    assert not messages[0]["text"].startswith("答复函没有写明")
+
+
 def test_an_individuals_matter_is_out_of_scope_and_cites_nothing() -> None:
     events, messages = run(ActionRespond(), ASK_OFF_TOPIC)
     assert [(m["buttons"], m.get("custom")) for m in messages] == [([], {})]

@@ -8,11 +8,11 @@ from bot.eval_dialogue import TARGETS, evaluate, load_cases, summarise
 # What the held-out split reaches today, as a floor no change may go below. The targets
 # (bot.eval_dialogue.TARGETS: 95% behaviour, 2% misleading) are not all met yet; `make eval-dialogue`
 # reports them and exits 1 while they are not. Raise these floors as the figures improve.
-# Measured with owners8 in the set (469 held-out cases): behaviour 90.8%, misleading 3.0%, facts+question
+# Measured with owners8 in the set (469 held-out cases): behaviour 91.3%, misleading 2.6%, facts+question
 # 97.6%. owners8 was evaluated once before any change made for it: 86.9% of its 160 cases (83.9% of its
 # 56 held-out ones), the fairest estimate of the bot on questions nobody tuned it on. The floors leave
-# about two cases of room for a model retrained from scratch (CI trains its own).
-FLOORS = {"behaviour": 0.903, "misleading": 0.04, "facts_plus_question_same_turn": 0.96}
+# about three cases of room for a model retrained from scratch (CI trains its own).
+FLOORS = {"behaviour": 0.905, "misleading": 0.032, "facts_plus_question_same_turn": 0.96}
 
 
 def test_held_out_dialogues_hold_the_floors_and_the_met_targets(stack: Stack) -> None:
