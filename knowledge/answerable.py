@@ -408,19 +408,28 @@ def uncovered_topic(question: str, rec: dict[str, Any]) -> str | None:
 def covers(rec: dict[str, Any], word: str) -> bool:
     """Whether a record's text speaks of ``word``: the word, or any two characters of it in a row
     (学徒治 is a typo of 学徒制, 专精特新企业 names 专精特新)."""
-    text = normalize(
-        " ".join(
-            [
-                rec["title"],
-                *(rec.get("aliases") or []),
-                rec["quote"],
-                rec.get("benefit") or "",
-                rec.get("audience") or "",
-                *(rec.get("departments") or []),
-            ]
-        )
-    ).lower()
+    text = _spoken_text(
+        rec["title"],
+        tuple(rec.get("aliases") or ()),
+        rec["quote"],
+        rec.get("benefit") or "",
+        rec.get("audience") or "",
+        tuple(rec.get("departments") or ()),
+    )
     return word in text or any(word[i : i + 2] in text for i in range(len(word) - 1))
+
+
+@lru_cache(maxsize=1024)
+def _spoken_text(
+    title: str,
+    aliases: tuple[str, ...],
+    quote: str,
+    benefit: str,
+    audience: str,
+    departments: tuple[str, ...],
+) -> str:
+    """A record's words, normalised once (a question is checked against every record)."""
+    return normalize(" ".join([title, *aliases, quote, benefit, audience, *departments])).lower()
 
 
 def off_focus(question: str, rec: dict[str, Any]) -> str | None:
