@@ -16,6 +16,7 @@ from fastapi import APIRouter, HTTPException, Path, Query, Request
 from fastapi.responses import Response
 from pydantic import BaseModel, Field, StrictStr, conlist, constr
 
+from gateway.data.feedback import Feedback
 from gateway.data.profiles import Profiles
 from gateway.data.pushes import PushData, PushRow
 from gateway.push import Pusher, PushRefused
@@ -187,7 +188,7 @@ def firm_profile(_editor: EditorDep, services: ServicesDep, uscc: str = Path(...
         town=profile["town"],
         liaison=LiaisonOut(**liaison) if liaison else None,
         facts=facts,
-        opted_out=uscc in PushData(services.store).opted_out(),
+        opted_out=not Feedback(services.store).subscribed(uscc),
     )
 
 
