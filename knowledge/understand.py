@@ -459,6 +459,9 @@ _NOT_PLACES = frozenset(
 )
 
 
+_PLACE_END = re.compile(r"(?<=[\u4e00-\u9fa5]{2})[市县]")
+
+
 def other_region(text: str) -> str | None:
     """The other city, province or anonymised place (A市, 某省, or any place jieba knows as X市/X县,
     such as 汨罗市) a message is about, unless it names 中山."""
@@ -467,14 +470,14 @@ def other_region(text: str) -> str | None:
     match = _OTHER_REGION.search(text)
     if match:
         return match.group(0)
-    return next(
-        (
-            t.word
-            for t in pos_tokenizer().cut(text)
-            if t.flag == "ns" and len(t.word) >= 3 and t.word[-1] in "市县" and t.word not in _NOT_PLACES
-        ),
-        None,
-    )
+    # Look the candidates up in jieba's tag table rather than cut the message: this runs on every message.
+    tags = pos_tokenizer().word_tag_tab
+    for end in (m.end() for m in _PLACE_END.finditer(text)):
+        for start in range(max(0, end - 5), end - 2):
+            word = text[start:end]
+            if tags.get(word) == "ns" and word not in _NOT_PLACES:
+                return word
+    return None
 
 
 @lru_cache(maxsize=1)
