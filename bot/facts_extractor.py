@@ -3,7 +3,7 @@
 Facts are parsed deterministically (:func:`knowledge.understand.split_facts`), clause by clause:
 only what the owner states about their own firm becomes an entity, not the level or growth rate a
 policy question or a hypothetical names. The entities fill slots through ``from_entity`` mappings,
-so no action-server round trip is needed on each message. DIET's own guesses for these entity
+so no action-server round trip is needed on each message. Any other extractor's guesses for these entity
 types are dropped: an eligibility verdict must not hinge on them.
 """
 
@@ -53,7 +53,7 @@ def fact_entities(text: str) -> list[dict[str, Any]]:
 
 @DefaultV1Recipe.register([DefaultV1Recipe.ComponentType.ENTITY_EXTRACTOR], is_trainable=False)
 class FactExtractor(GraphComponent, EntityExtractorMixin):
-    """Adds fact entities and drops DIET's guesses for the same entity types."""
+    """Adds fact entities and drops any other extractor's guesses for the same entity types."""
 
     @classmethod
     def create(

@@ -9,12 +9,14 @@ from __future__ import annotations
 import argparse
 import ast
 import hashlib
+import json
 import subprocess
 import sys
 import time
 from pathlib import Path
 
 import rasa
+import yaml
 
 from huiqitong.settings import ROOT, get_settings
 
@@ -35,11 +37,20 @@ def inputs_hash() -> str:
     digest = hashlib.sha256(rasa.__version__.encode())
     for path in training_inputs():
         digest.update(str(path.relative_to(ROOT)).encode())
-        # Code by its syntax tree: reformatting or re-commenting it does not call for a new model.
-        digest.update(
-            ast.dump(ast.parse(path.read_bytes())).encode() if path.suffix == ".py" else path.read_bytes()
-        )
+        digest.update(_content(path))
     return digest.hexdigest()[:16]
+
+
+def _content(path: Path) -> bytes:
+    """What a file means to training: code by its syntax tree, YAML by its data (reformatting or
+    re-commenting either does not call for a new model), anything else by its bytes."""
+    if path.suffix == ".py":
+        return ast.dump(ast.parse(path.read_bytes())).encode()
+    if path.suffix == ".yml":
+        return json.dumps(
+            yaml.safe_load(path.read_text(encoding="utf-8")), sort_keys=True, default=str
+        ).encode()
+    return path.read_bytes()
 
 
 def model_path() -> Path:
