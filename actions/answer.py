@@ -33,6 +33,10 @@ from knowledge.understand import Understanding, aspect_of, clauses
 # When the letter itself states the procedural detail asked for (企业开办 "1个工作日内"), answer it.
 _EVIDENCE = {
     "时间安排": re.compile(r"工作日|日内|小时|天内|\d{4}\s*年\s*\d{1,2}\s*月\s*\d{1,2}\s*日"),
+    # The date of something done: the quote dates the event it reports (2022年1月…印发).
+    "发生时间": re.compile(
+        r"\d{4}\s*年\s*\d{1,2}\s*月|\d{4}\s*年[^，。；]{0,16}(印发|出台|发布|成立|设立|开通|上线|启动|召开|举办|签约|开展|挂牌|建成)"
+    ),
     "办理时长": re.compile(r"工作日|日内|小时|天内"),
     "办理期限": re.compile(r"工作日|日内|小时|天内"),
     "申请材料": re.compile(r"材料"),

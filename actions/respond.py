@@ -220,6 +220,12 @@ class ActionRespond(Action):
         if u.own_case and subject is not None:
             # The owner's own application of a measure of the letter: a specific case, for a person.
             return await hand_off(dispatcher, tracker, reason="specific_case")
+        if u.other_firm:
+            # Whether another firm got a measure: the letter reports measures and totals, never recipients.
+            return not_in_letter(dispatcher, u, subject, f"{u.other_firm}等具体企业的情况")
+        if u.becoming and not stated_now:
+            # The criteria for being rated 专精特新 (小巨人 …): the letter's measures start from firms that are.
+            return not_in_letter(dispatcher, u, subject, f"评定/认定{u.becoming}的条件")
         reviewed = best_match(u.text, default_searcher().staff)
         if reviewed is not None and not stated_now:
             # An editor published a liaison's answer to this very question: give it, labelled as such.

@@ -40,6 +40,7 @@ GENERIC = frozenset(
 技术 问题 有关 相关 部门 单位 情况 进行 加快 不断 全面 积极 大力 已 为 等 年 个 家 万元 亿元 元 万 亿 系列 方面
 中小 小企业 中小企业 中心 组织 领域 通过 拥有 共 向 我局 印发 措施 专项 新 办 申请 申报 条件 标准 要求 进度
 金额 多少 钱 现在 今年 去年 目前 最新 哪里 公司 超过 不超过 最高 比例 大概 一下 可以 能够 增长 同比 下降 工厂 行业 产业 升级 转型 发放 补助 优惠 扶持资金
+财政补贴 财政资金 财政补助 财政支持 财政奖励 资金补贴 补贴资金
 """.split()
 )
 # A term in more records than this names a theme, not a record.
@@ -114,6 +115,17 @@ class Match:
 _FIGURE_Q = re.compile(r"(\d+(?:\.\d+)?)\s*(?:(?:-|到|至|~)\s*(\d+(?:\.\d+)?)\s*)?(万|亿)")
 
 
+# "要增长多少才有补贴": the threshold of a fact is asked, which the records that decide on it state.
+_ASKED_GROWTH = re.compile(
+    r"增长(了)?(多少|几多|几成|百分之几|几个点|多大|几%)|增幅(多少|多大|是多少|要多大)|(多少|几成|百分之几)的?增长"
+)
+
+
+def asked_facts(text: str) -> frozenset[str]:
+    """Facts whose threshold a message asks for (要比上一年增长多少 → growth_pct)."""
+    return frozenset({"growth_pct"}) if _ASKED_GROWTH.search(text) else frozenset()
+
+
 def question_figures(text: str) -> frozenset[float]:
     """The money figures a message quotes, in 万元 (10-100万 → {10, 100})."""
     found: set[float] = set()
@@ -179,6 +191,7 @@ class Answerability:
         norm = normalize(text).lower()
         words = set(terms(norm))
         figures = question_figures(norm)
+        bearing = set(facts or {}) | asked_facts(norm)
         phrases = {
             pid
             for pid, bonus in self.searcher.phrase_hits(norm).items()
@@ -193,9 +206,9 @@ class Answerability:
             weight = sum(self.weight(w, hit.policy_id) for w in evidence)
             rec = self.searcher.policies.get(hit.policy_id) or {}
             if (
-                facts
+                bearing
                 and rec.get("conditions")
-                and set(facts) & set(needed_facts(rec["conditions"])) - {"zjtx_level"}
+                and bearing & set(needed_facts(rec["conditions"])) - {"zjtx_level"}
             ):
                 weight += FACT_EVIDENCE
             if figures and figures <= _record_figures(rec):

@@ -29,6 +29,11 @@ _FIRST_PERSON = re.compile(
     r"我们|我司|我公司|本公司|我厂|我企|本企业|本厂|咱们|咱|我单位|我这边|我方|敝司|我家|俺们|俺|厂里|公司里|"
     r"(?<![自])我(?!国|市|省|局)"
 )
+# Another firm ("我们隔壁的恒达五金有限公司", "朋友的厂"): what a clause says of it is not about the asker's firm.
+_OTHER_FIRM = re.compile(
+    r"(隔壁|旁边|对面|附近|楼上|楼下|别家|朋友|同行|亲戚|客户|供应商|竞争对手|对手|同学|老乡)"
+    r"(的|那|这|嗰)?(间|家|个)?([^,，。?？]{0,20}?(有限公司|公司|工厂|厂|企业))"
+)
 # A condition posed, or something heard from others: neither is a fact the owner states about the firm.
 _HYPOTHETICAL = re.compile(
     r"如果|假如|要是|假设|倘若|万一|若是|若|的话|比如说|比方说|听说|据说|听人说|朋友说|别人说|"
@@ -273,10 +278,17 @@ _POLITE = re.compile(
     r"(我|我们)?(想|要)?(咨询|请教|问|了解)(一下|一些|下|问)?(问题|情况|政策)?|[~～!！。.,，?？\s]"
 )
 # A request for a person, not a question about the 挂点 service or the contact line.
+_STAFF = r"(工作人员|人员|专人|专员|同志|领导|负责人|同事|客服|人工|真人)"
+# Asking for someone to be sent or arranged: a request ("能不能安排…", "请派…"), not "会安排领导对接吗".
+_ASKING = r"(能不能|能否|可不可以|可唔可以|可否|请|麻烦|帮我|给我|希望|我要|我想|想)"
 _WANTS_PERSON = re.compile(
     r"转人工|人工(客服|服务|坐席)?(在吗|呢)?$|找人工|要人工|接人工|真人(客服)?|人工客服|"
-    r"(转给|转接|转到|帮我转|接通|帮我(联系|联络|找)|我要找|我想找|找一下|联系一下|联络一下|让)[^,，。?？]{0,10}(工作人员|客服|挂点领导|领导|专人|负责人|人工|同事)|"
-    r"(请|让|叫|麻烦|安排)[^,，。?？]{0,12}(工作人员|专人|领导|负责人|同事)[^,，。?？]{0,8}(对接|联系|联络|沟通|跟进)|"
+    r"换(个|一个|过)?(人|真人|人工|客服|工作人员)(来|吧|啊|呀|啦|得唔得|行不行|可以吗|$|[,，。!！?？])|"
+    rf"{_ASKING}[^,，。?？]{{0,6}}(安排|派)[^,，。?？]{{0,12}}{_STAFF}|"
+    r"(帮(我|我们|我哋|忙|手)?|麻烦(你|你们|您)?|请)(对接|转接?|跟进)(一下|下)?(?=$|[,，。!！?？~～]|谢谢|唔该|多谢)|"
+    r"(转给|转接|转到|帮我转|接通|帮我(联系|联络|找)|我要找|我想找|找一下|联系一下|联络一下|让)[^,，。?？]{0,10}"
+    r"(工作人员|客服|挂点领导|领导|专人|专员|同志|负责人|人工|同事)|"
+    rf"(请|让|叫|麻烦)[^,，。?？]{{0,12}}{_STAFF}[^,，。?？]{{0,8}}(对接|联系|联络|沟通|跟进|上门|过来|指导)|"
     r"(请|让|叫|麻烦|安排)[^,，。?？]{0,12}(联系我|给我打(个|一个)?电话|打(个|一个)?电话给我|打给我|回电|来电|回个电话|"
     r"加我|电话联系|电话联络)|通知[^,，。?？]{0,10}(领导|挂点|工作人员|负责人)|"
     r"real person|human|talk to|agent|(有没有|有无)[^,，。?？]{0,8}客服|"
@@ -319,6 +331,10 @@ class Understanding:
     match_all: bool = False
     uscc_error: str | None = None
     region: str | None = None
+    # Another firm a question asks about ("隔壁的恒达五金有限公司有没有拿到"): the letter names no recipients.
+    other_firm: str | None = None
+    # A title whose criteria the owner asks for (评专精特新要满足什么条件): not what the letter states.
+    becoming: str | None = None
 
     @property
     def content(self) -> str:
@@ -341,6 +357,42 @@ def is_question(clause: str) -> bool:
     return bool(_QUESTION.search(clause))
 
 
+# Becoming a title ("评专精特新要什么条件", "怎样才能认定为小巨人"): the letter reports measures for firms that
+# already hold one and how many did, never the criteria for being rated. "已认定为市级专精特新的企业" holds it.
+_BECOMING = re.compile(
+    r"(?<![已经被])(评|评上|评选|认定|评定|评为|申报|申请|成为|入选|当上|升级|升为|晋升|进入|拿到)(为|成|上)?"
+    r"(国家级|省级|市级|国家|省|市)?(的)?(专精特新|小巨人|单项冠军|高新技术企业|高企|标杆示范|工业设计中心|瞪羚|独角兽)"
+    r"(企业|称号|资格|认定)?(?![^,，。?？]{0,3}的(企业|公司|厂))"
+)
+_CRITERIA = re.compile(r"条件|门槛|标准|要求|资格|需要满足|要满足|达到|够不够|符合|要(什么|哪些|几多|多少)")
+
+
+# What became of a firm: only a list of recipients would say.
+_GOT = re.compile(
+    r"拿到|拿了|获得|得到|评上|评了|入选|申请到|领到|领了|批了|到账|收到|享受到|享受了|有没有拿|是不是|算不算|属不属于|有没有"
+)
+
+
+def becoming(text: str, aspect: str | None) -> str | None:
+    """The title whose criteria a question asks for (专精特新 in "评专精特新要满足什么条件"), or None."""
+    if aspect == "procedure" or (aspect not in ("conditions", "qualify") and not _CRITERIA.search(text)):
+        return None  # 申请专精特新要什么材料 is a procedure
+    for part in clauses(text):
+        found = _BECOMING.search(part)
+        if found and (is_question(part) or _CRITERIA.search(part)):
+            return (found.group(3) or "") + found.group(5)
+    return None
+
+
+def asked_of_other_firm(text: str) -> str | None:
+    """The other firm a question clause asks about (隔壁的恒达五金有限公司有没有拿到…), or None."""
+    for part in clauses(text):
+        found = _OTHER_FIRM.search(part)
+        if found and is_question(part) and _GOT.search(part, found.end()):
+            return found.group(1) + (found.group(2) or "") + (found.group(3) or "") + found.group(4)
+    return None
+
+
 def split_facts(text: str) -> tuple[dict[str, Any], dict[str, Any], dict[str, Any]]:
     """Facts the owner states about their own firm, facts posed as a condition, and all facts named.
 
@@ -358,12 +410,14 @@ def split_facts(text: str) -> tuple[dict[str, Any], dict[str, Any], dict[str, An
     about_self = False
     hypothetical_run = False
     # "市级专精特新，但我们不打算股改": a bare clause before the owner's own is the owner's too.
-    speaks = any(_FIRST_PERSON.search(p) and not _HYPOTHETICAL.search(p) for p in parts)
+    speaks = any(
+        _FIRST_PERSON.search(p) and not _HYPOTHETICAL.search(p) and not _OTHER_FIRM.search(p) for p in parts
+    )
     for part in parts:
         found = extract_facts(part).values
         found = {k: v for k, v in found.items() if k not in ("firm_name", "uscc", "revenue_wan")}
         named.update(found)
-        first_person = bool(_FIRST_PERSON.search(part))
+        first_person = bool(_FIRST_PERSON.search(part)) and not _OTHER_FIRM.search(part)
         if _HYPOTHETICAL.search(part):
             hypothetical_run = True
             posed.update(found)
@@ -429,8 +483,21 @@ def aspect_of(text: str) -> str | None:
     return None
 
 
+# "When was it issued / set up" asks the date of something done ("…是什么时候印发的"), which a dated report
+# answers; "什么时候出台" without 的/了 asks about the future, which no 2022 letter can.
+_WHEN = r"(什么时候|啥时候|何时|哪年|哪一年|几月|哪个月|哪天)"
+_DONE = (
+    r"(印发|出台|发布|发文|成立|设立|开通|上线|启动|召开|举办|签约|开展|挂牌|建成|实施|出的|发的|搞的|开始的)"
+)
+_WHEN_DONE = re.compile(
+    rf"{_WHEN}[^,，。?？]{{0,4}}{_DONE}(的|了)|{_DONE}(的|了)?(是|系)?(在)?{_WHEN}|{_DONE}的?(时间|日期)"
+)
+
+
 def procedure_topic(text: str) -> str:
     """What kind of procedural detail is asked for, in owners' words."""
+    if _WHEN_DONE.search(text):
+        return "发生时间"
     for key, topic in PROCEDURE_TOPICS.items():
         if key in text:
             return topic
@@ -439,8 +506,14 @@ def procedure_topic(text: str) -> str:
 
 # An individual asking for themself, or for stock tips: never a firm's policy question, whatever it names.
 _FOR_ONESELF = re.compile(
-    r"个人(申报|申请|考|办|报名)|我个人|本人(申报|申请|想)|中级工|初级工|概念股|个股|股票|炒股|理财产品|基金推荐"
+    r"个人(申报|申请|考|办|报名)|我个人|本人(申报|申请|想)|中级工|初级工|理财产品|基金推荐"
 )
+# Short words that are also the middle of other words (那个股改 holds 个股): matched as jieba words.
+_FOR_ONESELF_WORDS = frozenset({"个股", "股票", "炒股", "概念股", "买股票", "股民"})
+
+
+def _for_oneself(text: str) -> bool:
+    return bool(_FOR_ONESELF.search(text)) or not _FOR_ONESELF_WORDS.isdisjoint(tokenizer().lcut(text))
 
 
 LETTER_YEAR = 2022  # the letter is dated 2022年6月8日
@@ -494,7 +567,7 @@ def scope_of(text: str) -> str:
     """
     if other_region(text):
         return "other_region"
-    if _FOR_ONESELF.search(text):
+    if _for_oneself(text):
         return "personal"
     if _FIRM.search(text) and _ENTERPRISE.search(text):
         return "in"
@@ -547,4 +620,6 @@ def understand(raw: str) -> Understanding:
         match_all=bool(_MATCH_ALL.search(text)),
         uscc_error=uscc_error,
         region=other_region(text),
+        other_firm=asked_of_other_firm(text),
+        becoming=becoming(text, aspect),
     )

@@ -365,6 +365,23 @@ def test_whether_a_planned_measure_has_happened_is_beyond_a_2022_letter() -> Non
     assert not messages[0]["text"].startswith("答复函没有写明")
 
 
+def reply_to(sender: str, message: str, intent: str = "ask_policy") -> str:
+    _, messages = run(ActionRespond(), state(sender, {}, [LISTEN, user_event(message, intent, 1718000001.0)]))
+    return messages[0]["text"]
+
+
+def test_another_firms_award_and_a_titles_criteria_are_declined_and_a_dated_event_answered() -> None:
+    neighbour = reply_to("owner-other", "我们隔壁的中山市恒达五金有限公司有没有拿到集群组合支持？")
+    assert neighbour.startswith("答复函没有写明隔壁的中山市恒达五金有限公司等具体企业的情况。")
+    criteria = reply_to("owner-title", "评专精特新要满足什么条件？营收要达到多少？")
+    assert criteria.startswith("答复函没有写明评定/认定专精特新的条件。")
+    assert "不是对这个问题的回答" in criteria  # the growth subsidy, shown as related, never as the answer
+    issued = reply_to("owner-date", "市政府那个一号文系几时印发嘅？")
+    assert "2022年1月" in issued
+    assert "原文" in issued
+    assert not issued.startswith("答复函没有写明")
+
+
 def test_an_individuals_matter_is_out_of_scope_and_cites_nothing() -> None:
     events, messages = run(ActionRespond(), ASK_OFF_TOPIC)
     assert [(m["buttons"], m.get("custom")) for m in messages] == [([], {})]

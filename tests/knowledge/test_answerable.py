@@ -85,3 +85,8 @@ def test_a_figure_the_owner_quotes_points_at_its_record() -> None:
     )
     assert max(found, key=lambda m: m.weight).hit.policy_id == "zjtx-growth-subsidy"
     assert question_figures("能拿10-100万那个补贴吗") == frozenset({10.0, 100.0})
+
+
+def test_a_threshold_asked_points_at_the_records_that_decide_on_it() -> None:
+    found = default_answerability().matches("专精特新企业要比上1年增长多少,才能拿财政补贴?", {})
+    assert max(found, key=lambda m: m.weight).hit.policy_id == "zjtx-growth-subsidy"

@@ -61,3 +61,65 @@ def test_growth_from_last_and_this_year_figures_is_the_firms_own() -> None:
 
 def test_cantonese_classifier_after_a_verb() -> None:
     assert "开公司" in understand("喺中山开间公司要几耐先搞掂？").text
+
+
+@pytest.mark.parametrize(
+    ("message", "person"),
+    [
+        ("能不能安排工信局的同志跟我对接一下？", True),  # arranging a person, any word for staff
+        ("机器人说不明白，换个人来", True),
+        ("可唔可以安排个工作人员上门帮我哋睇下申报？", True),
+        ("我想跟工信局领导直接反映下情况，麻烦帮我对接一下，谢谢", True),
+        ("有个项目落地的事情要详细沟通，帮忙转一下", True),
+        ("专精特新企业会安排领导对接吗", False),  # a question about the 挂点 service
+        ("有没有安排领导挂点", False),
+        ("帮我对接一下银行贷款", False),  # a service asked for, not a person
+    ],
+)
+def test_asking_for_someone_to_be_sent_is_a_request_for_a_person(message: str, person: bool) -> None:
+    assert understand(message).wants_person is person
+
+
+def test_a_question_about_another_firm_asks_what_no_list_of_recipients_in_the_letter_says() -> None:
+    u = understand("我们隔壁的中山市恒达五金有限公司有没有拿到集群组合支持？")
+    assert u.other_firm == "隔壁的中山市恒达五金有限公司"
+    assert "industry" not in u.facts  # the neighbour's 五金 is not the asker's industry
+    assert understand("隔壁厂拿了200万，我们是省级专精特新，能拿多少").other_firm is None
+    assert understand("其他企业可以申请吗").other_firm is None  # firms in general
+
+
+@pytest.mark.parametrize(
+    ("message", "title"),
+    [
+        ("评专精特新要满足什么条件？营收要达到多少？", "专精特新"),
+        ("已认定为市级专精特新的企业股改有什么条件", None),  # holds the title already
+        ("我们是市级专精特新，股改资助要什么条件", None),
+        ("申请专精特新需要什么材料", None),  # a procedure
+    ],
+)
+def test_the_criteria_for_a_title_are_asked_apart_from_a_measures_conditions(
+    message: str, title: str | None
+) -> None:
+    assert understand(message).becoming == title
+
+
+@pytest.mark.parametrize(
+    ("message", "topic"),
+    [
+        ("市政府那个一号文系几时印发嘅？", "发生时间"),  # the date of something done
+        ("1号文印发的时间是什么时候", "发生时间"),
+        ("细则什么时候出台", "时间安排"),  # the future: beyond a 2022 letter
+    ],
+)
+def test_when_something_was_done_is_asked_apart_from_when_it_will_be(message: str, topic: str) -> None:
+    assert understand(message).procedure_topic == topic
+
+
+def test_words_inside_other_words_are_not_theirs() -> None:
+    assert (
+        understand("我们市级专精特新，暂时不打算股改，那个股改资助我们能拿吗").scope == "in"
+    )  # 那个股改 ≠ 个股
+    assert understand("推荐个股票").scope == "personal"
+    assert (
+        understand("專精特新企業要比上一年增長幾多，先有得攞財政補貼？").aspect == "conditions"
+    )  # 先有得 = 才能
