@@ -223,7 +223,7 @@ class ActionRespond(Action):
         if u.other_firm:
             # Whether another firm got a measure: the letter reports measures and totals, never recipients.
             return not_in_letter(dispatcher, u, subject, f"{u.other_firm}等具体企业的情况")
-        if u.becoming and not stated_now:
+        if u.becoming:
             # The criteria for being rated 专精特新 (小巨人 …): the letter's measures start from firms that are.
             return not_in_letter(dispatcher, u, subject, f"评定/认定{u.becoming}的条件")
         reviewed = best_match(u.text, default_searcher().staff)

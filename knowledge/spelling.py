@@ -37,6 +37,15 @@ def _sound(char: str) -> str:
     return syllable[:-1] if syllable.endswith("ng") else syllable
 
 
+def _word_sound(word: str) -> tuple[str, ...]:
+    """A word's pinyin in context (增长 is zeng-zhang, where 长 alone reads chang), folded like :func:`_sound`."""
+    return tuple(s[:-1] if s.endswith("ng") else s for s in lazy_pinyin(word, style=Style.NORMAL))
+
+
+# Characters owners mistake by shape, not sound (标淮 for 标准, 己认定 for 已认定): one wrong stroke.
+_LOOKALIKES = {"淮": "准", "己": "已", "巳": "已", "拔": "拨", "侯": "候", "末": "未", "未": "末", "柘": "拓"}
+
+
 @lru_cache(maxsize=1)
 def _vocabulary() -> tuple[dict[tuple[str, ...], list[str]], frozenset[str]]:
     """Our words by sound, and the words themselves."""
@@ -53,18 +62,25 @@ def _vocabulary() -> tuple[dict[tuple[str, ...], list[str]], frozenset[str]]:
     words.update(_COMMON)
     by_sound: dict[tuple[str, ...], list[str]] = {}
     for word in words:
-        by_sound.setdefault(tuple(_sound(c) for c in word), []).append(word)
+        for key in {tuple(_sound(c) for c in word), _word_sound(word)}:
+            by_sound.setdefault(key, []).append(word)
     return by_sound, frozenset(words)
 
 
-def _candidate(span: str, by_sound: dict[tuple[str, ...], list[str]]) -> str | None:
-    """Our word that ``span`` is a one-character homophone typo of, if exactly one such word exists."""
-    found = [
+def _candidate(span: str, by_sound: dict[tuple[str, ...], list[str]], ours: frozenset[str]) -> str | None:
+    """Our word that ``span`` is a one-character homophone or lookalike typo of, if exactly one exists."""
+    found = {
         w
-        for w in by_sound.get(tuple(_sound(c) for c in span), [])
+        for key in {tuple(_sound(c) for c in span), _word_sound(span)}
+        for w in by_sound.get(key, [])
         if sum(a != b for a, b in zip(w, span, strict=True)) == 1
-    ]
-    return found[0] if len(found) == 1 else None
+    }
+    found.update(
+        fixed
+        for i, char in enumerate(span)
+        if char in _LOOKALIKES and (fixed := span[:i] + _LOOKALIKES[char] + span[i + 1 :]) in ours
+    )
+    return found.pop() if len(found) == 1 else None
 
 
 # Owners' abbreviations of the domain's words, spelled out so that the rest reads them.
@@ -98,16 +114,18 @@ def correct(text: str) -> str:
         while i < len(piece):
             for length in _LENGTHS:
                 span = piece[i : i + length]
-                if len(span) < length or i not in edges or i + length not in edges:
+                # A long span may end inside jieba's cut of the typo (专经特新增涨 cuts 新增).
+                if len(span) < length or i not in edges or (i + length not in edges and length < 4):
                     continue
                 if span in ours or span in known:
                     fixed.append(span)  # a real word: keep it, and do not read across it
                     i += length
                     break
-                word = _candidate(span, by_sound)
+                word = _candidate(span, by_sound, ours)
                 if word:
                     fixed.append(word)
                     i += length
+                    edges.add(i)  # the next word starts where the corrected one ends
                     break
             else:
                 fixed.append(piece[i])

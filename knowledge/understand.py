@@ -362,8 +362,15 @@ def is_question(clause: str) -> bool:
 _BECOMING = re.compile(
     r"(?<![已经被])(评|评上|评选|认定|评定|评为|申报|申请|成为|入选|当上|升级|升为|晋升|进入|拿到)(为|成|上)?"
     r"(国家级|省级|市级|国家|省|市)?(的)?(专精特新|小巨人|单项冠军|高新技术企业|高企|标杆示范|工业设计中心|瞪羚|独角兽)"
-    r"(企业|称号|资格|认定)?(?![^,，。?？]{0,3}的(企业|公司|厂))"
+    r"(企业|称号|资格|认定)?(?![^,，。?？]{0,3}的(企业|公司|厂)|[^,，。?？]{0,2}(奖励|补贴|资助|补助|奖补|资金|奖))"
 )
+# "专精特新认定标准", "小巨人，每一级的认定条件": the title, then the criteria of its rating.
+_TITLE_CRITERIA = re.compile(
+    r"(专精特新|小巨人|单项冠军|高新技术企业|高企|标杆示范|工业设计中心|瞪羚|独角兽)[^。?？]{0,12}?"
+    r"(认定|评定|评选|评审|入选|评上)(的)?(条件|标准|门槛|要求|办法|依据)"
+)
+# Aiming at a title not yet held ("我们想评专精特新"), not one held since last year ("去年评上市级专精特新").
+_AIMING = re.compile(r"想|要|准备|打算|计划|争取|冲|如何|怎样|怎么|能不能|可不可以|能否|才能|有没有可能")
 _CRITERIA = re.compile(r"条件|门槛|标准|要求|资格|需要满足|要满足|达到|够不够|符合|要(什么|哪些|几多|多少)")
 
 
@@ -375,11 +382,14 @@ _GOT = re.compile(
 
 def becoming(text: str, aspect: str | None) -> str | None:
     """The title whose criteria a question asks for (专精特新 in "评专精特新要满足什么条件"), or None."""
+    rated = _TITLE_CRITERIA.search(text)
+    if rated:
+        return rated.group(1)
     if aspect == "procedure" or (aspect not in ("conditions", "qualify") and not _CRITERIA.search(text)):
         return None  # 申请专精特新要什么材料 is a procedure
     for part in clauses(text):
         found = _BECOMING.search(part)
-        if found and (is_question(part) or _CRITERIA.search(part)):
+        if found and (_CRITERIA.search(part) or _AIMING.search(part, 0, found.start())):
             return (found.group(3) or "") + found.group(5)
     return None
 

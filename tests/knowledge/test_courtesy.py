@@ -95,6 +95,10 @@ def test_a_question_about_another_firm_asks_what_no_list_of_recipients_in_the_le
         ("已认定为市级专精特新的企业股改有什么条件", None),  # holds the title already
         ("我们是市级专精特新，股改资助要什么条件", None),
         ("申请专精特新需要什么材料", None),  # a procedure
+        ("我们想评专精特新，要什么条件", "专精特新"),
+        ("专精特新认定标淮是什么", "专精特新"),
+        ("我们是家制造企业，数字化做得挺好，能申请标杆示范奖励吗", None),  # the award, not the title
+        ("去年评上市级专精特新，今年增长35%，能拿补贴吗", None),  # held since last year
     ],
 )
 def test_the_criteria_for_a_title_are_asked_apart_from_a_measures_conditions(

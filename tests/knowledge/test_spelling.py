@@ -1,0 +1,28 @@
+"""Typos of the domain's words are read as the words meant; real words are left alone."""
+
+from __future__ import annotations
+
+import pytest
+
+from knowledge.spelling import correct
+
+
+@pytest.mark.parametrize(
+    ("typed", "meant"),
+    [
+        ("补帖多少", "补贴多少"),  # a homophone
+        ("股分制改造", "股份制改造"),
+        (
+            "专经特新增涨补贴最多给多少？",
+            "专精特新增长补贴最多给多少？",
+        ),  # 长 read zhang in 增长; jieba cuts 新增
+        ("专精特新认定标淮是什么", "专精特新认定标准是什么"),  # a lookalike, not a homophone
+    ],
+)
+def test_typos_of_our_words_are_corrected(typed: str, meant: str) -> None:
+    assert correct(typed) == meant
+
+
+@pytest.mark.parametrize("text", ["是用来做什么的", "泛家居的节点", "货款什么时候结", "股份制改造资助"])
+def test_real_words_are_kept(text: str) -> None:
+    assert correct(text) == text
