@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from gateway import feedback, push
-from gateway.data.escalations import CaseSummary
+from gateway.data.escalations import Arrival, CaseSummary
 from gateway.rasa_client import Reply
 from gateway.services import Services
 from huiqitong.handoff import HandoffPacket
@@ -39,9 +39,11 @@ def handoff_view(services: Services, esc: Mapping[str, Any] | None) -> dict[str,
     return {"escalation_id": esc["id"], "status": esc["status"], "liaison": services.escalations.label(esc)}
 
 
-async def resume_if_needed(services: Services, sender_id: str) -> None:
-    """Resume Rasa's tracker after a resolved escalation when that has not happened yet."""
-    conv = await services.db(services.store.conversation, sender_id)
+async def resume_if_needed(services: Services, sender_id: str, conv: Mapping[str, Any] | None = None) -> None:
+    """Resume Rasa's tracker after a resolved escalation when that has not happened yet (``conv``: the
+    conversation row when the caller has just read it)."""
+    if conv is None:
+        conv = await services.db(services.store.conversation, sender_id)
     if conv and conv.get("needs_resume"):
         await services.rasa.resume(sender_id)
         await services.db(services.store.set_needs_resume, sender_id, False)
@@ -49,18 +51,26 @@ async def resume_if_needed(services: Services, sender_id: str) -> None:
 
 async def handle(services: Services, sender_id: str, text: str, channel: str) -> Turn:
     """Persist the message first, then let the liaison or the bot answer it."""
-    message_id = await services.db(services.store.add_message, sender_id, "user", text, channel=channel)
-    turn = await process(services, message_id, sender_id, text, channel)
+    message_id, arrival = await services.db(services.escalations.receive, sender_id, text, channel)
+    turn = await process(services, message_id, sender_id, text, channel, arrival)
     turn.message_id = message_id
     return turn
 
 
-async def process(services: Services, message_id: int, sender_id: str, text: str, channel: str) -> Turn:
+async def process(
+    services: Services,
+    message_id: int,
+    sender_id: str,
+    text: str,
+    channel: str,
+    arrival: Arrival | None = None,
+) -> Turn:
     """Answer one stored owner message: hold it for the liaison, or ask Rasa and store the replies.
 
     Replies, their channel deliveries and the message's status are written in one transaction.
+    ``arrival``: the conversation and open case as read when the message was stored, if it just was.
     """
-    esc = await services.db(services.escalations.open_for, sender_id)
+    esc = arrival.case if arrival else await services.db(services.escalations.open_for, sender_id)
     if esc is not None:
         await services.db(services.escalations.hold_message, esc["id"], message_id)
         await services.notify(esc, "message")
@@ -70,7 +80,7 @@ async def process(services: Services, message_id: int, sender_id: str, text: str
         await services.db(store_replies, services, message_id, sender_id, channel, own, outcome="feedback")
         return Turn([Reply(text=r["text"], buttons=r.get("buttons") or []) for r in own], None)
     try:
-        await resume_if_needed(services, sender_id)
+        await resume_if_needed(services, sender_id, arrival.conversation if arrival else None)
         replies = await services.rasa.send(sender_id, text, channel)
     except Exception as exc:  # noqa: BLE001 - any failure: answer honestly, keep the message
         logger.warning("rasa unavailable for %s: %s", sender_id, exc)

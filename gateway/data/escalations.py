@@ -10,6 +10,7 @@ from datetime import datetime
 from typing import Any, TypedDict
 
 import sqlalchemy as sa
+from sqlalchemy.engine import Connection
 from sqlalchemy.exc import IntegrityError
 
 from gateway.data.registry import Registry
@@ -57,6 +58,14 @@ class CaseSummary(TypedDict):
     resolved_at: str | None
     sla_state: str
     unread: int
+
+
+@dataclass
+class Arrival:
+    """What the transaction that stored an owner's message also read: the conversation and its open case."""
+
+    conversation: dict[str, Any]
+    case: CaseSummary | None
 
 
 class CaseListItem(TypedDict):
@@ -269,14 +278,26 @@ class Escalations:
         assert created is not None
         return created, True
 
-    def open_for(self, sender_id: str) -> CaseSummary | None:
-        """The conversation's escalation that is not resolved, if any."""
-        with self.store.engine.connect() as con:
-            row = (
-                con.execute(sa.select(*_CASE_COLUMNS).where(escalations.c.open_key == sender_id))
-                .mappings()
-                .first()
-            )
+    def receive(self, sender_id: str, text: str, channel: str) -> tuple[int, Arrival]:
+        """Store an owner's message and read its conversation and open case in one transaction: one
+        database round trip where a turn used to start with three. Returns the message id."""
+
+        def write() -> tuple[int, Arrival]:
+            with self.store.tx() as con:
+                conv = self.store.ensure_conversation(con, sender_id, channel)
+                message_id = self.store.insert_message(con, sender_id, "user", text, status="stored")
+                return message_id, Arrival(conv, self.open_for(sender_id, con))
+
+        return self.store.retry(write)
+
+    def open_for(self, sender_id: str, con: Connection | None = None) -> CaseSummary | None:
+        """The conversation's escalation that is not resolved, if any (read in ``con`` when given)."""
+        query = sa.select(*_CASE_COLUMNS).where(escalations.c.open_key == sender_id)
+        if con is not None:
+            row = con.execute(query).mappings().first()
+        else:
+            with self.store.engine.connect() as own:
+                row = own.execute(query).mappings().first()
         return self._summary(row) if row else None
 
     def label(self, esc: Mapping[str, Any]) -> str:

@@ -285,10 +285,14 @@ class Store:
 
         return self.retry(write)
 
-    def touch(self, con: Connection, sender_id: str) -> None:
-        """Record activity on a conversation (once per turn, with its replies)."""
-        con.execute(
-            conversations.update().where(conversations.c.sender_id == sender_id).values(updated_at=utcnow())
+    def touch(self, con: Connection, sender_id: str) -> bool:
+        """Record activity on a conversation (once per turn, with its replies); False when there is none."""
+        return bool(
+            con.execute(
+                conversations.update()
+                .where(conversations.c.sender_id == sender_id)
+                .values(updated_at=utcnow())
+            ).rowcount
         )
 
     def finish_turn(
@@ -309,8 +313,8 @@ class Store:
 
         def write() -> None:
             with self.tx() as con:
-                self.ensure_conversation(con, sender_id, channel)
-                self.touch(con, sender_id)
+                if not self.touch(con, sender_id):  # no such conversation (yet, or cleared meanwhile)
+                    self.ensure_conversation(con, sender_id, channel)
                 for reply in replies:
                     self.insert_message(
                         con,
