@@ -46,7 +46,7 @@ from knowledge.answerable import (
     unnamed_benefit,
 )
 from knowledge.facts import UNKNOWN
-from knowledge.rules import needed_facts
+from knowledge.rules import left_open, needed_facts
 from knowledge.search import default_searcher
 from knowledge.staff import best_match
 from knowledge.understand import Understanding, clauses, is_question, later_year, speaks_for_firm, understand
@@ -323,6 +323,10 @@ class ActionRespond(Action):
             focus = off_focus(u.text, rec)
             if focus:
                 return not_in_letter(dispatcher, u, subject, f"“{focus}”方面的内容")
+            unsettled = None if about_firm else left_open(rec.get("conditions"), u.mentioned)
+            if unsettled and u.aspect in ("qualify", "conditions"):
+                # "省级专精特新能不能拿股改资助": the letter names 市级 and leaves 省级 open.
+                return not_in_letter(dispatcher, u, subject, unsettled)
             related = [m for m in strong if m is not subject and m.weight >= MIN_EVIDENCE][:2]
             return answer(dispatcher, subject, related, text, offer_check=bool(rec.get("conditions")))
         if u.courtesy and not (u.asks and u.scope == "in" and u.policy_words):

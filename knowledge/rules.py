@@ -96,6 +96,23 @@ def evaluate(
     return Verdict(policy_id, status, [r for r in reason.split("；") if r], list(dict.fromkeys(missing)))
 
 
+def left_open(conditions: dict[str, Any] | None, facts: dict[str, Any]) -> str | None:
+    """What the letter leaves open for the values ``facts`` name ("专精特新级别为省级的企业能否适用"),
+    or None: a question about 省级 firms of a measure the letter gives 市级 ones is not answered by it."""
+    if not conditions:
+        return None
+    for cond in conditions.get("all") or conditions.get("any") or []:
+        if "all" in cond or "any" in cond:
+            found = left_open(cond, facts)
+            if found:
+                return found
+            continue
+        have = facts.get(cond["fact"])
+        if have is not None and have in (cond.get("unknown_values") or []):
+            return f"{FACT_LABELS.get(cond['fact'], cond['fact'])}为{describe(have)}的企业能否适用"
+    return None
+
+
 def needed_facts(conditions: dict[str, Any]) -> list[str]:
     """Every fact a policy's conditions read, in order."""
     if "all" in conditions or "any" in conditions:

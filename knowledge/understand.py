@@ -394,12 +394,29 @@ def becoming(text: str, aspect: str | None) -> str | None:
     return None
 
 
+# A firm named by its brand in capitals (TCL德龙): Latin letters owners use for other things are no firm.
+_BRAND_FIRM = re.compile(
+    r"(?<![A-Za-z])(([A-Z]{2,})[\u4e00-\u9fa5]{0,4}?)(?=那个|那家|的|这个|有没有|拿|获|得|评|入选|[,，?？])"
+)
+_NOT_FIRMS = frozenset("AI APP PDF IPO SME GDP OK WIFI CEO ERP MES".split())
+
+
 def asked_of_other_firm(text: str) -> str | None:
-    """The other firm a question clause asks about (隔壁的恒达五金有限公司有没有拿到…), or None."""
+    """The other firm a question clause asks about (隔壁的恒达五金有限公司有没有拿到…, TCL德龙那个项目拿了多少),
+    or None."""
     for part in clauses(text):
         found = _OTHER_FIRM.search(part)
         if found and is_question(part) and _GOT.search(part, found.end()):
             return found.group(1) + (found.group(2) or "") + (found.group(3) or "") + found.group(4)
+        brand = _BRAND_FIRM.search(part)
+        if (
+            brand
+            and not _FIRST_PERSON.search(part, 0, brand.start())
+            and brand.group(2) not in _NOT_FIRMS
+            and is_question(part)
+            and _GOT.search(part, brand.end())
+        ):
+            return brand.group(1)
     return None
 
 
@@ -504,10 +521,19 @@ _WHEN_DONE = re.compile(
 )
 
 
+# Where a list or notice is published ("清单在哪里公布"): a record saying it is published does not say where.
+_WHERE_PUBLISHED = re.compile(
+    r"(在哪|哪里|哪儿|什么地方|哪个网站|什么网站|哪个平台)[^,，。?？]{0,4}(公布|发布|公示|公开|查|查到|查询|看到|下载|找到)|"
+    r"(公布|发布|公示|公开)(在)?(哪|什么地方|哪个网站)|网上(能|可以)?(查|查到|看到|找到)"
+)
+
+
 def procedure_topic(text: str) -> str:
     """What kind of procedural detail is asked for, in owners' words."""
     if _WHEN_DONE.search(text):
         return "发生时间"
+    if _WHERE_PUBLISHED.search(text):
+        return "公布渠道"
     for key, topic in PROCEDURE_TOPICS.items():
         if key in text:
             return topic

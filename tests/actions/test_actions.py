@@ -376,6 +376,10 @@ def test_another_firms_award_and_a_titles_criteria_are_declined_and_a_dated_even
     criteria = reply_to("owner-title", "评专精特新要满足什么条件？营收要达到多少？")
     assert criteria.startswith("答复函没有写明评定/认定专精特新的条件。")
     assert "不是对这个问题的回答" in criteria  # the growth subsidy, shown as related, never as the answer
+    provincial = reply_to("owner-level", "股改资助，省级专精特新能不能拿？")
+    assert provincial.startswith(
+        "答复函没有写明专精特新认定级别为省级的企业能否适用。"
+    )  # the letter names 市级
     issued = reply_to("owner-date", "市政府那个一号文系几时印发嘅？")
     assert "2022年1月" in issued
     assert "原文" in issued

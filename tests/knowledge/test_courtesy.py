@@ -127,3 +127,13 @@ def test_words_inside_other_words_are_not_theirs() -> None:
     assert (
         understand("專精特新企業要比上一年增長幾多，先有得攞財政補貼？").aspect == "conditions"
     )  # 先有得 = 才能
+
+
+def test_a_firm_named_by_its_brand_is_another_firm() -> None:
+    assert understand("TCL德龙那个协同创新项目拿了多少奖补？").other_firm == "TCL德龙"
+    assert understand("AI项目拿了多少补贴").other_firm is None  # Latin letters that name no firm
+
+
+def test_where_a_list_is_published_is_not_where_to_apply() -> None:
+    assert understand("免费代办的代办项目清单在哪里公布？网上能查到吗？").procedure_topic == "公布渠道"
+    assert understand("专窗在哪里").procedure_topic == "办理地点"

@@ -178,3 +178,18 @@ def test_reasons_name_the_records_own_source() -> None:
     verdict = evaluate("equipment-renewal-2026", conditions, {"growth_pct": 20}, "中工信〔2026〕12号")
     assert verdict.reasons == ["较上一年增长率20%，低于中工信〔2026〕12号要求的30%"]
     assert evaluate("x", conditions, {"growth_pct": 20}).reasons == ["较上一年增长率20%，低于答复函要求的30%"]
+
+
+def test_what_the_letter_leaves_open_for_a_named_value() -> None:
+    from knowledge.rules import left_open
+
+    reform = {
+        "all": [
+            {"fact": "zjtx_level", "op": "in", "value": ["市级"], "unknown_values": ["省级"]},
+            {"fact": "shareholding_reform", "op": "==", "value": True},
+        ]
+    }
+    assert left_open(reform, {"zjtx_level": "省级"}) == "专精特新认定级别为省级的企业能否适用"
+    assert left_open(reform, {"zjtx_level": "市级"}) is None
+    assert left_open({"any": [reform]}, {"zjtx_level": "省级"}) is not None
+    assert left_open(None, {"zjtx_level": "省级"}) is None
