@@ -22,7 +22,6 @@ from knowledge.citations import record_citation
 from knowledge.curation import QuoteAt, quote_at, record_errors
 from knowledge.records import Policy, RecordError, Source, load_policies, load_sources, policy_from_dict
 from knowledge.search import default_searcher
-from knowledge.segment import tokenizer
 from knowledge.staff import StaffAnswer, overlap
 
 logger = logging.getLogger(__name__)
@@ -271,7 +270,6 @@ class Knowledge:
     def sync(self) -> dict[str, Any]:
         """At start-up: load the seed (under the index lock, so workers starting together load it once),
         then bring the index in step with what is published."""
-        tokenizer()  # loaded now, not by the first editor's publish (a second or two)
         with index_lock(self.settings.kb_path):
             seeded = self.seed()
         return {**seeded, **self.rebuild()}

@@ -14,9 +14,8 @@ import re
 from collections.abc import Iterable
 from datetime import date, datetime, timedelta
 from functools import lru_cache
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
-import jieba.analyse
 from defusedcsv import csv
 from fastapi import APIRouter, Depends, HTTPException, Query, Request
 from fastapi.responses import Response
@@ -28,6 +27,9 @@ from gateway.services import EditorDep, ServicesDep, UserDep
 from huiqitong.outcome import OUTCOMES
 from knowledge.search import default_searcher
 from knowledge.segment import STOPWORDS, tokenizer
+
+if TYPE_CHECKING:
+    import jieba.analyse
 
 router = APIRouter(prefix="/api/dashboard", tags=["dashboard"])
 
@@ -228,7 +230,12 @@ def volume_csv(
 # -- unanswered demand ---------------------------------------------------------------------------------
 @lru_cache(maxsize=1)
 def _extractor() -> jieba.analyse.TFIDF:
-    """jieba's TF-IDF keyword extractor over the knowledge base's tokenizer (the shared user dictionary)."""
+    """jieba's TF-IDF keyword extractor over the knowledge base's tokenizer (the shared user dictionary).
+
+    Imported here, when the topics are first viewed: jieba.analyse (its IDF table and part-of-speech
+    model) is a third of the gateway's memory and no owner's turn needs it."""
+    import jieba.analyse
+
     tfidf = jieba.analyse.TFIDF()
     tfidf.tokenizer = tokenizer()
     tfidf.stop_words = set(tfidf.stop_words) | STOPWORDS | GENERIC_WORDS
