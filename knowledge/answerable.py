@@ -315,13 +315,16 @@ def states(aspect: str | None, question: str, rec: dict[str, Any]) -> bool:
     return True
 
 
+_LEVELS = frozenset("国家级 省级 市级 区级 镇级".split())
+
+
 def _counts_that(question: str, rec: dict[str, Any]) -> bool:
     """Whether the record speaks of what the question counts or measures: the noun after 多少个/几家/多少
     (设计人员 → 人员, 多少股份 → 股份), when it names something of its own (企业, 钱 and other plain words
     go with any figure)."""
     tokens = [(t.word, t.flag) for t in pos_tokenizer().cut(normalize(question).lower()) if t.word.strip()]
     for i, (word, flag) in enumerate(tokens):
-        after_which = i > 0 and tokens[i - 1][0].endswith("哪")
+        after_which = i > 0 and tokens[i - 1][0].endswith(("哪", "那", "这"))  # 那几个: those, not how many
         counting = (
             flag == "m"
             and not after_which
@@ -330,6 +333,13 @@ def _counts_that(question: str, rec: dict[str, Any]) -> bool:
         if not counting:
             continue
         j = i + 2 if word in ("多少", "几") and i + 1 < len(tokens) and tokens[i + 1][1] == "q" else i + 1
+        text = normalize(" ".join([rec["title"], *(rec.get("aliases") or []), rec["quote"]])).lower()
+        # 几家省级专精特新企业: a level before the counted noun narrows it; a record that names no such
+        # level ("640家专精特新…") counts something else.
+        if j < len(tokens) and tokens[j][0] in _LEVELS:
+            if tokens[j][0] not in text:
+                return False
+            j += 2 if j + 1 < len(tokens) and tokens[j + 1][0] == "的" else 1
         nouns = []
         while j < len(tokens) and tokens[j][1] in ("n", "nz", "nt", "nw", "vn"):
             nouns.append(tokens[j][0])
@@ -339,7 +349,6 @@ def _counts_that(question: str, rec: dict[str, Any]) -> bool:
         head = nouns[-1]
         if head in GENERIC or head in _PLAIN_NOUNS or head in STOPWORDS or len(head) < 2:
             continue
-        text = normalize(" ".join([rec["title"], *(rec.get("aliases") or []), rec["quote"]])).lower()
         return head in text
     return True
 

@@ -90,3 +90,14 @@ def test_a_figure_the_owner_quotes_points_at_its_record() -> None:
 def test_a_threshold_asked_points_at_the_records_that_decide_on_it() -> None:
     found = default_answerability().matches("专精特新企业要比上1年增长多少,才能拿财政补贴?", {})
     assert max(found, key=lambda m: m.weight).hit.policy_id == "zjtx-growth-subsidy"
+
+
+def test_a_level_before_the_counted_noun_narrows_what_is_counted() -> None:
+    from knowledge.answerable import _counts_that
+    from knowledge.search import default_searcher
+
+    policies = default_searcher().policies
+    loans = policies["boc-inclusive-loans"]  # 640 家专精特新和战略性新兴产业集群企业 got loans
+    assert not _counts_that("中山现在有几家省级专精特新企业？", loans)
+    assert _counts_that("中行给几多家专精特新同战新企业放咗贷款", loans)
+    assert _counts_that("认定了几家省级工业设计中心", policies["industrial-design-centers"])
