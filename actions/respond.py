@@ -324,7 +324,7 @@ class ActionRespond(Action):
             if focus:
                 return not_in_letter(dispatcher, u, subject, f"“{focus}”方面的内容")
             unsettled = None if about_firm else left_open(rec.get("conditions"), u.mentioned)
-            if unsettled and u.aspect in ("qualify", "conditions"):
+            if unsettled and u.aspect in (None, "qualify", "conditions", "amount"):
                 # "省级专精特新能不能拿股改资助": the letter names 市级 and leaves 省级 open.
                 return not_in_letter(dispatcher, u, subject, unsettled)
             related = [m for m in strong if m is not subject and m.weight >= MIN_EVIDENCE][:2]

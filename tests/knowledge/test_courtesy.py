@@ -137,3 +137,27 @@ def test_a_firm_named_by_its_brand_is_another_firm() -> None:
 def test_where_a_list_is_published_is_not_where_to_apply() -> None:
     assert understand("免费代办的代办项目清单在哪里公布？网上能查到吗？").procedure_topic == "公布渠道"
     assert understand("专窗在哪里").procedure_topic == "办理地点"
+
+
+@pytest.mark.parametrize(
+    ("message", "kind"),
+    [("[微笑][抱拳]", "ack"), ("[表情]", "ack"), ("在忙吗", "greet"), ("?", "greet")],
+)
+def test_stickers_pings_and_a_bare_question_mark_are_social(message: str, kind: str) -> None:
+    assert kind in understand(message).courtesy
+
+
+@pytest.mark.parametrize(
+    ("message", "person"),
+    [
+        ("你这机器人没用，叫人来", True),
+        ("什么破系统，问三次都答不上，给我转你们领导！", True),
+        ("找人来评估一下设备要多少钱", False),  # hiring someone, not asking us for a person
+    ],
+)
+def test_impatient_requests_for_a_person(message: str, person: bool) -> None:
+    assert understand(message).wants_person is person
+
+
+def test_districts_of_other_cities_are_other_regions() -> None:
+    assert understand("顺德那边专精特新企业有什么补贴？").scope == "other_region"
