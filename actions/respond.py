@@ -169,6 +169,8 @@ class ActionRespond(Action):
             return [SlotSet("handoff_offered", False)]
         if payload:
             return clear + self.by_intent(dispatcher, intent, firm)
+        if u.small_talk:  # 天气不错 names no city service to report
+            return clear + courtesy_reply(dispatcher, u, intent)
         if u.scope != "in" and not self._letter_names_region(u):
             return clear + out_of_scope(dispatcher, u.scope)
         if u.complaint:

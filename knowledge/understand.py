@@ -70,7 +70,7 @@ ASPECTS: tuple[tuple[str, re.Pattern[str]], ...] = (
             r"名单(什么时候|几时|出来|出了|公布|有没有我)|批下来|批了没|到账|拨付|发放时间|"
             r"什么时候发|还没(收到|到账|发|批)|迟迟|一直没|"
             r"向谁申请|找谁申请|找哪个部门|哪个部门(审|批|受理|办)|受理|报名|具体要求|细则(在哪|哪里|怎么)|通知(在哪|哪里)|"
-            r"地址|门牌|几楼|周末|节假日|几点|上班时间|办公时间|还会(继续)?|继续(发|执行|实施|有)|延续|今年还有|明年还有|"
+            r"地址|门牌|几楼|周末(?!快乐|愉快|好)|节假日|几点|上班时间|办公时间|还会(继续)?|继续(发|执行|实施|有)|延续|今年还有|明年还有|"
             r"(出台|设立|成立|落地|建成|开通|启动|实施|印发|挂牌|运营|投入使用)了?(吗|没|没有|未)|"
             r"停了|取消了|口径|(按|用)[^,，。?？]{0,8}还是|用什么指标|按[^,，。?？]{1,8}(算|计算|核算)[^,，。?？]{0,3}(还是|吗|呢|[?？])"
         ),
@@ -341,6 +341,8 @@ class Understanding:
     other_firm: str | None = None
     # A title whose criteria the owner asks for (评专精特新要满足什么条件): not what the letter states.
     becoming: str | None = None
+    # Only greetings and remarks on the weather ("早上好，今天天气不错"): small talk, whatever words it has.
+    small_talk: bool = False
 
     @property
     def content(self) -> str:
@@ -620,8 +622,25 @@ def scope_of(text: str) -> str:
     return "in"
 
 
+# Remarks on the weather or the day beside a greeting ("早上好，今天天气不错", "今天好热啊"): small talk.
+_CHITCHAT = re.compile(
+    r"^(今天|今日|最近|这几天|这两天|外面)?的?(天气|天)?(真|好|很|挺|太|蛮|有点|特别)?"
+    r"(不错|好|热|冷|晒|闷|舒服|凉快|大雨|下雨了?|降温了?|晴)(啊|呀|哦|呢|哈|了|啦)*[!！~～。.\s]*$"
+)
+
+
+def _small_talk(text: str) -> bool:
+    """Whether every clause is a greeting or a remark on the weather, and one is the latter."""
+    parts = [p.strip() for p in re.split(r"[,，。.!！~～\s]+", text.lower()) if p.strip()]
+    return any(_CHITCHAT.match(p) for p in parts) and all(
+        _CHITCHAT.match(p) or _GREETING.search(p) for p in parts
+    )
+
+
 def courtesy_of(text: str) -> tuple[str, ...]:
     """The courtesies a message contains (greet, thanks, goodbye, bot, ack), in that order."""
+    if _small_talk(text):
+        return ("greet",)
     found = []
     for name, pattern in (
         ("greet", _GREETING),
@@ -664,4 +683,5 @@ def understand(raw: str) -> Understanding:
         region=other_region(text),
         other_firm=asked_of_other_firm(text),
         becoming=becoming(text, aspect),
+        small_talk=_small_talk(text),
     )

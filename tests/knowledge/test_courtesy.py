@@ -161,3 +161,15 @@ def test_impatient_requests_for_a_person(message: str, person: bool) -> None:
 
 def test_districts_of_other_cities_are_other_regions() -> None:
     assert understand("顺德那边专精特新企业有什么补贴？").scope == "other_region"
+
+
+@pytest.mark.parametrize("message", ["早上好，今天天气不错", "今天好热啊", "周末愉快！"])
+def test_remarks_on_the_weather_or_the_day_are_small_talk(message: str) -> None:
+    u = understand(message)
+    assert u.courtesy == ("greet",)
+    assert u.aspect is None
+
+
+def test_a_question_about_the_weather_or_a_hot_workshop_is_not_small_talk() -> None:
+    assert not understand("天气预报说明天下雨吗").small_talk
+    assert not understand("我们厂好热，有没有降温补贴").small_talk
