@@ -367,14 +367,15 @@ def is_question(clause: str) -> bool:
 
 # Becoming a title ("评专精特新要什么条件", "怎样才能认定为小巨人"): the letter reports measures for firms that
 # already hold one and how many did, never the criteria for being rated. "已认定为市级专精特新的企业" holds it.
+_TITLES = r"(专精特新|小巨人|单项冠军|高新技术企业|高企|标杆示范|工业设计中心|瞪羚|独角兽)"
 _BECOMING = re.compile(
     r"(?<![已经被])(评|评上|评选|认定|评定|评为|申报|申请|成为|入选|当上|升级|升为|晋升|进入|拿到)(为|成|上)?"
-    r"(国家级|省级|市级|国家|省|市)?(的)?(专精特新|小巨人|单项冠军|高新技术企业|高企|标杆示范|工业设计中心|瞪羚|独角兽)"
+    rf"(国家级|省级|市级|国家|省|市)?(的)?{_TITLES}"
     r"(企业|称号|资格|认定)?(?![^,，。?？]{0,3}的(企业|公司|厂)|[^,，。?？]{0,2}(奖励|补贴|资助|补助|奖补|资金|奖))"
 )
 # "专精特新认定标准", "小巨人，每一级的认定条件": the title, then the criteria of its rating.
 _TITLE_CRITERIA = re.compile(
-    r"(专精特新|小巨人|单项冠军|高新技术企业|高企|标杆示范|工业设计中心|瞪羚|独角兽)[^。?？]{0,12}?"
+    rf"{_TITLES}[^。?？]{{0,12}}?"
     r"(认定|评定|评选|评审|入选|评上)(的)?(条件|标准|门槛|要求|办法|依据)"
 )
 # Aiming at a title not yet held ("我们想评专精特新"), not one held since last year ("去年评上市级专精特新").
