@@ -37,6 +37,7 @@ def _sound(char: str) -> str:
     return syllable[:-1] if syllable.endswith("ng") else syllable
 
 
+@lru_cache(maxsize=8192)
 def _word_sound(word: str) -> tuple[str, ...]:
     """A word's pinyin in context (增长 is zeng-zhang, where 长 alone reads chang), folded like :func:`_sound`."""
     return tuple(s[:-1] if s.endswith("ng") else s for s in lazy_pinyin(word, style=Style.NORMAL))

@@ -416,7 +416,7 @@ def asked_of_other_firm(text: str) -> str | None:
     for part in clauses(text):
         found = _OTHER_FIRM.search(part)
         if found and is_question(part) and _GOT.search(part, found.end()):
-            return found.group(1) + (found.group(2) or "") + (found.group(3) or "") + found.group(4)
+            return found.group(0)
         brand = _BRAND_FIRM.search(part)
         if (
             brand
@@ -558,7 +558,12 @@ _FOR_ONESELF_WORDS = frozenset({"个股", "股票", "炒股", "概念股", "买�
 
 
 def _for_oneself(text: str) -> bool:
-    return bool(_FOR_ONESELF.search(text)) or not _FOR_ONESELF_WORDS.isdisjoint(tokenizer().lcut(text))
+    if _FOR_ONESELF.search(text):
+        return True
+    # Cut the message only when one of the words is in it at all: this runs on every message.
+    return any(w in text for w in _FOR_ONESELF_WORDS) and not _FOR_ONESELF_WORDS.isdisjoint(
+        tokenizer().lcut(text)
+    )
 
 
 LETTER_YEAR = 2022  # the letter is dated 2022年6月8日
