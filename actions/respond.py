@@ -14,6 +14,7 @@ several, not the decision.
 from __future__ import annotations
 
 import re
+from dataclasses import replace
 from typing import Any
 
 from rasa_sdk import Action, Tracker
@@ -36,6 +37,7 @@ from actions.profile import FACT_SLOTS, IDENTITY_SLOTS, profile, turn_facts
 from knowledge.answerable import (
     MIN_EVIDENCE,
     Match,
+    covers,
     default_answerability,
     fits,
     off_focus,
@@ -65,6 +67,8 @@ INTENT_COURTESY = {"bot_challenge": "bot", "goodbye": "goodbye", "thanks": "than
 _ASKS_BENEFIT = re.compile(
     r"补贴|补助|资助|奖励|奖补|扶持|贴息|多少|几多|钱|能拿|能领|有没有份|有份|符合|享受"
 )
+# Asking for a number or address to contact: not what the owner's firm can get, whatever facts it states.
+_CONTACT = re.compile(r"电话|号码|联系方式|热线|手机|邮箱|地址")
 # A weaker match may still be shown as related (labelled so) when the letter is silent.
 RELATED_EVIDENCE = 1.0
 
@@ -82,6 +86,38 @@ def ranked(matches: list[Match], u: Understanding) -> list[Match]:
 
     strong = [m for m in matches if m.answerable]
     return sorted(strong, key=lambda m: (-strength(m), -m.hit.score))
+
+
+# A follow-up in a few words ("最多几多钱？", "找谁？", "省级呢") is about the record just discussed.
+FOLLOW_UP_CHARS = 16
+
+
+def follow_up(u: Understanding, tracker: Tracker) -> Understanding:
+    """The message read against the record the last reply was about, when it is a short question that
+    names no subject of its own ("最多几多钱？" after the 股改 answer is "股改资助最多几多钱"); else as is.
+
+    Only the text that records are matched against changes: the facts, the aspect asked, the scope and
+    everything else are the message's own. A question naming another record verbatim, another place,
+    a request for a person or an answer to the fact the bot asked is not a follow-up.
+    """
+    sources = tracker.get_slot("last_sources") or []
+    rec = default_searcher().policies.get(sources[0]) if sources else None
+    if (
+        rec is None
+        or not u.asks
+        or u.scope != "in"
+        or u.wants_person
+        or tracker.get_slot("asked_fact")
+        or len(u.content) > FOLLOW_UP_CHARS
+    ):
+        return u
+    own = ranked(default_answerability().matches(u.text, {**u.mentioned}), u)
+    if any(
+        m.hit.policy_id != rec["id"] and (m.phrase or not all(covers(rec, w) for w in m.evidence))
+        for m in own
+    ):
+        return u  # "那股改的呢" names a subject of its own; "跟哪家银行合作" speaks of the 中行 record's bank
+    return replace(u, text=f"{rec['title']},{u.text}", context=rec["title"], on_topic=True)
 
 
 def courtesy_reply(
@@ -122,7 +158,9 @@ class ActionRespond(Action):
     ) -> list[EventType]:
         """Decide and send the reply; set the slots it changes."""
         text = (tracker.latest_message or {}).get("text") or ""
-        u = understand("" if text.startswith("/") else text)  # a button payload carries no text to read
+        # A button payload carries no text to read; facts stated earlier make a bare statement the firm's.
+        u = understand("" if text.startswith("/") else text, speaking=bool(profile(tracker)))
+        u = follow_up(u, tracker)
         new = turn_facts(tracker)
         for key, value in u.facts.items():
             new.setdefault(
@@ -260,7 +298,7 @@ class ActionRespond(Action):
                 return not_in_letter(dispatcher, u, subject, "2022年6月以后的进展")
             if rec is not None and letter_states_procedure(u.procedure_topic or "", rec):
                 return answer(dispatcher, subject, [], text, offer_check=False)  # type: ignore[arg-type]
-            if rec is not None and stated_part(u.text, rec):
+            if rec is not None and stated_part(u.said, rec):
                 # "首期多大，怎么申请": answer what the letter states, then decline the procedure.
                 events = answer(dispatcher, subject, [], text, offer_check=False)  # type: ignore[arg-type]
                 return events + procedure_not_stated(dispatcher, u, rec)
@@ -286,6 +324,7 @@ class ActionRespond(Action):
         if (
             targets
             and about_firm
+            and not (u.aspect == "who" and _CONTACT.search(u.text))  # "我是五金厂的，联系电话是多少"
             and (
                 u.aspect == "qualify"
                 or (

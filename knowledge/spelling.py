@@ -29,6 +29,8 @@ _COMMON = (
     "学徒制 工作群 节点 融资 上市 股改 厨卫 灯饰 家电 五金 小巨人 专精特新 增长 改造 数字化 智能化"
 ).split()
 
+_CORE = frozenset(_COMMON)
+
 
 @lru_cache(maxsize=8192)
 def _sound(char: str) -> str:
@@ -81,6 +83,8 @@ def _candidate(span: str, by_sound: dict[tuple[str, ...], list[str]], ours: froz
         for i, char in enumerate(span)
         if char in _LOOKALIKES and (fixed := span[:i] + _LOOKALIKES[char] + span[i + 1 :]) in ours
     )
+    if len(found) > 1:
+        found &= _CORE  # 专精特心 sounds like 专精特新 and 专精特性: the policy word decides
     return found.pop() if len(found) == 1 else None
 
 
@@ -91,6 +95,10 @@ _ABBREVIATIONS = (
     (re.compile(r"小巨(?!人)"), "小巨人"),
     (re.compile(r"专精(?!特)"), "专精特新"),
     (re.compile(r"zjtx", re.IGNORECASE), "专精特新"),
+    # Latin abbreviations owners type for the banks and terms the letter spells out.
+    (re.compile(r"(?<![a-z])boc(?![a-z])", re.IGNORECASE), "中国银行"),
+    (re.compile(r"(?<![a-z])icbc(?![a-z])", re.IGNORECASE), "工商银行"),
+    (re.compile(r"(?<![a-z])ipo(?![a-z])", re.IGNORECASE), "上市"),
 )
 
 

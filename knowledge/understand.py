@@ -66,8 +66,8 @@ ASPECTS: tuple[tuple[str, re.Pattern[str]], ...] = (
             r"还能不能申请|今年还有没有|去哪|在哪(里|儿)|在哪(办|申请|交|报|领|下载|提交|填)|哪里|哪儿|什么地方|网址|链接|入口|"
             r"下载|登录|登陆|"
             r"标准是|什么标准|怎么算|(?<!云)计算|比例是|按什么|依据什么|定档|档次|分几档|评分|打分|名额|指标|"
-            r"进度|审核到|审批(流程|时间|进度|要多久)|审核(进度|结果|要多久)|公示|(入选|获批|立项|认定|通过|拟)[^,，。?？]{0,4}名单|"
-            r"名单(什么时候|几时|出来|出了|公布|有没有我)|批下来|批了没|到账|拨付|发放时间|"
+            r"怎(么|样)(计|算)出来|怎(么|样)计|越(多|高|大)[^,，。?？]{0,6}越(多|高|大)|进度|审核到|审批(流程|时间|进度|要多久)|审核(进度|结果|要多久)|公示|(入选|获批|立项|认定|通过|拟)[^,，。?？]{0,4}名单|"
+            r"名单(什么时候|几时|出来|出了|公布|有没有我)|批下来|批了没|到账|拨付(?![^,，。?？]{0,3}(多少|几多))|发放时间|"
             r"什么时候发|还没(收到|到账|发|批)|迟迟|一直没|"
             r"向谁申请|找谁申请|找哪个部门|哪个部门(审|批|受理|办)|受理|报名|具体要求|细则(在哪|哪里|怎么)|通知(在哪|哪里)|"
             r"地址|门牌|几楼|周末(?!快乐|愉快|好)|节假日|几点|上班时间|办公时间|还会(继续)?|继续(发|执行|实施|有)|延续|今年还有|明年还有|"
@@ -82,6 +82,14 @@ ASPECTS: tuple[tuple[str, re.Pattern[str]], ...] = (
             r"是哪位|哪位领导|哪个领导"
         ),
     ),
+    # Whether two measures can be had together: the letter never says, unless a record does.
+    (
+        "combine",
+        re.compile(
+            r"(一起|同时|叠加|兼得|重复|都)(拿|领|享受|申请|申报|要)|能不能(一起|同时|叠加|兼得)|"
+            r"可以(叠加|兼得|同时)|(叠加|兼得|同时享受)(吗|么|不)"
+        ),
+    ),
     (
         "qualify",
         re.compile(
@@ -90,7 +98,10 @@ ASPECTS: tuple[tuple[str, re.Pattern[str]], ...] = (
             r"(我们|我司|我公司|本公司|咱们|我厂|我企)[^,，。?？]{0,12}(能|可以)[^,，。?？]{0,6}(拿|领|享受|申请|获得)|"
             r"有(什么|哪些|啥)[^,，。?？]{0,8}(可以|能)(拿|领|享受|申请|获得)|能享受(哪些|什么|啥)|能拿(什么|哪些|啥|多少)|"
             r"适合(我们|我司)(吗|么|嘛|不|吧)|适不适合|有份|有没有份|轮得到|够格|够资格|有戏|(拿|领|申请|享受)(得到|不到)|(能|可以)(拿|领)到|"
-            r"是不是拿不到|能不能拿到|符不符合"
+            r"是不是拿不到|能不能拿到|符不符合|"
+            # A-not-A on getting it ("增长补贴行不行", "我们拿不拿到", "报不报得"): whether the owner can.
+            r"(?P<v>拿|领|报|申请|享受|申报|参加)不(?P=v)(得)?(到|了)?|(?<![是对好])(行不行|得不得)|"
+            r"(我们|我司|我公司|本公司|咱们|我厂|我企)[^,，。?？]{0,4}(有没有|有无|有份)[吗呢啊]?[?？]?$"
         ),
     ),
     (
@@ -106,14 +117,6 @@ ASPECTS: tuple[tuple[str, re.Pattern[str]], ...] = (
         re.compile(
             r"条件|要求|门槛|哪些企业|什么(样的)?企业|什么(样的)?公司|谁可以|适用(对象|范围|于哪)|对象是|针对(哪些|什么)|资格|"
             r"(要|需要)达到|达到多少|才能(进|入|申请|拿|享受|评)"
-        ),
-    ),
-    # Whether two measures can be had together: the letter never says, unless a record does.
-    (
-        "combine",
-        re.compile(
-            r"(一起|同时|叠加|兼得|重复|都)(拿|领|享受|申请|申报|要)|能不能(一起|同时|叠加|兼得)|"
-            r"可以(叠加|兼得|同时)|(叠加|兼得|同时享受)(吗|么|不)"
         ),
     ),
     ("fee", re.compile(r"收费|要钱吗|要不要钱|免费|付费|费用(多少|是多少|怎么算)?|交钱")),
@@ -156,6 +159,9 @@ PROCEDURE_TOPICS = {
     "步骤": "办理流程",
     "手续": "办理手续",
     "怎么算": "计算标准",
+    "怎样计": "计算标准",
+    "怎么计": "计算标准",
+    "越多": "计算标准",
     "计算": "计算标准",
     "比例": "计算比例",
     "标准": "具体标准",
@@ -212,7 +218,7 @@ _REGIONS = "|".join(
     )
 )
 _OTHER_REGION = re.compile(
-    rf"({_REGIONS})|(?<![\u4e00-\u9fa5])[A-Za-zＡ-Ｚ某XxＸ][市省县区州盟旗]|某(个)?(地|地方|城市|市|省|县|区)|外地|外省|外市|[\u4e00-\u9fa5]县|县城|县里"
+    rf"({_REGIONS})|(?<![\u4e00-\u9fa5])[A-Za-zＡ-Ｚ某XxＸ][市省县区州盟旗]|(?<=[在到去回从于])[A-Za-zＡ-Ｚ][市省县州](?!场)|某(个)?(地|地方|城市|市|省|县|区)|外地|外省|外市|[\u4e00-\u9fa5]县|县城|县里"
 )
 # An individual's own matters, and city services: someone else answers those, and the letter is silent.
 _PERSONAL = re.compile(
@@ -298,7 +304,9 @@ _WANTS_PERSON = re.compile(
     r"(请|让|叫|麻烦|安排)[^,，。?？]{0,12}(联系我|给我打(个|一个)?电话|打(个|一个)?电话给我|打给我|回电|来电|回个电话|"
     r"加我|电话联系|电话联络)|通知[^,，。?？]{0,10}(领导|挂点|工作人员|负责人)|"
     r"real person|human|talk to|agent|(有没有|有无)[^,，。?？]{0,8}客服|"
-    r"(跟|和|同)(工作人员|人|真人|领导)(聊|说|谈|沟通)|(约|预约)[^,，。?？]{0,6}(见面|上门|走访|面谈)"
+    r"(跟|和|同)(工作人员|人|真人|领导)(聊|说|谈|沟通)|"
+    rf"(跟|和|同|给)[^,，。?？]{{0,6}}{_STAFF}[^,，。?？]{{0,4}}(通|打)(个|一个|一下)?电话|"
+    r"(约|预约)[^,，。?？]{0,6}(见面|上门|走访|面谈)"
 )
 # Enterprise matters beyond the policy words: what makes "the letter does not say" the honest reply
 # rather than "not a matter for this bot".
@@ -343,6 +351,13 @@ class Understanding:
     becoming: str | None = None
     # Only greetings and remarks on the weather ("早上好，今天天气不错"): small talk, whatever words it has.
     small_talk: bool = False
+    # A short follow-up is read against the record just discussed: its title, put before ``text``.
+    context: str = ""
+
+    @property
+    def said(self) -> str:
+        """The owner's own words (``text`` without the record a follow-up was read against)."""
+        return self.text[len(self.context) + 1 :] if self.context else self.text
 
     @property
     def content(self) -> str:
@@ -369,8 +384,8 @@ def is_question(clause: str) -> bool:
 # already hold one and how many did, never the criteria for being rated. "已认定为市级专精特新的企业" holds it.
 _TITLES = r"(专精特新|小巨人|单项冠军|高新技术企业|高企|标杆示范|工业设计中心|瞪羚|独角兽)"
 _BECOMING = re.compile(
-    r"(?<![已经被])(评|评上|评选|认定|评定|评为|申报|申请|成为|入选|当上|升级|升为|晋升|进入|拿到)(为|成|上)?"
-    rf"(国家级|省级|市级|国家|省|市)?(的)?{_TITLES}"
+    r"(?<![已经被])(评|评上|评选|认定|评定|评为|申报|申请|成为|入选|当上|升级|升为|晋升|进入|拿到|确定|判定)(为|成|上|是)?"
+    rf"[“\"‘']?(国家级|省级|市级|国家|省|市)?(的)?{_TITLES}"
     r"(企业|称号|资格|认定)?(?![^,，。?？]{0,3}的(企业|公司|厂)|[^,，。?？]{0,2}(奖励|补贴|资助|补助|奖补|资金|奖))"
 )
 # "专精特新认定标准", "小巨人，每一级的认定条件": the title, then the criteria of its rating.
@@ -380,7 +395,9 @@ _TITLE_CRITERIA = re.compile(
 )
 # Aiming at a title not yet held ("我们想评专精特新"), not one held since last year ("去年评上市级专精特新").
 _AIMING = re.compile(r"想|要|准备|打算|计划|争取|冲|如何|怎样|怎么|能不能|可不可以|能否|才能|有没有可能")
-_CRITERIA = re.compile(r"条件|门槛|标准|要求|资格|需要满足|要满足|达到|够不够|符合|要(什么|哪些|几多|多少)")
+_CRITERIA = re.compile(
+    r"条件|门槛|标准|要求|资格|需要满足|要满足|达到|够不够|符合|要(什么|哪些|几多|多少)|(如何|怎么|怎样)(确定|判定|认定|界定)"
+)
 
 
 # What became of a firm: only a list of recipients would say.
@@ -429,13 +446,33 @@ def asked_of_other_firm(text: str) -> str | None:
     return None
 
 
-def split_facts(text: str) -> tuple[dict[str, Any], dict[str, Any], dict[str, Any]]:
+# A level that names the measure asked about ("那个小巨人400万国家补贴我们可以拿吗"), not the firm's own: it
+# stands before the benefit it qualifies, with no 是/我们 before it.
+_LEVEL_BEFORE_BENEFIT = re.compile(
+    r"(国家级|省级|市级)?(专精特新)?(小巨人|单项冠军|专精特新)[^,，。?？我]{0,8}?(补贴|资助|奖励|奖补|资金|政策|贷款|扶持)"
+)
+_OWN_LEVEL_LEAD = re.compile(r"是|系|为|属于|我们|我司|我公司|咱们|我厂|我企|评上|认定|获评|作为|刚评")
+
+
+def _level_names_measure(clause: str) -> bool:
+    """Whether the level in a question clause qualifies the measure asked about rather than the firm."""
+    return any(
+        not _OWN_LEVEL_LEAD.search(clause[max(0, m.start() - 4) : m.start()])
+        for m in _LEVEL_BEFORE_BENEFIT.finditer(clause)
+    )
+
+
+def split_facts(
+    text: str, *, speaking: bool = False
+) -> tuple[dict[str, Any], dict[str, Any], dict[str, Any]]:
     """Facts the owner states about their own firm, facts posed as a condition, and all facts named.
 
     A clause speaks about the firm when it names the owner's side (我们, 我司 …) or follows a clause
     that did; a declarative message with no question at all ("省级，增长35%") is about the firm too.
     A hypothetical clause (要是, 如果 …) only poses a condition. A question without a first person
-    ("省级专精特新有什么补贴？") names the facts of its subject, not of the asker.
+    ("省级专精特新有什么补贴？") names the facts of its subject, not of the asker. ``speaking``: earlier
+    messages of the conversation already spoke for the firm, so a bare statement ("今年增长了三成五")
+    is the firm's too.
     """
     norm = normalize(text)
     parts = clauses(norm)
@@ -446,13 +483,15 @@ def split_facts(text: str) -> tuple[dict[str, Any], dict[str, Any], dict[str, An
     about_self = False
     hypothetical_run = False
     # "市级专精特新，但我们不打算股改": a bare clause before the owner's own is the owner's too.
-    speaks = any(
+    speaks = speaking or any(
         _FIRST_PERSON.search(p) and not _HYPOTHETICAL.search(p) and not _OTHER_FIRM.search(p) for p in parts
     )
     for part in parts:
         found = extract_facts(part).values
         found = {k: v for k, v in found.items() if k not in ("firm_name", "uscc", "revenue_wan")}
         named.update(found)
+        if "zjtx_level" in found and is_question(part) and _level_names_measure(part):
+            found = {k: v for k, v in found.items() if k != "zjtx_level"}
         first_person = bool(_FIRST_PERSON.search(part)) and not _OTHER_FIRM.search(part)
         if _HYPOTHETICAL.search(part):
             hypothetical_run = True
@@ -533,6 +572,7 @@ _WHEN_DONE = re.compile(
 # Where a list or notice is published ("清单在哪里公布"): a record saying it is published does not say where.
 _WHERE_PUBLISHED = re.compile(
     r"(在哪|哪里|哪儿|什么地方|哪个网站|什么网站|哪个平台)[^,，。?？]{0,4}(公布|发布|公示|公开|查|查到|查询|看到|下载|找到)|"
+    r"(在哪|哪里|哪儿|什么地方|哪个网站|什么网站|哪个平台)[^,，。?？]{0,2}看(?!到)|"
     r"(公布|发布|公示|公开)(在)?(哪|什么地方|哪个网站)|网上(能|可以)?(查|查到|看到|找到)"
 )
 
@@ -663,10 +703,11 @@ def courtesy_of(text: str) -> tuple[str, ...]:
     return tuple(found)
 
 
-def understand(raw: str) -> Understanding:
-    """Read one owner message (any script, width or numerals, homophone typos of our words)."""
+def understand(raw: str, *, speaking: bool = False) -> Understanding:
+    """Read one owner message (any script, width or numerals, homophone typos of our words);
+    ``speaking``: earlier messages already stated facts of the owner's firm."""
     text = correct(normalize(raw))
-    stated, posed, named = split_facts(text)
+    stated, posed, named = split_facts(text, speaking=speaking)
     identity, uscc_error = identity_facts(text)
     aspect = aspect_of(text)
     return Understanding(

@@ -637,3 +637,38 @@ def test_flush_with_the_gateway_still_down_sends_nothing(tmp_path: Path) -> None
     assert asyncio.run(client.flush()) == 0
     assert len(client.pending()) == 1
     assert [row[:4] for row in outbox_rows(tmp_path)] == [(1, "owner-handoff", 0, 2)]
+
+
+def follow_up_reply(sender: str, slots: dict[str, Any], message: str) -> str:
+    """The reply to a short message sent after a reply that cited the slots' ``last_sources``."""
+    _, messages = run(
+        ActionRespond(), state(sender, slots, [LISTEN, user_event(message, "ask_policy", 1718000002.0)])
+    )
+    return messages[0]["text"]
+
+
+def test_a_short_follow_up_is_read_against_the_record_just_discussed() -> None:
+    reform = {"last_sources": ["zjtx-shareholding-reform"]}
+    most = follow_up_reply("owner-fu1", reform, "最多几多钱？")
+    assert "200 万元" in most
+    assert most.startswith("对已认定为市级专精特新")  # the answer, not "not in my scope"
+    materials = follow_up_reply("owner-fu2", reform, "要什么材料")
+    assert materials.startswith("答复函没有写明申请材料。")
+    assert "【专精特新股份制改造资助】" in materials  # shown as related, not as the answer
+    rate = follow_up_reply("owner-fu3", {"last_sources": ["boc-inclusive-loans"]}, "利率系几多？")
+    assert rate.startswith("答复函没有写明“利率”方面的内容。")
+    # A message naming a subject of its own is not a follow-up of the last one.
+    growth = follow_up_reply("owner-fu4", {"last_sources": ["zjtx-growth-subsidy"]}, "那股改的呢？")
+    assert "200 万元" in growth
+    elsewhere = follow_up_reply("owner-fu5", reform, "那佛山呢？")
+    assert "不在我能解答的范围内" in elsewhere
+
+
+def test_facts_stated_earlier_make_a_bare_statement_the_firms() -> None:
+    recorded = state(
+        "owner-ctx",
+        {"zjtx_level": "单项冠军培育"},
+        [LISTEN, user_event("今年增长咗三成五，增长补贴得唔得？", "ask_eligibility", 1718000003.0)],
+    )
+    _, messages = run(ActionRespond(), recorded)
+    assert messages[0]["text"].startswith("按您说的情况，贵企业符合【专精特新企业增长补贴】的条件。")

@@ -66,3 +66,30 @@ def test_years_after_the_letter() -> None:
     assert later_year("二〇二三年专精特新增长补贴标准有没有变") == 2023
     assert later_year("2021年立项了几个") is None
     assert later_year("今年有没有") is None
+
+
+@pytest.mark.parametrize(
+    ("text", "mandarin"),
+    [
+        ("增长30%系按营收计定系按产值计？", "增长30%是按营收计还是按产值计?"),
+        ("旧年营收1.2亿，今年做到1.68亿，可唔可以申请", "去年营收1.2亿,今年做到1.68亿,可不可以申请"),
+        ("有几多间企业攞过", "有多少家企业拿过"),
+        ("小巨人嗰400万系每间200万", "小巨人那400万是每家200万"),
+        ("你系咪机械人嚟㗎", "你是不是机器人来㗎"),
+    ],
+)
+def test_cantonese_words_for_or_last_year_firms_and_robot(text: str, mandarin: str) -> None:
+    assert normalize(text) == mandarin
+
+
+def test_a_level_naming_the_measure_asked_about_is_not_the_firms() -> None:
+    stated, _, named = split_facts("那个小巨人400万国家补贴我们可以拿吗")
+    assert "zjtx_level" not in stated
+    assert named["zjtx_level"] == "国家级小巨人"
+    stated, _, _ = split_facts("我们是小巨人企业，补贴能拿多少")
+    assert stated["zjtx_level"] == "国家级小巨人"
+
+
+def test_a_bare_statement_is_the_firms_once_the_conversation_spoke_for_it() -> None:
+    assert "growth_pct" not in split_facts("今年增长了三成五，增长补贴行不行？")[0]
+    assert split_facts("今年增长了三成五，增长补贴行不行？", speaking=True)[0]["growth_pct"] == 35.0

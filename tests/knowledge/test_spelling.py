@@ -17,6 +17,8 @@ from knowledge.spelling import correct
             "专精特新增长补贴最多给多少？",
         ),  # 长 read zhang in 增长; jieba cuts 新增
         ("专精特新认定标淮是什么", "专精特新认定标准是什么"),  # a lookalike, not a homophone
+        ("评专精特心要什么条件", "评专精特新要什么条件"),  # 专精特性 sounds the same: the policy word wins
+        ("BOC即是哪家银行", "中国银行即是哪家银行"),  # owners' Latin abbreviations
     ],
 )
 def test_typos_of_our_words_are_corrected(typed: str, meant: str) -> None:
