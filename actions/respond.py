@@ -40,6 +40,7 @@ from knowledge.answerable import (
     covers,
     default_answerability,
     fits,
+    narrower,
     off_focus,
     other_matter,
     states,
@@ -51,7 +52,15 @@ from knowledge.facts import UNKNOWN
 from knowledge.rules import left_open, needed_facts
 from knowledge.search import default_searcher
 from knowledge.staff import best_match
-from knowledge.understand import Understanding, clauses, is_question, later_year, speaks_for_firm, understand
+from knowledge.understand import (
+    LETTER_YEAR,
+    Understanding,
+    clauses,
+    is_question,
+    later_year,
+    speaks_for_firm,
+    understand,
+)
 
 COURTESY_RESPONSES = {
     "bot": "utter_iamabot",
@@ -351,9 +360,11 @@ class ActionRespond(Action):
             )
         if subject is not None:
             rec = policies[subject.hit.policy_id]
-            year = None if about_firm else later_year(u.text)  # "我们2023年增长了35%" is the owner's fact
+            # "我们2023年增长了35%" is the owner's fact; "2022年度呢" of a 2020-2021 count is not in the record.
+            year = None if about_firm else later_year(u.said, f"{rec['title']} {rec['quote']}")
             if year:
-                return not_in_letter(dispatcher, u, subject, f"{year}年的情况（答复函是2022年6月的文件）")
+                after = "（答复函是2022年6月的文件）" if year > LETTER_YEAR else ""
+                return not_in_letter(dispatcher, u, subject, f"{year}年的情况{after}")
             if u.aspect == "qualify" and not rec.get("conditions") and about_firm:
                 return not_in_letter(dispatcher, u, subject, "申请条件")
             if not states(u.aspect, u.text, rec):
@@ -361,7 +372,7 @@ class ActionRespond(Action):
             benefit = unnamed_benefit(u.text, rec)
             if benefit:
                 return not_in_letter(dispatcher, u, subject, benefit)
-            focus = off_focus(u.text, rec)
+            focus = off_focus(u.text, rec) or (None if about_firm else narrower(u.said, rec))
             if focus:
                 return not_in_letter(dispatcher, u, subject, f"“{focus}”方面的内容")
             unsettled = None if about_firm else left_open(rec.get("conditions"), u.mentioned)

@@ -258,24 +258,54 @@ _CHOICE = re.compile(r"([^。.!！?？]{1,24}?)还是([^,，。.!！?？]{1,16})
 
 
 def _choice_unsettled(question: str, quote: str) -> bool:
-    """ "一次性发下来，还是分几期拨": a choice between alternatives, of which the quote names none."""
+    """A choice between alternatives that the quote does not settle: it names neither ("一次性发下来，还是
+    分几期拨"), or both, or one side has no word of its own beside what the two share ("补给银行还是补给企业":
+    补给 frames the choice, 企业 is generic, so naming 银行 does not say who gets it)."""
     match = _CHOICE.search(normalize(question))
     if match is None:
         return False
     left = next((p for p in reversed(re.split(r"[是,，]", match.group(1))) if p.strip()), "")
-    words = [
-        w
-        for side in (left, match.group(2))
-        for w in terms(side)
-        if len(w) >= 2 and w not in GENERIC and w not in STOPWORDS and not _QUESTION_CLAUSE.search(w)
-    ]
-    return bool(words) and not any(w in quote for w in words)
+
+    def words(side: str) -> set[str]:
+        return {
+            w
+            for w in terms(side)
+            if len(w) >= 2 and w not in GENERIC and w not in STOPWORDS and not _QUESTION_CLAUSE.search(w)
+        }
+
+    sides = [words(left), words(match.group(2))]
+    if not all(sides):
+        # "中国银行还是哪家": one alternative and a question word; settled when the quote names it.
+        return bool(sides[0] | sides[1]) and not any(w in quote for w in sides[0] | sides[1])
+    shared = sides[0] & sides[1]
+    sides = [side - shared for side in sides]
+    named = [any(w in quote for w in side) for side in sides]
+    return not (named.count(True) == 1 and all(sides))
+
+
+# A part of a figure the record gives whole ("640家里面专精特新有几家", "邦盛北斗自己拿了多少", "省里出多少"):
+# the record's figure is the owner's premise, the part is not in it.
+_WITHIN = re.compile(
+    r"(\d+(?:\.\d+)?)\s*(万|亿)?\s*[家个项人元]?[^,，。?？]{0,6}(里面|入面|其中|当中|之中|中间)"
+)
+_OWN_SHARE = re.compile(r"自己(拿|得|获|占|分)")
+_LEVEL_SHARE = re.compile(r"(国家|省|市|区|镇)里?(出|给|承担|拿)(了)?(多少|几多|几)")
+
+
+def _part_of_whole(question: str, quote: str) -> bool:
+    """Whether the question asks for a part of a whole the quote gives only whole ("省里出几多，市里出几多"
+    splits a sum between levels; "市里拿出多少钱" asks the sum)."""
+    within = _WITHIN.search(question)
+    shares = {m.group(1) for m in _LEVEL_SHARE.finditer(question)}
+    return bool((within and within.group(1) in quote) or _OWN_SHARE.search(question) or len(shares) > 1)
 
 
 def states(aspect: str | None, question: str, rec: dict[str, Any]) -> bool:
     """Whether a record's quote states the aspect asked (the amount, who, conditions …)."""
     quote = normalize(rec["quote"])
     if _choice_unsettled(question, quote):
+        return False
+    if aspect in (None, "amount", "name") and _part_of_whole(normalize(question), quote):
         return False
     amounts = rec.get("amounts_wan") or []
     if aspect in (None, "amount", "qualify") and amounts:
@@ -294,6 +324,8 @@ def states(aspect: str | None, question: str, rec: dict[str, Any]) -> bool:
             if asked.search(question):
                 return bool(stated.search(_RATIO.sub("", quote) if asked is _COUNT_Q else quote))
         return bool(_NUMBER_A.search(quote))
+    if aspect == "advice":
+        return False  # whether a firm should apply is an opinion no record gives
     if aspect == "fee":
         return bool(re.search(r"免费|收费|费用", quote))
     if aspect == "combine":
@@ -461,6 +493,31 @@ def off_focus(question: str, rec: dict[str, Any]) -> str | None:
     names_person = bool(_NAME_A.search(normalize(rec["quote"])))
     missing = [n for n in nouns if not covers(rec, n) and not (names_person and n in _ANY_PERSON)]
     return missing[0] if nouns and len(missing) * 2 >= len(nouns) else None
+
+
+def narrower(question: str, rec: dict[str, Any]) -> str | None:
+    """A kind narrower than the record's that the question asks about ("农业银行" of a record on 中国银行):
+    a word of four or more characters whose head the record speaks of and whose modifier it never does."""
+    text = _spoken_text(
+        rec["title"],
+        tuple(rec.get("aliases") or ()),
+        rec["quote"],
+        rec.get("benefit") or "",
+        rec.get("audience") or "",
+        tuple(rec.get("departments") or ()),
+    )
+    for noun in focus_nouns(question):
+        head, modifier = noun[-2:], noun[:-2]
+        if (
+            len(noun) >= 4
+            and noun not in text
+            and head in text
+            and len(modifier) >= 2
+            and modifier not in text
+        ):
+            if not any(modifier[i : i + 2] in text for i in range(len(modifier) - 1)):
+                return noun
+    return None
 
 
 # Verbs of asking and wanting: they say nothing about which matter the question is about.

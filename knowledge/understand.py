@@ -119,6 +119,13 @@ ASPECTS: tuple[tuple[str, re.Pattern[str]], ...] = (
             r"(要|需要)达到|达到多少|才能(进|入|申请|拿|享受|评)"
         ),
     ),
+    # An opinion or advice (值不值得申请, 有没有必要评): the letter states measures, not what a firm should do.
+    (
+        "advice",
+        re.compile(
+            r"有没有必要|有必要吗|值不值得|值得(申请|去|搞|做)?(吗|么|不)|划不划算|划算(吗|么|不)|哪个(更|比较)?(好|划算|合适)"
+        ),
+    ),
     ("fee", re.compile(r"收费|要钱吗|要不要钱|免费|付费|费用(多少|是多少|怎么算)?|交钱")),
     (
         "amount",
@@ -230,7 +237,7 @@ _PERSONAL = re.compile(
 _CITY_SERVICE = re.compile(
     r"医院|看病|挂号|疫苗|道路|马路|修路|路灯|红绿灯|公交|地铁|停车|车位|车道|堵车|拥堵|交通|大桥|桥梁|匝道|(?<!直)通车|"
     r"隧道|路段|路口|坑洼|坑坑洼洼|那条路|这条路|太堵|很堵|好堵|晚高峰|早高峰|塞车|步行街|公园|绿化|小区|物业|业委会|业主|居民|街坊|村民|游客|垃圾|噪音|噪声|扰民|油烟|烧烤|"
-    r"摊贩|摆摊|地摊|占道|违建|拆迁|学校|小学|中学|幼儿园|学区|供水|停水|停电|燃气|排水|污水|水浸|内涝|水库|"
+    r"摊贩|摆摊|摆卖|地摊|占道|断头路|违建|拆迁|学校|小学|中学|幼儿园|学区|供水|停水|停电|燃气|排水|污水|水浸|内涝|水库|"
     r"博物馆|图书馆|科普馆|体育馆|文化馆|游泳|宠物|电梯|充电桩|出租车|出租汽车|的士|网约车|供暖|暖气|"
     r"卫生院|社区|街道办|居委会|村委|派出所|警察|治安|消防|城管|环卫|绿道|河道|臭味|异味|空气|工地|扬尘|渣土|"
     r"夜间施工|广场舞|流浪|菜市场|农贸市场|公厕|厕所|路面|井盖|积水|断水|自来水|水费|燃气费|物业费|房价|楼盘|"
@@ -295,7 +302,7 @@ _WANTS_PERSON = re.compile(
     r"转人工|人工(客服|服务|坐席)?(在吗|呢)?$|找人工|要人工|接人工|真人(客服)?|人工客服|"
     r"(叫|喊|找|派)(个|一个)?(人|真人|工作人员)(来|过来|出来)?(吧|啊|呀|啦)?(?=$|[,，。!！?？~～])|"
     r"转(给|到)?(你们|贵局|工信局)?的?(领导|负责人|工作人员|人工|客服|真人)|"
-    r"换(个|一个|过)?(人|真人|人工|客服|工作人员)(来|吧|啊|呀|啦|得唔得|行不行|可以吗|$|[,，。!！?？])|"
+    r"(?<!有没有)(?<!是不是)(?<!有无)(?<!已经)换(个|一个|过)?(人|真人|人工|客服|工作人员)(来|吧|啊|呀|啦|得唔得|行不行|可以吗|$|[,，。!！?？])|"
     rf"{_ASKING}[^,，。?？]{{0,6}}(安排|派)[^,，。?？]{{0,12}}{_STAFF}|"
     r"(帮(我|我们|我哋|忙|手)?|麻烦(你|你们|您)?|请)(对接|转接?|跟进)(一下|下)?(?=$|[,，。!！?？~～]|谢谢|唔该|多谢)|"
     r"(转给|转接|转到|帮我转|接通|帮我(联系|联络|找)|我要找|我想找|找一下|联系一下|联络一下|让)[^,，。?？]{0,10}"
@@ -306,7 +313,7 @@ _WANTS_PERSON = re.compile(
     r"real person|human|talk to|agent|(有没有|有无)[^,，。?？]{0,8}客服|"
     r"(跟|和|同)(工作人员|人|真人|领导)(聊|说|谈|沟通)|"
     rf"(跟|和|同|给)[^,，。?？]{{0,6}}{_STAFF}[^,，。?？]{{0,4}}(通|打)(个|一个|一下)?电话|"
-    r"(约|预约)[^,，。?？]{0,6}(见面|上门|走访|面谈)"
+    r"(约|预约)[^,，。?？]{0,6}(见面|上门|走访|面谈|出来|倾|聊|当面)"
 )
 # Enterprise matters beyond the policy words: what makes "the letter does not say" the honest reply
 # rather than "not a matter for this bot".
@@ -610,10 +617,17 @@ LETTER_YEAR = 2022  # the letter is dated 2022年6月8日
 _YEAR = re.compile(r"(20\d\d)\s*年")
 
 
-def later_year(text: str) -> int | None:
-    """A year after the letter's that the message asks about (2023年…): the letter cannot say."""
+def later_year(text: str, covered: str = "") -> int | None:
+    """A year the message asks about that the letter cannot speak of: after the letter's (2023年…), or,
+    given the record's text ``covered``, one it does not name (2022年度 of a record counting 2020-2021)."""
     years = [int(y) for y in _YEAR.findall(normalize(text))]
-    return next((y for y in years if y > LETTER_YEAR), None)
+    later = next((y for y in years if y > LETTER_YEAR), None)
+    if later or not covered:
+        return later
+    named = {int(y) for y in re.findall(r"(?<!\d)(20\d\d)(?!\d)", covered)}
+    for first, last in re.findall(r"(20\d\d)\s*(?:-|至|到|~|—)\s*(20\d\d)", covered):
+        named.update(range(int(first), int(last) + 1))
+    return next((y for y in years if y not in named), None)
 
 
 # Words jieba tags as places that end in 市 or 县 but name no other place.

@@ -5,8 +5,9 @@ from __future__ import annotations
 
 import pytest
 
-from knowledge.answerable import default_answerability, other_matter, question_figures, states
+from knowledge.answerable import default_answerability, narrower, other_matter, question_figures, states
 from knowledge.search import default_searcher
+from knowledge.understand import later_year
 
 
 def record(policy_id: str) -> dict[str, object]:
@@ -101,3 +102,36 @@ def test_a_level_before_the_counted_noun_narrows_what_is_counted() -> None:
     assert not _counts_that("中山现在有几家省级专精特新企业？", loans)
     assert _counts_that("中行给几多家专精特新同战新企业放咗贷款", loans)
     assert _counts_that("认定了几家省级工业设计中心", policies["industrial-design-centers"])
+
+
+@pytest.mark.parametrize(
+    ("question", "policy_id", "stated"),
+    [
+        (
+            "风险补偿是补给银行还是补给企业的？",
+            "rules-loan-interest-risk",
+            False,
+        ),  # 补给 frames, 企业 is generic
+        ("股改资助是给市级还是省级的", "zjtx-shareholding-reform", True),  # the quote names exactly one
+        ("中国银行即是中国银行还是哪家?", "zjtx-boc-cloud-matching", True),  # one alternative, then 哪家
+        ("640家里面专精特新有多少家?", "boc-inclusive-loans", False),  # a part of the record's whole
+        ("里面省里出多少,市里出多少?", "cluster-collab-pilot", False),  # a sum split between levels
+        ("有没有必要申请股改资助?", "zjtx-shareholding-reform", False),  # advice no record gives
+    ],
+)
+def test_choices_parts_and_advice_the_record_does_not_settle(
+    question: str, policy_id: str, stated: bool
+) -> None:
+    from knowledge.understand import aspect_of
+
+    rec = default_searcher().policies[policy_id]
+    assert states(aspect_of(question), question, rec) is stated
+
+
+def test_a_narrower_kind_and_a_year_the_record_does_not_name() -> None:
+    boc = default_searcher().policies["zjtx-boc-cloud-matching"]
+    assert narrower("除了中国银行,农业银行有没有搞专精特新融资对接?", boc) == "农业银行"
+    assert narrower("中国银行中山分行搞的专精特新融资对接是什么?", boc) is None
+    assert later_year("2022年度呢?", "2020-2021 年度共立项 13 项") == 2022
+    assert later_year("2021年立了几项?", "2020-2021 年度共立项 13 项") is None
+    assert later_year("2023年还有吗?") == 2023
