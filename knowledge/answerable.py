@@ -240,6 +240,8 @@ def general_frequency(words: set[str]) -> dict[str, int]:
 _PHONE_Q = re.compile(r"电话|热线|联系方式|号码|手机")
 _PHONE_A = re.compile(r"\d{7,}|\d{3,4}-\d{7,8}")
 _ANY_PERSON = frozenset("领导 负责人 人员 人 牵头人".split())
+_MOBILE_Q = re.compile(r"手机|微信|邮箱|email|e-mail|QQ", re.IGNORECASE)
+_MOBILE_A = re.compile(r"(?<!\d)1[3-9]\d{9}(?!\d)|微信|邮箱|@")
 _PERSON_A = re.compile(r"领导|联系人|电话|挂点|专人|负责人|工作群")
 
 
@@ -339,6 +341,8 @@ def states(aspect: str | None, question: str, rec: dict[str, Any]) -> bool:
     if aspect == "who":
         if _PHONE_Q.search(question) and not _PHONE_A.search(quote):
             return False  # "办公电话是多少" of a record that names a department but no number
+        if _MOBILE_Q.search(question) and not _MOBILE_A.search(quote):
+            return False  # "有没有手机或者微信" of a record that gives an office line
         return bool(rec.get("departments"))
     if aspect == "name":
         return bool(_NAME_A.search(quote))
