@@ -15,8 +15,6 @@ import re
 from functools import lru_cache
 from pathlib import Path
 
-from pypinyin import Style, lazy_pinyin
-
 from huiqitong.settings import get_settings
 from knowledge.segment import tokenizer
 from knowledge.text import normalize
@@ -32,17 +30,25 @@ _COMMON = (
 _CORE = frozenset(_COMMON)
 
 
+def _pinyin(text: str) -> list[str]:
+    """Toneless pinyin of ``text``; pypinyin (some 50 MB with its phrase table) loads on first use, so
+    Rasa's process, which reads facts but corrects no typos, never loads it."""
+    from pypinyin import Style, lazy_pinyin
+
+    return list(lazy_pinyin(text, style=Style.NORMAL))
+
+
 @lru_cache(maxsize=8192)
 def _sound(char: str) -> str:
     """A character's pinyin without tone, with -ng folded into -n."""
-    syllable = lazy_pinyin(char, style=Style.NORMAL)[0]
+    syllable = _pinyin(char)[0]
     return syllable[:-1] if syllable.endswith("ng") else syllable
 
 
 @lru_cache(maxsize=8192)
 def _word_sound(word: str) -> tuple[str, ...]:
     """A word's pinyin in context (增长 is zeng-zhang, where 长 alone reads chang), folded like :func:`_sound`."""
-    return tuple(s[:-1] if s.endswith("ng") else s for s in lazy_pinyin(word, style=Style.NORMAL))
+    return tuple(s[:-1] if s.endswith("ng") else s for s in _pinyin(word))
 
 
 # Characters owners mistake by shape, not sound (标淮 for 标准, 己认定 for 已认定): one wrong stroke.

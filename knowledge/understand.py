@@ -12,10 +12,10 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 from functools import lru_cache
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import jieba
-import jieba.posseg
+if TYPE_CHECKING:
+    import jieba.posseg
 
 from knowledge.facts import BOOL_FACTS, extract_facts
 from knowledge.segment import tokenizer
@@ -660,6 +660,8 @@ def other_region(text: str) -> str | None:
 @lru_cache(maxsize=1)
 def pos_tokenizer() -> jieba.posseg.POSTokenizer:
     """Part-of-speech cutting with the knowledge base's tokenizer (its user dictionary)."""
+    import jieba.posseg  # loads on first use: Rasa's process reads facts without it
+
     return jieba.posseg.POSTokenizer(tokenizer())
 
 
