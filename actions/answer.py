@@ -24,7 +24,7 @@ from actions.replies import (
     source_name,
     time_note,
 )
-from knowledge.answerable import Match, states
+from knowledge.answerable import Match, off_focus, states
 from knowledge.citations import record_citation
 from knowledge.search import default_searcher
 from knowledge.staff import StaffAnswer
@@ -132,7 +132,12 @@ def stated_part(text: str, rec: dict[str, Any]) -> str | None:
     the procedure again); the whole message must allow it too ("按什么标准定档" asks what no range says)."""
     for clause in clauses(text):
         aspect = aspect_of(clause)
-        if aspect in ("amount", "name") and states(aspect, clause, rec) and states(aspect, text, rec):
+        if (
+            aspect in ("amount", "name")
+            and states(aspect, clause, rec)
+            and states(aspect, text, rec)
+            and not off_focus(clause, rec)  # "注册资本最少要多少" of the record on 1 个工作日
+        ):
             return aspect
     return None
 

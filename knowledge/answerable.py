@@ -40,7 +40,7 @@ GENERIC = frozenset(
 技术 问题 有关 相关 部门 单位 情况 进行 加快 不断 全面 积极 大力 已 为 等 年 个 家 万元 亿元 元 万 亿 系列 方面
 中小 小企业 中小企业 中心 组织 领域 通过 拥有 共 向 我局 印发 措施 专项 新 办 申请 申报 条件 标准 要求 进度
 金额 多少 钱 现在 今年 去年 目前 最新 哪里 公司 超过 不超过 最高 比例 大概 一下 可以 能够 增长 同比 下降 工厂 行业 产业 升级 转型 发放 补助 优惠 扶持资金
-财政补贴 财政资金 财政补助 财政支持 财政奖励 资金补贴 补贴资金
+财政补贴 财政资金 财政补助 财政支持 财政奖励 资金补贴 补贴资金 全部 所有 一切 都
 """.split()
 )
 # A term in more records than this names a theme, not a record.
@@ -294,12 +294,17 @@ _OWN_SHARE = re.compile(r"自己(拿|得|获|占|分)")
 _LEVEL_SHARE = re.compile(r"(国家|省|市|区|镇)里?(出|给|承担|拿)(了)?(多少|几多|几)")
 
 
-def _part_of_whole(question: str, quote: str) -> bool:
-    """Whether the question asks for a part of a whole the quote gives only whole ("省里出几多，市里出几多"
-    splits a sum between levels; "市里拿出多少钱" asks the sum)."""
-    within = _WITHIN.search(question)
+def _part_of_whole(question: str) -> bool:
+    """Whether the question asks for a part of a whole it quotes ("640家里面有多少家是专精特新"; "省里出几多，
+    市里出几多" splits a sum between levels; "市里拿出多少钱" asks the sum)."""
     shares = {m.group(1) for m in _LEVEL_SHARE.finditer(question)}
-    return bool((within and within.group(1) in quote) or _OWN_SHARE.search(question) or len(shares) > 1)
+    return bool(_WITHIN.search(question) or _OWN_SHARE.search(question) or len(shares) > 1)
+
+
+# Which ones of a count were counted ("那三家机器人骨干企业是哪三家"): only a quote listing them before the
+# count says ("鑫光智能、邦盛北斗两家"); "设在哪几个城市" asks for a list, which a quote may give as it is.
+_WHICH_ONES = re.compile(r"(哪|边)(\d+|两)(家|个|间|项|所|位)")
+_LISTED = re.compile(r"([\u4e00-\u9fa5]{2,10}、)+[\u4e00-\u9fa5]{2,10}(等)?\s*(两|\d+)\s*(家|个|项|所|位)")
 
 
 def states(aspect: str | None, question: str, rec: dict[str, Any]) -> bool:
@@ -307,8 +312,10 @@ def states(aspect: str | None, question: str, rec: dict[str, Any]) -> bool:
     quote = normalize(rec["quote"])
     if _choice_unsettled(question, quote):
         return False
-    if aspect in (None, "amount", "name") and _part_of_whole(normalize(question), quote):
+    if aspect in (None, "amount", "name") and _part_of_whole(normalize(question)):
         return False
+    if _WHICH_ONES.search(question) and not _LISTED.search(quote):
+        return False  # the record counts them and names none
     amounts = rec.get("amounts_wan") or []
     if aspect in (None, "amount", "qualify") and amounts:
         if _WITHIN_RANGE_Q.search(question) and not any(a.get("min") == a.get("max") for a in amounts):
@@ -325,6 +332,8 @@ def states(aspect: str | None, question: str, rec: dict[str, Any]) -> bool:
         for asked, stated in ((_SHARE_Q, _SHARE_A), (_MONEY_Q, _MONEY_A), (_COUNT_Q, _COUNT_A)):
             if asked.search(question):
                 return bool(stated.search(_RATIO.sub("", quote) if asked is _COUNT_Q else quote))
+        if _BENEFIT.search(question):
+            return bool(_MONEY_A.search(quote))  # "配套奖励配多少" of a record that only counts projects
         return bool(_NUMBER_A.search(quote))
     if aspect == "advice":
         return False  # whether a firm should apply is an opinion no record gives

@@ -117,6 +117,9 @@ def test_a_level_before_the_counted_noun_narrows_what_is_counted() -> None:
         ("640家里面专精特新有多少家?", "boc-inclusive-loans", False),  # a part of the record's whole
         ("里面省里出多少,市里出多少?", "cluster-collab-pilot", False),  # a sum split between levels
         ("有没有必要申请股改资助?", "zjtx-shareholding-reform", False),  # advice no record gives
+        ("那3家机器人骨干企业是哪3家?", "robot-backbone-enterprises", False),  # counted, never named
+        ("驻外招商组设在哪几个城市?", "overseas-investment-teams", True),  # a list the quote gives
+        ("评上省级工业互联网标杆,市里会配套奖励吗?配多少", "iiot-benchmark-projects", False),
     ],
 )
 def test_choices_parts_and_advice_the_record_does_not_settle(

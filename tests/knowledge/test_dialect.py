@@ -93,3 +93,19 @@ def test_a_level_naming_the_measure_asked_about_is_not_the_firms() -> None:
 def test_a_bare_statement_is_the_firms_once_the_conversation_spoke_for_it() -> None:
     assert "growth_pct" not in split_facts("今年增长了三成五，增长补贴行不行？")[0]
     assert split_facts("今年增长了三成五，增长补贴行不行？", speaking=True)[0]["growth_pct"] == 35.0
+
+
+@pytest.mark.parametrize(
+    ("text", "aspect", "topic"),
+    [
+        ("38号函而家仲有冇效？有冇被新文件取代咗？", "procedure", "现行安排"),
+        ("通过市长直通车提的工单，一般几天有回复？", "procedure", "办理时长"),
+        ("国家级小巨人企业也有挂点领导吗？", "qualify", None),
+        ("投资额多少以上才算重点项目？", "conditions", None),
+    ],
+)
+def test_status_durations_also_and_thresholds_are_read_as_asked(
+    text: str, aspect: str, topic: str | None
+) -> None:
+    u = understand(text)
+    assert (u.aspect, u.procedure_topic) == (aspect, topic)
