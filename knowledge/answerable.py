@@ -475,7 +475,13 @@ def uncovered_topic(question: str, rec: dict[str, Any]) -> str | None:
 def covers(rec: dict[str, Any], word: str) -> bool:
     """Whether a record's text speaks of ``word``: the word, or any two characters of it in a row
     (学徒治 is a typo of 学徒制, 专精特新企业 names 专精特新)."""
-    text = _spoken_text(
+    text = spoken_text(rec)
+    return word in text or any(word[i : i + 2] in text for i in range(len(word) - 1))
+
+
+def spoken_text(rec: dict[str, Any]) -> str:
+    """Every word a record says (title, aliases, quote, benefit, audience, departments), normalised."""
+    return _spoken_text(
         rec["title"],
         tuple(rec.get("aliases") or ()),
         rec["quote"],
@@ -483,7 +489,6 @@ def covers(rec: dict[str, Any], word: str) -> bool:
         rec.get("audience") or "",
         tuple(rec.get("departments") or ()),
     )
-    return word in text or any(word[i : i + 2] in text for i in range(len(word) - 1))
 
 
 @lru_cache(maxsize=1024)
@@ -511,14 +516,7 @@ def off_focus(question: str, rec: dict[str, Any]) -> str | None:
 def narrower(question: str, rec: dict[str, Any]) -> str | None:
     """A kind narrower than the record's that the question asks about ("农业银行" of a record on 中国银行):
     a word of four or more characters whose head the record speaks of and whose modifier it never does."""
-    text = _spoken_text(
-        rec["title"],
-        tuple(rec.get("aliases") or ()),
-        rec["quote"],
-        rec.get("benefit") or "",
-        rec.get("audience") or "",
-        tuple(rec.get("departments") or ()),
-    )
+    text = spoken_text(rec)
     for noun in focus_nouns(question):
         head, modifier = noun[-2:], noun[:-2]
         if (
