@@ -37,6 +37,7 @@ from actions.profile import FACT_SLOTS, IDENTITY_SLOTS, profile, turn_facts
 from knowledge.answerable import (
     MIN_EVIDENCE,
     Match,
+    asks_contact,
     covers,
     default_answerability,
     fits,
@@ -76,8 +77,6 @@ INTENT_COURTESY = {"bot_challenge": "bot", "goodbye": "goodbye", "thanks": "than
 _ASKS_BENEFIT = re.compile(
     r"补贴|补助|资助|奖励|奖补|扶持|贴息|多少|几多|钱|能拿|能领|有没有份|有份|符合|享受"
 )
-# Asking for a number or address to contact: not what the owner's firm can get, whatever facts it states.
-_CONTACT = re.compile(r"电话|号码|联系方式|热线|手机|邮箱|地址")
 # A weaker match may still be shown as related (labelled so) when the letter is silent.
 RELATED_EVIDENCE = 1.0
 
@@ -333,7 +332,8 @@ class ActionRespond(Action):
         if (
             targets
             and about_firm
-            and not (u.aspect == "who" and _CONTACT.search(u.text))  # "我是五金厂的，联系电话是多少"
+            # "我是五金厂的，联系电话是多少" asks for a number, not what the firm can get
+            and not (u.aspect == "who" and asks_contact(u.text))
             and (
                 u.aspect == "qualify"
                 or (

@@ -87,7 +87,7 @@ def main(argv: list[str] | None = None) -> None:
     args = parser.parse_args(argv)
     if not args.stock:
         # Before anything imports Rasa (which imports TensorFlow): a model with no TensorFlow component
-        # is served without it (bot.without_tensorflow; about 520 MB less memory).
+        # is served without it (bot.without_tensorflow; about 340 MB less memory).
         from bot import without_tensorflow
 
         config = yaml.safe_load((ROOT / "bot" / "config.yml").read_text(encoding="utf-8"))

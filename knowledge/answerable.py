@@ -240,6 +240,13 @@ def general_frequency(words: set[str]) -> dict[str, int]:
 _PHONE_Q = re.compile(r"电话|热线|联系方式|号码|手机")
 _PHONE_A = re.compile(r"\d{7,}|\d{3,4}-\d{7,8}")
 _ANY_PERSON = frozenset("领导 负责人 人员 人 牵头人".split())
+
+
+def asks_contact(question: str) -> bool:
+    """Whether the question asks for a number or an account to contact (电话, 手机, 微信 …)."""
+    return bool(_PHONE_Q.search(question) or _MOBILE_Q.search(question))
+
+
 _MOBILE_Q = re.compile(r"手机|微信|邮箱|email|e-mail|QQ", re.IGNORECASE)
 _MOBILE_A = re.compile(r"(?<!\d)1[3-9]\d{9}(?!\d)|微信|邮箱|@")
 _PERSON_A = re.compile(r"领导|联系人|电话|挂点|专人|负责人|工作群")
@@ -521,15 +528,8 @@ def narrower(question: str, rec: dict[str, Any]) -> str | None:
     text = spoken_text(rec)
     for noun in focus_nouns(question):
         head, modifier = noun[-2:], noun[:-2]
-        if (
-            len(noun) >= 4
-            and noun not in text
-            and head in text
-            and len(modifier) >= 2
-            and modifier not in text
-        ):
-            if not any(modifier[i : i + 2] in text for i in range(len(modifier) - 1)):
-                return noun
+        if len(noun) >= 4 and head in text and not covers(rec, modifier):
+            return noun
     return None
 
 
