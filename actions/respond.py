@@ -77,6 +77,8 @@ INTENT_COURTESY = {"bot_challenge": "bot", "goodbye": "goodbye", "thanks": "than
 _ASKS_BENEFIT = re.compile(
     r"补贴|补助|资助|奖励|奖补|扶持|贴息|多少|几多|钱|能拿|能领|有没有份|有份|符合|享受"
 )
+# A count of firms or projects, or a city-wide total, asked beside the owner's own facts.
+_CITY_FIGURE = re.compile(r"(多少|几多|几)(家|个|项|所|场|次|户)|一共|总共|累计|合计|全市")
 # A weaker match may still be shown as related (labelled so) when the letter is silent.
 RELATED_EVIDENCE = 1.0
 
@@ -313,6 +315,10 @@ class ActionRespond(Action):
             return not_in_letter(dispatcher, u, subject, u.procedure_topic)
         # The policies asked about: the best match, and others only when matched about as strongly.
         ruled = [m for m in strong if m.hit.policy_id in rules]
+        # A rule-bearing record counts only when the message is about it about as much as about any record:
+        # "我们做卫浴的…市政府质量奖有几家" is about the award, not the cluster pilot the industry names.
+        if ruled and ruled[0].weight < 0.6 * strong[0].weight and not ruled[0].phrase:
+            ruled = []
         targets = [m.hit.policy_id for m in ruled if m.weight >= 0.8 * ruled[0].weight][:3] if ruled else []
         # About the owner's own firm: facts or a first person in this message, or, with facts already
         # known, a question of whether / what they can get.
@@ -325,7 +331,9 @@ class ActionRespond(Action):
             return verdict_reply(dispatcher, list(rules), firm, everything=True)
         # "我们想参加广交会，展位费补多少" names a topic of its own: not a request to check every policy.
         topics = topic_nouns(u.text)
-        if intent == "match_policies" and not targets and about_firm and not topics:
+        # "依据哪份文件？文号发我" names a record of its own, as strongly as any: not a request either.
+        names_record = bool(strong) and not ruled
+        if intent == "match_policies" and not targets and about_firm and not topics and not names_record:
             return verdict_reply(dispatcher, list(rules), firm, everything=True)
         # Facts that bear on a record make a verdict, unless the owner asks about something else the
         # record never speaks of ("灯饰厂转型做得好，政府会不会找媒体报道") rather than what they can get.
@@ -334,6 +342,8 @@ class ActionRespond(Action):
             and about_firm
             # "我是五金厂的，联系电话是多少" asks for a number, not what the firm can get
             and not (u.aspect == "who" and asks_contact(u.text))
+            # "已经有多少家企业在开展", "一共拨付了多少": a figure of the city, not what the firm can get
+            and not (u.aspect == "amount" and _CITY_FIGURE.search(u.text))
             and (
                 u.aspect == "qualify"
                 or (
@@ -403,7 +413,11 @@ class ActionRespond(Action):
             return False
         # The place itself is a subject word of that record; it must match without it.
         strong = ranked(default_answerability().matches(u.text.replace(u.region, " ")), u)
-        return bool(strong) and u.region in strong[0].hit.title
+        if not strong:
+            return False
+        # 外地/外省 of a record on the city's own teams posted elsewhere (驻外招商组): the city's matter.
+        elsewhere = u.region.startswith("外") and "驻外" in strong[0].hit.title
+        return u.region in strong[0].hit.title or elsewhere
 
     @staticmethod
     def _facts_bear_on(stated_now: set[str], conditions: dict[str, Any]) -> bool:

@@ -29,6 +29,7 @@ from knowledge.rules import needed_facts
 from knowledge.search import Hit, Searcher, default_searcher
 from knowledge.segment import STOPWORDS, terms, tokenizer
 from knowledge.segment import words as whole_words
+from knowledge.spelling import sounds_in
 from knowledge.text import normalize
 from knowledge.understand import aspect_of, pos_tokenizer
 
@@ -81,7 +82,7 @@ _WITHIN_RANGE_Q = re.compile(
 )
 # How much of a sum has been spent or is left since (今年用咗几多, 还剩多少): never in the letter.
 _USAGE_Q = re.compile(
-    r"(用|花|使用|剩|剩下|余下|到位|落实|兑现)(了|咗|掉)?(多少|几多)|还剩|还有多少(钱|额度)"
+    r"(用|花|使用)(了|咗|掉)(多少|几多)|(剩|剩下|余下|到位|落实|兑现)(了|咗|掉)?(多少|几多)|还剩|还有多少(钱|额度)"
 )
 # An amount the letter does not say is per firm or in total (its label says 未明确).
 _UNCLEAR_SPLIT = re.compile(r"未明确为每家|未明确.{0,4}(每家|合计)")
@@ -310,7 +311,7 @@ def _part_of_whole(question: str) -> bool:
 
 # Which ones of a count were counted ("那三家机器人骨干企业是哪三家"): only a quote listing them before the
 # count says ("鑫光智能、邦盛北斗两家"); "设在哪几个城市" asks for a list, which a quote may give as it is.
-_WHICH_ONES = re.compile(r"(哪|边)(\d+|两)(家|个|间|项|所|位)")
+_WHICH_ONES = re.compile(r"(哪|边)(?!1(?!\d))(\d+|两)(家|个|间|项|所|位)")  # 哪3家; 哪一个 asks which one
 _LISTED = re.compile(r"([\u4e00-\u9fa5]{2,10}、)+[\u4e00-\u9fa5]{2,10}(等)?\s*(两|\d+)\s*(家|个|项|所|位)")
 
 
@@ -422,6 +423,7 @@ _PLAIN_NOUNS = frozenset(
 办法 细则 文件 文号 规定 条文 原文 机构 组织 单位 部门 地方 专项 项目 计划 安排 活动 全称 简称
 奖金 补贴 补助 资助 奖励 奖补 钱款 资金 干嘛 干啥 啥子 关系 机会 资格
 营收 营业收入 收入 产值 销售额 销售 利润 业绩 营业额 效益
+小厂 小企业 小公司 厂家 厂子 官方 正规 正式 对口 达标 专属 相关 有关 对应 主要 一般 平时 日常
 渠道 途径 方式 门路 路子 封顶 上限 额度 金额 数额 顶格 外地 本地 当地 异地 外省 各地 城市 小组 团队 队伍 专班
 """.split()
 )
@@ -464,11 +466,25 @@ def focus_nouns(question: str) -> tuple[str, ...]:
                 and word not in GENERIC
                 and word not in STOPWORDS
                 and word not in _PLAIN_NOUNS
+                and not _plain_compound(word)
                 and not _DIGIT.search(word)
                 and word in known
             ):
                 found.append(word)
     return tuple(dict.fromkeys(found))
+
+
+def _plain_compound(word: str) -> bool:
+    """A word made of a plain noun and at most one character or another plain word: 专门机构, and what
+    jieba glues from a neighbour's last character (座机号码 cut 座|机号码, 那份文件 cut 那|份文件)."""
+    head, tail = word[:-2], word[-2:]
+    plain = _PLAIN_NOUNS | GENERIC
+    return len(word) >= 3 and tail in plain and (len(head) <= 1 or head in plain)
+
+
+def _missing(rec: dict[str, Any], word: str) -> bool:
+    """Whether the record never speaks of ``word``, not even by a homophone (人材 of 人才)."""
+    return not covers(rec, word) and not sounds_in(word, spoken_text(rec))
 
 
 def topic_nouns(question: str) -> list[str]:
@@ -478,7 +494,7 @@ def topic_nouns(question: str) -> list[str]:
 
 def uncovered_topic(question: str, rec: dict[str, Any]) -> str | None:
     """A topic the question asks about that the record never speaks of (媒体报道 of a pilot), or None."""
-    return next((n for n in topic_nouns(question) if not covers(rec, n)), None)
+    return next((n for n in topic_nouns(question) if _missing(rec, n)), None)
 
 
 def covers(rec: dict[str, Any], word: str) -> bool:
@@ -518,7 +534,7 @@ def off_focus(question: str, rec: dict[str, Any]) -> str | None:
     nouns = focus_nouns(question)
     # "哪位领导任主任" of a record that names a person: 领导 is the kind of answer asked for, not a topic.
     names_person = bool(_NAME_A.search(normalize(rec["quote"])))
-    missing = [n for n in nouns if not covers(rec, n) and not (names_person and n in _ANY_PERSON)]
+    missing = [n for n in nouns if _missing(rec, n) and not (names_person and n in _ANY_PERSON)]
     return missing[0] if nouns and len(missing) * 2 >= len(nouns) else None
 
 
@@ -542,6 +558,7 @@ _LIGHT_VERBS = frozenset(
 )
 
 
+_SELF_CLAUSE = re.compile("|".join(sorted(_SELF, key=len, reverse=True)))
 _CONTRAST = re.compile(r"\s*(那|那么|那如果|那要是|换成|改成|如果是|要是)")
 
 
@@ -556,6 +573,8 @@ def other_matter(question: str, rec: dict[str, Any], evidence: tuple[str, ...]) 
     asked = "".join(asking)
     if any(word in asked for word in evidence):
         return None
+    if _SELF_CLAUSE.search(asked) and extract_facts(asked).values:
+        return None  # "我们做纺织印染的可以参加吗": the owner's own firm, asked of the record before it
     stats = default_answerability()
     if any(stats.distinctive(w) and covers(rec, w) for w in terms(asked)):
         return None  # "是跟哪家银行合作搞的": the question names something of the record (银行)

@@ -70,6 +70,9 @@ _BOOL_WORDS = {
         "数字化产线",
         "智能化产线",
         "数字化工厂",
+        "搞数字化",
+        "搞智能化",
+        "做数字化",
         "MES",
         "mes",
         "ERP",
@@ -99,7 +102,11 @@ _BARE_NO = re.compile(r"(都)?(不是|还不是|没有|都没有|没评上|还�
 _PERCENT = re.compile(r"(-?\d+(?:\.\d+)?)%")
 _GROWTH_CTX = re.compile(r"(增长|增幅|增速|涨|提高|提升|上升|多了|增加|同比)")
 _DECLINE_CTX = re.compile(r"(下降|下滑|减少|降了|跌|少了|负增长)")
-_CHENG = re.compile(r"(增长|涨|提高|提升|增加|多)了?(超过|超|达到|达|近|约|接近|了)?(\d+(?:\.\d+)?)成")
+_CHENG = re.compile(
+    r"(增长|涨|提高|提升|增加|多|升|上升|增)了?(超过|超|达到|达|近|约|接近|了)?(\d+(?:\.\d+)?)成"
+)
+_CHENG_DOWN = re.compile(r"(下降|下滑|减少|跌|降|少|缩水|萎缩)了?(超过|超|达到|达|近|约|接近|了)?(\d+(?:\.\d+)?)成")
+_HALF = re.compile(r"(增长|涨|提高|提升|增加|多|升|上升)了?(超过|超|近|约|接近)?(一半|1半)")
 _AMOUNT = re.compile(r"(\d+(?:\.\d+)?)\s*(亿元|亿|万元|万|元)")
 _REVENUE_CTX = re.compile(r"(营收|营业收入|营业额|产值|销售额|收入|年销售|销售收入)")
 _USCC = re.compile(r"(?<![0-9A-Z])[0-9A-Z]{18}(?![0-9A-Z])")
@@ -112,7 +119,7 @@ _FIRM_PREFIX = re.compile(
 # A yes/no fact counts only when the owner says they do it ("打算股改"), not when they ask about it
 # ("股改资助多少").
 _DOING = re.compile(
-    r"(打算|计划|准备|正在|在做|已经|已|开展|实施|推进|做了|做过|搞|进行|启动|完成|考虑|用于|用来|拿来|投入|上了|要|有|在|是)[^,.;!?]{0,4}$"
+    r"(打算|计划|准备|正在|在做|已经|已|开展|实施|推进|做了|做过|搞|进行|启动|完成|考虑|用于|用来|拿来|投入|上了|要|有|在|是|备案了?|上[1一几]?[条套台个批])[^,.;!?]{0,4}$"
 )
 _DOING_AFTER = re.compile(r"^[^,.;!?]{0,2}(正在|在|已经|已)?(推进|进行|实施|做|搞|办理|启动|完成)(中|了|着)?")
 _OTHER_INDUSTRY = re.compile(r"(我们)?(是)?(做|搞)?[\u4e00-\u9fa5]{1,8}?(行业|产业|的|类|企业)?")
@@ -173,8 +180,13 @@ def parse_growth(text: str, *, asked: bool = False) -> float | None:
             else 0.0
         )
         return float(cheng.group(3)) * 10 + extra
-    if re.search(r"翻(了)?(一番|1番|倍)", text):
+    down = _CHENG_DOWN.search(text)
+    if down:
+        return -float(down.group(3)) * 10  # 跌了两成
+    if re.search(r"翻(了)?(一|1)?(番|倍)", text):
         return 100.0
+    if _HALF.search(text):
+        return 50.0  # 多了一半
     for match in _PERCENT.finditer(text):
         before = text[max(0, match.start() - 12) : match.start()]
         value = float(match.group(1))
@@ -182,7 +194,7 @@ def parse_growth(text: str, *, asked: bool = False) -> float | None:
             return -abs(value)
         if _GROWTH_CTX.search(before) or asked:
             return value
-    figures = _two_figures(text)
+    figures = two_figures(text)
     if figures is not None:
         return figures
     if asked and re.fullmatch(r"\s*(-?\d+(?:\.\d+)?)\s*", text):
@@ -200,7 +212,7 @@ _LAST_THIS = re.compile(
 _FROM_TO = re.compile(rf"从{_FIGURE}(增长|增加|涨|提高|提升|上升|下降|减少|降|跌)(到|至){_FIGURE}")
 
 
-def _two_figures(text: str) -> float | None:
+def two_figures(text: str) -> float | None:
     """Growth in percent from last year's and this year's figures, when a message gives both."""
     match = _LAST_THIS.search(text)
     if match:
@@ -259,7 +271,7 @@ def parse_bool(fact: str, text: str, *, asked: bool = False) -> bool | None:
         if pos >= 0:
             if negated(text, pos):
                 return False
-            before = text[max(0, pos - 6) : pos]
+            before = text[max(0, pos - 8) : pos]
             after = text[pos + len(word) : pos + len(word) + 6]
             if asked or fact == "manufacturing" or _DOING.search(before) or _DOING_AFTER.search(after):
                 return True

@@ -94,6 +94,21 @@ def _candidate(span: str, by_sound: dict[tuple[str, ...], list[str]], ours: froz
     return found.pop() if len(found) == 1 else None
 
 
+def sounds_in(word: str, text: str) -> bool:
+    """Whether ``text`` holds a homophone of ``word`` one character apart (人材 in a text on 人才, 结点 in
+    one on 节点): jieba knows both spellings, so :func:`correct` leaves them, yet they name one thing."""
+    if len(word) < 2 or not _CJK.fullmatch(word):
+        return False
+    key = tuple(_sound(c) for c in word)
+    for i in range(len(text) - len(word) + 1):
+        window = text[i : i + len(word)]
+        if sum(a != b for a, b in zip(window, word, strict=True)) == 1 and all(
+            _sound(a) == b for a, b in zip(window, key, strict=True)
+        ):
+            return True
+    return False
+
+
 # Owners' abbreviations of the domain's words, spelled out so that the rest reads them.
 _ABBREVIATIONS = (
     (re.compile(r"智改数转"), "智能化改造数字化转型"),

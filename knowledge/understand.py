@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:
     import jieba.posseg
 
-from knowledge.facts import BOOL_FACTS, extract_facts
+from knowledge.facts import BOOL_FACTS, extract_facts, two_figures
 from knowledge.segment import tokenizer
 from knowledge.spelling import correct
 from knowledge.text import normalize
@@ -94,7 +94,7 @@ ASPECTS: tuple[tuple[str, re.Pattern[str]], ...] = (
     (
         "qualify",
         re.compile(
-            r"能不能(申请|享受|拿|领|申报|报|参加|获得|入|进)|能否(申请|享受|拿|领|申报|报|获得)|可不可以(申请|享受|拿|领|申报|报)|"
+            r"能不能(也|都)?(申请|享受|拿|领|申报|报|参加|获得|入|进)|能否(申请|享受|拿|领|申报|报|获得)|可不可以(申请|享受|拿|领|申报|报)|"
             r"(可以|能)(申请|享受|拿|领|申报|获得|参加)[^,，。?？]{0,8}(吗|么|不)|有没有资格|有资格|符合|够不够|算不算|"
             r"(我们|我司|我公司|本公司|咱们|我厂|我企)[^,，。?？]{0,12}(能|可以)[^,，。?？]{0,6}(拿|领|享受|申请|获得)|"
             r"有(什么|哪些|啥)[^,，。?？]{0,8}(可以|能)(拿|领|享受|申请|获得)|能享受(哪些|什么|啥)|能拿(什么|哪些|啥|多少)|"
@@ -131,7 +131,7 @@ ASPECTS: tuple[tuple[str, re.Pattern[str]], ...] = (
     (
         "amount",
         re.compile(
-            r"多少钱|多少万|多少|几多|几万|几百万|几成|(?<!哪)几(家|个|项|名|位|批|次|场|所|件|笔|人)|百分之几|金额|额度|补(贴|助)多少|给多少|奖(励)?多少|最高|上限|封顶|顶格|多大|规模"
+            r"多少钱|多少万|多少|几多|几万|几百万|几成|(?<![哪举])几(家|个|项|名|位|批|次|场|所|件|笔|人)|百分之几|金额|额度|补(贴|助)多少|给多少|奖(励)?多少|最高|上限|封顶|顶格|多大|规模"
         ),
     ),
 )
@@ -501,9 +501,16 @@ def split_facts(
     speaks = speaking or any(
         _FIRST_PERSON.search(p) and not _HYPOTHETICAL.search(p) and not _OTHER_FIRM.search(p) for p in parts
     )
+    previous = ""
     for part in parts:
         found = extract_facts(part).values
         found = {k: v for k, v in found.items() if k not in ("firm_name", "uscc", "revenue_wan")}
+        if "growth_pct" not in found and previous:
+            # "去年营收3000万，今年做到4200万": the two figures sit in two clauses.
+            growth = two_figures(f"{previous},{part}")
+            if growth is not None:
+                found["growth_pct"] = growth
+        previous = part
         named.update(found)
         if "zjtx_level" in found and is_question(part) and _level_names_measure(part):
             found = {k: v for k, v in found.items() if k != "zjtx_level"}
@@ -727,10 +734,14 @@ def courtesy_of(text: str) -> tuple[str, ...]:
     return tuple(found)
 
 
+# "开一家公司", "注册间公司": the count between the verb and the firm says nothing; the records say 开公司.
+_ONE_FIRM = re.compile(r"(开|注册|成立|新开|开办|设立|办)(1|一)?(家|间|个)(新的?)?(?=公司|企业|工厂|厂)")
+
+
 def understand(raw: str, *, speaking: bool = False) -> Understanding:
     """Read one owner message (any script, width or numerals, homophone typos of our words);
     ``speaking``: earlier messages already stated facts of the owner's firm."""
-    text = correct(normalize(raw))
+    text = _ONE_FIRM.sub(r"\1", correct(normalize(raw)))
     stated, posed, named = split_facts(text, speaking=speaking)
     identity, uscc_error = identity_facts(text)
     aspect = aspect_of(text)
