@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:
     import jieba.posseg
 
-from knowledge.facts import BOOL_FACTS, extract_facts, two_figures
+from knowledge.facts import BOOL_FACTS, extract_facts
 from knowledge.segment import tokenizer
 from knowledge.spelling import correct
 from knowledge.text import normalize
@@ -36,7 +36,8 @@ _OTHER_FIRM = re.compile(
 )
 # A condition posed, or something heard from others: neither is a fact the owner states about the firm.
 _HYPOTHETICAL = re.compile(
-    r"如果|假如|要是|假设|倘若|万一|若是|若|的话|比如说|比方说|听说|据说|听人说|朋友说|别人说|"
+    # not 主要是 (mainly), 若干 (several)
+    r"如果|假如|(?<![主需])要是|假设|倘若|万一|若是|若(?!干)|的话|比如说|比方说|听说|据说|听人说|朋友说|别人说|"
     r"有人说|说是|网上说|看到(新闻|报道|通知)"
 )
 # "专精特新企业增长三成有补贴" tells what the policy gives; "省级专精特新企业 去年增长35%" describes the asker.
@@ -501,16 +502,9 @@ def split_facts(
     speaks = speaking or any(
         _FIRST_PERSON.search(p) and not _HYPOTHETICAL.search(p) and not _OTHER_FIRM.search(p) for p in parts
     )
-    previous = ""
     for part in parts:
         found = extract_facts(part).values
         found = {k: v for k, v in found.items() if k not in ("firm_name", "uscc", "revenue_wan")}
-        if "growth_pct" not in found and previous:
-            # "去年营收3000万，今年做到4200万": the two figures sit in two clauses.
-            growth = two_figures(f"{previous},{part}")
-            if growth is not None:
-                found["growth_pct"] = growth
-        previous = part
         named.update(found)
         if "zjtx_level" in found and is_question(part) and _level_names_measure(part):
             found = {k: v for k, v in found.items() if k != "zjtx_level"}
