@@ -342,6 +342,7 @@ class ActionRespond(Action):
             and about_firm
             # "我是五金厂的，联系电话是多少" asks for a number, not what the firm can get
             and not (u.aspect == "who" and asks_contact(u.text))
+            and u.aspect != "advice"  # which to do first is an opinion, whatever the firm's facts
             # "已经有多少家企业在开展", "一共拨付了多少": a figure of the city, not what the firm can get
             and not (u.aspect == "amount" and _CITY_FIGURE.search(u.text))
             and (

@@ -74,7 +74,7 @@ ASPECTS: tuple[tuple[str, re.Pattern[str]], ...] = (
             r"地址|门牌|几楼|周末(?!快乐|愉快|好)|节假日|几点|上班时间|办公时间|还会(继续)?|继续(发|执行|实施|有)|延续|今年还有|明年还有|"
             r"(出台|设立|成立|落地|建成|开通|启动|实施|印发|挂牌|运营|投入使用)了?(吗|没|没有|未)|"
             r"停了|取消了|(还)?有没有效|是否有效|还有效|(失效|废止|作废)(了)?(吗|没|没有)|被[^,，。?？]{0,8}取代|"
-            r"几天|多少天|几个工作日|多少个工作日|口径|(按|用)[^,，。?？]{0,8}还是|用什么指标|按[^,，。?？]{1,8}(算|计算|核算)[^,，。?？]{0,3}(还是|吗|呢|[?？])"
+            r"几天|多少天|几个工作日|多少个工作日|口径|延期|追回|退回|收回|退还|(按|用)[^,，。?？]{0,8}还是|用什么指标|按[^,，。?？]{1,8}(算|计算|核算)[^,，。?？]{0,3}(还是|吗|呢|[?？])"
         ),
     ),
     (
@@ -125,7 +125,8 @@ ASPECTS: tuple[tuple[str, re.Pattern[str]], ...] = (
     (
         "advice",
         re.compile(
-            r"有没有必要|有必要吗|值不值得|值得(申请|去|搞|做)?(吗|么|不)|划不划算|划算(吗|么|不)|哪个(更|比较)?(好|划算|合适)"
+            r"有没有必要|有必要吗|值不值得|值得(申请|去|搞|做)?(吗|么|不)|划不划算|划算(吗|么|不)|哪个(更|比较)?(好|划算|合适)|"
+            r"还是[^,，。?？]{1,20}(比较好|更好|较好|好一点|好些|好点|更划算|更合适)|(应该|应当)先[^,，。?？]{1,12}还是"
         ),
     ),
     ("fee", re.compile(r"收费|要钱吗|要不要钱|免费|付费|费用(多少|是多少|怎么算)?|交钱")),
@@ -169,6 +170,11 @@ PROCEDURE_TOPICS = {
     "废止": "现行安排",
     "失效": "现行安排",
     "多长时间": "办理时长",
+    "延期": "延期安排",
+    "追回": "资金追回规定",
+    "退回": "资金追回规定",
+    "收回": "资金追回规定",
+    "退还": "资金追回规定",
     "到账": "资金到账时间",
     "发放": "发放安排",
     "流程": "办理流程",
@@ -274,7 +280,7 @@ _GREETING = re.compile(
     r"(新年|节日|春节|元旦|中秋|国庆|端午|元宵|冬至|周末)(快乐|好|愉快)|恭喜发财|新年好)"
 )
 _THANKS = re.compile(
-    r"谢谢|多谢|感谢|感恩|谢了|谢啦|辛苦了|辛苦啦|辛苦[晒哂]|thank|thx|3q|唔该|有心了|麻烦你了|"
+    r"谢谢|多谢|感谢|感恩|谢了|谢啦|辛苦了|辛苦啦|辛苦[晒哂]|辛苦(你|您|你们|您们|大家)(了|啦)?|thank|thx|3q|唔该|有心了|麻烦你了|"
     # praise of the service is thanks too: 你真棒, 好用, 点赞
     r"^(哈+|嘻+|呵+)?[,，\s]*(你|您|你们|机器人)?(真|好|太|很|挺|蛮)?(棒|厉害|聪明|给力|好用|方便|专业|靠谱)(了|啊|呀|哦|喔)?[!！~～。\s]*$|点赞|👍"
 )
@@ -300,7 +306,7 @@ _ACK_NOISE = re.compile(r"[啦啊呀哈咯喔滴吧]+|[\U0001F300-\U0001FAFF\u26
 _ACK = re.compile(rf"^({_ACK_WORD}[,，、。.!！~～\s]*)+$")
 _POLITE = re.compile(
     r"您好|你好|在吗|在不在|打扰(一下|了|您了)?|麻烦(您|你)?(一下)?|请问(一下)?|谢谢(您|你)?(了|啦)?|多谢|感谢(您|你)?|"
-    r"辛苦(了|啦)?|不好意思|冒昧|劳驾|再见|拜拜|好的|好|嗯|哦|啊|呀|呢|哈|"
+    r"辛苦(你|您|你们|您们|大家)?(了|啦)?|不好意思|冒昧|劳驾|再见|拜拜|好的|好|嗯|哦|啊|呀|呢|哈|"
     r"(我|我们)?(想|要)?(咨询|请教|问|了解)(一下|一些|下|问)?(问题|情况|政策)?|[~～!！。.,，?？\s]"
 )
 # A request for a person, not a question about the 挂点 service or the contact line.
@@ -322,7 +328,9 @@ _WANTS_PERSON = re.compile(
     r"real person|human|talk to|agent|(有没有|有无)[^,，。?？]{0,8}客服|"
     r"(跟|和|同)(工作人员|人|真人|领导)(聊|说|谈|沟通)|"
     rf"(跟|和|同|给)[^,，。?？]{{0,6}}{_STAFF}[^,，。?？]{{0,4}}(通|打)(个|一个|一下)?电话|"
-    r"(约|预约)[^,，。?？]{0,6}(见面|上门|走访|面谈|出来|倾|聊|当面)"
+    r"(约|预约)[^,，。?？]{0,6}(见面|上门|走访|面谈|出来|倾|聊|当面)|"
+    r"(有没有|有无)(人工|真人)(客服|服务)?(?=$|[,，。!！?？吗呀啊])|"
+    r"(让|叫|请|安排)[^,，。?？]{0,10}的?人[^,，。?？]{0,6}(跟|和|同|与)(我|我们)[^,，。?？]{0,4}(对接|联系|沟通|谈|聊)"
 )
 # Enterprise matters beyond the policy words: what makes "the letter does not say" the honest reply
 # rather than "not a matter for this bot".
@@ -396,11 +404,31 @@ def is_question(clause: str) -> bool:
     return bool(_QUESTION.search(clause))
 
 
+# A clause of a story that asks: not "几个工人" or "还是老样子", which tell.
+_ASKS_IN_STORY = re.compile(
+    r"[?？]|吗|么$|呢|多少|几多|什么|啥|哪(?!怕)|怎么|怎样|如何|能否|是否|可否|有没有|能不能|可不可以|是不是|会不会|"
+    r"算不算|够不够|谁"
+)
+_LONG = 40  # characters: a message longer than this that has questions also tells a story around them
+
+
+def asking_part(text: str) -> str:
+    """What a long message asks: its questions, each with the clause just before it ("股改资助的材料，能发我
+    吗"); the story around them ("五十几个工人", "手续一大堆") says what the firm is, not what is asked. A short
+    message, or one with no question clause, is read whole."""
+    parts = clauses(text)
+    asking = [i for i, p in enumerate(parts) if _ASKS_IN_STORY.search(p)]
+    if len(text) <= _LONG or len(parts) < 3 or not asking:
+        return text
+    keep = sorted({j for i in asking for j in (i - 1, i) if j >= 0})
+    return "".join(parts[j] for j in keep)
+
+
 # Becoming a title ("评专精特新要什么条件", "怎样才能认定为小巨人"): the letter reports measures for firms that
 # already hold one and how many did, never the criteria for being rated. "已认定为市级专精特新的企业" holds it.
 _TITLES = r"(专精特新|小巨人|单项冠军|高新技术企业|高企|标杆示范|工业设计中心|瞪羚|独角兽)"
 _BECOMING = re.compile(
-    r"(?<![已经被])(评|评上|评选|认定|评定|评为|申报|申请|成为|入选|当上|升级|升为|晋升|进入|拿到|确定|判定)(为|成|上|是)?"
+    r"(?<![已经被])(评|评上|评选|认定|评定|评为|申报|申请|成为|入选|当上|升级|升为|晋升|进入|拿到|确定|判定|冲|冲击|争取)(为|成|上|是)?"
     rf"[“\"‘']?(国家级|省级|市级|国家|省|市)?(的)?{_TITLES}"
     r"(企业|称号|资格|认定)?(?![^,，。?？]{0,3}的(企业|公司|厂)|[^,，。?？]{0,2}(奖励|补贴|资助|补助|奖补|资金|奖))"
 )
@@ -738,14 +766,15 @@ def understand(raw: str, *, speaking: bool = False) -> Understanding:
     text = _ONE_FIRM.sub(r"\1", correct(normalize(raw)))
     stated, posed, named = split_facts(text, speaking=speaking)
     identity, uscc_error = identity_facts(text)
-    aspect = aspect_of(text)
+    asked = asking_part(text)
+    aspect = aspect_of(asked)
     return Understanding(
         text=text,
         facts={**stated, **identity},
         hypothetical=posed,
         mentioned=named,
         aspect=aspect,
-        procedure_topic=procedure_topic(text) if aspect == "procedure" else None,
+        procedure_topic=procedure_topic(asked) if aspect == "procedure" else None,
         asks=any(is_question(p) for p in clauses(text)) or aspect is not None,
         scope=scope_of(text),
         courtesy=courtesy_of(text),
