@@ -74,6 +74,8 @@ _PER_RECIPIENT_Q = re.compile(
     r"每人|每家|每个|每年|每次|人均|一家|一个人|按人头|能拿|能领|能给|能补|给多少(?![家个项人])|补多少|拿多少|"
     r"领多少|奖多少|发多少|可以拿|可以领|给几多|补几多|(能|可以)(贷|借|融)|分到|分得|摊到"
 )
+# The city as the one who spends ("政府每年拿出来多少"): its totals are what is asked, not one firm's share.
+_CITY_SPENDS = re.compile(r"政府|市里|市财政|财政|全市|一共|总共")
 # Where within the letter's range one firm's amount falls (拿满, 最高那档, 按什么标准定): the letter gives
 # ranges and ceilings, never how a firm's own amount is set.
 _WITHIN_RANGE_Q = re.compile(
@@ -335,7 +337,12 @@ def states(aspect: str | None, question: str, rec: dict[str, Any]) -> bool:
     if aspect == "amount":
         if not _counts_that(question, rec):
             return False  # "多少个设计人员" of a record that counts design centres; "让多少股份" of a fund's size
-        if _MONEY_Q.search(question) and _PER_RECIPIENT_Q.search(question) and not _SHARE_Q.search(question):
+        if (
+            _MONEY_Q.search(question)
+            and _PER_RECIPIENT_Q.search(question)
+            and not _SHARE_Q.search(question)
+            and not _CITY_SPENDS.search(question)
+        ):
             return bool(recipient_amounts(rec))  # what one firm gets, not what the city spent
         for asked, stated in ((_SHARE_Q, _SHARE_A), (_MONEY_Q, _MONEY_A), (_COUNT_Q, _COUNT_A)):
             if asked.search(question):
@@ -402,7 +409,9 @@ def _counts_that(question: str, rec: dict[str, Any]) -> bool:
         head = nouns[-1]
         if head in GENERIC or head in _PLAIN_NOUNS or head in STOPWORDS or len(head) < 2:
             continue
-        return head in text
+        # Chinese compounds end in their head: 国家补贴 counts what 国家财政补贴 does.
+        # (a level before it still narrows it: 国家级小巨人 is not every 小巨人 the record counts).
+        return head in text or (len(head) >= 4 and not head.startswith(tuple(_LEVELS)) and head[-2:] in text)
     return True
 
 
@@ -424,7 +433,7 @@ _PLAIN_NOUNS = frozenset(
 奖金 补贴 补助 资助 奖励 奖补 钱款 资金 干嘛 干啥 啥子 关系 机会 资格
 营收 营业收入 收入 产值 销售额 销售 利润 业绩 营业额 效益
 小厂 小企业 小公司 厂家 厂子 官方 正规 正式 对口 达标 专属 相关 有关 对应 主要 一般 平时 日常
-渠道 途径 方式 门路 路子 封顶 上限 额度 金额 数额 顶格 外地 本地 当地 异地 外省 各地 城市 小组 团队 队伍 专班
+个数 区间 幅度 渠道 途径 方式 门路 路子 封顶 上限 额度 金额 数额 顶格 外地 本地 当地 异地 外省 各地 城市 小组 团队 队伍 专班
 """.split()
 )
 _FOCUS_TAGS = ("n", "nz", "nt", "nw")

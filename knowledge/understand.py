@@ -506,6 +506,12 @@ def _level_names_measure(clause: str) -> bool:
     )
 
 
+# A level the firm aims at ("今年想冲省级", "准备争取小巨人"), not one it holds.
+_AIMS_AT_LEVEL = re.compile(
+    r"(想|准备|打算|计划|争取|冲|冲击|目标是?)[^,，。?？]{0,4}(国家级|省级|市级|小巨人|单项冠军)"
+)
+
+
 def split_facts(
     text: str, *, speaking: bool = False
 ) -> tuple[dict[str, Any], dict[str, Any], dict[str, Any]]:
@@ -534,6 +540,8 @@ def split_facts(
         found = extract_facts(part).values
         found = {k: v for k, v in found.items() if k not in ("firm_name", "uscc", "revenue_wan")}
         named.update(found)
+        if "zjtx_level" in found and _AIMS_AT_LEVEL.search(part):
+            found = {k: v for k, v in found.items() if k != "zjtx_level"}  # "想冲省级": not yet the firm's
         if "zjtx_level" in found and is_question(part) and _level_names_measure(part):
             found = {k: v for k, v in found.items() if k != "zjtx_level"}
         first_person = bool(_FIRST_PERSON.search(part)) and not _OTHER_FIRM.search(part)
@@ -604,7 +612,7 @@ def aspect_of(text: str) -> str | None:
 
 # "When was it issued / set up" asks the date of something done ("…是什么时候印发的"), which a dated report
 # answers; "什么时候出台" without 的/了 asks about the future, which no 2022 letter can.
-_WHEN = r"(什么时候|啥时候|何时|哪年|哪一年|几月|哪个月|哪天)"
+_WHEN = r"(什么时候|啥时候|何时|几时|哪年|哪一年|几月|哪个月|哪天)"
 _DONE = (
     r"(印发|出台|发布|发文|成立|设立|开通|上线|启动|召开|举办|签约|开展|挂牌|建成|实施|出的|发的|搞的|开始的)"
 )
