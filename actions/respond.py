@@ -49,16 +49,18 @@ from knowledge.answerable import (
     uncovered_topic,
     unnamed_benefit,
 )
-from knowledge.facts import UNKNOWN
+from knowledge.facts import UNKNOWN, extract_facts
 from knowledge.rules import left_open, needed_facts
 from knowledge.search import default_searcher
 from knowledge.staff import best_match
 from knowledge.understand import (
     LETTER_YEAR,
     Understanding,
+    asking_part,
     clauses,
     is_question,
     later_year,
+    scope_of,
     speaks_for_firm,
     understand,
 )
@@ -77,6 +79,11 @@ INTENT_COURTESY = {"bot_challenge": "bot", "goodbye": "goodbye", "thanks": "than
 _ASKS_BENEFIT = re.compile(
     r"补贴|补助|资助|奖励|奖补|扶持|贴息|多少|几多|钱|能拿|能领|有没有份|有份|符合|享受"
 )
+def _by_facts(match: Match) -> bool:
+    """Whether a record matched only on words that state a firm's facts (灯饰, 小家电, 省级)."""
+    return bool(match.evidence) and all(extract_facts(w).values for w in match.evidence)
+
+
 # A count of firms or projects, or a city-wide total, asked beside the owner's own facts.
 _CITY_FIGURE = re.compile(r"(多少|几多|几)(家|个|项|所|场|次|户)|一共|总共|累计|合计|全市")
 # A weaker match may still be shown as related (labelled so) when the letter is silent.
@@ -219,7 +226,7 @@ class ActionRespond(Action):
             return clear + self.by_intent(dispatcher, intent, firm)
         if u.small_talk:  # 天气不错 names no city service to report
             return clear + courtesy_reply(dispatcher, u, intent)
-        if u.scope != "in" and not self._letter_names_region(u):
+        if u.scope != "in" and not self._letter_names_region(u) and not self._story_around_record(u):
             return clear + out_of_scope(dispatcher, u.scope)
         if u.complaint:
             return clear + await hand_off(dispatcher, tracker, reason="user_request")
@@ -319,6 +326,10 @@ class ActionRespond(Action):
         # "我们做卫浴的…市政府质量奖有几家" is about the award, not the cluster pilot the industry names.
         if ruled and ruled[0].weight < 0.6 * strong[0].weight and not ruled[0].phrase:
             ruled = []
+        # "做小家电的…评上省级工业设计中心有没有奖励": the pilot matched on the firm's industry alone, the
+        # question on another record's own words.
+        if ruled and strong[0] is not ruled[0] and _by_facts(ruled[0]) and not _by_facts(strong[0]):
+            ruled = []
         targets = [m.hit.policy_id for m in ruled if m.weight >= 0.8 * ruled[0].weight][:3] if ruled else []
         # About the owner's own firm: facts or a first person in this message, or, with facts already
         # known, a question of whether / what they can get.
@@ -406,6 +417,18 @@ class ActionRespond(Action):
     def _new_question(u: Understanding) -> bool:
         """Whether the message asks something of its own about a record (not just answers the bot)."""
         return bool(u.asks and u.aspect and ranked(default_answerability().matches(u.text), u))
+
+    @staticmethod
+    def _story_around_record(u: Understanding) -> bool:
+        """A long message whose story touches a city service or a personal matter (业主加租, 员工社保) but
+        whose question names a record of the letter outright ("可供出让工业用地资源库是哪个部门牵头")."""
+        if u.scope not in ("city_service", "personal"):
+            return False
+        questions = asking_part(u.text, lead_in=False)
+        if questions == u.text or scope_of(questions) != "in":
+            return False
+        strong = ranked(default_answerability().matches(questions), u)
+        return bool(strong) and strong[0].phrase and strong[0].weight >= 2 * MIN_EVIDENCE
 
     @staticmethod
     def _letter_names_region(u: Understanding) -> bool:

@@ -353,7 +353,8 @@ def states(aspect: str | None, question: str, rec: dict[str, Any]) -> bool:
     if aspect == "advice":
         return False  # whether a firm should apply is an opinion no record gives
     if aspect == "fee":
-        return bool(re.search(r"免费|收费|费用", quote))
+        # The benefit says 免费 where the letter's sentence runs past the quote's page (帮办代办).
+        return bool(re.search(r"免费|收费|费用", quote + normalize(rec.get("benefit") or "")))
     if aspect == "combine":
         return bool(re.search(r"叠加|同时享受|不重复|重复享受|兼得|不得同时", quote))
     if (

@@ -74,6 +74,7 @@ ASPECTS: tuple[tuple[str, re.Pattern[str]], ...] = (
             r"地址|门牌|几楼|周末(?!快乐|愉快|好)|节假日|几点|上班时间|办公时间|还会(继续)?|继续(发|执行|实施|有)|延续|今年还有|明年还有|"
             r"(出台|设立|成立|落地|建成|开通|启动|实施|印发|挂牌|运营|投入使用)了?(吗|没|没有|未)|"
             r"停了|取消了|(还)?有没有效|是否有效|还有效|(失效|废止|作废)(了)?(吗|没|没有)|被[^,，。?？]{0,8}取代|"
+            r"(有没有|有无|是否|会不会)(调整|变化|变动|改变|修改|变)|调整过|(还是不是|是不是还|仍然是)(这样|咁|按|执行)|"
             r"几天|多少天|几个工作日|多少个工作日|口径|延期|追回|退回|收回|退还|(按|用)[^,，。?？]{0,8}还是|用什么指标|按[^,，。?？]{1,8}(算|计算|核算)[^,，。?？]{0,3}(还是|吗|呢|[?？])"
         ),
     ),
@@ -412,15 +413,15 @@ _ASKS_IN_STORY = re.compile(
 _LONG = 40  # characters: a message longer than this that has questions also tells a story around them
 
 
-def asking_part(text: str) -> str:
+def asking_part(text: str, *, lead_in: bool = True) -> str:
     """What a long message asks: its questions, each with the clause just before it ("股改资助的材料，能发我
-    吗"); the story around them ("五十几个工人", "手续一大堆") says what the firm is, not what is asked. A short
-    message, or one with no question clause, is read whole."""
+    吗") unless ``lead_in`` is False; the story around them ("五十几个工人", "手续一大堆") says what the firm
+    is, not what is asked. A short message, or one with no question clause, is read whole."""
     parts = clauses(text)
     asking = [i for i, p in enumerate(parts) if _ASKS_IN_STORY.search(p)]
     if len(text) <= _LONG or len(parts) < 3 or not asking:
         return text
-    keep = sorted({j for i in asking for j in (i - 1, i) if j >= 0})
+    keep = sorted({j for i in asking for j in ((i - 1, i) if lead_in else (i,)) if j >= 0})
     return "".join(parts[j] for j in keep)
 
 
@@ -629,12 +630,20 @@ _WHERE_PUBLISHED = re.compile(
 )
 
 
+# Whether what the letter said still holds ("今年有冇变", "有没有调整过金额"): a 2022 letter cannot say.
+_CHANGED = re.compile(
+    r"(有没有|有无|是否|会不会)(调整|变化|变动|改变|修改|变)|调整过|(还是不是|是不是还|仍然是)(这样|咁|按|执行)"
+)
+
+
 def procedure_topic(text: str) -> str:
     """What kind of procedural detail is asked for, in owners' words."""
     if _WHEN_DONE.search(text):
         return "发生时间"
     if _WHERE_PUBLISHED.search(text):
         return "公布渠道"
+    if _CHANGED.search(text):
+        return "现行安排"
     for key, topic in PROCEDURE_TOPICS.items():
         if key in text:
             return topic
@@ -774,8 +783,11 @@ def understand(raw: str, *, speaking: bool = False) -> Understanding:
     text = _ONE_FIRM.sub(r"\1", correct(normalize(raw)))
     stated, posed, named = split_facts(text, speaking=speaking)
     identity, uscc_error = identity_facts(text)
-    asked = asking_part(text)
-    aspect = aspect_of(asked)
+    # The questions' own aspect first ("我们这种国家级的能享受吗" after "一直没被拉进群"), else their lead-in's.
+    questions, asked = asking_part(text, lead_in=False), asking_part(text)
+    aspect = aspect_of(questions) or aspect_of(asked)
+    # "总部喺中山…想问下佛山顺德区对技改有冇补贴": the place a long message asks about, whatever else it names.
+    region = other_region(text) or (other_region(questions) if questions != text else None)
     return Understanding(
         text=text,
         facts={**stated, **identity},
@@ -784,7 +796,7 @@ def understand(raw: str, *, speaking: bool = False) -> Understanding:
         aspect=aspect,
         procedure_topic=procedure_topic(asked) if aspect == "procedure" else None,
         asks=any(is_question(p) for p in clauses(text)) or aspect is not None,
-        scope=scope_of(text),
+        scope="other_region" if region else scope_of(text),
         courtesy=courtesy_of(text),
         wants_person=bool(_WANTS_PERSON.search(text)) and not _BOT.search(text),
         complaint=bool(_COMPLAINT.search(text)),
@@ -793,7 +805,7 @@ def understand(raw: str, *, speaking: bool = False) -> Understanding:
         on_topic=bool(_ENTERPRISE.search(text) or _FIRM.search(text) or _BUSINESS.search(text)),
         match_all=bool(_MATCH_ALL.search(text)),
         uscc_error=uscc_error,
-        region=other_region(text),
+        region=region,
         other_firm=asked_of_other_firm(text),
         becoming=becoming(text, aspect),
         small_talk=_small_talk(text),
