@@ -424,7 +424,7 @@ class ActionRespond(Action):
         whose question names a record of the letter outright ("可供出让工业用地资源库是哪个部门牵头")."""
         if u.scope not in ("city_service", "personal"):
             return False
-        questions = asking_part(u.text, lead_in=False)
+        questions = asking_part(u.text)  # with the clause that leads in: "市里在搞一个资源库，这个是哪个部门"
         if questions == u.text or scope_of(questions) != "in":
             return False
         strong = ranked(default_answerability().matches(questions), u)
