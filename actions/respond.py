@@ -79,6 +79,8 @@ INTENT_COURTESY = {"bot_challenge": "bot", "goodbye": "goodbye", "thanks": "than
 _ASKS_BENEFIT = re.compile(
     r"补贴|补助|资助|奖励|奖补|扶持|贴息|多少|几多|钱|能拿|能领|有没有份|有份|符合|享受"
 )
+
+
 def _by_facts(match: Match) -> bool:
     """Whether a record matched only on words that state a firm's facts (灯饰, 小家电, 省级)."""
     return bool(match.evidence) and all(extract_facts(w).values for w in match.evidence)
@@ -337,6 +339,7 @@ class ActionRespond(Action):
             bool(stated_now)
             or speaks_for_firm(u.text)
             or (bool(firm) and (u.match_all or u.aspect == "qualify"))
+            or self._short_after_facts(u, firm, stated_now)
         )
         if u.match_all and about_firm and not (targets and u.aspect == "amount"):
             return verdict_reply(dispatcher, list(rules), firm, everything=True)
@@ -358,6 +361,11 @@ class ActionRespond(Action):
             and not (u.aspect == "amount" and _CITY_FIGURE.search(u.text))
             and (
                 u.aspect == "qualify"
+                # "我们刚评上国家级小巨人" then "有没有领导挂点服务": asked for the firm just described
+                or (
+                    self._short_after_facts(u, firm, stated_now)
+                    and self._facts_bear_on(set(firm), rules[targets[0]])
+                )
                 or (
                     self._facts_bear_on(stated_now, rules[targets[0]])
                     and (_ASKS_BENEFIT.search(u.text) or not uncovered_topic(u.text, policies[targets[0]]))
@@ -442,6 +450,14 @@ class ActionRespond(Action):
         # 外地/外省 of a record on the city's own teams posted elsewhere (驻外招商组): the city's matter.
         elsewhere = u.region.startswith("外") and "驻外" in strong[0].hit.title
         return u.region in strong[0].hit.title or elsewhere
+
+    @staticmethod
+    def _short_after_facts(u: Understanding, firm: dict[str, Any], stated_now: set[str]) -> bool:
+        """A short question of its own kind ("有冇资助？", "中行嗰个贷款呢") right after the owner told the
+        firm's facts: asked for that firm."""
+        # "有没有领导挂点服务" asks whether there is one (who), not for a number.
+        kind = u.aspect is None or (u.aspect == "who" and not asks_contact(u.text))
+        return bool(firm) and not stated_now and u.asks and kind and len(u.content) <= 16
 
     @staticmethod
     def _facts_bear_on(stated_now: set[str], conditions: dict[str, Any]) -> bool:

@@ -548,10 +548,18 @@ def off_focus(question: str, rec: dict[str, Any]) -> str | None:
     return missing[0] if nouns and len(missing) * 2 >= len(nouns) else None
 
 
+_OTHER_KIND = re.compile(
+    r"(其他|其它|(?<![级区类性差分识辨告])别的|别家|其余)([\u4e00-\u9fa5]{2,4}?)(?=有|还|也|呢|吗|能|可|是|会|[,，。?？]|$)"
+)
+
+
 def narrower(question: str, rec: dict[str, Any]) -> str | None:
     """A kind narrower than the record's that the question asks about ("农业银行" of a record on 中国银行):
     a word of four or more characters whose head the record speaks of and whose modifier it never does."""
     text = spoken_text(rec)
+    other = _OTHER_KIND.search(normalize(question))
+    if other and other.group(2)[-2:] in text:
+        return other.group(0)  # "其他银行有没有类似活动" of the 中国银行 record: beyond what it names
     for noun in focus_nouns(question):
         head, modifier = noun[-2:], noun[:-2]
         if len(noun) >= 4 and head in text and not covers(rec, modifier):

@@ -15,7 +15,7 @@ import re
 
 # Characters and words that appear in written Cantonese and not in written Mandarin.
 _MARKERS = re.compile(
-    r"[嘅咗冇唔哋佢咩嚟喺啲畀攞搵揾睇噉嘢乜嗰𠮶啱咪冚]|有冇|系咪|定系|点样|边度|边个|边间|几多|几耐|而家|依家"
+    r"[嘅咗冇唔哋佢咩嚟喺啲畀攞搵揾睇噉嘢乜嗰𠮶啱咪冚]|有冇|系咪|定系|点样|边度|边个|边间|几多|几耐|而家|依家|屋企|明白晒|知道晒|清楚晒"
 )
 
 # Longer phrases first: the order of this list is the order of replacement.
@@ -90,6 +90,10 @@ _PHRASES: tuple[tuple[str, str], ...] = (
     ("加埋", "加起来"),
     ("旧时", "以前"),
     ("冚唪唥", "全部"),
+    ("屋企", "家里"),
+    ("明白晒", "明白了"),
+    ("知道晒", "知道了"),
+    ("清楚晒", "清楚了"),
 )
 _CHARS = {
     "嘅": "的",
@@ -126,11 +130,17 @@ _STILL = re.compile(r"仲(有|系|是|要|可以|未|冇|没|想|会|能|在|喺
 _COPULA = re.compile(r"(?<![联关体维派直干院星母父谱世中旁])系(?![统列数谱])")
 
 
+# 边两间 / 边几个: which ones of a count (哪两家); 间 after a numeral is the classifier 家.
+_WHICH_N = re.compile(r"边(?=[两几一二三四五六七八九十\d]+[间家个位项])")
+_N_JIAN = re.compile(r"(?<=[两几一二三四五六七八九十\d])间")
+
+
 def to_mandarin(text: str) -> str:
     """Mandarin wording of a simplified-script message written in Cantonese; other text unchanged."""
     if not _MARKERS.search(text):
         return text
     text = _PHRASE_RE.sub(lambda m: _PHRASE_MAP[m.group(0)], text)
+    text = _N_JIAN.sub("家", _WHICH_N.sub("哪", text))
     text = _HOW.sub(lambda m: "怎么" + m.group(1), text)
     text = _STILL.sub(lambda m: "还" + m.group(1), text)
     text = _CHAR_RE.sub(lambda m: _CHARS[m.group(0)], text)

@@ -88,8 +88,18 @@ _NEG = re.compile(
 _LEVEL_PATTERNS = (
     ("单项冠军培育", re.compile(r"单项冠军")),
     ("国家级小巨人", re.compile(r"小巨人|国家级专精特新|国家专精特新|国家级的")),
-    ("省级", re.compile(r"省级专精特新|省专精特新|省级的|省级(?=$|[,，。.!！;；\s])|^省级|省里认定|省级认定|省一级")),
-    ("市级", re.compile(r"市级专精特新|市专精特新|市级的|市级(?=$|[,，。.!！;；\s])|^市级|市里认定|市级认定|市一级")),
+    (
+        "省级",
+        re.compile(
+            r"省级专精特新|省专精特新|省级的|省级(?=$|[,，。.!！;；\s])|^省级|省里认定|省级认定|省一级"
+        ),
+    ),
+    (
+        "市级",
+        re.compile(
+            r"市级专精特新|市专精特新|市级的|市级(?=$|[,，。.!！;；\s])|^市级|市里认定|市级认定|市一级"
+        ),
+    ),
     (
         "无",
         re.compile(
@@ -103,9 +113,11 @@ _PERCENT = re.compile(r"(-?\d+(?:\.\d+)?)%")
 _GROWTH_CTX = re.compile(r"(增长|增幅|增速|涨|提高|提升|上升|多了|增加|同比)")
 _DECLINE_CTX = re.compile(r"(下降|下滑|减少|降了|跌|少了|负增长)")
 _CHENG = re.compile(
-    r"(增长|涨|提高|提升|增加|多|升|上升|增)了?(超过|超|达到|达|近|约|接近|了)?(\d+(?:\.\d+)?)成"
+    r"(增长|涨|提高|提升|增加|多|升|上升|增)(了|得)?(超过|超|达到|达|近|约|接近|了)?(\d+(?:\.\d+)?)成"
 )
-_CHENG_DOWN = re.compile(r"(下降|下滑|减少|跌|降|少|缩水|萎缩)了?(超过|超|达到|达|近|约|接近|了)?(\d+(?:\.\d+)?)成")
+_CHENG_DOWN = re.compile(
+    r"(下降|下滑|减少|跌|降|少|缩水|萎缩)了?(超过|超|达到|达|近|约|接近|了)?(\d+(?:\.\d+)?)成"
+)
 _HALF = re.compile(r"(增长|涨|提高|提升|增加|多|升|上升)了?(超过|超|近|约|接近)?(一半|1半)")
 _AMOUNT = re.compile(r"(\d+(?:\.\d+)?)\s*(亿元|亿|万元|万|元)")
 _REVENUE_CTX = re.compile(r"(营收|营业收入|营业额|产值|销售额|收入|年销售|销售收入)")
@@ -179,7 +191,7 @@ def parse_growth(text: str, *, asked: bool = False) -> float | None:
             if tail
             else 0.0
         )
-        return float(cheng.group(3)) * 10 + extra
+        return float(cheng.group(4)) * 10 + extra
     down = _CHENG_DOWN.search(text)
     if down:
         return -float(down.group(3)) * 10  # 跌了两成

@@ -52,7 +52,17 @@ def _word_sound(word: str) -> tuple[str, ...]:
 
 
 # Characters owners mistake by shape, not sound (标淮 for 标准, 己认定 for 已认定): one wrong stroke.
-_LOOKALIKES = {"淮": "准", "己": "已", "巳": "已", "拔": "拨", "侯": "候", "末": "未", "未": "末", "柘": "拓", "休": "体"}
+_LOOKALIKES = {
+    "淮": "准",
+    "己": "已",
+    "巳": "已",
+    "拔": "拨",
+    "侯": "候",
+    "末": "未",
+    "未": "末",
+    "柘": "拓",
+    "休": "体",
+}
 
 
 @lru_cache(maxsize=1)
