@@ -103,7 +103,8 @@ _LEVEL_PATTERNS = (
     (
         "无",
         re.compile(
-            r"(不是|还不是|并非|非|没有?评上|没有?认定|没评|未认定|尚未认定|没有?申请过?)[^,.]{0,3}专精特新"
+            r"(不是|还不是|并非|非|没有?评上|没有?认定|没评|未认定|尚未认定|没有?申请过?)[^,.]{0,3}专精特新|"
+            r"(没有?|未|从未|从来没有?)(去)?(评|评过|评上过|申报过?|申请过)[^,.]{0,2}专精特新"
         ),
     ),
 )
@@ -131,7 +132,7 @@ _FIRM_PREFIX = re.compile(
 # A yes/no fact counts only when the owner says they do it ("打算股改"), not when they ask about it
 # ("股改资助多少").
 _DOING = re.compile(
-    r"(打算|计划|准备|正在|在做|已经|已|开展|实施|推进|做了|做过|搞|进行|启动|完成|考虑|用于|用来|拿来|投入|上了|要|有|在|是|备案了?|上[1一几]?[条套台个批])[^,.;!?]{0,4}$"
+    r"(打算|计划|准备|正在|在做|已经|已|开展|实施|推进|做了|做过|搞|进行|启动|完成|考虑|用于|用来|拿来|投入|上了|要|有|在|是|备案了?|上[\d一几两]*[条套台个批])[^,.;!?]{0,4}$"
 )
 _DOING_AFTER = re.compile(r"^[^,.;!?]{0,2}(正在|在|已经|已)?(推进|进行|实施|做|搞|办理|启动|完成)(中|了|着)?")
 _OTHER_INDUSTRY = re.compile(r"(我们)?(是)?(做|搞)?[\u4e00-\u9fa5]{1,8}?(行业|产业|的|类|企业)?")
@@ -224,6 +225,10 @@ _LAST_THIS = re.compile(
 _FROM_TO = re.compile(rf"从{_FIGURE}(增长|增加|涨|提高|提升|上升|下降|减少|降|跌)(到|至){_FIGURE}")
 
 
+# Money that is not a year's revenue, between or before the two figures.
+_NOT_REVENUE = re.compile(r"贷|借|投资|投入|融资|花了|买|补贴|资助|奖励|成本|利润|税")
+
+
 def two_figures(text: str) -> float | None:
     """Growth in percent from last year's and this year's figures, when a message gives both."""
     match = _LAST_THIS.search(text)
@@ -236,6 +241,10 @@ def two_figures(text: str) -> float | None:
         before, after = (match.group(1), match.group(2)), (match.group(5), match.group(6))
     if not _REVENUE_CTX.search(text):
         return None  # 去年招了10人，今年15人: not a figure the growth rules read
+    if _NOT_REVENUE.search(match.group(0)):
+        return (
+            None  # 去年营收9000万，今年打算贷款2000万: the second figure is a loan, not this year's revenue
+        )
 
     def wan(figure: tuple[str, str | None]) -> float:
         return float(figure[0]) * (10000 if figure[1] == "亿" else 1)
