@@ -87,7 +87,9 @@ def _by_facts(match: Match) -> bool:
 
 
 # A count of firms or projects, or a city-wide total, asked beside the owner's own facts.
-_CITY_FIGURE = re.compile(r"(多少|几多|几)(家|个|项|所|场|次|户)|一共|总共|累计|合计|全市")
+_CITY_FIGURE = re.compile(
+    r"(多少|几多|几)(家|个|项|所|场|次|户)|一共|总共|累计|合计|全市|哪(\d+|两|几)?(家|间)"
+)
 # A weaker match may still be shown as related (labelled so) when the letter is silent.
 RELATED_EVIDENCE = 1.0
 
@@ -357,6 +359,8 @@ class ActionRespond(Action):
             # "我是五金厂的，联系电话是多少" asks for a number, not what the firm can get
             and not (u.aspect == "who" and asks_contact(u.text))
             and u.aspect != "advice"  # which to do first is an opinion, whatever the firm's facts
+            # "参展费用有没有补贴" beside a 灯饰 firm's facts: a benefit the pilot never speaks of
+            and not unnamed_benefit(asking_part(u.text, lead_in=False), policies[targets[0]])
             # "已经有多少家企业在开展", "一共拨付了多少": a figure of the city, not what the firm can get
             and not (u.aspect == "amount" and _CITY_FIGURE.search(u.text))
             and (

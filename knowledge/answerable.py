@@ -31,7 +31,7 @@ from knowledge.segment import STOPWORDS, terms, tokenizer
 from knowledge.segment import words as whole_words
 from knowledge.spelling import sounds_in
 from knowledge.text import normalize
-from knowledge.understand import aspect_of, pos_tokenizer
+from knowledge.understand import OWN_PLACES, aspect_of, pos_tokenizer
 
 # Words that decide nothing about which record is meant, however rare they are in the letter.
 GENERIC = frozenset(
@@ -76,6 +76,7 @@ _PER_RECIPIENT_Q = re.compile(
 )
 # The city as the one who spends ("政府每年拿出来多少"): its totals are what is asked, not one firm's share.
 _CITY_SPENDS = re.compile(r"政府|市里|市财政|财政|全市|一共|总共")
+_PER_FIRM_Q = re.compile(r"每家|每间|每个企业|每个公司|每一家|一家企业|人均|每人|分到|分得|分落|摊到")
 # Where within the letter's range one firm's amount falls (拿满, 最高那档, 按什么标准定): the letter gives
 # ranges and ceilings, never how a firm's own amount is set.
 _WITHIN_RANGE_Q = re.compile(
@@ -341,7 +342,7 @@ def states(aspect: str | None, question: str, rec: dict[str, Any]) -> bool:
             _MONEY_Q.search(question)
             and _PER_RECIPIENT_Q.search(question)
             and not _SHARE_Q.search(question)
-            and not _CITY_SPENDS.search(question)
+            and (_PER_FIRM_Q.search(question) or not _CITY_SPENDS.search(question))
         ):
             return bool(recipient_amounts(rec))  # what one firm gets, not what the city spent
         for asked, stated in ((_SHARE_Q, _SHARE_A), (_MONEY_Q, _MONEY_A), (_COUNT_Q, _COUNT_A)):
@@ -438,6 +439,7 @@ _PLAIN_NOUNS = frozenset(
 """.split()
 )
 _FOCUS_TAGS = ("n", "nz", "nt", "nw")
+_LONG_MESSAGE = 40  # characters: beyond this a message tells a story around its questions
 _SELF = frozenset("我们 我哋 我司 我厂 我公司 本公司 咱们 我企 我们公司 我们厂".split())
 _QUESTION_CLAUSE = re.compile(
     r"[?？]|吗|呢|么|多少|几多|什么|啥|哪|怎|如何|能否|是否|可否|有没有|能不能|可不可以|是不是|谁"
@@ -453,8 +455,12 @@ _NOT_BRANDS = frozenset("ai ok okay hi hello app pdf word excel www com cn http 
 def focus_nouns(question: str) -> tuple[str, ...]:
     """The nouns of the question's asking clauses: what the owner wants to know about (cached: a turn
     asks it of several records, each POS cut costing a millisecond or more)."""
-    clauses = [c for c in re.split(r"[,，。.;；!！\n]+", normalize(question)) if c.strip()]
+    # Cut after a question mark too: "…多少家?我们是小榄做音响的" asks only in its first clause.
+    clauses = [c for c in re.findall(r"[^,，。.;；!！?？\n]+[?？]?", normalize(question)) if c.strip()]
     asking = [c for c in clauses if _QUESTION_CLAUSE.search(c)] or clauses
+    marked = [c for c in asking if c.endswith(("?", "？"))]
+    if marked and len(question) > _LONG_MESSAGE:
+        asking = marked  # a story's "客户总问我们有没有这个牌子" reports a question; the owner's end in ?
     found = []
     known = _dictionary_words()
     brands = set(_BRAND.findall(question))
@@ -464,8 +470,8 @@ def focus_nouns(question: str) -> tuple[str, ...]:
             word, flag = token.word.strip(), token.flag
             # 我们灯饰厂, 我司这种企业: the owner describing their firm, not what they ask about.
             after_self, previous = previous in _SELF, word or previous
-            if after_self:
-                continue
+            if after_self or OWN_PLACES.fullmatch(word):
+                continue  # (小榄, 古镇: a town of our own city, where the firm is, not what is asked)
             # A word no dictionary knows is as likely a typo (资注, 贴西) as a topic: it decides nothing.
             if word.upper() in brands and word not in _NOT_BRANDS:
                 found.append(word)  # TCL, OPPO: a firm's name, never a typo of ours
@@ -476,6 +482,7 @@ def focus_nouns(question: str) -> tuple[str, ...]:
                 and word not in GENERIC
                 and word not in STOPWORDS
                 and word not in _PLAIN_NOUNS
+                and "了" not in word  # 搞了个: jieba's glue, never a noun
                 and not _plain_compound(word)
                 and not _DIGIT.search(word)
                 and word in known

@@ -222,6 +222,10 @@ _FIGURE = r"(\d+(?:\.\d+)?)\s*(亿|万)?元?"
 _LAST_THIS = re.compile(
     rf"(去年|上年|上一年|前一年)[^,.;!?]{{0,8}}?{_FIGURE}[^.;!?]{{0,12}}?(今年|本年|这一年|今年度)[^,.;!?]{{0,8}}?{_FIGURE}"
 )
+# "前年营收4200万，旧年做到5600万": the year before last against last year.
+_BEFORE_LAST = re.compile(
+    rf"(前年)[^,.;!?]{{0,8}}?{_FIGURE}[^.;!?]{{0,12}}?(去年|上年)[^,.;!?]{{0,8}}?{_FIGURE}"
+)
 _FROM_TO = re.compile(rf"从{_FIGURE}(增长|增加|涨|提高|提升|上升|下降|减少|降|跌)(到|至){_FIGURE}")
 
 
@@ -231,7 +235,7 @@ _NOT_REVENUE = re.compile(r"贷|借|投资|投入|融资|花了|买|补贴|资�
 
 def two_figures(text: str) -> float | None:
     """Growth in percent from last year's and this year's figures, when a message gives both."""
-    match = _LAST_THIS.search(text)
+    match = _LAST_THIS.search(text) or _BEFORE_LAST.search(text)
     if match:
         before, after = (match.group(2), match.group(3)), (match.group(5), match.group(6))
     else:

@@ -101,7 +101,7 @@ ASPECTS: tuple[tuple[str, re.Pattern[str]], ...] = (
             r"(我们|我司|我公司|本公司|咱们|我厂|我企)[^,，。?？]{0,12}(能|可以)[^,，。?？]{0,6}(拿|领|享受|申请|获得)|"
             r"有(什么|哪些|啥)[^,，。?？]{0,8}(可以|能)(拿|领|享受|申请|获得)|能享受(哪些|什么|啥)|能拿(什么|哪些|啥|多少)|"
             r"适合(我们|我司)(吗|么|嘛|不|吧)|适不适合|有份|有没有份|轮得到|够格|够资格|有戏|(拿|领|申请|享受)(得到|不到)|(能|可以)(拿|领)到|"
-            r"是不是拿不到|能不能拿到|符不符合|有没有得(拿|领|参加|申请|享受|报|入|进)|也(有|能|可以|可|享受|适用)[^,，。?？]{0,10}(吗|么|嘛)|"
+            r"是不是拿不到|能不能拿到|符不符合|(我们|我司|我公司)[^,，。?？]{0,4}(对不对|合不合适|合不合|适不适合)|有没有得(拿|领|参加|申请|享受|报|入|进)|也(有|能|可以|可|享受|适用)[^,，。?？]{0,10}(吗|么|嘛)|"
             # A-not-A on getting it ("增长补贴行不行", "我们拿不拿到", "报不报得"): whether the owner can.
             r"(?P<v>拿|领|报|申请|享受|申报|参加)不(?P=v)(得)?(到|了)?|(?<![是对好])(行不行|得不得)|"
             r"(我们|我司|我公司|本公司|咱们|我厂|我企)[^,，。?？]{0,4}(有没有|有无|有份)[吗呢啊]?[?？]?$"
@@ -279,6 +279,7 @@ _ZHONGSHAN = re.compile(
     r"中山|火炬|翠亨|小榄|古镇|石岐|东区|西区|南区|五桂山|黄圃|东凤|南头|阜沙|三角|民众|"
     r"横栏|港口|沙溪|大涌|板芙|神湾|坦洲|三乡|东升|南朗"
 )
+OWN_PLACES = _ZHONGSHAN  # 中山 and its towns: where a firm is, never another place
 
 # --- courtesy and people --------------------------------------------------------------------------
 _GREETING = re.compile(
@@ -742,7 +743,8 @@ def scope_of(text: str) -> str:
     if _FIRM.search(text) and _ENTERPRISE.search(text):
         return "in"
     # "回去跟我老婆讲", "我老公成日话…": a firm's owner naming family says nothing of a personal matter.
-    personal = _FAMILY.sub("", text) if (_FIRM.search(text) or _BUSINESS.search(text)) else text
+    firm_talk = _FIRM.search(text) or _BUSINESS.search(text) or extract_facts(text).values
+    personal = _FAMILY.sub("", text) if firm_talk else text
     if _PERSONAL.search(personal):
         return "personal"
     if _CITY_SERVICE.search(text):
