@@ -81,6 +81,9 @@ _ASKS_BENEFIT = re.compile(
 )
 
 
+_TRADE = frozenset({"industry", "manufacturing"})  # what a firm makes: how owners introduce themselves
+
+
 def _by_facts(match: Match) -> bool:
     """Whether a record matched only on words that state a firm's facts (灯饰, 小家电, 省级)."""
     return bool(match.evidence) and all(extract_facts(w).values for w in match.evidence)
@@ -241,6 +244,9 @@ class ActionRespond(Action):
         if not u.content or "bot" in u.courtesy or closing:
             return clear + courtesy_reply(dispatcher, u, intent)
         stated_now = {k for k in new if k in FACT_SLOTS}
+        if stated_now <= _TRADE and u.courtesy and not u.asks:
+            # "你好，我係坦洲做五金嘅老闆娘…你哋整咗個咁方便嘅": an introduction with thanks, not a request.
+            return clear + courtesy_reply(dispatcher, u, intent)
         if stated_now and not u.asks:
             # Facts alone: show at once what they decide for the policy just discussed (or for all of
             # them), then ask the one fact that decides the most.

@@ -642,7 +642,12 @@ def unnamed_benefit(question: str, rec: dict[str, Any]) -> str | None:
     The word just before 补贴/奖励/资助 … says which benefit is meant; when that word is a real one (not
     a stopword or a generic word) and the record's text never uses it, the record is not about it.
     """
-    cut = [(t.word, t.flag) for t in pos_tokenizer().cut(normalize(question).lower()) if t.word.strip()]
+    # "出国参展的补贴": the 的 between says nothing; the word before it names the benefit.
+    cut = [
+        (t.word, t.flag)
+        for t in pos_tokenizer().cut(normalize(question).lower())
+        if t.word.strip() and t.word != "的"
+    ]
     text = normalize(
         " ".join([rec["title"], *(rec.get("aliases") or []), rec["quote"], rec.get("benefit") or ""])
     )
