@@ -63,10 +63,12 @@ _MONEY_Q = re.compile(
 _MONEY_A = re.compile(r"\d(\.\d+)?\s*(多|余)?\s*(元|(万|亿)(?!\s*[次个家人项件台套户名吨亩标枚条张笔家辆]))")
 _SHARE_Q = re.compile(r"几成|比例|百分之几|百分比|几个点|%|多少成")
 _SHARE_A = re.compile(r"\d\s*(%|成)")
-_COUNT_Q = re.compile(r"(多少|几)(家|个|项|人|次|件|所|场)")
+_COUNT_Q = re.compile(r"(多少|几)(家|个|项|人|次|件|所|场|户)")
 # "每1家企业配备1个部门": a ratio, not a count of anything.
 _RATIO = re.compile(r"每\s*\d+\s*[家个项人名位][^,，。;；]{0,10}?\d+\s*[家个项人名位]")
-_COUNT_A = re.compile(r"(?<![每各])\d\s*(多|余)?\s*(万|亿)?\s*(家|个|项|人|次|件|所|场)")  # 640 家, 4.8 万次
+_COUNT_A = re.compile(
+    r"(?<![每各])\d\s*(多|余)?\s*(万|亿)?\s*(家|个|项|人|次|件|所|场|户)"
+)  # 640 家, 4.8 万次
 _NUMBER_A = re.compile(r"\d")
 # Money a firm or a person gets, as opposed to city-wide totals (贷款新增 26 亿, 累计发放 320 多万).
 _TOTALS = re.compile(r"总|累计|合计|新增|统计|规模|投入|安排|拨付|出资|首期|已发放|全市")
