@@ -138,8 +138,9 @@ def run_case(client: httpx.Client, base: str, case: dict[str, Any], letter_numbe
         result.verdict_ok = statuses.get(title) == case.get("verdict")
     allowed = letter_numbers | set().union(*(numbers_of(t) for t in case["turns"]))
     # A growth rate the owner's own two figures give (去年1000万，今年1400万 → 40%) is theirs, not invented.
+    # (a decline, "-13.3%", is read as its figure 13.3: numbers are taken without their sign)
     allowed |= {
-        _canonical(str(g))
+        _canonical(str(abs(g)))
         for t in case["turns"]
         if (g := extract_facts(normalize(t)).values.get("growth_pct")) is not None
     }

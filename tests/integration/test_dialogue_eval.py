@@ -8,13 +8,17 @@ from bot.eval_dialogue import TARGETS, evaluate, load_cases, summarise
 # What the held-out split reaches today, as a floor no change may go below. The targets
 # (bot.eval_dialogue.TARGETS: 95% behaviour, 2% misleading) are not all met yet; `make eval-dialogue`
 # reports them and exits 1 while they are not. Raise these floors as the figures improve.
-# Measured with owners8 to owners13 in the set (747 held-out cases): behaviour 91.3%, misleading 2.8%,
-# facts+question 92.0%. Each batch from owners8 on was evaluated once before any change made for it:
-# owners8 86.9%, owners9 91.9%, owners10 89.4%, owners11 88.8%, owners12 (conversations) 77.3%, owners13
-# (near misses) 80.0%, the fairest estimates of the bot on questions nobody tuned it on. The floors leave a
-# few cases of room for a model retrained from scratch (CI trains its own); facts+question went from 0.95
-# to 0.90 when owners11-13 brought 25 harder such cases into the held-out part (96 of 100 before).
-FLOORS = {"behaviour": 0.905, "misleading": 0.032, "facts_plus_question_same_turn": 0.90}
+# Measured with owners8 to owners20 in the set (1,123 held-out cases): behaviour 90.8%, misleading 2.4%,
+# facts+question 90.8%. On the 792 held-out cases of owners8-14 and before, the same code reaches 93.7%,
+# misleading 1.9%, facts+question 94.7% (91.7%, 2.4%, 91.7% before the stop that added owners15-20).
+# Each batch from owners8 on was evaluated once before any change made for it: owners8 86.9%, owners9
+# 91.9%, owners10 89.4%, owners11 88.8%, owners12 (conversations) 77.3%, owners13 (near misses) 80.0%,
+# owners14 85.7%, owners15 85.0%, owners16 84.7%, owners17 (long messages) 72.0%, owners18 (long) 77.3%,
+# owners19 (follow-ups) 82.7%, owners20 88.7%: the fairest estimates of the bot on questions nobody tuned
+# it on. owners15-20 brought 331 harder cases into the held-out part, so the floors went from 0.905 to
+# 0.90 (behaviour) and 0.90 to 0.89 (facts+question); they leave a few cases of room for a model retrained
+# from scratch (CI trains its own).
+FLOORS = {"behaviour": 0.90, "misleading": 0.030, "facts_plus_question_same_turn": 0.89}
 
 
 def test_held_out_dialogues_hold_the_floors_and_the_met_targets(stack: Stack) -> None:
