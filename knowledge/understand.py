@@ -421,6 +421,10 @@ _ASKS_IN_STORY = re.compile(
     r"[?？]|吗|么$|呢|多少|几多|什么|啥|哪(?!怕)|怎么|怎样|如何|能否|是否|可否|有没有|能不能|可不可以|是不是|会不会|"
     r"算不算|够不够|谁"
 )
+# Where a new thought starts in unpunctuated speech: before asking, before the firm speaks of itself.
+_NEW_THOUGHT = re.compile(
+    r"(?=我想问|想问下|想问一下|请问|想了解|我想知道|另外|还有就是|老板说|我们公司|我们厂|我们是|我们这|但是|不过|所以)"
+)
 _LONG = 40  # characters: a message longer than this that has questions also tells a story around them
 
 
@@ -429,6 +433,10 @@ def asking_part(text: str, *, lead_in: bool = True) -> str:
     吗") unless ``lead_in`` is False; the story around them ("五十几个工人", "手续一大堆") says what the firm
     is, not what is asked. A short message, or one with no question clause, is read whole."""
     parts = clauses(text)
+    if len(parts) < 3 and len(text) > _LONG:
+        # Voice input ("我想问下那个转型办公室是谁当主任的我们公司在石岐做包装印刷的…"): no punctuation, so
+        # cut where owners start a new thought.
+        parts = [p for p in _NEW_THOUGHT.split(text) if p.strip()]
     asking = [i for i, p in enumerate(parts) if _ASKS_IN_STORY.search(p)]
     if len(text) <= _LONG or len(parts) < 3 or not asking:
         return text
