@@ -31,7 +31,7 @@ from knowledge.segment import STOPWORDS, terms, tokenizer
 from knowledge.segment import words as whole_words
 from knowledge.spelling import sounds_in
 from knowledge.text import normalize
-from knowledge.understand import OWN_PLACES, asking_part, aspect_of, pos_tokenizer
+from knowledge.understand import LONG_MESSAGE, OWN_PLACES, asking_part, aspect_of, pos_tokenizer
 
 # Words that decide nothing about which record is meant, however rare they are in the letter.
 GENERIC = frozenset(
@@ -441,7 +441,6 @@ _PLAIN_NOUNS = frozenset(
 """.split()
 )
 _FOCUS_TAGS = ("n", "nz", "nt", "nw")
-_LONG_MESSAGE = 40  # characters: beyond this a message tells a story around its questions
 _PUNCTUATION = re.compile(r"[,，。.;；!！?？\n]")
 _SELF = frozenset("我们 我哋 我司 我厂 我公司 本公司 咱们 我企 我们公司 我们厂".split())
 _QUESTION_CLAUSE = re.compile(
@@ -458,13 +457,13 @@ _NOT_BRANDS = frozenset("ai ok okay hi hello app pdf word excel www com cn http 
 def focus_nouns(question: str) -> tuple[str, ...]:
     """The nouns of the question's asking clauses: what the owner wants to know about (cached: a turn
     asks it of several records, each POS cut costing a millisecond or more)."""
-    if len(question) > _LONG_MESSAGE and not _PUNCTUATION.search(question):
+    if len(question) > LONG_MESSAGE and not _PUNCTUATION.search(question):
         question = asking_part(normalize(question), lead_in=False)  # voice input: its questions alone
     # Cut after a question mark too: "…多少家?我们是小榄做音响的" asks only in its first clause.
     clauses = [c for c in re.findall(r"[^,，。.;；!！?？\n]+[?？]?", normalize(question)) if c.strip()]
     asking = [c for c in clauses if _QUESTION_CLAUSE.search(c)] or clauses
     marked = [c for c in asking if c.endswith(("?", "？"))]
-    if marked and len(question) > _LONG_MESSAGE:
+    if marked and len(question) > LONG_MESSAGE:
         asking = marked  # a story's "客户总问我们有没有这个牌子" reports a question; the owner's end in ?
     found = []
     known = _dictionary_words()

@@ -113,13 +113,11 @@ _BARE_NO = re.compile(r"(都)?(不是|还不是|没有|都没有|没评上|还�
 _PERCENT = re.compile(r"(-?\d+(?:\.\d+)?)%")
 _GROWTH_CTX = re.compile(r"(增长|增幅|增速|涨|提高|提升|上升|多了|增加|同比)")
 _DECLINE_CTX = re.compile(r"(下降|下滑|减少|降了|跌|少了|负增长)")
-_CHENG = re.compile(
-    r"(增长|涨|提高|提升|增加|多|升|上升|增)(了|得)?(超过|超|达到|达|近|约|接近|了)?(\d+(?:\.\d+)?)成"
-)
-_CHENG_DOWN = re.compile(
-    r"(下降|下滑|减少|跌|降|少|缩水|萎缩)了?(超过|超|达到|达|近|约|接近|了)?(\d+(?:\.\d+)?)成"
-)
-_HALF = re.compile(r"(增长|涨|提高|提升|增加|多|升|上升)了?(超过|超|近|约|接近)?(一半|1半)")
+_UP = r"(增长|涨|提高|提升|增加|多|升|上升|增)"
+_ABOUT = r"(超过|超|达到|达|近|约|接近|了)?"
+_CHENG = re.compile(rf"{_UP}(了|得)?{_ABOUT}(\d+(?:\.\d+)?)成")
+_CHENG_DOWN = re.compile(rf"(下降|下滑|减少|跌|降|少|缩水|萎缩)了?{_ABOUT}(\d+(?:\.\d+)?)成")
+_HALF = re.compile(rf"{_UP}了?{_ABOUT}(一半|1半)")
 _AMOUNT = re.compile(r"(\d+(?:\.\d+)?)\s*(亿元|亿|万元|万|元)")
 _REVENUE_CTX = re.compile(r"(营收|营业收入|营业额|产值|销售额|收入|年销售|销售收入)")
 _USCC = re.compile(r"(?<![0-9A-Z])[0-9A-Z]{18}(?![0-9A-Z])")
@@ -207,7 +205,7 @@ def parse_growth(text: str, *, asked: bool = False) -> float | None:
             return -abs(value)
         if _GROWTH_CTX.search(before) or asked:
             return value
-    figures = two_figures(text)
+    figures = _two_figures(text)
     if figures is not None:
         return figures
     if asked and re.fullmatch(r"\s*(-?\d+(?:\.\d+)?)\s*", text):
@@ -233,7 +231,7 @@ _FROM_TO = re.compile(rf"从{_FIGURE}(增长|增加|涨|提高|提升|上升|下
 _NOT_REVENUE = re.compile(r"贷|借|投资|投入|融资|花了|买|补贴|资助|奖励|成本|利润|税")
 
 
-def two_figures(text: str) -> float | None:
+def _two_figures(text: str) -> float | None:
     """Growth in percent from last year's and this year's figures, when a message gives both."""
     match = _LAST_THIS.search(text) or _BEFORE_LAST.search(text)
     if match:
@@ -246,9 +244,7 @@ def two_figures(text: str) -> float | None:
     if not _REVENUE_CTX.search(text):
         return None  # 去年招了10人，今年15人: not a figure the growth rules read
     if _NOT_REVENUE.search(match.group(0)):
-        return (
-            None  # 去年营收9000万，今年打算贷款2000万: the second figure is a loan, not this year's revenue
-        )
+        return None  # 去年营收9000万，今年打算贷款2000万: the second figure is a loan, not revenue
 
     def wan(figure: tuple[str, str | None]) -> float:
         return float(figure[0]) * (10000 if figure[1] == "亿" else 1)

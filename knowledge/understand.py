@@ -276,11 +276,10 @@ _ENTERPRISE = re.compile(
     r"补贴|补助|资助|奖励|奖补|扶持|政策|贴息|融资|贷款|上市|股改|股份制|认定|申报|申请|专精特新|小巨人|单项冠军|"
     r"知识产权|专利|商标|质量奖|学徒|技能等级|招商|数字化|智能化|集群|开办|补(?!缴|交|办|考|课|充|习)|减免|优惠|试点|上云|工业互联网|标杆"
 )
-_ZHONGSHAN = re.compile(
+OWN_PLACES = re.compile(  # 中山 and its towns: where a firm is, never another place
     r"中山|火炬|翠亨|小榄|古镇|石岐|东区|西区|南区|五桂山|黄圃|东凤|南头|阜沙|三角|民众|"
     r"横栏|港口|沙溪|大涌|板芙|神湾|坦洲|三乡|东升|南朗"
 )
-OWN_PLACES = _ZHONGSHAN  # 中山 and its towns: where a firm is, never another place
 
 # --- courtesy and people --------------------------------------------------------------------------
 _GREETING = re.compile(
@@ -425,7 +424,7 @@ _ASKS_IN_STORY = re.compile(
 _NEW_THOUGHT = re.compile(
     r"(?=我想问|想问下|想问一下|请问|想了解|我想知道|另外|还有就是|老板说|我们公司|我们厂|我们是|我们这|但是|不过|所以)"
 )
-_LONG = 40  # characters: a message longer than this that has questions also tells a story around them
+LONG_MESSAGE = 40  # characters: a message longer than this that has questions also tells a story around them
 
 
 def asking_part(text: str, *, lead_in: bool = True) -> str:
@@ -433,12 +432,12 @@ def asking_part(text: str, *, lead_in: bool = True) -> str:
     吗") unless ``lead_in`` is False; the story around them ("五十几个工人", "手续一大堆") says what the firm
     is, not what is asked. A short message, or one with no question clause, is read whole."""
     parts = clauses(text)
-    if len(parts) < 3 and len(text) > _LONG:
-        # Voice input ("我想问下那个转型办公室是谁当主任的我们公司在石岐做包装印刷的…"): no punctuation, so
-        # cut where owners start a new thought.
+    if len(parts) < 3 and len(text) > LONG_MESSAGE:
+        # Voice input ("我想问下那个转型办公室是谁当主任的我们公司在石岐做包装印刷的…") has little or no
+        # punctuation: cut where owners start a new thought.
         parts = [p for p in _NEW_THOUGHT.split(text) if p.strip()]
     asking = [i for i, p in enumerate(parts) if _ASKS_IN_STORY.search(p)]
-    if len(text) <= _LONG or len(parts) < 3 or not asking:
+    if len(text) <= LONG_MESSAGE or len(parts) < 3 or not asking:
         return text
     keep = sorted({j for i in asking for j in ((i - 1, i) if lead_in else (i,)) if j >= 0})
     return "".join(parts[j] for j in keep)
@@ -713,7 +712,7 @@ _PLACE_END = re.compile(r"(?<=[\u4e00-\u9fa5]{2})[市县]")
 def other_region(text: str) -> str | None:
     """The other city, province or anonymised place (A市, 某省, or any place jieba knows as X市/X县,
     such as 汨罗市) a message is about, unless it names 中山."""
-    if _ZHONGSHAN.search(text):
+    if OWN_PLACES.search(text):
         return None
     match = _OTHER_REGION.search(text)
     if match:

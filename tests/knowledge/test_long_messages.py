@@ -1,0 +1,98 @@
+"""Long, rambling messages and owners' own wording: what is asked, the firm's facts, what a record covers."""
+
+from __future__ import annotations
+
+import pytest
+
+from knowledge.answerable import focus_nouns, off_focus, states
+from knowledge.search import default_searcher
+from knowledge.spelling import sounds_in
+from knowledge.understand import asking_part, understand
+
+STORY = (
+    "你好，我系小榄做五金配件嘅，厂入面五十几个工人，去年疫情断断续续开工，今年订单先慢慢返嚟。"
+    "最近镇上开会成日提数字化转型，话市里面有专门机构统筹，我想问下市里统筹推动数字化转型各项工作嘅系咩机构？"
+)
+
+
+def test_a_long_message_is_asked_by_its_questions_not_its_story() -> None:
+    u = understand(STORY)
+    assert "50几个工人" in u.text
+    assert "50几个工人" not in asking_part(u.text)
+    assert u.aspect is None  # "几个工人" tells how big the firm is; it asks no amount
+
+
+def test_a_short_message_is_read_whole() -> None:
+    text = "股改资助多少，怎么申请？"
+    assert asking_part(text) == text
+
+
+def test_voice_input_without_punctuation_is_cut_where_a_thought_starts() -> None:
+    said = (
+        "我想问下那个数字化智能化转型办公室是谁当主任的我们公司在石岐做包装印刷的今年也在搞数码印刷设备"
+        "和MES老板说想了解清楚"
+    )
+    assert "数码" not in asking_part(understand(said).text, lead_in=False)
+
+
+@pytest.mark.parametrize(
+    ("said", "growth"),
+    [
+        ("去年全年营收3000万，今年做到4200万，主要是新能源车的订单起来了", 40.0),
+        ("前年营收做咗四千二百万，旧年做到五千六百万。", 33.3),
+        ("我们营收比去年跌了两成", -20.0),
+        ("营收比上年升咗三成", 30.0),
+        ("我们营收比去年多了一半还多", 50.0),
+        ("今年生意好返，营收比上年翻咗一倍", 100.0),
+    ],
+)
+def test_growth_in_owners_words(said: str, growth: float) -> None:
+    assert understand(said).facts["growth_pct"] == growth
+
+
+def test_a_loan_after_last_years_revenue_is_no_growth() -> None:
+    said = "我们是南头一家做空调配件的加工厂，去年营收九千多万。今年打算跟银行贷款两千万上两条智能化生产线"
+    facts = understand(said).facts
+    assert "growth_pct" not in facts
+    assert facts["digital_project"] is True  # 上两条智能化生产线: a project under way
+
+
+def test_a_level_aimed_at_is_not_held_and_a_level_ends_a_clause() -> None:
+    assert understand("我们是市级，今年想冲省级专精特新，有什么支持").facts["zjtx_level"] == "市级"
+    assert understand("我们是市级。增长35%，能拿多少").facts["zjtx_level"] == "市级"
+    assert understand("一直冇去评专精特新").facts["zjtx_level"] == "无"
+
+
+def test_mainly_and_several_pose_no_hypothetical() -> None:
+    u = understand("我们是省级专精特新，去年营收3000万，今年4200万，主要是新能源车的订单起来了")
+    assert u.facts["growth_pct"] == 40.0
+    assert not u.hypothetical
+
+
+def test_a_homophone_of_a_records_word_is_that_word() -> None:
+    assert sounds_in("人材", "数字技能人才培养")
+    assert not sounds_in("租金", "产业扶持资金")  # 金 alone is not the word
+
+
+def test_words_that_name_no_topic_decide_nothing() -> None:
+    assert focus_nouns("我想打电话过去问问政策你们工信局座机号码多少") == ()  # 座|机号码
+    assert focus_nouns("市里有冇专门机构统筹企业数字化转型？叫咩名") == ()
+    assert "小榄" not in focus_nouns("现在一共认定了多少家省级工业设计中心？我们是小榄做音响的")
+
+
+def test_a_records_homophone_does_not_make_the_question_off_focus() -> None:
+    rec = default_searcher().policies["digital-skill-training"]
+    assert off_focus("2021年人社那边培养了多少数字技能方面的人材？", rec) is None
+
+
+def test_which_one_is_not_which_of_a_count() -> None:
+    rec = default_searcher().policies["letter-proposal"]
+    assert states("amount", "呢封函系回复政协哪1个提案?提案号几多", rec)
+
+
+def test_other_banks_are_beyond_the_bank_record() -> None:
+    from knowledge.answerable import narrower
+
+    rec = default_searcher().policies["zjtx-boc-cloud-matching"]
+    assert narrower("其他银行有没有类似活动", rec) == "其他银行"
+    assert narrower("具体是什么级别的领导", default_searcher().policies["zjtx-exclusive-service"]) is None
