@@ -6,9 +6,10 @@ Other aggregates have their own modules in this package; nothing outside ``gatew
 from __future__ import annotations
 
 import json
+import threading
 import time
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, nullcontext
 from typing import Any, TypeVar
 
 import sqlalchemy as sa
@@ -27,6 +28,9 @@ from gateway.data.schema import (
 
 T = TypeVar("T")
 _NEW_MESSAGES = "hqt_new_messages"  # Connection.info key: sender_ids given messages in this transaction
+_WRITING = (
+    "hqt_writing"  # Connection.info key: the transaction about to begin writes (SQLite: BEGIN IMMEDIATE)
+)
 
 
 def make_engine(url: str, busy_timeout_s: float = 15.0) -> Engine:
@@ -45,11 +49,22 @@ def make_engine(url: str, busy_timeout_s: float = 15.0) -> Engine:
 
         @sa.event.listens_for(engine, "connect")
         def _pragmas(dbapi_con: Any, _: Any) -> None:
+            # The driver's own transaction handling off: SQLAlchemy's "begin" (below) says BEGIN, so a
+            # write transaction takes the write lock at its start and SAVEPOINTs work.
+            dbapi_con.isolation_level = None
             cur = dbapi_con.cursor()
             cur.execute("PRAGMA journal_mode=WAL")
             cur.execute("PRAGMA synchronous=NORMAL")
             cur.execute(f"PRAGMA busy_timeout={int(busy_timeout_s * 1000)}")
             cur.close()
+
+        @sa.event.listens_for(engine, "begin")
+        def _begin(con: Connection) -> None:
+            # A write transaction (Store.tx) locks at BEGIN IMMEDIATE: one that read first and then
+            # wrote would fail at once (SQLITE_BUSY, no busy wait) whenever another had written since
+            # its read began. A read (engine.connect) runs each statement on its own, as the driver did.
+            if con.info.pop(_WRITING, False):
+                con.exec_driver_sql("BEGIN IMMEDIATE")
 
         return engine
     return sa.create_engine(
@@ -78,6 +93,11 @@ class Store:
         self.url = url
         self.busy_timeout_s = busy_timeout_s
         self.engine = make_engine(url, busy_timeout_s)
+        # SQLite has one writer at a time: this process's writers queue here and each is woken the
+        # moment the one before commits, instead of polling SQLite's busy handler (sleeps of 1 to
+        # 100 ms). Other processes on the same file still wait in the busy handler.
+        self._sqlite = url.startswith("sqlite")
+        self._writer: Any = threading.RLock() if self._sqlite else nullcontext()
         # Called with the sender_ids that got new messages, after the transaction commits
         # (gateway.bus.MessageBus.publish: the live streams).
         self.listeners: list[Callable[[set[str]], None]] = []
@@ -134,13 +154,15 @@ class Store:
     def tx(self) -> Iterator[Connection]:
         """One transaction; conversations that got new messages in it are announced after it commits
         (to this process's listeners, and on PostgreSQL to every worker by NOTIFY)."""
-        with self.engine.begin() as con:
-            con.info.pop(_NEW_MESSAGES, None)  # left over from a transaction that failed
-            yield con
-            senders: set[str] = con.info.pop(_NEW_MESSAGES, set())
-            if senders and con.dialect.name == "postgresql":
-                for sender in sorted(senders):
-                    con.execute(sa.select(sa.func.pg_notify(NOTIFY_CHANNEL, sender)))
+        with self._writer, self.engine.connect() as con:
+            con.info[_WRITING] = self._sqlite
+            with con.begin():
+                con.info.pop(_NEW_MESSAGES, None)  # left over from a transaction that failed
+                yield con
+                senders: set[str] = con.info.pop(_NEW_MESSAGES, set())
+                if senders and con.dialect.name == "postgresql":
+                    for sender in sorted(senders):
+                        con.execute(sa.select(sa.func.pg_notify(NOTIFY_CHANNEL, sender)))
         if senders:
             for listener in self.listeners:
                 listener(senders)
