@@ -1,7 +1,8 @@
 """Liaison authentication: argon2id password hashes, expiring bearer tokens, login rate limit.
 
-The cryptography and the counting are maintained libraries' (argon2-cffi, limits); this module only
-decides which hash is current and where the counts live.
+The cryptography and the shared counting are maintained libraries' (argon2-cffi, limits over Redis);
+this module decides which hash is current and where the counts live, and keeps the per-process counts
+itself (see ``LocalWindow``).
 """
 
 from __future__ import annotations
@@ -11,7 +12,9 @@ import hmac
 import logging
 import math
 import secrets
+import threading
 import time
+from collections import deque
 from collections.abc import Callable
 from datetime import timedelta
 from typing import TypeVar
@@ -75,6 +78,60 @@ def _token_hash(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
 
 
+class LocalWindow:
+    """This process's moving-window counts: for each key, the times of its hits in the last ``window``
+    seconds; keys idle for a whole window are dropped once a window.
+
+    Not limits' memory storage: limits 2.4 (the newest that installs beside Rasa 3.6) starts a new
+    timer thread every 10 ms while there is traffic, each rescanning every key it has ever seen, and
+    never forgets a key. With one key per conversation the gateway's CPU per turn grew with every
+    conversation since start-up.
+    """
+
+    def __init__(self, limit: int, window: float) -> None:
+        self.limit, self.window = limit, window
+        self._hits: dict[str, deque[float]] = {}
+        self._lock = threading.Lock()
+        self._sweep_at = time.monotonic() + window
+
+    def _recent(self, key: str, now: float) -> deque[float] | None:
+        hits = self._hits.get(key)
+        while hits and hits[0] <= now - self.window:
+            hits.popleft()
+        return hits
+
+    def test(self, key: str) -> bool:
+        """Whether ``key`` has a hit left."""
+        with self._lock:
+            return len(self._recent(key, time.monotonic()) or ()) < self.limit
+
+    def hit(self, key: str) -> bool:
+        """Count one hit unless ``key`` is at its limit; False when it is."""
+        now = time.monotonic()
+        with self._lock:
+            if now >= self._sweep_at:
+                self._sweep_at = now + self.window
+                for idle in [
+                    k for k, hits in self._hits.items() if not hits or hits[-1] <= now - self.window
+                ]:
+                    del self._hits[idle]
+            hits = self._recent(key, now)
+            if hits is None:
+                hits = self._hits[key] = deque()
+            if len(hits) >= self.limit:
+                return False
+            hits.append(now)
+            return True
+
+    def clear(self, key: str) -> None:
+        """Forget ``key``'s hits."""
+        with self._lock:
+            self._hits.pop(key, None)
+
+    def __len__(self) -> int:
+        return len(self._hits)
+
+
 class RateLimiter:
     """At most ``limit`` hits per key in a moving ``window`` (seconds), counted by ``limits``.
 
@@ -92,23 +149,20 @@ class RateLimiter:
     def __init__(self, limit: int, window: float, *, name: str = "default", storage_url: str = "") -> None:
         self.limit, self.window = limit, window
         self._item = RateLimitItemPerSecond(limit, max(1, math.ceil(window)), namespace=f"hqt:{name}")
-        # limits 2.x strategies hold their storage by weak reference: keep the storages alive here.
-        self._storages = [storage_from_string("memory://")]
-        self._local = MovingWindowRateLimiter(self._storages[0])
-        self._shared = None
+        self.local = LocalWindow(limit, window)
+        self._shared: MovingWindowRateLimiter | None = None
         if storage_url and not storage_url.startswith("memory://"):
-            self._storages.append(
-                storage_from_string(
-                    storage_url, socket_timeout=self.TIMEOUT_S, socket_connect_timeout=self.TIMEOUT_S
-                )
+            # limits 2.x strategies hold their storage by weak reference: keep it alive here.
+            self._storage = storage_from_string(
+                storage_url, socket_timeout=self.TIMEOUT_S, socket_connect_timeout=self.TIMEOUT_S
             )
-            self._shared = MovingWindowRateLimiter(self._storages[1])
+            self._shared = MovingWindowRateLimiter(self._storage)
         self._retry_at = 0.0
 
-    def _run(self, op: Callable[[MovingWindowRateLimiter], T]) -> T:
+    def _run(self, shared: Callable[[MovingWindowRateLimiter], T], local: Callable[[LocalWindow], T]) -> T:
         if self._shared is not None and time.monotonic() >= self._retry_at:
             try:
-                return op(self._shared)
+                return shared(self._shared)
             except RedisError as exc:
                 self._retry_at = time.monotonic() + self.RETRY_S
                 logger.warning(
@@ -117,23 +171,23 @@ class RateLimiter:
                     self._item.namespace,
                     self.RETRY_S,
                 )
-        return op(self._local)
+        return local(self.local)
 
     def blocked(self, key: str) -> bool:
         """Whether ``key`` has used up its hits (without counting one)."""
-        return not self._run(lambda lim: lim.test(self._item, key))
+        return not self._run(lambda lim: lim.test(self._item, key), lambda own: own.test(key))
 
     def hit(self, key: str) -> None:
         """Count one hit (none once ``key`` is at its limit: it stays blocked until hits age out)."""
-        self._run(lambda lim: lim.hit(self._item, key))
+        self.allow(key)
 
     def allow(self, key: str) -> bool:
         """Count one hit unless ``key`` is over its limit; False when it is."""
-        return self._run(lambda lim: lim.hit(self._item, key))
+        return self._run(lambda lim: lim.hit(self._item, key), lambda own: own.hit(key))
 
     def reset(self, key: str) -> None:
         """Forget ``key``'s hits (a successful login)."""
-        self._run(lambda lim: lim.clear(self._item, key))
+        self._run(lambda lim: lim.clear(self._item, key), lambda own: own.clear(key))
 
 
 class Auth:

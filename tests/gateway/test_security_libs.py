@@ -147,6 +147,18 @@ def test_memory_limiter_window_moves() -> None:
     assert limiter.allow("k")
 
 
+def test_memory_limiter_forgets_keys_idle_for_a_window() -> None:
+    """One key per conversation: a long-running gateway must not keep (and rescan) every key it saw."""
+    limiter = RateLimiter(2, 0.5)
+    for i in range(1000):
+        assert limiter.allow(f"conversation-{i}")
+    assert len(limiter.local) == 1000
+    time.sleep(0.6)
+    assert limiter.allow("a later one")  # the first hit after a window sweeps the idle keys
+    assert len(limiter.local) == 1
+    assert not limiter.blocked("conversation-0")
+
+
 def test_memory_limiters_are_per_process_so_workers_need_redis() -> None:
     worker_1, worker_2 = RateLimiter(5, 300.0, name="login"), RateLimiter(5, 300.0, name="login")
     for _ in range(5):
