@@ -29,7 +29,6 @@ class Turn:
 
     replies: list[Reply]
     handoff: dict[str, Any] | None
-    message_id: int = 0  # the stored owner message
 
 
 def handoff_view(services: Services, esc: Mapping[str, Any] | None) -> dict[str, Any] | None:
@@ -47,14 +46,6 @@ async def resume_if_needed(services: Services, sender_id: str, conv: Mapping[str
     if conv and conv.get("needs_resume"):
         await services.rasa.resume(sender_id)
         await services.db(services.store.set_needs_resume, sender_id, False)
-
-
-async def handle(services: Services, sender_id: str, text: str, channel: str) -> Turn:
-    """Persist the message first, then let the liaison or the bot answer it."""
-    message_id, arrival = await services.db(services.escalations.receive, sender_id, text, channel)
-    turn = await process(services, message_id, sender_id, text, channel, arrival)
-    turn.message_id = message_id
-    return turn
 
 
 async def process(
@@ -94,30 +85,28 @@ async def process(
         await services.db(services.escalations.hold_message, esc["id"], message_id)
         await services.notify(esc, "message")
         return Turn([], await services.db(handoff_view, services, esc))
+    handoff = await services.db(_store_answer, services, message_id, sender_id, channel, replies)
+    return Turn(replies, handoff)
+
+
+def _store_answer(
+    services: Services, message_id: int, sender_id: str, channel: str, replies: list[Reply]
+) -> dict[str, Any] | None:
+    """Everything a bot answer leaves in the store, in one trip to the database thread: the replies
+    (with a rating offer in WeCom), the facts the owner stated, and the case when the turn handed the
+    conversation off (its ``handoff`` view; None otherwise). Blocking: run it with ``services.db``."""
     rows = [r.as_dict() for r in replies]
     handed_off = any("handoff" in r.custom for r in replies)
     outcome = outcome_of(rows, handed_off)
-    if feedback.is_wecom(channel):  # no rating buttons there: now and then an answer offers them as options
-        await services.db(feedback.offer_rating, services, sender_id, channel, rows, outcome)
-    await services.db(
-        store_replies,
-        services,
-        message_id,
-        sender_id,
-        channel,
-        rows,
-        outcome=outcome,
-        subject=subject_of(rows),
-    )
+    # No rating buttons in WeCom: now and then an answer offers them as options.
+    feedback.offer_rating(services, sender_id, channel, rows, outcome)
+    store_replies(services, message_id, sender_id, channel, rows, outcome=outcome, subject=subject_of(rows))
     customs = [r.custom for r in replies if r.custom]
     if any("facts" in c for c in customs):  # facts the owner stated: the firm's profile (精准推送)
-        await services.db(push.record_turn_facts, services, sender_id, customs)
+        push.record_turn_facts(services, sender_id, customs)
     # A handoff made during this turn is announced in the reply's custom part by action_handoff;
     # look the escalation up only then, not on every turn.
-    if handed_off:
-        esc = await services.db(services.escalations.open_for, sender_id)
-        return Turn(replies, await services.db(handoff_view, services, esc))
-    return Turn(replies, None)
+    return handoff_view(services, services.escalations.open_for(sender_id)) if handed_off else None
 
 
 def store_replies(

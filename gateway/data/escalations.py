@@ -124,6 +124,7 @@ _UNREAD = (
 )
 # A case summary's columns (all but the packet, which only the detail reads) and the list's slimmer ones.
 _CASE_COLUMNS = [c for c in escalations.c if c.name != "packet"] + [_UNREAD]
+_OPEN_CASE = sa.select(*_CASE_COLUMNS).where(escalations.c.open_key == sa.bindparam("b_sender"))  # every turn
 _LIST_COLUMNS = [
     escalations.c.id,
     escalations.c.status,
@@ -278,13 +279,18 @@ class Escalations:
         assert created is not None
         return created, True
 
-    def receive(self, sender_id: str, text: str, channel: str) -> tuple[int, Arrival]:
+    def receive(
+        self, sender_id: str, text: str, channel: str, token_hash: str | None = None
+    ) -> tuple[int, Arrival]:
         """Store an owner's message and read its conversation and open case in one transaction: one
-        database round trip where a turn used to start with three. Returns the message id."""
+        database round trip where a turn used to start with three. Returns the message id.
+
+        A conversation met for the first time is created in the same transaction (a new web
+        conversation with ``token_hash``, its secret's hash)."""
 
         def write() -> tuple[int, Arrival]:
             with self.store.tx() as con:
-                conv = self.store.ensure_conversation(con, sender_id, channel)
+                conv = self.store.ensure_conversation(con, sender_id, channel, token_hash)
                 message_id = self.store.insert_message(con, sender_id, "user", text, status="stored")
                 return message_id, Arrival(conv, self.open_for(sender_id, con))
 
@@ -292,12 +298,12 @@ class Escalations:
 
     def open_for(self, sender_id: str, con: Connection | None = None) -> CaseSummary | None:
         """The conversation's escalation that is not resolved, if any (read in ``con`` when given)."""
-        query = sa.select(*_CASE_COLUMNS).where(escalations.c.open_key == sender_id)
+        params = {"b_sender": sender_id}
         if con is not None:
-            row = con.execute(query).mappings().first()
+            row = con.execute(_OPEN_CASE, params).mappings().first()
         else:
             with self.store.engine.connect() as own:
-                row = own.execute(query).mappings().first()
+                row = own.execute(_OPEN_CASE, params).mappings().first()
         return self._summary(row) if row else None
 
     def label(self, esc: Mapping[str, Any]) -> str:

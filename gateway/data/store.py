@@ -33,6 +33,24 @@ _WRITING = (
 )
 
 
+# The statements of every turn, built once: SQLAlchemy then finds each compiled form by a cache key
+# it memoises on the statement, instead of building and hashing a new statement per call.
+_CONVERSATION = sa.select(conversations).where(conversations.c.sender_id == sa.bindparam("b_sender"))
+_INSERT_MESSAGE = messages.insert()
+_TOUCH = (
+    conversations.update()
+    .where(conversations.c.sender_id == sa.bindparam("b_sender"))
+    .values(updated_at=sa.bindparam("b_now"))
+)
+_MARK_MESSAGE = (
+    messages.update()
+    .where(messages.c.id == sa.bindparam("b_id"))
+    .values(
+        status=sa.bindparam("b_status"), outcome=sa.bindparam("b_outcome"), subject=sa.bindparam("b_subject")
+    )
+)
+
+
 def make_engine(url: str, busy_timeout_s: float = 15.0) -> Engine:
     """An engine for ``url``; SQLite gets WAL and a busy timeout, PostgreSQL a connect timeout."""
     if url.startswith("sqlite"):
@@ -168,29 +186,27 @@ class Store:
                 listener(senders)
 
     # -- conversations and messages ---------------------------------------------------------
-    def ensure_conversation(self, con: Connection, sender_id: str, channel: str) -> dict[str, Any]:
-        """The conversation row, created on first contact."""
-        row = (
-            con.execute(sa.select(conversations).where(conversations.c.sender_id == sender_id))
-            .mappings()
-            .first()
-        )
+    def ensure_conversation(
+        self, con: Connection, sender_id: str, channel: str, token_hash: str | None = None
+    ) -> dict[str, Any]:
+        """The conversation row, created on first contact (a new web conversation with its secret's hash)."""
+        row = con.execute(_CONVERSATION, {"b_sender": sender_id}).mappings().first()
         if row is None:
             now = utcnow()
             try:
                 with con.begin_nested():
                     con.execute(
                         conversations.insert().values(
-                            sender_id=sender_id, channel=channel, created_at=now, updated_at=now
+                            sender_id=sender_id,
+                            channel=channel,
+                            token_hash=token_hash,
+                            created_at=now,
+                            updated_at=now,
                         )
                     )
             except IntegrityError:
                 pass  # a concurrent first message created it
-            row = (
-                con.execute(sa.select(conversations).where(conversations.c.sender_id == sender_id))
-                .mappings()
-                .one()
-            )
+            row = con.execute(_CONVERSATION, {"b_sender": sender_id}).mappings().one()
         return dict(row)
 
     def start_conversation(self, sender_id: str, channel: str, token_hash: str | None = None) -> None:
@@ -228,18 +244,19 @@ class Store:
         """Insert one message inside a caller's transaction (``Store.tx``, which announces it); returns its id."""
         con.info.setdefault(_NEW_MESSAGES, set()).add(sender_id)
         result = con.execute(
-            messages.insert().values(
-                sender_id=sender_id,
-                role=role,
-                text=text,
-                sources=json.dumps(sources or [], ensure_ascii=False),
-                buttons=json.dumps(buttons or [], ensure_ascii=False),
-                author=author,
-                escalation_id=escalation_id,
-                status=status,
-                kind=kind,
-                created_at=utcnow(),
-            )
+            _INSERT_MESSAGE,
+            {
+                "sender_id": sender_id,
+                "role": role,
+                "text": text,
+                "sources": json.dumps(sources or [], ensure_ascii=False),
+                "buttons": json.dumps(buttons or [], ensure_ascii=False),
+                "author": author,
+                "escalation_id": escalation_id,
+                "status": status,
+                "kind": kind,
+                "created_at": utcnow(),
+            },
         )
         return int(result.inserted_primary_key[0])
 
@@ -309,13 +326,7 @@ class Store:
 
     def touch(self, con: Connection, sender_id: str) -> bool:
         """Record activity on a conversation (once per turn, with its replies); False when there is none."""
-        return bool(
-            con.execute(
-                conversations.update()
-                .where(conversations.c.sender_id == sender_id)
-                .values(updated_at=utcnow())
-            ).rowcount
-        )
+        return bool(con.execute(_TOUCH, {"b_sender": sender_id, "b_now": utcnow()}).rowcount)
 
     def finish_turn(
         self,
@@ -352,9 +363,8 @@ class Store:
                 self.queue(con, deliveries)
                 if message_id is not None:
                     con.execute(
-                        messages.update()
-                        .where(messages.c.id == message_id)
-                        .values(status=status, outcome=outcome, subject=subject)
+                        _MARK_MESSAGE,
+                        {"b_id": message_id, "b_status": status, "b_outcome": outcome, "b_subject": subject},
                     )
 
         self.retry(write)
@@ -432,11 +442,7 @@ class Store:
     def conversation(self, sender_id: str) -> dict[str, Any] | None:
         """One conversation row or None."""
         with self.engine.connect() as con:
-            row = (
-                con.execute(sa.select(conversations).where(conversations.c.sender_id == sender_id))
-                .mappings()
-                .first()
-            )
+            row = con.execute(_CONVERSATION, {"b_sender": sender_id}).mappings().first()
         return dict(row) if row else None
 
     def unprocessed_messages(self, role: str = "user") -> list[dict[str, Any]]:

@@ -14,11 +14,12 @@ from collections.abc import AsyncIterator
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Header, HTTPException, Query, Request, Response
-from fastapi.responses import StreamingResponse
+from fastapi.responses import JSONResponse, StreamingResponse
 
 from gateway import ownership
-from gateway.conversation import handle
+from gateway.conversation import process
 from gateway.data import retention
+from gateway.data.escalations import Arrival
 from gateway.data.store import StoreError
 from gateway.ownership import OwnedSender
 from gateway.schemas import MAX_ID, ChatIn, ChatOut, ClearOut, MessageOut, refusals
@@ -55,10 +56,9 @@ def _claim_sender(
 async def chat(
     body: ChatIn,
     request: Request,
-    response: Response,
     services: ServicesDep,
     x_conversation_token: Annotated[str | None, Header()] = None,
-) -> dict[str, Any]:
+) -> JSONResponse:
     """Send one owner message; returns the bot's replies, or none while a liaison holds the conversation.
 
     Without ``sender_id`` (or with an unknown or expired one) a new conversation starts: the answer
@@ -69,47 +69,54 @@ async def chat(
     if len(body.text) > limit:
         raise HTTPException(413, f"text is longer than {limit} characters")
     client = request.client.host if request.client else "?"
-    sender_id, secret = await services.db(
-        _admit, services, request, body.sender_id, x_conversation_token, client
+    try:
+        sender_id, secret, message_id, arrival = await services.db(
+            _admit, services, request, body, x_conversation_token, client
+        )
+    except StoreError as exc:
+        raise HTTPException(503, f"storage unavailable, message not accepted: {exc}") from exc
+    try:
+        turn = await process(services, message_id, sender_id, body.text, ownership.WEB_CHANNEL, arrival)
+    except StoreError as exc:
+        raise HTTPException(503, f"storage unavailable, message not accepted: {exc}") from exc
+    # ChatOut's shape, built by the gateway itself (Reply.as_dict, handoff_view): returned as is, not
+    # validated and re-encoded by response_model on every turn (which documents it).
+    answer = JSONResponse(
+        {
+            "sender_id": sender_id,
+            "message_id": message_id,
+            "conversation_token": secret,
+            "replies": [r.as_dict() for r in turn.replies],
+            "handoff": turn.handoff,
+        }
     )
     if secret is not None:
         ownership.set_secret_cookie(
-            response, request, sender_id, secret, services.settings.retention_days * 86400
+            answer, request, sender_id, secret, services.settings.retention_days * 86400
         )
-    try:
-        turn = await handle(services, sender_id, body.text, channel=ownership.WEB_CHANNEL)
-    except StoreError as exc:
-        raise HTTPException(503, f"storage unavailable, message not accepted: {exc}") from exc
-    # A dict, validated once by response_model (building ChatOut here would validate it twice).
-    return {
-        "sender_id": sender_id,
-        "message_id": turn.message_id,
-        "conversation_token": secret,
-        "replies": [r.as_dict() for r in turn.replies],
-        "handoff": turn.handoff,
-    }
+    return answer
 
 
 def _admit(
-    services: Services, request: Request, sender_id: str | None, presented: str | None, client: str
-) -> tuple[str, str | None]:
-    """The conversation a message goes to, within the rate limits: the given one when the request may
-    write to it, else a new one (with its secret). Blocking: run it with ``services.db``."""
-    sender = _claim_sender(services, request, sender_id, presented)
+    services: Services, request: Request, body: ChatIn, presented: str | None, client: str
+) -> tuple[str, str | None, int, Arrival]:
+    """Admit and store a message, in one trip to the database thread: to the given conversation when
+    the request may write to it, else to a new one (created with its secret, returned), within the
+    rate limits. Returns the conversation, the new secret or None, the stored message's id and what
+    ``process`` needs to know of the conversation. Blocking: run it with ``services.db``."""
+    sender = _claim_sender(services, request, body.sender_id, presented)
     secret = None
     if sender is None:
         if not services.new_conversations.allow(client):
             raise HTTPException(429, "too many new conversations from this address; try again in a minute")
         sender, secret = ownership.new_sender_id(), ownership.new_secret()
-        try:
-            services.store.start_conversation(sender, ownership.WEB_CHANNEL, ownership.secret_hash(secret))
-        except StoreError as exc:
-            raise HTTPException(503, f"storage unavailable, message not accepted: {exc}") from exc
     if not services.limiter.allow(sender):
         raise HTTPException(
             429, f"too many messages; at most {services.settings.rate_limit_per_minute} a minute"
         )
-    return sender, secret
+    token_hash = ownership.secret_hash(secret) if secret is not None else None
+    message_id, arrival = services.escalations.receive(sender, body.text, ownership.WEB_CHANNEL, token_hash)
+    return sender, secret, message_id, arrival
 
 
 OWNED = refusals(400, 401, 403, 404, 503)
