@@ -6,6 +6,12 @@ metaschema each time: most of Rasa's CPU per custom-action turn. ``jsonschema.va
 ``check_schema`` + build a validator + ``best_match(iter_errors())``; we do the first two once, so
 results and errors stay identical.
 
+Check an action result's events by their type. Each event must match exactly one of the ``oneOf``
+alternatives of Rasa's event schema, one per event type, told apart by ``event``'s ``const``: a
+validator checks all 23 alternatives for every event. An event with a ``event`` string can only match
+the alternative of its own type, so checking that one (and the schema's other keywords) gives the same
+verdict; anything that fails is validated again in full, for Rasa's own error.
+
 Look event classes up by name once. Stock ``Event.resolve_by_type`` walks every subclass of
 ``Event`` (checking each for abstract methods) for every event it deserialises: a tenth of Rasa's CPU
 in a long session, whose every event is read back from the tracker store on each turn.
@@ -45,13 +51,49 @@ def cached_validate(instance: Any, schema: dict[str, Any]) -> None:
     """``jsonschema.validate`` with the validator for ``schema`` built once per schema object."""
     entry = _CACHE.get(id(schema))
     if entry is None or entry[0] is not schema:
-        cls = validator_for(schema)
-        cls.check_schema(schema)
-        entry = (schema, cls(schema))
+        entry = (schema, _validator(schema))
         _CACHE[id(schema)] = entry
     error = best_match(entry[1].iter_errors(instance))
     if error is not None:
         raise error
+
+
+class ActionResultCheck:
+    """Whether an action result is valid under Rasa's action response schema, checking each event
+    against its own type's alternative of the event schema's ``oneOf`` only (see the module's doc)."""
+
+    def __init__(self, spec: dict[str, Any]) -> None:
+        events = spec["properties"]["events"]
+        event = events["items"]
+        # The result with its events' items left unchecked, then each event: the event schema's own
+        # keywords, and its type's alternative.
+        self.top = _validator(
+            {**spec, "properties": {**spec["properties"], "events": {**events, "items": {}}}}
+        )
+        self.common = _validator({k: v for k, v in event.items() if k != "oneOf"})
+        self.kinds: dict[str, Any] = {}
+        for alternative in event["oneOf"]:
+            kind = alternative["properties"]["event"]["const"]
+            assert kind not in self.kinds, f"two alternatives for {kind}: oneOf would refuse both"
+            self.kinds[kind] = _validator(alternative)
+
+    def __call__(self, result: Any) -> bool:
+        """True when valid; False when it is not or this check cannot tell (validate in full then)."""
+        if not self.top.is_valid(result):
+            return False
+        for event in result.get("events") or ():
+            if not self.common.is_valid(event):
+                return False
+            kind = self.kinds.get(event["event"])
+            if kind is None or not kind.is_valid(event):
+                return False
+        return True
+
+
+def _validator(schema: dict[str, Any]) -> Any:
+    cls = validator_for(schema)
+    cls.check_schema(schema)
+    return cls(schema)
 
 
 def event_class_cache(
@@ -121,7 +163,11 @@ def install() -> None:
     spec = RemoteAction.action_response_format_spec()
     original = RemoteAction._validate_action_result
 
+    valid = ActionResultCheck(spec)
+
     def _validate_action_result(self: RemoteAction, result: dict[str, Any]) -> bool:
+        if valid(result):
+            return True
         try:
             cached_validate(result, spec)
         except jsonschema.ValidationError:

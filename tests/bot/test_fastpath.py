@@ -48,6 +48,38 @@ def test_cached_validation_agrees_with_stock(result: dict[str, object]) -> None:
         assert "Failed to validate Action server response" in caught.value.message
 
 
+def test_checking_each_event_by_its_type_agrees_with_stock() -> None:
+    """The one-alternative check says valid exactly when stock's full ``oneOf`` validation does."""
+    spec = RemoteAction.action_response_format_spec()
+    kinds = [alt["properties"]["event"]["const"] for alt in spec["properties"]["events"]["items"]["oneOf"]]
+    events: list[Any] = [{"event": kind} for kind in kinds]
+    events += [
+        {"event": "slot", "name": "last_sources", "value": [{"policy_id": "p1"}], "timestamp": 1.5},
+        {"event": "slot", "name": "x"},  # no value
+        {"event": "slot", "name": 3, "value": 1},
+        {"event": "bot", "text": "好", "data": {"custom": {"sources": []}}, "metadata": {}},
+        {"event": "bot", "metadata": "not an object"},
+        {"event": "user", "text": "你好", "parse_data": {"intent": {"name": "greet", "confidence": 0.9}}},
+        {"event": "user", "parse_data": {"intent": {"name": 5}}},
+        {"event": "entities", "entities": [{"entity": "level", "value": "省级"}]},
+        {"event": "entities", "entities": [{"entity": "level"}]},
+        {"event": "action", "name": "action_answer", "confidence": None},
+        {"event": "action", "confidence": "high"},
+        {"event": "no-such-event"},
+        {"event": 7},
+        {"name": "x", "value": 1},
+        "not an object",
+    ]
+    results: list[Any] = [{"events": [e], "responses": []} for e in events]
+    results += [VALID, *INVALID, {}, {"events": []}, [], {"responses": [{"text": "好"}, 3]}]
+    check = fastpath.ActionResultCheck(spec)
+    verdicts = [(check(r), stock_verdict(r) == "ok") for r in results]
+    assert all(fast == stock for fast, stock in verdicts), [
+        (r, v) for r, v in zip(results, verdicts, strict=True) if v[0] != v[1]
+    ]
+    assert sum(stock for _, stock in verdicts) > len(kinds)  # both kinds of verdict were tried
+
+
 @pytest.mark.usefixtures("patched")
 def test_events_schema_still_enforced() -> None:
     with pytest.raises(jsonschema.ValidationError):
