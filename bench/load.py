@@ -108,6 +108,9 @@ async def run_load(
         async def one() -> float:
             started = time.perf_counter()
             resp = await client.post(url, json=body(f"bench-{uuid.uuid4().hex}", next(texts)))
+            # Each request is another owner: one client must not send every owner's conversation
+            # cookie (/api/chat sets one per new conversation) with every later request.
+            client.cookies.clear()
             if resp.status_code != 200:
                 raise RuntimeError(f"{url}: HTTP {resp.status_code} {resp.text[:200]}")
             return (time.perf_counter() - started) * 1000

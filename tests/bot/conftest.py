@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import pytest
+import rasa.core.policies.memoization
+import rasa.core.policies.rule_policy
+import rasa.core.processor
 import rasa.server
 from rasa.core.actions.action import ActionSessionStart, RemoteAction
 from rasa.core.processor import MessageProcessor
@@ -26,4 +29,6 @@ def patched(monkeypatch: pytest.MonkeyPatch) -> None:
     for owner, name in PATCHED:
         monkeypatch.setattr(owner, name, vars(owner)[name])  # vars(): keep staticmethod wrappers
     monkeypatch.setattr(rasa.server, "jsonschema", rasa.server.jsonschema)
+    for module in (rasa.core.processor, rasa.core.policies.memoization, rasa.core.policies.rule_policy):
+        monkeypatch.setattr(module, "copy", module.copy)
     fastpath.install()

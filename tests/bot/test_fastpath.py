@@ -94,6 +94,23 @@ def test_launched_rasa_refuses_malformed_events(stack: Stack) -> None:
     assert httpx.post(url, params=token, json=[{"event": "resume"}]).status_code == 200
 
 
+@pytest.mark.usefixtures("patched")
+def test_debug_log_copies_are_made_only_when_debug_logs_are_written(monkeypatch: pytest.MonkeyPatch) -> None:
+    import logging
+
+    import rasa.core.processor
+
+    events = [{"event": "slot", "name": "x", "value": [1, 2]}]
+    monkeypatch.setattr(logging.getLogger("rasa"), "level", logging.INFO)
+    assert rasa.core.processor.copy.deepcopy(events) is events
+    assert rasa.core.processor.copy.copy(events) == events  # the rest of the module as it was
+    monkeypatch.setattr(logging.getLogger("rasa"), "level", logging.DEBUG)
+    copied = rasa.core.processor.copy.deepcopy(events)
+    assert copied == events
+    assert copied is not events
+    assert copied[0]["value"] is not events[0]["value"]
+
+
 def test_event_classes_are_resolved_as_stock_does() -> None:
     names = {cls.type_name for cls in all_subclasses(Event)}
     stock = {name: Event.resolve_by_type(name) for name in names}
