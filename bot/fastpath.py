@@ -206,7 +206,7 @@ def install() -> None:
     import rasa.core.processor
 
     for module in (rasa.core.processor, rasa.core.policies.memoization, rasa.core.policies.rule_policy):
-        module.copy = DebugLogCopies()  # type: ignore[attr-defined]
+        module.copy = DebugLogCopies()
     Event.resolve_by_type = staticmethod(event_class_cache(Event.resolve_by_type))
     RemoteAction._action_call_format = action_call_format
     ActionSessionStart._slot_set_events_from_tracker = staticmethod(carried_slots)
