@@ -18,7 +18,8 @@ def endpoints(settings: Settings, stock: bool = False) -> dict[str, object]:
     """Rasa's endpoints: the action server, plus shared tracker and lock stores when configured.
 
     Without a shared tracker store, ours keeps each conversation's current session in memory
-    (:class:`bot.tracker_store.SessionTrackerStore`); ``stock`` keeps Rasa's own.
+    (:class:`bot.tracker_store.SessionTrackerStore`); with one, ours is Rasa's SQL store with fewer
+    round trips (:class:`bot.tracker_store.SessionSQLTrackerStore`); ``stock`` keeps Rasa's own.
     """
     # Selective domain: only actions that declare `send_domain: true` get the whole domain with
     # every call (rasa 3.6 otherwise serialises it into each request).
@@ -26,7 +27,8 @@ def endpoints(settings: Settings, stock: bool = False) -> dict[str, object]:
         "action_endpoint": {"url": settings.actions_url, "enable_selective_domain": True}
     }
     if settings.rasa_tracker_store_url:
-        conf["tracker_store"] = {"type": "SQL", **_sql_parts(settings.rasa_tracker_store_url)}
+        kind = "SQL" if stock else "bot.tracker_store.SessionSQLTrackerStore"
+        conf["tracker_store"] = {"type": kind, **_sql_parts(settings.rasa_tracker_store_url)}
     elif not stock:
         conf["tracker_store"] = {"type": "bot.tracker_store.SessionTrackerStore"}
     if settings.redis_url:

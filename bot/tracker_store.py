@@ -6,15 +6,18 @@ Everything the bot needs lives in the current session: the slots (carried into e
 console shows is the gateway's (its messages table), not Rasa's. So this module says what the
 current session is, when a session has grown long enough to be rolled over (a WeCom group's
 conversation is never idle for ``session_expiration_time``, so it would otherwise never end), and
-provides the in-memory store our launcher uses, which keeps and loads only that session. (The SQL
-tracker store of the scaled profile already loads only the latest session.)
+provides the in-memory store our launcher uses, which keeps and loads only that session, and the SQL
+store of the scaled profile (several Rasa instances on one database), which loads only the latest
+session as Rasa's does, with fewer round trips per turn.
 """
 
 from __future__ import annotations
 
+import itertools
 import json
+from typing import Any
 
-from rasa.core.tracker_store import InMemoryTrackerStore
+from rasa.core.tracker_store import InMemoryTrackerStore, SQLTrackerStore
 from rasa.shared.core.constants import ACTION_SESSION_START_NAME
 from rasa.shared.core.conversation import Dialogue
 from rasa.shared.core.events import ActionExecuted, Event, SessionStarted
@@ -76,3 +79,61 @@ class SessionTrackerStore(InMemoryTrackerStore):
     async def retrieve_full_tracker(self, sender_id: str) -> DialogueStateTracker | None:
         """The same as :meth:`retrieve`: earlier sessions are not kept."""
         return await self.retrieve(sender_id)
+
+
+# A tracker's attribute: how many of its events are already in the SQL store (set when it was loaded
+# or saved there).
+_PERSISTED = "_hqt_persisted_events"
+
+
+class SessionSQLTrackerStore(SQLTrackerStore):
+    """Rasa's SQL tracker store, same tables and same sessions, with less work per turn.
+
+    Stock ``save`` first counts the session's stored events (a query) to find the new ones, then
+    inserts them through the ORM, one ``INSERT … RETURNING`` per event, ids it never reads; ``retrieve``
+    builds an ORM object per event only to read its JSON. Here a tracker remembers how many of its
+    events it was loaded (or last saved) with, the new ones go in one multi-row insert, and retrieve
+    reads the JSON column alone. A tracker this store did not load (a new conversation's) is counted
+    as stock does.
+    """
+
+    async def _retrieve(
+        self, sender_id: str, fetch_events_from_all_sessions: bool
+    ) -> DialogueStateTracker | None:
+        with self.session_scope() as session:
+            query = self._event_query(session, sender_id, fetch_events_from_all_sessions)
+            events = [json.loads(data) for (data,) in query.with_entities(self.SQLEvent.data)]
+        if not self.domain or not events:
+            return None
+        tracker = DialogueStateTracker.from_dict(sender_id, events, self.domain.slots)
+        if not fetch_events_from_all_sessions:
+            setattr(tracker, _PERSISTED, len(events))
+        return tracker
+
+    async def save(self, tracker: DialogueStateTracker) -> None:
+        """Insert the tracker's events that are not stored yet."""
+        await self.stream_events(tracker)
+        with self.session_scope() as session:
+            stored = getattr(tracker, _PERSISTED, None)
+            if stored is None:
+                stored = self._event_query(
+                    session, tracker.sender_id, fetch_events_from_all_sessions=False
+                ).count()
+            rows = [self._row(tracker.sender_id, e) for e in itertools.islice(tracker.events, stored, None)]
+            if rows:
+                session.execute(self.SQLEvent.__table__.insert(), rows)
+                session.commit()
+        setattr(tracker, _PERSISTED, len(tracker.events))
+
+    @staticmethod
+    def _row(sender_id: str, event: Event) -> dict[str, Any]:
+        """The ``events`` row of one event, as stock ``save`` writes it."""
+        data = event.as_dict()
+        return {
+            "sender_id": sender_id,
+            "type_name": event.type_name,
+            "timestamp": data.get("timestamp"),
+            "intent_name": data.get("parse_data", {}).get("intent", {}).get("name"),
+            "action_name": data.get("name"),
+            "data": json.dumps(data),
+        }

@@ -243,3 +243,50 @@ def test_launched_rasa_sends_one_session_and_rolls_long_ones_over(
     ).json()
     assert len(kept["events"]) < len(before["events"])
     assert [e["event"] for e in kept["events"]].count("session_started") == 1
+
+
+def test_the_sql_store_writes_and_reads_what_rasas_does(tmp_path: Path) -> None:
+    """The leaner SQL store (remembered counts, one multi-row insert, JSON-only reads) leaves the same
+    rows as Rasa's SQLTrackerStore over a conversation that spans sessions, and reads back the same
+    trackers."""
+    from rasa.core.tracker_store import SQLTrackerStore
+
+    from bot.tracker_store import SessionSQLTrackerStore
+
+    stock = SQLTrackerStore(domain=DOMAIN, dialect="sqlite", db=str(tmp_path / "stock.db"))
+    ours = SessionSQLTrackerStore(domain=DOMAIN, dialect="sqlite", db=str(tmp_path / "ours.db"))
+    third = turn("那股改呢", "ask_policy", "股改资助……", ("last_sources", ["zjtx-reform"]))
+    later = [*session_start(("zjtx_level", "省级")), *turn("谢谢", "thank", "不客气")]
+
+    async def converse(store: SQLTrackerStore, saves: int = 1) -> tuple[Any, ...]:
+        await store.save(tracker_of(FIRST, "owner"))  # a new conversation: nothing loaded, counted
+        for more in (SECOND, third, later):
+            tracker = await store.retrieve("owner")
+            assert tracker is not None
+            for event in more:
+                tracker.update(event)
+            for _ in range(saves):
+                await store.save(tracker)
+        current, full = await store.retrieve("owner"), await store.retrieve_full_tracker("owner")
+        assert current is not None
+        assert full is not None
+        with store.session_scope() as session:
+            rows = session.query(
+                store.SQLEvent.sender_id,
+                store.SQLEvent.type_name,
+                store.SQLEvent.timestamp,
+                store.SQLEvent.intent_name,
+                store.SQLEvent.action_name,
+                store.SQLEvent.data,
+            ).order_by(store.SQLEvent.id)
+            return [tuple(r) for r in rows], list(current.events), list(full.events)
+
+    theirs_rows, theirs_current, theirs_full = asyncio.run(converse(stock))
+    # Saved twice in a turn, nothing is written twice (stock, counting the stored session, writes the
+    # earlier session again when a second save follows a new session's start).
+    our_rows, our_current, our_full = asyncio.run(converse(ours, saves=2))
+    assert our_rows == theirs_rows
+    assert len(our_rows) == len(FIRST + SECOND + third + later)
+    assert our_current == theirs_current == later[1:]  # from the session start on, as stock reads it
+    assert our_full == theirs_full
+    assert asyncio.run(ours.retrieve("nobody")) is None
