@@ -64,6 +64,11 @@ _PROTECTED = (
 )
 _PROTECT_RE = re.compile("|".join(sorted(map(re.escape, _PROTECTED), key=len, reverse=True)))
 _WS = re.compile(r"[ \t\u3000]+")
+# "这份函", "那封函", "份函", "复函": the only letter an owner can mean here is the 答复函 the bot answers
+# from, whose own records (date, 文号, contact) call it that.
+_OUR_LETTER = re.compile(
+    r"((?:这|那|该|此|本|你们的?|你们嘅)?(?:份|封|个)?)(?<![答公来发信复])(?:回?复)?函(?![数授件])"
+)
 _UNITS = set("十百千万亿")
 
 
@@ -142,6 +147,6 @@ def normalize(text: str) -> str:
     text = unicodedata.normalize("NFKC", text)
     # Control characters carry no meaning in a chat message; keep newlines and tabs.
     text = "".join(ch for ch in text if ch in "\n\t" or unicodedata.category(ch)[0] != "C")
-    text = to_mandarin(_t2s().convert(text))
+    text = _OUR_LETTER.sub(r"\1答复函", to_mandarin(_t2s().convert(text)))
     text = _numerals(text)
     return _WS.sub(" ", text).strip()

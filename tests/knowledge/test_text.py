@@ -115,3 +115,21 @@ def test_normalize_is_idempotent(raw: str) -> None:
 @pytest.mark.parametrize(("raw", "expected"), DOUBLED)
 def test_hundred_percent_becomes_a_figure(raw: str, expected: str) -> None:
     assert normalize(raw) == expected
+
+
+@pytest.mark.parametrize(
+    ("raw", "expected"),
+    [
+        ("这份函是什么时候发的？", "这份答复函是什么时候发的?"),
+        ("嗰份函係幾時發嘅？", "那份答复函是什么时候发的?"),
+        ("份函嘅文号系咩", "份答复函的文号是什么"),
+        ("复函哪天发的", "答复函哪天发的"),
+        ("答复函的文号", "答复函的文号"),  # already the letter's name: not doubled
+        ("公函怎么写", "公函怎么写"),  # other letters and other words with 函 are left alone
+        ("来函收悉", "来函收悉"),
+        ("函数", "函数"),
+    ],
+)
+def test_a_reference_to_the_letter_names_the_answer_letter(raw: str, expected: str) -> None:
+    """The only 函 an owner can mean is the 答复函 the bot answers from, whose records say 答复函."""
+    assert normalize(raw) == expected
