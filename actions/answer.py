@@ -34,8 +34,10 @@ from knowledge.understand import Understanding, aspect_of, clauses
 _EVIDENCE = {
     "时间安排": re.compile(r"工作日|日内|小时|天内|\d{4}\s*年\s*\d{1,2}\s*月\s*\d{1,2}\s*日"),
     # The date of something done: the quote dates the event it reports (2022年1月…印发).
+    # "2019 年以来，全面推行…" dates when it started.
     "发生时间": re.compile(
-        r"\d{4}\s*年\s*\d{1,2}\s*月|\d{4}\s*年[^，。；]{0,16}(印发|出台|发布|成立|设立|开通|上线|启动|召开|举办|签约|开展|挂牌|建成)"
+        r"\d{4}\s*年\s*\d{1,2}\s*月|\d{4}\s*年\s*(以来|起|开始)|"
+        r"\d{4}\s*年[^，。；]{0,16}(印发|出台|发布|成立|设立|开通|上线|启动|召开|举办|签约|开展|挂牌|建成|推行|实施|施行|推出)"
     ),
     "公布渠道": re.compile(r"https?://|www\.|\.gov\.cn|网站|官网|公众号|门户"),
     "办理时长": re.compile(r"工作日|日内|小时|天内"),
