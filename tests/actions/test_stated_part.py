@@ -22,3 +22,18 @@ from knowledge.search import default_searcher
 )
 def test_the_part_the_letter_states(text: str, policy_id: str, part: str | None) -> None:
     assert stated_part(text, default_searcher().policies[policy_id]) == part
+
+
+@pytest.mark.parametrize(
+    ("topic", "policy_id", "stated"),
+    [
+        ("发生时间", "new-apprenticeship", True),  # "2019 年以来，全面推行…": when it started
+        ("发生时间", "letter-date", True),  # the letter's own date
+        ("发生时间", "letter-document", False),  # a 文号 dates nothing
+        ("申请材料", "new-apprenticeship", False),
+    ],
+)
+def test_the_procedural_detail_the_letter_states(topic: str, policy_id: str, stated: bool) -> None:
+    from actions.answer import letter_states_procedure
+
+    assert letter_states_procedure(topic, default_searcher().policies[policy_id]) is stated
