@@ -141,7 +141,22 @@ def follow_up(u: Understanding, tracker: Tracker) -> Understanding:
         for m in own
     ):
         return u  # "那股改的呢" names a subject of its own; "跟哪家银行合作" speaks of the 中行 record's bank
+    policies = default_searcher().policies
+    # Only a question for a piece of information: "有冇份" asks of the record discussed whatever else matches.
+    if (
+        u.aspect in ("procedure", "amount", "who", "name")
+        and not _tells(u, rec)
+        and any(m.weight >= MIN_EVIDENCE and _tells(u, policies[m.hit.policy_id]) for m in own)
+    ):
+        return u  # "嗰份函係幾時發嘅" after the 提案 record: the letter's date record, matched on its own, says it
     return replace(u, text=f"{rec['title']},{u.text}", context=rec["title"], on_topic=True)
+
+
+def _tells(u: Understanding, rec: dict[str, Any]) -> bool:
+    """Whether a record states the aspect the message asks (for a procedure: the detail asked)."""
+    if u.aspect == "procedure":
+        return letter_states_procedure(u.procedure_topic or "", rec)
+    return states(u.aspect, u.text, rec)
 
 
 def courtesy_reply(

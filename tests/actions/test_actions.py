@@ -662,6 +662,10 @@ def test_a_short_follow_up_is_read_against_the_record_just_discussed() -> None:
     assert "200 万元" in growth
     elsewhere = follow_up_reply("owner-fu5", reform, "那佛山呢？")
     assert "不在我能解答的范围内" in elsewhere
+    # Nor is one asking what the last record does not say and a record it matches on its own does.
+    dated = follow_up_reply("owner-fu6", {"last_sources": ["letter-proposal"]}, "嗰份函係幾時發嘅？")
+    assert "2022 年 6 月 8 日" in dated
+    assert "答复函原文（答复函落款日期）" in dated
 
 
 def test_facts_stated_earlier_make_a_bare_statement_the_firms() -> None:
