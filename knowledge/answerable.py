@@ -57,7 +57,7 @@ _DIGIT = re.compile(r"\d")
 # What kind of figure an amount question asks for, and how the quote must state it.
 _MONEY_Q = re.compile(
     r"钱|万|亿|金额|额度|(补贴|补助|资助|奖励|奖补|奖金|奖|给|拿|领|发|补|分)(有|是|得|到|能)?(多少|几多|几)(?!\s*[家个项人次件所场])|"
-    r"多少(补贴|补助|资助|奖励|奖补|贴息|资金)|(贷|借|融|贷款|授信)(了|到|得)?(多少|几多)"
+    r"多少(补贴|补助|资助|奖励|奖补|贴息|资金)|(贷|借|融|贷款|授信|投|投资)(了|到|得)?(多少|几多)"
 )
 # 17.2 亿, 320 多万, 400 万国家财政补贴; not 1.56 亿标识, 4.8 万次 (counts of things)
 _MONEY_A = re.compile(r"\d(\.\d+)?\s*(多|余)?\s*(元|(万|亿)(?!\s*[次个家人项件台套户名吨亩标枚条张笔家辆]))")
@@ -73,12 +73,14 @@ _NUMBER_A = re.compile(r"\d")
 # Money a firm or a person gets, as opposed to city-wide totals (贷款新增 26 亿, 累计发放 320 多万).
 _TOTALS = re.compile(r"总|累计|合计|新增|统计|规模|投入|安排|拨付|出资|首期|已发放|全市")
 _PER_RECIPIENT_Q = re.compile(
-    r"每人|每家|每个|每年|每次|人均|一家|一个人|按人头|能拿|能领|能给|能补|给多少(?![家个项人])|补多少|拿多少|"
+    r"每人|每家|每个|每一个|每项|每一项|每年|每次|人均|一家|一个人|(一|单)个项目|按人头|能拿|能领|能给|能补|给多少(?![家个项人])|补多少|拿多少|"
     r"领多少|奖多少|发多少|可以拿|可以领|给几多|补几多|(能|可以)(贷|借|融)|分到|分得|摊到"
 )
 # The city as the one who spends ("政府每年拿出来多少"): its totals are what is asked, not one firm's share.
 _CITY_SPENDS = re.compile(r"政府|市里|市财政|财政|全市|一共|总共")
-_PER_FIRM_Q = re.compile(r"每家|每间|每个企业|每个公司|每一家|一家企业|人均|每人|分到|分得|分落|摊到")
+_PER_FIRM_Q = re.compile(
+    r"每家|每间|每个企业|每个公司|每一家|一家企业|(每|一|单)一?个项目|每一?项|人均|每人|分到|分得|分落|摊到"
+)
 # Where within the letter's range one firm's amount falls (拿满, 最高那档, 按什么标准定): the letter gives
 # ranges and ceilings, never how a firm's own amount is set.
 _WITHIN_RANGE_Q = re.compile(

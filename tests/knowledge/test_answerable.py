@@ -30,6 +30,11 @@ def record(policy_id: str) -> dict[str, object]:
         # 400 万 for two firms: per firm or in all, the letter does not say
         (None, "小巨人那个400万是每家400万还是两家加起来", "little-giant-national-subsidy", False),
         ("amount", "两家小巨人一共拿了多少钱", "little-giant-national-subsidy", True),
+        # one project's share of a fund or of a pilot's total: the letter gives sizes and totals only
+        ("amount", "产业投资基金投一个项目最多投几多？", "industry-investment-fund", False),
+        ("amount", "产业投资基金规模有几多？", "industry-investment-fund", True),
+        ("amount", "协同创新每个项目补多少", "cluster-collab-pilot", False),
+        ("amount", "协同创新奖补一共拨了多少", "cluster-collab-pilot", True),
         # a count of design centres is not a count of designers
         ("amount", "市级工业设计中心要有多少个设计人员？", "industrial-design-centers", False),
         ("amount", "已经认定了多少家市级工业设计中心", "industrial-design-centers", True),
