@@ -566,13 +566,42 @@ _OTHER_KIND = re.compile(
 )
 
 
+# "除了中行，工行建行有没有…": what is asked about is what comes after the exception.
+_BESIDES = re.compile(r"(除了|除咗|除开|除去)[^,，。?？]{1,12}?(以外|之外)?[,，]([^。?？]{2,40})")
+
+
+def _besides(question: str, rec: dict[str, Any]) -> str | None:
+    """A noun asked about beside what the record names ("除了中行，工行建行有没有" of the 中国银行 record:
+    工行), when the record never speaks of it; None otherwise."""
+    found = _BESIDES.search(normalize(question))
+    if not found:
+        return None
+    for token in pos_tokenizer().cut(found.group(3).lower()):
+        word = token.word.strip()
+        if (
+            len(word) >= 2
+            and (token.flag.startswith("n") or token.flag == "j")  # j: 工行, 农行
+            and word not in GENERIC
+            and word not in STOPWORDS
+            and word not in _PLAIN_NOUNS
+            and not extract_facts(word).values
+            and _missing(rec, word)
+        ):
+            return word
+    return None
+
+
 def narrower(question: str, rec: dict[str, Any]) -> str | None:
     """A kind narrower than the record's that the question asks about ("农业银行" of a record on 中国银行):
-    a word of four or more characters whose head the record speaks of and whose modifier it never does."""
+    a word of four or more characters whose head the record speaks of and whose modifier it never does;
+    or one asked about beside what the record names ("除了中行，工行建行有没有")."""
     text = spoken_text(rec)
     other = _OTHER_KIND.search(normalize(question))
     if other and other.group(2)[-2:] in text:
         return other.group(0)  # "其他银行有没有类似活动" of the 中国银行 record: beyond what it names
+    besides = _besides(question, rec)
+    if besides:
+        return besides
     for noun in focus_nouns(question):
         head, modifier = noun[-2:], noun[:-2]
         if len(noun) >= 4 and head in text and not covers(rec, modifier):

@@ -140,6 +140,10 @@ def test_a_narrower_kind_and_a_year_the_record_does_not_name() -> None:
     boc = default_searcher().policies["zjtx-boc-cloud-matching"]
     assert narrower("除了中国银行,农业银行有没有搞专精特新融资对接?", boc) == "农业银行"
     assert narrower("中国银行中山分行搞的专精特新融资对接是什么?", boc) is None
+    # beside what the record names, in owners' short names
+    assert narrower("除咗中行，工行建行有冇类似嘅专精特新对接活动？", boc) == "工行"
+    growth = default_searcher().policies["zjtx-growth-subsidy"]
+    assert narrower("除了增长补贴，还有什么补贴？", growth) is None  # other records answer that
     assert later_year("2022年度呢?", "2020-2021 年度共立项 13 项") == 2022
     assert later_year("2021年立了几项?", "2020-2021 年度共立项 13 项") is None
     assert later_year("2023年还有吗?") == 2023
