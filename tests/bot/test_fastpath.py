@@ -95,17 +95,22 @@ def test_launched_rasa_refuses_malformed_events(stack: Stack) -> None:
 
 
 @pytest.mark.usefixtures("patched")
-def test_debug_log_copies_are_made_only_when_debug_logs_are_written(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_debug_log_copies_are_made_only_when_debug_logs_are_written() -> None:
     import logging
 
     import rasa.core.processor
 
     events = [{"event": "slot", "name": "x", "value": [1, 2]}]
-    monkeypatch.setattr(logging.getLogger("rasa"), "level", logging.INFO)
-    assert rasa.core.processor.copy.deepcopy(events) is events
-    assert rasa.core.processor.copy.copy(events) == events  # the rest of the module as it was
-    monkeypatch.setattr(logging.getLogger("rasa"), "level", logging.DEBUG)
-    copied = rasa.core.processor.copy.deepcopy(events)
+    log = logging.getLogger("rasa")
+    before = log.level
+    try:
+        log.setLevel(logging.INFO)  # setLevel: isEnabledFor caches its answers until the level is set
+        assert rasa.core.processor.copy.deepcopy(events) is events
+        assert rasa.core.processor.copy.copy(events) == events  # the rest of the module as it was
+        log.setLevel(logging.DEBUG)
+        copied = rasa.core.processor.copy.deepcopy(events)
+    finally:
+        log.setLevel(before)
     assert copied == events
     assert copied is not events
     assert copied[0]["value"] is not events[0]["value"]
