@@ -384,11 +384,18 @@ def states(aspect: str | None, question: str, rec: dict[str, Any]) -> bool:
 _LEVELS = frozenset("国家级 省级 市级 区级 镇级".split())
 
 
+@lru_cache(maxsize=1024)
+def _pos_cut(question: str) -> tuple[tuple[str, str], ...]:
+    """The question normalised, lower-cased and cut with parts of speech (cached: a turn asks it of
+    every record it ranks, each cut costing a millisecond or more)."""
+    return tuple((t.word, t.flag) for t in pos_tokenizer().cut(normalize(question).lower()) if t.word.strip())
+
+
 def _counts_that(question: str, rec: dict[str, Any]) -> bool:
     """Whether the record speaks of what the question counts or measures: the noun after 多少个/几家/多少
     (设计人员 → 人员, 多少股份 → 股份), when it names something of its own (企业, 钱 and other plain words
     go with any figure)."""
-    tokens = [(t.word, t.flag) for t in pos_tokenizer().cut(normalize(question).lower()) if t.word.strip()]
+    tokens = _pos_cut(question)
     for i, (word, flag) in enumerate(tokens):
         after_which = i > 0 and tokens[i - 1][0].endswith(("哪", "那", "这"))  # 那几个: those, not how many
         counting = (
@@ -678,11 +685,7 @@ def unnamed_benefit(question: str, rec: dict[str, Any]) -> str | None:
     a stopword or a generic word) and the record's text never uses it, the record is not about it.
     """
     # "出国参展的补贴": the 的 between says nothing; the word before it names the benefit.
-    cut = [
-        (t.word, t.flag)
-        for t in pos_tokenizer().cut(normalize(question).lower())
-        if t.word.strip() and t.word != "的"
-    ]
+    cut = [(word, flag) for word, flag in _pos_cut(question) if word != "的"]
     text = normalize(
         " ".join([rec["title"], *(rec.get("aliases") or []), rec["quote"], rec.get("benefit") or ""])
     )

@@ -131,6 +131,7 @@ def _numerals_unprotected(text: str) -> str:
     return _RUN.sub(lambda m: _convert_run(m.group(0), text[m.end() : m.end() + 1]), text)
 
 
+@lru_cache(maxsize=8192)
 def normalize(text: str) -> str:
     """Normalise owner text once, at the edge, for NLU, search and rules.
 

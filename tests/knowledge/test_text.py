@@ -103,7 +103,7 @@ def test_newline_and_tab_inside_text_are_kept() -> None:
 
 @pytest.mark.parametrize("raw", ["", None])
 def test_empty_input_gives_empty_string(raw: str | None) -> None:
-    assert normalize(raw) == ""  # type: ignore[arg-type]
+    assert normalize(raw) == ""
 
 
 @pytest.mark.parametrize("raw", VARIED)
