@@ -452,6 +452,8 @@ _PLAIN_NOUNS = frozenset(
 _FOCUS_TAGS = ("n", "nz", "nt", "nw")
 _PUNCTUATION = re.compile(r"[,，。.;；!！?？\n]")
 _SELF = frozenset("我们 我哋 我司 我厂 我公司 本公司 咱们 我企 我们公司 我们厂".split())
+_MODALS = frozenset("可以 能 能够 会 可 在 正在 得以".split())
+_AVOIDED = re.compile(r"(不用|不必|无需|无须|免得|省得|不需要|用不着|免去)")
 _QUESTION_CLAUSE = re.compile(
     r"[?？]|吗|呢|么|多少|几多|什么|啥|哪|怎|如何|能否|是否|可否|有没有|能不能|可不可以|是不是|谁"
 )
@@ -474,16 +476,20 @@ def focus_nouns(question: str) -> tuple[str, ...]:
     marked = [c for c in asking if c.endswith(("?", "？"))]
     if marked and len(question) > LONG_MESSAGE:
         asking = marked  # a story's "客户总问我们有没有这个牌子" reports a question; the owner's end in ?
+    # "…网上办，不用去大厅排队": what the owner wants to avoid is not what they ask about.
+    wanted = [c for c in asking if not _AVOIDED.match(c.strip())] or asking
     found = []
     known = _dictionary_words()
     brands = set(_BRAND.findall(question))
-    for clause in asking:
+    for clause in wanted:
         previous = ""
         for token in pos_tokenizer().cut(clause.lower()):
             word, flag = token.word.strip(), token.flag
-            # 我们灯饰厂, 我司这种企业: the owner describing their firm, not what they ask about.
-            after_self, previous = previous in _SELF, word or previous
-            if after_self or OWN_PLACES.fullmatch(word):
+            # 我们灯饰厂, 我司这种企业: the owner describing their firm, not what they ask about; 可以交流,
+            # 在整理: a word after a modal or 在 is a verb there, whatever jieba tags it.
+            after_self, after_modal = previous in _SELF, previous in _MODALS
+            previous = word or previous
+            if after_self or after_modal or OWN_PLACES.fullmatch(word):
                 continue  # (小榄, 古镇: a town of our own city, where the firm is, not what is asked)
             # A word no dictionary knows is as likely a typo (资注, 贴西) as a topic: it decides nothing.
             if word.upper() in brands and word not in _NOT_BRANDS:

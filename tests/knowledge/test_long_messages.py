@@ -78,6 +78,12 @@ def test_words_that_name_no_topic_decide_nothing() -> None:
     assert focus_nouns("我想打电话过去问问政策你们工信局座机号码多少") == ()  # 座|机号码
     assert focus_nouns("市里有冇专门机构统筹企业数字化转型？叫咩名") == ()
     assert "小榄" not in focus_nouns("现在一共认定了多少家省级工业设计中心？我们是小榄做音响的")
+    # a word after a modal or 在 is a verb there (jieba tags 交流, 整理 as nouns)
+    assert focus_nouns("专精特新有冇专属嘅群可以交流？") == ("专精特新",)
+    assert focus_nouns("市里有冇喺度整理可以出让嘅工业地资源？") == ()
+    # what the owner wants to avoid is not what they ask about
+    assert focus_nouns("注册公司能唔能全程网上办，唔使去大厅排队？") == ()
+    assert focus_nouns("不用去大厅排队吗") == ("大厅", "排队")  # unless it is all they ask
 
 
 def test_a_records_homophone_does_not_make_the_question_off_focus() -> None:
