@@ -64,6 +64,16 @@ _PROTECTED = (
 )
 _PROTECT_RE = re.compile("|".join(sorted(map(re.escape, _PROTECTED), key=len, reverse=True)))
 _WS = re.compile(r"[ \t\u3000]+")
+# Owners' everyday wording of the letter's own terms (the letter says 贴息 and 驻外招商; owners say 贴利息 and
+# 驻点招商): read as the letter's word, so search and the check of what a record speaks of agree.
+OWNERS_TERMS = {
+    "贴利息": "贴息",
+    "补利息": "贴息",
+    "补贴利息": "贴息",
+    "利息补贴": "贴息",
+    "驻点招商": "驻外招商",
+}
+_OWNERS_TERMS = re.compile("|".join(sorted(map(re.escape, OWNERS_TERMS), key=len, reverse=True)))
 # "这份函", "那封函", "份函", "复函": the only letter an owner can mean here is the 答复函 the bot answers
 # from, whose own records (date, 文号, contact) call it that.
 _OUR_LETTER = re.compile(
@@ -149,5 +159,6 @@ def normalize(text: str) -> str:
     # Control characters carry no meaning in a chat message; keep newlines and tabs.
     text = "".join(ch for ch in text if ch in "\n\t" or unicodedata.category(ch)[0] != "C")
     text = _OUR_LETTER.sub(r"\1答复函", to_mandarin(_t2s().convert(text)))
+    text = _OWNERS_TERMS.sub(lambda m: OWNERS_TERMS[m.group(0)], text)
     text = _numerals(text)
     return _WS.sub(" ", text).strip()

@@ -133,3 +133,16 @@ def test_hundred_percent_becomes_a_figure(raw: str, expected: str) -> None:
 def test_a_reference_to_the_letter_names_the_answer_letter(raw: str, expected: str) -> None:
     """The only 函 an owner can mean is the 答复函 the bot answers from, whose records say 答复函."""
     assert normalize(raw) == expected
+
+
+@pytest.mark.parametrize(
+    ("raw", "expected"),
+    [
+        ("政府有没有帮忙贴利息的政策", "政府有没有帮忙贴息的政策"),
+        ("贷款利息补贴有没有", "贷款贴息有没有"),
+        ("中山有没有派人驻点招商？", "中山有没有派人驻外招商?"),
+        ("贷款利率多少", "贷款利率多少"),  # the rate is not the subsidy of it
+    ],
+)
+def test_owners_words_for_the_letters_terms_read_as_the_letters(raw: str, expected: str) -> None:
+    assert normalize(raw) == expected
