@@ -72,6 +72,7 @@ OWNERS_TERMS = {
     "补贴利息": "贴息",
     "利息补贴": "贴息",
     "驻点招商": "驻外招商",
+    "跑手续": "代办",  # 帮企业跑手续: the 帮办代办 service
 }
 _OWNERS_TERMS = re.compile("|".join(sorted(map(re.escape, OWNERS_TERMS), key=len, reverse=True)))
 # "这份函", "那封函", "份函", "复函": the only letter an owner can mean here is the 答复函 the bot answers

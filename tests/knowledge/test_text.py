@@ -142,6 +142,7 @@ def test_a_reference_to_the_letter_names_the_answer_letter(raw: str, expected: s
         ("贷款利息补贴有没有", "贷款贴息有没有"),
         ("中山有没有派人驻点招商？", "中山有没有派人驻外招商?"),
         ("贷款利率多少", "贷款利率多少"),  # the rate is not the subsidy of it
+        ("有没有人帮企业跑手续", "有没有人帮企业代办"),
     ],
 )
 def test_owners_words_for_the_letters_terms_read_as_the_letters(raw: str, expected: str) -> None:
