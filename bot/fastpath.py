@@ -26,8 +26,8 @@ Keep a turn's cost independent of the conversation's length (see :mod:`bot.track
 
 Copy for debug logs only when they are written: Rasa's processor and two of its policies pass
 ``copy.deepcopy`` of the turn's events, entities and dialogue states to ``structlogger.debug`` on
-every message, and Python evaluates the copies even when nothing is logged (a tenth of Rasa's CPU per
-turn). Those modules use ``copy`` for nothing else; with debug logging on they copy as before.
+every message, and Python evaluates the copies even when nothing is logged. Those modules use ``copy``
+for nothing else; with debug logging on they copy as before.
 
 Keep the connection to the action server alive: stock ``EndpointConfig.request`` opens an aiohttp session,
 so a new TCP connection, for every action call; one session per endpoint and event loop reuses it.
@@ -171,8 +171,8 @@ class DebugLogCopies:
 
 def install() -> None:
     """Patch Rasa: cached validators for action results and the events API; deep copies for debug
-    logs only when they are written; event classes looked up once; action calls with the current session only; long sessions rolled over; carried slots once
-    each."""
+    logs only when they are written; event classes looked up once; action calls with the current
+    session only; long sessions rolled over; carried slots once each."""
     import rasa.server
     from rasa.core.actions.action import ActionSessionStart, RemoteAction
     from rasa.core.processor import MessageProcessor

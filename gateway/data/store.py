@@ -28,9 +28,8 @@ from gateway.data.schema import (
 
 T = TypeVar("T")
 _NEW_MESSAGES = "hqt_new_messages"  # Connection.info key: sender_ids given messages in this transaction
-_WRITING = (
-    "hqt_writing"  # Connection.info key: the transaction about to begin writes (SQLite: BEGIN IMMEDIATE)
-)
+# Connection.info key: the transaction about to begin writes (on SQLite: BEGIN IMMEDIATE).
+_WRITING = "hqt_writing"
 
 
 # The statements of every turn, built once: SQLAlchemy then finds each compiled form by a cache key
@@ -208,24 +207,6 @@ class Store:
                 pass  # a concurrent first message created it
             row = con.execute(_CONVERSATION, {"b_sender": sender_id}).mappings().one()
         return dict(row)
-
-    def start_conversation(self, sender_id: str, channel: str, token_hash: str | None = None) -> None:
-        """Create a conversation row (a new web conversation with its secret's hash)."""
-
-        def write() -> None:
-            now = utcnow()
-            with self.tx() as con:
-                con.execute(
-                    conversations.insert().values(
-                        sender_id=sender_id,
-                        channel=channel,
-                        token_hash=token_hash,
-                        created_at=now,
-                        updated_at=now,
-                    )
-                )
-
-        self.retry(write)
 
     @staticmethod
     def insert_message(

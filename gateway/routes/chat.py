@@ -73,9 +73,6 @@ async def chat(
         sender_id, secret, message_id, arrival = await services.db(
             _admit, services, request, body, x_conversation_token, client
         )
-    except StoreError as exc:
-        raise HTTPException(503, f"storage unavailable, message not accepted: {exc}") from exc
-    try:
         turn = await process(services, message_id, sender_id, body.text, ownership.WEB_CHANNEL, arrival)
     except StoreError as exc:
         raise HTTPException(503, f"storage unavailable, message not accepted: {exc}") from exc

@@ -197,7 +197,8 @@ def test_upgrade_from_empty_and_again_changes_nothing(empty_url: str) -> None:
     store = Store(empty_url)
     store.create()
     assert_at_head(store)
-    store.start_conversation("web-new", "web")
+    with store.tx() as con:
+        store.ensure_conversation(con, "web-new", "web")
 
     store.create()
     migrate.upgrade(empty_url)

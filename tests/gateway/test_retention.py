@@ -183,5 +183,6 @@ def test_a_store_from_an_earlier_release_gains_the_new_columns(tmp_path: object)
     store.create()
     assert (Registry(store).liaison("old") or {})["role"] == "liaison"
     assert store.conversation("nobody") is None
-    store.start_conversation("web-x", "web", "ab" * 32)
+    with store.tx() as con:
+        store.ensure_conversation(con, "web-x", "web", "ab" * 32)
     assert (store.conversation("web-x") or {})["token_hash"] == "ab" * 32
