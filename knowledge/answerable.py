@@ -498,9 +498,7 @@ def focus_nouns(question: str) -> tuple[str, ...]:
             if (
                 flag in _FOCUS_TAGS
                 and len(word) >= 2
-                and word not in GENERIC
-                and word not in STOPWORDS
-                and word not in _PLAIN_NOUNS
+                and not _says_nothing(word)
                 and "了" not in word  # 搞了个: jieba's glue, never a noun
                 and not _plain_compound(word)
                 and not _DIGIT.search(word)
@@ -508,6 +506,11 @@ def focus_nouns(question: str) -> tuple[str, ...]:
             ):
                 found.append(word)
     return tuple(dict.fromkeys(found))
+
+
+def _says_nothing(word: str) -> bool:
+    """A generic word, a stopword or a plain noun: it names no matter of the letter."""
+    return word in GENERIC or word in STOPWORDS or word in _PLAIN_NOUNS
 
 
 def _plain_compound(word: str) -> bool:
@@ -594,9 +597,7 @@ def _besides(question: str, rec: dict[str, Any]) -> str | None:
         if (
             len(word) >= 2
             and (token.flag.startswith("n") or token.flag == "j")  # j: 工行, 农行
-            and word not in GENERIC
-            and word not in STOPWORDS
-            and word not in _PLAIN_NOUNS
+            and not _says_nothing(word)
             and not extract_facts(word).values
             and _missing(rec, word)
         ):
@@ -664,9 +665,7 @@ def other_matter(question: str, rec: dict[str, Any], evidence: tuple[str, ...]) 
             token.flag in tags
             and len(word) >= 2
             and word in known
-            and word not in GENERIC
-            and word not in STOPWORDS
-            and word not in _PLAIN_NOUNS
+            and not _says_nothing(word)
             and word not in _LIGHT_VERBS
             and word not in _SELF
             and not _DIGIT.search(word)
