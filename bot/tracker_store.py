@@ -84,6 +84,9 @@ class SessionTrackerStore(InMemoryTrackerStore):
 # A tracker's attribute: how many of its events are already in the SQL store (set when it was loaded
 # or saved there).
 _PERSISTED = "_hqt_persisted_events"
+# At most this many conversations found empty and not yet saved are remembered (a lookup of an
+# unknown conversation that is never saved must not grow the set for ever).
+_MAX_UNSTORED = 10_000
 
 
 class SessionSQLTrackerStore(SQLTrackerStore):
@@ -93,9 +96,16 @@ class SessionSQLTrackerStore(SQLTrackerStore):
     inserts them through the ORM, one ``INSERT … RETURNING`` per event, ids it never reads; ``retrieve``
     builds an ORM object per event only to read its JSON. Here a tracker remembers how many of its
     events it was loaded (or last saved) with, the new ones go in one multi-row insert, and retrieve
-    reads the JSON column alone. A tracker this store did not load (a new conversation's) is counted
-    as stock does.
+    reads the JSON column alone. A conversation it has just found empty (a new one, whose tracker Rasa
+    creates next, through the wrappers that call this store's ``save`` but not its ``create_tracker``)
+    needs no count either, and a save with nothing new writes nothing. Any other tracker this store
+    did not load is counted as stock does.
     """
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        # Conversations this instance just looked up and found nothing stored for.
+        self._unstored: set[str] = set()
 
     async def _retrieve(
         self, sender_id: str, fetch_events_from_all_sessions: bool
@@ -103,6 +113,14 @@ class SessionSQLTrackerStore(SQLTrackerStore):
         with self.session_scope() as session:
             query = self._event_query(session, sender_id, fetch_events_from_all_sessions)
             events = [json.loads(data) for (data,) in query.with_entities(self.SQLEvent.data)]
+        if not events:
+            # Rasa creates the conversation's tracker next (the lock store keeps other instances off
+            # it meanwhile); its first save need not count what is stored.
+            if len(self._unstored) >= _MAX_UNSTORED:
+                self._unstored.clear()
+            self._unstored.add(sender_id)
+        else:
+            self._unstored.discard(sender_id)
         if not self.domain or not events:
             return None
         tracker = DialogueStateTracker.from_dict(sender_id, events, self.domain.slots)
@@ -111,10 +129,16 @@ class SessionSQLTrackerStore(SQLTrackerStore):
         return tracker
 
     async def save(self, tracker: DialogueStateTracker) -> None:
-        """Insert the tracker's events that are not stored yet."""
+        """Insert the tracker's events that are not stored yet (no round trip when there are none)."""
         await self.stream_events(tracker)
+        stored = getattr(tracker, _PERSISTED, None)
+        if stored is None and tracker.sender_id in self._unstored:
+            stored = 0
+        self._unstored.discard(tracker.sender_id)
+        if stored is not None and stored >= len(tracker.events):
+            setattr(tracker, _PERSISTED, stored)
+            return
         with self.session_scope() as session:
-            stored = getattr(tracker, _PERSISTED, None)
             if stored is None:
                 stored = self._event_query(
                     session, tracker.sender_id, fetch_events_from_all_sessions=False

@@ -39,7 +39,10 @@ class MessageBus:
         loop = self._loop
         if loop is None or loop.is_closed():
             return
-        wanted = set(senders)
+        # Only conversations a stream here follows (membership in a dict is safe from any thread; a
+        # stream that subscribes meanwhile reads the database before it first waits): every worker
+        # hears every new message on PostgreSQL, and waking the loop for none costs each one.
+        wanted = {s for s in senders if s in self._waiters}
         if wanted:
             loop.call_soon_threadsafe(self._wake, wanted)
 

@@ -16,6 +16,7 @@ from typing import Any
 
 import httpx
 import pytest
+import sqlalchemy as sa
 from rasa.core.actions.action import ActionSessionStart, RemoteAction
 from rasa.core.channels import CollectingOutputChannel
 from rasa.core.nlg import TemplatedNaturalLanguageGenerator
@@ -290,3 +291,41 @@ def test_the_sql_store_writes_and_reads_what_rasas_does(tmp_path: Path) -> None:
     assert our_current == theirs_current == later[1:]  # from the session start on, as stock reads it
     assert our_full == theirs_full
     assert asyncio.run(ours.retrieve("nobody")) is None
+
+
+def test_a_new_conversation_costs_no_count_and_no_empty_write(tmp_path: Path) -> None:
+    """A tracker the SQL store creates (after finding none) is saved without counting stored events,
+    an unchanged tracker is not written again, and the rows are stock's."""
+    from rasa.core.tracker_store import FailSafeTrackerStore, SQLTrackerStore, TrackerStore
+
+    from bot.tracker_store import SessionSQLTrackerStore
+
+    stock = SQLTrackerStore(domain=DOMAIN, dialect="sqlite", db=str(tmp_path / "stock.db"))
+    ours = SessionSQLTrackerStore(domain=DOMAIN, dialect="sqlite", db=str(tmp_path / "ours.db"))
+    statements: list[str] = []
+    sa.event.listen(ours.engine, "before_cursor_execute", lambda *a: statements.append(a[2]))
+
+    async def converse(store: TrackerStore) -> list[Any]:
+        for append_listen in (True, False):
+            sender = f"new-{append_listen}"
+            tracker = await store.get_or_create_tracker(sender, append_action_listen=append_listen)
+            await store.save(tracker)  # unchanged: nothing to write
+            for event in FIRST:
+                tracker.update(event)
+            await store.save(tracker)
+        sql = store if isinstance(store, SQLTrackerStore) else ours
+        with sql.session_scope() as session:
+            rows = session.query(sql.SQLEvent.sender_id, sql.SQLEvent.data).order_by(sql.SQLEvent.id)
+            # A created event's time is the clock's: compare the rest.
+            return [(sender, {**json.loads(data), "timestamp": None}) for sender, data in rows]
+
+    theirs = asyncio.run(converse(stock))
+    statements.clear()
+    # As Rasa runs it: behind its fail-safe wrapper, which creates trackers itself.
+    ours_rows = asyncio.run(converse(FailSafeTrackerStore(ours)))
+    assert ours_rows == theirs
+    assert not any("count(" in s.lower() for s in statements), [
+        s for s in statements if "count(" in s.lower()
+    ]
+    inserts = [s for s in statements if s.lstrip().upper().startswith("INSERT")]
+    assert len(inserts) == 3  # the listening tracker's first event, then FIRST for each conversation
