@@ -105,8 +105,23 @@ def ranked(matches: list[Match], u: Understanding) -> list[Match]:
     top = max((m.hit.score for m in matches), default=1.0) or 1.0
 
     def strength(m: Match) -> float:
-        fit = fits(u.aspect, u.text, policies[m.hit.policy_id]) if m.hit.policy_id in policies else False
-        return m.weight + (3.0 if m.phrase else 0.0) + (1.5 if fit else 0.0) + 2.0 * m.hit.score / top
+        rec = policies.get(m.hit.policy_id, {})
+        fit = fits(u.aspect, u.text, rec) if rec else False
+        # Each fact the message names (its own or supposed: 如果市级、增长三成) that the record's
+        # conditions read: 增长三成 points at the growth subsidy rather than the 股改 grant.
+        # The trade an owner introduces themself with (做五金的) points at no record.
+        read = (
+            set(needed_facts(rec["conditions"])) & set(u.mentioned) - _TRADE
+            if rec.get("conditions")
+            else set()
+        )
+        return (
+            m.weight
+            + (3.0 if m.phrase else 0.0)
+            + (1.5 if fit else 0.0)
+            + 2.0 * m.hit.score / top
+            + len(read)
+        )
 
     strong = [m for m in matches if m.answerable]
     return sorted(strong, key=lambda m: (-strength(m), -m.hit.score))
@@ -325,11 +340,21 @@ class ActionRespond(Action):
                 u.procedure_topic or "", policies[subject.hit.policy_id]
             ):
                 # Another record the message is about as much may give it (the letter's date, not its 文号).
+                # A follow-up's subject is strong on the discussed record's own title: there a record of
+                # the same kind said with the owner's own words is enough ("几时发嘅" after the 文号).
+                discussed = policies[subject.hit.policy_id]
                 subject = next(
                     (
                         m
                         for m in strong[1:]
-                        if m.weight >= max(MIN_EVIDENCE, subject.weight)
+                        if (
+                            m.weight >= max(MIN_EVIDENCE, subject.weight)
+                            or (
+                                u.context
+                                and m.weight >= MIN_EVIDENCE
+                                and policies[m.hit.policy_id].get("category") == discussed.get("category")
+                            )
+                        )
                         and letter_states_procedure(u.procedure_topic or "", policies[m.hit.policy_id])
                     ),
                     subject,

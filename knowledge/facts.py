@@ -111,10 +111,10 @@ _LEVEL_PATTERNS = (
 # A bare "不是" / "没有" means 无 only as the answer to the level question.
 _BARE_NO = re.compile(r"(都)?(不是|还不是|没有|都没有|没评上|还没有?)[的啊呢。.!]*")
 _PERCENT = re.compile(r"(-?\d+(?:\.\d+)?)%")
-_GROWTH_CTX = re.compile(r"(增长|增幅|增速|涨|提高|提升|上升|多了|增加|同比)")
+_GROWTH_CTX = re.compile(r"(增长|成长|增幅|增速|涨|提高|提升|上升|多了|增加|同比)")
 _DECLINE_CTX = re.compile(r"(下降|下滑|减少|降了|跌|少了|负增长)")
-_UP = r"(增长|涨|提高|提升|增加|多|升|上升|增)"
-_ABOUT = r"(超过|超|达到|达|近|约|接近|了)?"
+_UP = r"(增长|成长|涨|提高|提升|增加|多|升|上升|增)"
+_ABOUT = r"(超过|超|达到|达|近|约|接近|了|够|到|足)?"  # 涨够三成, 增长到四成
 _CHENG = re.compile(rf"{_UP}(了|得)?{_ABOUT}(\d+(?:\.\d+)?)成")
 _CHENG_DOWN = re.compile(rf"(下降|下滑|减少|跌|降|少|缩水|萎缩)了?{_ABOUT}(\d+(?:\.\d+)?)成")
 _HALF = re.compile(rf"{_UP}了?{_ABOUT}(一半|1半)")

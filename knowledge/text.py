@@ -73,6 +73,8 @@ OWNERS_TERMS = {
     "利息补贴": "贴息",
     "驻点招商": "驻外招商",
     "跑手续": "代办",  # 帮企业跑手续: the 帮办代办 service
+    "推送政策": "政策推送",  # 主动推政策畀企业: the 中易办 platform's 惠企政策精准推送
+    "推政策": "政策推送",
 }
 _OWNERS_TERMS = re.compile("|".join(sorted(map(re.escape, OWNERS_TERMS), key=len, reverse=True)))
 # "这份函", "那封函", "份函", "复函": the only letter an owner can mean here is the 答复函 the bot answers
@@ -116,6 +118,8 @@ def _convert_run(span: str, following: str) -> str:
         if head is not None:
             return head + span[-1]
     converted = _to_number(span)
+    if converted is not None and span[-1] in "万亿" and converted.isdigit() and int(converted) % 10000 == 0:
+        return f"{int(converted) // 10000}万"  # 一亿一千万 → 11000万: the unit stays, as owners write it
     return span if converted is None else converted
 
 

@@ -47,6 +47,8 @@ _GENERIC_SUBJECT = re.compile(r"企业|公司|单位|厂家|厂商|他们|别人
 _ASKS_FOR_SELF = re.compile(
     r"(能|可以)(拿|领|申请|享受|获得)|有没有得?(拿|领|份|机会)|有(什么|哪些|啥)[^,，。?？]{0,6}(可以|能)?(拿|领|享受)|有戏|有份|够不够|符不符合|符合"
 )
+# A year a figure belongs to: the clause reports what happened (to the speaker's firm), not a condition.
+_DATED = re.compile(r"今年|去年|前年|旧年|上年|上一年|本年度?|这两年|近两年")
 _UNDER_WAY = re.compile(r"打算|准备|计划|正在|已经|已|明年|今年|年底|年内|刚|推进中|进行中|在推进|在搞|在做")
 _QUESTION = re.compile(
     r"[?？]|吗|么$|呢|多少|什么|啥|哪(?!怕)|怎么|怎样|如何|能否|是否|可否|有没有|能不能|可不可以|还是|"
@@ -127,7 +129,8 @@ ASPECTS: tuple[tuple[str, re.Pattern[str]], ...] = (
         "advice",
         re.compile(
             r"有没有必要|有必要吗|值不值得|值得(申请|去|搞|做)?(吗|么|不)|划不划算|划算(吗|么|不)|哪个(更|比较)?(好|划算|合适)|"
-            r"还是[^,，。?？]{1,20}(比较好|更好|较好|好一点|好些|好点|更划算|更合适)|(应该|应当)先[^,，。?？]{1,12}还是"
+            r"还是[^,，。?？]{1,20}(比较好|更好|较好|好一点|好些|好点|更划算|更合适)|(应该|应当|(?:^|[,，。?？]))先[^,，。?？]{1,12}还是|"
+            r"还是[^,，。?？]{1,20}好(?=$|[,，。?？呢啊呀吖])"
         ),
     ),
     (
@@ -328,7 +331,7 @@ _WANTS_PERSON = re.compile(
     r"(?<![难唔不])(叫|喊|找|派)(个|一个)?(人|真人|工作人员|同事|同志)(来|过来|出来)?(吧|啊|呀|啦)?(?=$|[,，。!！?？~～])|"
     r"派(个|一个|几个)?(人|同事|同志|工作人员)(来|过来|上门|到)|(复|回|覆)(我|返我)?(个)?电话|"
     r"转(给|到)?(你们|贵局|工信局)?的?(领导|负责人|工作人员|人工|客服|真人)|"
-    r"(?<!有没有)(?<!是不是)(?<!有无)(?<!已经)(?<!机器)换(个|一个|过)?(人|真人|人工|客服|工作人员)(来|吧|啊|呀|啦|得唔得|行不行|可以吗|$|[,，。!！?？])|"
+    r"(?<!有没有)(?<!是不是)(?<!有无)(?<!已经)(?<!机器)换(个|一个|过)?([\u4e00-\u9fa5]{1,4}的)?(人|真人|人工|客服|工作人员|负责人|领导)(来|吧|啊|呀|啦|得唔得|行不行|可以吗|$|[,，。!！?？])|"
     rf"{_ASKING}[^,，。?？]{{0,6}}(安排|派)[^,，。?？]{{0,12}}{_STAFF}|"
     r"(帮(我|我们|我哋|忙|手)?|麻烦(你|你们|您)?|请)(对接|转接?|跟进)(一下|下)?(?=$|[,，。!！?？~～]|谢谢|唔该|多谢)|"
     r"(转给|转接|转到|帮我转|接通|帮我(联系|联络|找)|我要找|我想找|找一下|联系一下|联络一下|让)[^,，。?？]{0,10}"
@@ -585,8 +588,13 @@ def split_facts(
         ):
             for key, value in found.items():
                 stated.setdefault(key, value)
-        elif not is_question(part) and not _GENERIC_SUBJECT.search(part) and _ASKS_FOR_SELF.search(norm):
+        elif (
+            not is_question(part)
+            and not _GENERIC_SUBJECT.search(part)
+            and (_ASKS_FOR_SELF.search(norm) or _DATED.search(part))
+        ):
             # "市级专精特新，增长三成五，准备股改，能拿哪些钱": bare facts, then "what can I get".
+            # "今年增长咗45%，有冇增长补贴": a figure of a given year happened to someone, the speaker.
             for key, value in found.items():
                 stated.setdefault(key, value)
         elif not is_question(part) and _UNDER_WAY.search(part):

@@ -91,8 +91,15 @@ def test_a_level_naming_the_measure_asked_about_is_not_the_firms() -> None:
 
 
 def test_a_bare_statement_is_the_firms_once_the_conversation_spoke_for_it() -> None:
-    assert "growth_pct" not in split_facts("今年增长了三成五，增长补贴行不行？")[0]
-    assert split_facts("今年增长了三成五，增长补贴行不行？", speaking=True)[0]["growth_pct"] == 35.0
+    assert "growth_pct" not in split_facts("增长了三成五，增长补贴行不行？")[0]
+    assert split_facts("增长了三成五，增长补贴行不行？", speaking=True)[0]["growth_pct"] == 35.0
+
+
+def test_a_figure_of_a_given_year_is_the_speakers() -> None:
+    """ "今年增长咗45%" reports what happened to someone: the owner's firm, not a condition."""
+    assert split_facts("今年增长咗45%，有冇增长补贴？")[0]["growth_pct"] == 45.0
+    assert "growth_pct" not in split_facts("专精特新企业今年增长了30%，补贴多少？")[0]
+    assert "growth_pct" not in split_facts("要是今年增长三成，能拿多少？")[0]
 
 
 @pytest.mark.parametrize(

@@ -28,6 +28,7 @@ FACT_CASES: list[tuple[str, str | None, str | None, dict[str, Any]]] = [
     ("营收比去年涨了3成", None, None, {"growth_pct": 30.0}),
     ("翻了一番", None, None, {"growth_pct": 100.0}),
     ("去年营收下降了10%", None, None, {"growth_pct": -10.0}),
+    ("旧年营收八千万，今年一亿一千万", None, None, {"growth_pct": 37.5, "revenue_wan": 8000.0}),
     ("我们不是专精特新", None, None, {"zjtx_level": "无"}),
     ("我们是国家级小巨人", None, None, {"zjtx_level": "国家级小巨人"}),
     ("做灯饰的，年营收两千万", None, None, {"industry": "灯饰", "revenue_wan": 2000.0}),
@@ -36,7 +37,14 @@ FACT_CASES: list[tuple[str, str | None, str | None, dict[str, Any]]] = [
 # A bare "no" answers the yes/no question the bot asked, and says nothing about the 专精特新 level.
 BARE_DENIALS = [("没有", "shareholding_reform"), ("不是", "manufacturing"), ("都没有", "apprenticeship")]
 # Growth as owners say it in words: 三成 = 30%, 百分之百 = 100%.
-GROWTH_IN_WORDS = [("营收比去年涨了三成", 30.0), ("今年增长了两成", 20.0), ("销售额增长了百分之百", 100.0)]
+GROWTH_IN_WORDS = [
+    ("营收比去年涨了三成", 30.0),
+    ("今年增长了两成", 20.0),
+    ("销售额增长了百分之百", 100.0),
+    ("业绩又涨够三成", 30.0),
+    ("营收成长了百分之四十", 40.0),
+    ("营收增长到四成", 40.0),
+]
 # A valid 统一社会信用代码 is built from a 17-character base of the USCC alphabet.
 USCC_BASE = "91442000MA4UQ8XXX"
 USCC_VALID = USCC_BASE + uscc.calc_check_digit(USCC_BASE)
