@@ -40,6 +40,7 @@ from knowledge.answerable import (
     asks_contact,
     covers,
     default_answerability,
+    firm_kind,
     fits,
     narrower,
     off_focus,
@@ -455,6 +456,10 @@ class ActionRespond(Action):
             focus = off_focus(u.text, rec) or (None if about_firm else narrower(u.said, rec))
             if focus:
                 return not_in_letter(dispatcher, u, subject, f"“{focus}”方面的内容")
+            kind = None if about_firm else firm_kind(u.said, rec)
+            if kind and u.aspect in (None, "qualify", "conditions", "amount"):
+                # "港资企业评咗专精特新，都可以申请增长补贴吗": the record never names that kind of firm.
+                return not_in_letter(dispatcher, u, subject, f"{kind}能否适用")
             unsettled = None if about_firm else left_open(rec.get("conditions"), u.mentioned)
             if unsettled and u.aspect in (None, "qualify", "conditions", "amount"):
                 # "省级专精特新能不能拿股改资助": the letter names 市级 and leaves 省级 open.

@@ -623,6 +623,48 @@ def narrower(question: str, rec: dict[str, Any]) -> str | None:
     return None
 
 
+# What a kind of firm is called by: 港资企业, 小微企业, 外资公司.
+_FIRM_HEADS = ("企业", "公司", "厂家", "厂商")
+# How jieba tags a word that says what kind a firm is: a noun (港资), a distinguishing word (中型), a
+# name-like cut (小微), an abbreviation.
+_KIND_TAGS = frozenset({"n", "nz", "b", "nr", "j", "an"})
+# A firm's legal form (有限公司 改制成 股份有限公司) is what any firm is: no kind the letter must name.
+_LEGAL_FORMS = frozenset({"有限", "股份", "有限责任", "股份有限", "集团"})
+
+
+def firm_kind(question: str, rec: dict[str, Any]) -> str | None:
+    """A kind of firm the question speaks of that the record never names ("港资企业评咗专精特新，都可以申请
+    增长补贴吗": 港资企业), so whether that kind is covered is not in the letter; None otherwise.
+
+    The kind is what jieba cuts before 企业/公司 (or glues to it: 外资企业); a fact of the firm
+    (专精特新, 五金, 省级), a generic word (中小企业) and what the record speaks of (骨干企业) name no
+    other kind.
+    """
+    previous: tuple[str, str] | None = None
+    for token in pos_tokenizer().cut(normalize(question).lower()):
+        word, flag = token.word.strip(), token.flag
+        if word.endswith(_FIRM_HEADS) and len(word) >= 4 and flag in _KIND_TAGS:
+            kind = word[:-2]
+        elif word in _FIRM_HEADS and previous is not None and previous[1] in _KIND_TAGS:
+            kind = previous[0]
+        else:
+            previous = (word, flag)
+            continue
+        previous = (word, flag)
+        if (
+            len(kind) >= 2
+            and kind not in _SELF
+            and kind not in _LEGAL_FORMS
+            and not _says_nothing(kind)
+            and not _says_nothing(kind + word[-2:])
+            and not extract_facts(kind).values
+            and not _DIGIT.search(kind)
+            and _missing(rec, kind)
+        ):
+            return kind + (word[-2:] if word.endswith(_FIRM_HEADS) else word)
+    return None
+
+
 # Verbs of asking and wanting: they say nothing about which matter the question is about.
 _LIGHT_VERBS = frozenset(
     """

@@ -5,7 +5,14 @@ from __future__ import annotations
 
 import pytest
 
-from knowledge.answerable import default_answerability, narrower, other_matter, question_figures, states
+from knowledge.answerable import (
+    default_answerability,
+    firm_kind,
+    narrower,
+    other_matter,
+    question_figures,
+    states,
+)
 from knowledge.search import default_searcher
 from knowledge.understand import later_year
 
@@ -147,3 +154,22 @@ def test_a_narrower_kind_and_a_year_the_record_does_not_name() -> None:
     assert later_year("2022年度呢?", "2020-2021 年度共立项 13 项") == 2022
     assert later_year("2021年立了几项?", "2020-2021 年度共立项 13 项") is None
     assert later_year("2023年还有吗?") == 2023
+
+
+@pytest.mark.parametrize(
+    ("question", "pid", "kind"),
+    [
+        ("港资企业评咗专精特新，都可以申请增长补贴吗？", "zjtx-growth-subsidy", "港资企业"),
+        ("外资企业可以申请股改资助吗", "zjtx-shareholding-reform", "外资企业"),
+        ("民营企业能不能贷", "zjtx-boc-cloud-matching", "民营企业"),
+        # Facts of the firm, generic words, legal forms and what the record names are no other kind.
+        ("专精特新企业增长30%有多少补贴", "zjtx-growth-subsidy", None),
+        ("中小企业能不能参加", "zjtx-growth-subsidy", None),
+        ("骨干企业有什么扶持", "industry-support-funds", None),
+        ("省级企业能拿多少", "zjtx-growth-subsidy", None),
+        ("我们公司能拿多少", "zjtx-growth-subsidy", None),
+        ("企业由有限公司改制成股份有限公司，政府有没有资助？", "zjtx-shareholding-reform", None),
+    ],
+)
+def test_a_kind_of_firm_the_record_never_names(question: str, pid: str, kind: str | None) -> None:
+    assert firm_kind(question, default_searcher().policies[pid]) == kind
