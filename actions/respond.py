@@ -94,6 +94,9 @@ def _by_facts(match: Match) -> bool:
 _CITY_FIGURE = re.compile(
     r"(多少|几多|几)(家|个|项|所|场|次|户)|一共|总共|累计|合计|全市|哪(\d+|两|几)?(家|间)"
 )
+# How sure the intent classifier must be that a question is a request for a person, when no pattern of
+# one matched (those are certain) and it names no matter of policy.
+HANDOFF_CONFIDENCE = 0.8
 # A weaker match may still be shown as related (labelled so) when the letter is silent.
 RELATED_EVIDENCE = 1.0
 
@@ -250,7 +253,14 @@ class ActionRespond(Action):
         if error:
             dispatcher.utter_message(text=str(error))
             return [SlotSet("uscc", None)]
-        if u.wants_person or (intent == "request_human" and (payload or not u.asks)):
+        confidence = float((message.get("intent") or {}).get("confidence") or 0.0)
+        if (
+            u.wants_person
+            or (intent == "request_human" and (payload or not u.asks))
+            # "有冇人可以同我倾下？": a request put as a question, sure to the classifier and naming
+            # no matter of policy that could be the question instead.
+            or (intent == "request_human" and confidence >= HANDOFF_CONFIDENCE and not u.policy_words)
+        ):
             return clear + await hand_off(dispatcher, tracker, reason="user_request")
         if asked and asked in new and not self._new_question(u):
             targets = list(tracker.get_slot("pending_targets") or [])

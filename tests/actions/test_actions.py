@@ -676,3 +676,15 @@ def test_facts_stated_earlier_make_a_bare_statement_the_firms() -> None:
     )
     _, messages = run(ActionRespond(), recorded)
     assert messages[0]["text"].startswith("按您说的情况，贵企业符合【专精特新企业增长补贴】的条件。")
+
+
+@pytest.mark.parametrize(("confidence", "handed_off"), [(0.93, True), (0.6, False)])
+def test_a_request_for_a_person_put_as_a_question_follows_a_sure_classifier(
+    confidence: float, handed_off: bool
+) -> None:
+    """No pattern of a request matches "边位同事得闲可以睇下我哋嘅情况？"; a classifier sure it is one hands off,
+    an unsure one does not."""
+    event = user_event("边位同事得闲可以睇下我哋嘅情况？", "request_human", 1718000001.0)
+    event["parse_data"]["intent"]["confidence"] = confidence
+    events, _ = run(ActionRespond(), state("owner-ask-person", {}, [LISTEN, event]))
+    assert (ConversationPaused() in events) is handed_off

@@ -74,6 +74,23 @@ def test_cantonese_classifier_after_a_verb() -> None:
         ("专精特新企业会安排领导对接吗", False),  # a question about the 挂点 service
         ("有没有安排领导挂点", False),
         ("帮我对接一下银行贷款", False),  # a service asked for, not a person
+        # Someone to talk to, call back, meet, add or come, in owners' words.
+        ("有冇人可以同我倾下？", True),
+        ("留个电话给我，叫人打返畀我", True),
+        ("有没有人在线？我想找个人问", True),
+        ("我要见你们领导", True),
+        ("想约个时间去工信局当面聊聊", True),
+        ("麻烦转交给挂点领导处理", True),
+        ("可以加个工作人员微信吗", True),
+        ("我的问题比较复杂，需要专人跟进", True),
+        ("叫你哋负责人出嚟", True),
+        ("搵个识嘢嘅人嚟", True),
+        ("我问咗你三次你都兜圈，换个负责嘅人嚟同我讲", True),
+        ("专精特新企业有没有对接的领导？", False),
+        ("挂点领导是谁负责", False),
+        ("有没有专人对接专精特新企业", False),
+        ("我们厂难找人，有没有招工补贴", False),
+        ("市长换人了吗", False),
     ],
 )
 def test_asking_for_someone_to_be_sent_is_a_request_for_a_person(message: str, person: bool) -> None:
