@@ -20,6 +20,9 @@ from knowledge.understand import understand
         ("你能做什么", "bot"),
         ("你是哪个部门的？", "bot"),
         ("好的没问题了", "ack"),
+        ("好嘅，我知道了", "ack"),
+        ("我们明白了", "ack"),
+        ("打扰晒", "thanks"),
     ],
 )
 def test_social_messages_are_courtesy(message: str, kind: str) -> None:
@@ -28,7 +31,13 @@ def test_social_messages_are_courtesy(message: str, kind: str) -> None:
 
 @pytest.mark.parametrize(
     "message",
-    ["你能帮我查一下专精特新补贴吗", "测试一下你，专精特新增长补贴多少", "专精特新企业增长补贴厉害吗"],
+    [
+        "你能帮我查一下专精特新补贴吗",
+        "测试一下你，专精特新增长补贴多少",
+        "专精特新企业增长补贴厉害吗",
+        "我知道了但是还有个问题，贴息怎么申请",
+        "打扰了，请问股改资助多少",
+    ],
 )
 def test_a_question_beside_them_is_no_courtesy(message: str) -> None:
     u = understand(message)
