@@ -641,8 +641,7 @@ def firm_kind(question: str, rec: dict[str, Any]) -> str | None:
     other kind.
     """
     previous: tuple[str, str] | None = None
-    for token in pos_tokenizer().cut(normalize(question).lower()):
-        word, flag = token.word.strip(), token.flag
+    for word, flag in _pos_cut(question):
         if word.endswith(_FIRM_HEADS) and len(word) >= 4 and flag in _KIND_TAGS:
             kind = word[:-2]
         elif word in _FIRM_HEADS and previous is not None and previous[1] in _KIND_TAGS:
