@@ -420,9 +420,17 @@ def clauses(text: str) -> list[str]:
     return [p.strip() for p in parts if p.strip()]
 
 
+# A question word that asks nothing: "whatever" before 都/也 (结果怎样都好, 什么都不懂) and "nothing" after a
+# negation (冇咩特别想问, 没什么问题), not "有没有什么补贴".
+_INDEFINITE = re.compile(
+    r"(什么|啥|怎样|怎么样|怎么|哪里|哪儿|哪个|谁|多少)[^,，。?？吗呢]{0,2}(都|也)(?![^,，。?？]{0,8}(吗|呢|[?？]))|"
+    r"(?<!有)(没有|没|冇|无)(什么|啥|咩|多少)"
+)
+
+
 def is_question(clause: str) -> bool:
     """Whether a clause asks something."""
-    return bool(_QUESTION.search(clause))
+    return bool(_QUESTION.search(_INDEFINITE.sub("", clause)))
 
 
 # A clause of a story that asks: not "几个工人" or "还是老样子", which tell.
@@ -823,6 +831,8 @@ def understand(raw: str, *, speaking: bool = False) -> Understanding:
     # The questions' own aspect first ("我们这种国家级的能享受吗" after "一直没被拉进群"), else their lead-in's.
     questions, asked = asking_part(text, lead_in=False), asking_part(text)
     aspect = aspect_of(questions) or aspect_of(asked)
+    if aspect and len(text) > LONG_MESSAGE and not any(is_question(p) for p in clauses(text)):
+        aspect = None  # a story with no question in it ("申报材料交上去了…谢谢") asks for no detail
     # "总部喺中山…想问下佛山顺德区对技改有冇补贴": the place a long message asks about, whatever else it names.
     region = other_region(text) or (other_region(questions) if questions != text else None)
     return Understanding(

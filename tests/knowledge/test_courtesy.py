@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from knowledge.understand import understand
+from knowledge.understand import is_question, understand
 
 
 @pytest.mark.parametrize(
@@ -199,3 +199,29 @@ def test_remarks_on_the_weather_or_the_day_are_small_talk(message: str) -> None:
 def test_a_question_about_the_weather_or_a_hot_workshop_is_not_small_talk() -> None:
     assert not understand("天气预报说明天下雨吗").small_talk
     assert not understand("我们厂好热，有没有降温补贴").small_talk
+
+
+@pytest.mark.parametrize(
+    ("clause", "asks"),
+    [
+        ("结果怎样都好", False),  # whatever: 怎样 before 都
+        ("什么都不懂", False),
+        ("冇咩特别想问住", False),  # nothing: 冇咩 = 没有什么
+        ("没什么问题了", False),
+        ("有没有什么补贴", True),
+        ("什么都可以申请吗", True),
+        ("谁都可以申请吗", True),
+    ],
+)
+def test_a_question_word_for_whatever_or_nothing_asks_nothing(clause: str, asks: bool) -> None:
+    assert is_question(understand(clause).text) is asks
+
+
+def test_a_long_story_without_a_question_asks_for_no_detail() -> None:
+    u = understand(
+        "忙了一整天终于把申报材料交上去了，盖章盖到手软，结果怎样都好，反正尽力了。我们是火炬区做传感器的，"
+        "这段时间问了你们好多问题，真的帮了大忙，谢谢，祝你们中秋快乐。"
+    )
+    assert (u.asks, u.aspect) == (False, None)
+    assert "thanks" in u.courtesy
+    assert understand("股改资助的材料").aspect == "procedure"  # a short one names what it asks
