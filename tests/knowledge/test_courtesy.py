@@ -225,3 +225,12 @@ def test_a_long_story_without_a_question_asks_for_no_detail() -> None:
     assert (u.asks, u.aspect) == (False, None)
     assert "thanks" in u.courtesy
     assert understand("股改资助的材料").aspect == "procedure"  # a short one names what it asks
+
+
+def test_a_counted_level_is_other_firms() -> None:
+    """ "两家小巨人拿了400万" speaks of the city's firms; "我们是一家省级专精特新企业" of the owner's."""
+    assert (
+        "zjtx_level"
+        not in understand("我看到政策里写两家小巨人拿了400万国家财政补贴，这个400万是每家的吗？").facts
+    )
+    assert understand("我们是一家省级专精特新企业，增长35%").facts["zjtx_level"] == "省级"
