@@ -434,7 +434,16 @@ class ActionRespond(Action):
             )
         ):
             return verdict_reply(dispatcher, targets, firm, everything=False)
-        if u.aspect == "qualify" and about_firm and not strong and not topics:
+        if (
+            about_firm
+            and not strong
+            and not topics
+            and (
+                u.aspect == "qualify"
+                # "我哋系市级专精特新，准备做股改" then "有冇资助？": what the firm just described can get
+                or (self._short_after_facts(u, firm, stated_now) and _ASKS_BENEFIT.search(u.text))
+            )
+        ):
             return verdict_reply(dispatcher, list(rules), firm, everything=True)
         if subject is not None and not states(u.aspect, u.text, policies[subject.hit.policy_id]):
             # Another record the message is about may state what is asked (640 家 in the loans, not the event),

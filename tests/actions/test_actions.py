@@ -688,3 +688,16 @@ def test_a_request_for_a_person_put_as_a_question_follows_a_sure_classifier(
     event["parse_data"]["intent"]["confidence"] = confidence
     events, _ = run(ActionRespond(), state("owner-ask-person", {}, [LISTEN, event]))
     assert (ConversationPaused() in events) is handed_off
+
+
+def test_a_short_benefit_question_after_the_facts_is_asked_for_the_firm() -> None:
+    """ "我哋系市级专精特新，准备做股份制改造" then "有冇资助？": no record is named, so the verdicts of what
+    the firm just described can get, not "the letter does not say"."""
+    recorded = state(
+        "owner-short-benefit",
+        {"zjtx_level": "市级", "shareholding_reform": True},
+        [LISTEN, user_event("有冇资助？", "ask_policy", 1718000001.0)],
+    )
+    _, messages = run(ActionRespond(), recorded)
+    assert "【专精特新股份制改造资助】符合" in messages[0]["text"]
+    assert "200 万元" in messages[0]["text"]
