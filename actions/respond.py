@@ -288,8 +288,9 @@ class ActionRespond(Action):
         if stated_now <= _TRADE and u.courtesy and not u.asks:
             # "你好，我係坦洲做五金嘅老闆娘…你哋整咗個咁方便嘅": an introduction with thanks, not a request.
             return clear + courtesy_reply(dispatcher, u, intent)
-        if stated_now and not u.asks:
-            # Facts alone: show at once what they decide for the policy just discussed (or for all of
+        if stated_now and not u.asks and not (stated_now <= _TRADE and self._names_record(u)):
+            # Facts alone (a story that gives only the firm's trade and names a measure of the letter,
+            # "听说市里有个战略性新兴产业技术攻关专项", is answered about that measure instead): show at once what they decide for the policy just discussed (or for all of
             # them), then ask the one fact that decides the most.
             rules = rule_policies()
             discussed = [pid for pid in tracker.get_slot("last_sources") or [] if pid in rules]
@@ -494,6 +495,16 @@ class ActionRespond(Action):
             return []
         weak = next((m for m in matches if m.weight >= RELATED_EVIDENCE), None)
         return not_in_letter(dispatcher, u, weak, None)
+
+    @staticmethod
+    def _names_record(u: Understanding) -> bool:
+        """Whether the message names a record by its own words (not by the firm's facts) outright."""
+        strong = ranked(default_answerability().matches(u.text, {**u.mentioned}), u)
+        return (
+            bool(strong)
+            and not _by_facts(strong[0])
+            and (strong[0].phrase or strong[0].weight >= 2 * MIN_EVIDENCE)
+        )
 
     @staticmethod
     def _new_question(u: Understanding) -> bool:

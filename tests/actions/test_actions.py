@@ -701,3 +701,17 @@ def test_a_short_benefit_question_after_the_facts_is_asked_for_the_firm() -> Non
     _, messages = run(ActionRespond(), recorded)
     assert "【专精特新股份制改造资助】符合" in messages[0]["text"]
     assert "200 万元" in messages[0]["text"]
+
+
+def test_a_story_naming_a_measure_is_answered_about_it_not_interrogated() -> None:
+    """Only the firm's trade, a measure named outright, no question: the measure, not every verdict and
+    "贵企业是否已认定为专精特新企业？"."""
+    text = (
+        "我们公司在做伺服电机的核心控制算法，卡了一年多，老板压力很大。"
+        "听说市里有个战略性新兴产业技术攻关专项，专门支持制造业核心技术攻关。"
+    )
+    _, messages = run(
+        ActionRespond(), state("owner-story", {}, [LISTEN, user_event(text, "inform", 1718000001.0)])
+    )
+    assert messages[0]["text"].startswith("市科技局实施战略性新兴产业技术攻关专项")
+    assert not any("是否已认定为专精特新企业" in m.get("text", "") for m in messages)

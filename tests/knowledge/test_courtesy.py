@@ -234,3 +234,11 @@ def test_a_counted_level_is_other_firms() -> None:
         not in understand("我看到政策里写两家小巨人拿了400万国家财政补贴，这个400万是每家的吗？").facts
     )
     assert understand("我们是一家省级专精特新企业，增长35%").facts["zjtx_level"] == "省级"
+
+
+@pytest.mark.parametrize(
+    ("message", "aspect"),
+    [("那要找边个部门？", "who"), ("技术攻关专项找哪个部门", "who"), ("找哪个部门申请贴息", "procedure")],
+)
+def test_which_department_to_go_to_is_who_unless_asked_where_to_apply(message: str, aspect: str) -> None:
+    assert understand(message).aspect == aspect
