@@ -96,7 +96,9 @@ _UNCLEAR_SPLIT = re.compile(r"未明确为每家|未明确.{0,4}(每家|合计)"
 _SPLIT_Q = re.compile(r"每家|每个企业|一家(能|可以)?(拿|得|获)|各(拿|得|获)|平分")
 
 # The quote itself sets a condition (对…的企业, 针对…, 已认定为…): only then does it state who qualifies.
-_CONDITION_A = re.compile(r"对[^，。；]{2,40}的|针对|已认定为|条件|要求|符合|(瞄准|招引|面向)[^，。；]{2,40}企业")
+_CONDITION_A = re.compile(
+    r"对[^，。；]{2,40}的|针对|已认定为|条件|要求|符合|(瞄准|招引|面向)[^，。；]{2,40}企业"
+)
 # A person named in the quote (肖展欣市长, 联系人 郝毫保).
 _NAME_A = re.compile(r"[\u4e00-\u9fa5]{2,3}(市长|局长|主任|书记|委员)|联系人")
 # A record that gives or speaks of money or support for firms at all.

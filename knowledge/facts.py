@@ -224,7 +224,10 @@ _LAST_THIS = re.compile(
 _BEFORE_LAST = re.compile(
     rf"(前年)[^,.;!?]{{0,8}}?{_FIGURE}[^.;!?]{{0,12}}?(去年|上年)[^,.;!?]{{0,8}}?{_FIGURE}"
 )
-_FROM_TO = re.compile(rf"从{_FIGURE}(增长|增加|涨|提高|提升|上升|下降|减少|降|跌)(到|至){_FIGURE}")
+# "从1000万增长到1400万", "由五千万去到七千万" (Cantonese 去到), "由1000万升至1400万".
+_FROM_TO = re.compile(
+    rf"(?:从|由){_FIGURE}(增长|增加|涨|提高|提升|上升|升|下降|减少|降|跌|去|做)?了?(到|至){_FIGURE}"
+)
 
 
 # Money that is not a year's revenue, between or before the two figures.

@@ -176,6 +176,6 @@ def test_a_kind_of_firm_the_record_never_names(question: str, pid: str, kind: st
 
 
 def test_the_kind_of_firm_a_measure_targets_states_its_conditions() -> None:
-    """"招大引强主要是引什么样的企业": the quote names whom it targets (瞄准…企业)."""
+    """ "招大引强主要是引什么样的企业": the quote names whom it targets (瞄准…企业)."""
     rec = default_searcher().policies["attract-big-investors"]
     assert states("conditions", "商务局招大引强主要是引什么样的企业", rec)

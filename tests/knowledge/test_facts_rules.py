@@ -29,6 +29,8 @@ FACT_CASES: list[tuple[str, str | None, str | None, dict[str, Any]]] = [
     ("翻了一番", None, None, {"growth_pct": 100.0}),
     ("去年营收下降了10%", None, None, {"growth_pct": -10.0}),
     ("旧年营收八千万，今年一亿一千万", None, None, {"growth_pct": 37.5, "revenue_wan": 8000.0}),
+    ("营收由五千万去到七千万", None, None, {"growth_pct": 40.0, "revenue_wan": 5000.0}),
+    ("营收由一千万升至一千四百万", None, None, {"growth_pct": 40.0, "revenue_wan": 1000.0}),
     ("我们不是专精特新", None, None, {"zjtx_level": "无"}),
     ("我们是国家级小巨人", None, None, {"zjtx_level": "国家级小巨人"}),
     ("做灯饰的，年营收两千万", None, None, {"industry": "灯饰", "revenue_wan": 2000.0}),
