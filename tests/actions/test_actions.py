@@ -680,13 +680,21 @@ def test_facts_stated_earlier_make_a_bare_statement_the_firms() -> None:
 
 @pytest.mark.parametrize(("confidence", "handed_off"), [(0.93, True), (0.6, False)])
 def test_a_request_for_a_person_put_as_a_question_follows_a_sure_classifier(
-    confidence: float, handed_off: bool
+    confidence: float, handed_off: bool, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """No pattern of a request matches "边位同事得闲可以睇下我哋嘅情况？"; a classifier sure it is one hands off,
     an unsure one does not."""
+    reasons: list[str] = []
+
+    async def hand_off(_dispatcher: Any, _tracker: Any, reason: str, **_: Any) -> list[dict[str, Any]]:
+        reasons.append(reason)  # what the real one posts to the gateway is tested above
+        return [ConversationPaused()]
+
+    monkeypatch.setattr("actions.respond.hand_off", hand_off)
     event = user_event("边位同事得闲可以睇下我哋嘅情况？", "request_human", 1718000001.0)
     event["parse_data"]["intent"]["confidence"] = confidence
     events, _ = run(ActionRespond(), state("owner-ask-person", {}, [LISTEN, event]))
+    assert reasons == (["user_request"] if handed_off else [])
     assert (ConversationPaused() in events) is handed_off
 
 
