@@ -94,6 +94,7 @@ def test_cantonese_classifier_after_a_verb() -> None:
         ("我的问题比较复杂，需要专人跟进", True),
         ("叫你哋负责人出嚟", True),
         ("搵个识嘢嘅人嚟", True),
+        ("你答唔到嘅就算啦，叫你哋工信局同事call返我", True),
         ("我问咗你三次你都兜圈，换个负责嘅人嚟同我讲", True),
         ("专精特新企业有没有对接的领导？", False),
         ("挂点领导是谁负责", False),
