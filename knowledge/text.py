@@ -73,13 +73,13 @@ OWNERS_TERMS = {
     "利息补贴": "贴息",
     "驻点招商": "驻外招商",
     "跑手续": "代办",  # 帮企业跑手续: the 帮办代办 service
-    "还利息": "贴息",  # 政府帮唔帮手还啲利息: the interest subsidy
-    "还些利息": "贴息",
-    "付利息": "贴息",
     "传媒": "媒体",  # 有冇传媒嚟报道
     "推送政策": "政策推送",  # 主动推政策畀企业: the 中易办 platform's 惠企政策精准推送
     "推政策": "政策推送",
 }
+# Government paying a firm's interest, however said (帮企业贴贷款利息, 帮手还啲利息, 补点利息): the 贴息 of the
+# letter. Only after a verb of paying: "利息多少" or "贷款利率" ask something else.
+_PAYS_INTEREST = re.compile(r"(贴|补|还|付|垫)(些|点|部分|一部分|一些)?(贷款|银行)?的?利息")
 _OWNERS_TERMS = re.compile("|".join(sorted(map(re.escape, OWNERS_TERMS), key=len, reverse=True)))
 # "这份函", "那封函", "份函", "复函": the only letter an owner can mean here is the 答复函 the bot answers
 # from, whose own records (date, 文号, contact) call it that.
@@ -169,5 +169,6 @@ def normalize(text: str) -> str:
     text = "".join(ch for ch in text if ch in "\n\t" or unicodedata.category(ch)[0] != "C")
     text = _OUR_LETTER.sub(r"\1答复函", to_mandarin(_t2s().convert(text)))
     text = _OWNERS_TERMS.sub(lambda m: OWNERS_TERMS[m.group(0)], text)
+    text = _PAYS_INTEREST.sub("贴息", text)
     text = _numerals(text)
     return _WS.sub(" ", text).strip()

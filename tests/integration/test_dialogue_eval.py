@@ -18,7 +18,7 @@ from bot.eval_dialogue import TARGETS, evaluate, load_cases, summarise
 # it on. owners15-20 brought 331 harder cases into the held-out part, so the floors went from 0.905 to
 # 0.90 (behaviour) and 0.90 to 0.89 (facts+question); they leave a few cases of room for a model retrained
 # from scratch (CI trains its own). With owners21 (a month of traffic, 92.0% before changes) and owners22
-# (answers against their nearest misses, 86.7%) the held-out part holds 1,234 cases: 91.4% behaviour, 2.2%
+# (answers against their nearest misses, 86.7%) the held-out part holds 1,234 cases: 91.6% behaviour, 2.2%
 # misleading, 91.2% facts+question; its original 1,123 cases went from 91.2% to 91.8% in the same stop.
 FLOORS = {"behaviour": 0.90, "misleading": 0.030, "facts_plus_question_same_turn": 0.89}
 

@@ -19,6 +19,8 @@ TABLE = [
     ("旧年营收八千万", "去年营收8000万"),
     # Owners' words for the letter's terms.
     ("政府帮唔帮手还啲利息", "政府帮不帮手贴息"),
+    ("政府有冇帮企业贴贷款利息", "政府有没有帮企业贴息"),
+    ("贷款利息多少", "贷款利息多少"),  # no verb of paying: not the 贴息
     ("有冇传媒嚟报道", "有没有媒体来报道"),
     ("增长30%", "增长30%"),
     # Amounts keep the unit owners write.
