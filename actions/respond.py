@@ -241,7 +241,8 @@ class ActionRespond(Action):
     ) -> list[EventType]:
         """The reply for this message (see the module docstring for the order)."""
         message = tracker.latest_message or {}
-        intent = (message.get("intent") or {}).get("name")
+        classified = message.get("intent") or {}
+        intent = classified.get("name")
         payload = (message.get("text") or "").startswith("/")
         firm = {**profile(tracker), **{k: v for k, v in new.items() if k in FACT_SLOTS}}
         asked = tracker.get_slot("asked_fact")
@@ -253,7 +254,7 @@ class ActionRespond(Action):
         if error:
             dispatcher.utter_message(text=str(error))
             return [SlotSet("uscc", None)]
-        confidence = float((message.get("intent") or {}).get("confidence") or 0.0)
+        confidence = float(classified.get("confidence") or 0.0)
         if (
             u.wants_person
             or (intent == "request_human" and (payload or not u.asks))
@@ -289,9 +290,9 @@ class ActionRespond(Action):
             # "你好，我係坦洲做五金嘅老闆娘…你哋整咗個咁方便嘅": an introduction with thanks, not a request.
             return clear + courtesy_reply(dispatcher, u, intent)
         if stated_now and not u.asks and not (stated_now <= _TRADE and self._names_record(u)):
-            # Facts alone (a story that gives only the firm's trade and names a measure of the letter,
-            # "听说市里有个战略性新兴产业技术攻关专项", is answered about that measure instead): show at once what they decide for the policy just discussed (or for all of
-            # them), then ask the one fact that decides the most.
+            # Facts alone: show at once what they decide for the policy just discussed (or for all of
+            # them), then ask the one fact that decides the most. A story that gives only the firm's trade
+            # and names a measure ("听说市里有个战略性新兴产业技术攻关专项") is answered about that measure.
             rules = rule_policies()
             discussed = [pid for pid in tracker.get_slot("last_sources") or [] if pid in rules]
             return clear + verdict_reply(dispatcher, discussed or list(rules), firm, everything=not discussed)

@@ -662,7 +662,7 @@ def firm_kind(question: str, rec: dict[str, Any]) -> str | None:
             and not _DIGIT.search(kind)
             and _missing(rec, kind)
         ):
-            return kind + (word[-2:] if word.endswith(_FIRM_HEADS) else word)
+            return kind + word[-2:]  # 港资 + 企业, whether jieba cut them apart or glued them
     return None
 
 

@@ -67,9 +67,7 @@ _WS = re.compile(r"[ \t\u3000]+")
 # Owners' everyday wording of the letter's own terms (the letter says 贴息 and 驻外招商; owners say 贴利息 and
 # 驻点招商): read as the letter's word, so search and the check of what a record speaks of agree.
 OWNERS_TERMS = {
-    "贴利息": "贴息",
-    "补利息": "贴息",
-    "补贴利息": "贴息",
+    "补贴利息": "贴息",  # before _PAYS_INTEREST, which would leave 补贴息
     "利息补贴": "贴息",
     "驻点招商": "驻外招商",
     "跑手续": "代办",  # 帮企业跑手续: the 帮办代办 service

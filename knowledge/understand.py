@@ -543,11 +543,11 @@ def _level_names_measure(clause: str) -> bool:
     )
 
 
-# A level the firm aims at ("今年想冲省级", "准备争取小巨人"), not one it holds.
 # A level counted ("两家小巨人", "多少家省级专精特新"): firms of the city, never the owner's own.
 _COUNTED_LEVEL = re.compile(
     r"(?<![\d.])([2-9]|[1-9]\d+|两|几|多少|几多|哪)(家|个|间)[^,，。?？我]{0,4}(国家级|省级|市级|小巨人|单项冠军|专精特新)"
 )
+# A level the firm aims at ("今年想冲省级", "准备争取小巨人"), not one it holds.
 _AIMS_AT_LEVEL = re.compile(
     r"(想|准备|打算|计划|争取|冲|冲击|目标是?)[^,，。?？]{0,4}(国家级|省级|市级|小巨人|单项冠军)"
 )
