@@ -24,11 +24,18 @@ from actions.replies import (
     source_name,
     time_note,
 )
-from knowledge.answerable import Match, off_focus, states
+from knowledge.answerable import Match, off_focus, states, unmeasured
 from knowledge.citations import record_citation
 from knowledge.search import default_searcher
 from knowledge.staff import StaffAnswer
-from knowledge.understand import Understanding, aspect_of, clauses
+from knowledge.understand import (
+    Understanding,
+    asking_part,
+    aspect_of,
+    clauses,
+    is_question,
+    procedure_topic,
+)
 
 # When the letter itself states the procedural detail asked for (企业开办 "1个工作日内"), answer it.
 _EVIDENCE = {
@@ -144,11 +151,47 @@ def stated_part(text: str, rec: dict[str, Any]) -> str | None:
     return None
 
 
+def unstated_question(said: str, rec: dict[str, Any], others: list[dict[str, Any]]) -> str | None:
+    """In a message that asks several things ("开公司要什么材料？注册资本最少要多少？"), the first question that
+    neither the record answered nor another record the message is about states, in the owner's terms;
+    None when every question is stated or the message asks only one.
+
+    A question is unstated when it asks for a procedural detail no quote gives, an aspect no record
+    states, or a figure of something (注册资本) none of them speaks of.
+    """
+    questions = [c for c in clauses(asking_part(said, lead_in=False)) if is_question(c)]
+    if len(questions) < 2:
+        return None
+    records = [rec, *others]
+    for clause in questions:
+        aspect = aspect_of(clause)
+        if aspect == "procedure":
+            topic = procedure_topic(clause)
+            if not any(letter_states_procedure(topic, r) for r in records):
+                return topic
+            continue
+        if (
+            aspect in ASPECT_WORDS
+            and aspect != "qualify"
+            and not any(states(aspect, clause, r) for r in records)
+        ):
+            return ASPECT_WORDS[aspect]
+        # "注册资本最少要多少" of the record on 1 个工作日: a figure of something no record speaks of.
+        missing = unmeasured(clause, rec) if aspect in ("amount", "fee") else None
+        if missing and all(unmeasured(clause, r) for r in others):
+            return f"“{missing}”方面的内容"
+    return None
+
+
 def procedure_not_stated(
-    dispatcher: CollectingDispatcher, understanding: Understanding, rec: dict[str, Any]
+    dispatcher: CollectingDispatcher,
+    understanding: Understanding,
+    rec: dict[str, Any],
+    topic: str | None = None,
 ) -> list[EventType]:
-    """After answering what the letter states: the procedure it does not give, and the offer of a person."""
-    topic = understanding.procedure_topic or "申请办法、材料和时间"
+    """After answering what the letter states: the part of the question it does not give (by default the
+    procedure asked), and the offer of a person."""
+    topic = topic or understanding.procedure_topic or "申请办法、材料和时间"
     deps = "、".join(rec.get("departments") or [DEFAULT_DEPARTMENT])
     dispatcher.utter_message(
         text=f"至于{topic}，{LETTER}没有写明，具体请以{deps}的通知为准，可以咨询{deps}。"

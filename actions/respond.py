@@ -30,6 +30,7 @@ from actions.answer import (
     procedure_not_stated,
     staff_answer,
     stated_part,
+    unstated_question,
 )
 from actions.eligibility import rule_policies, verdict_reply
 from actions.handoff import hand_off
@@ -176,6 +177,42 @@ def _tells(u: Understanding, rec: dict[str, Any]) -> bool:
     if u.aspect == "procedure":
         return letter_states_procedure(u.procedure_topic or "", rec)
     return states(u.aspect, u.text, rec)
+
+
+def each_question(u: Understanding) -> list[Match] | None:
+    """A message that asks two or three things, each answered by a different record ("主任是谁？1号文的文号
+    是什么？"): one record for each question, in order; None when any question has no record of its own
+    that states what it asks, or when they all ask about the same record (one answer covers them)."""
+    questions = [c for c in clauses(asking_part(u.said, lead_in=False)) if is_question(c)]
+    if not 2 <= len(questions) <= 3:
+        return None
+    policies = default_searcher().policies
+    found: list[Match] = []
+    for question in questions:
+        own = understand(question)
+        strong = ranked(default_answerability().matches(own.text, {**u.mentioned}), own)
+        # The best match, or one matched as strongly that states it (几时发 → the letter's date, not its 文号)
+        best = next(
+            (
+                m
+                for m in strong
+                if m.weight >= max(MIN_EVIDENCE, strong[0].weight) and _tells(own, policies[m.hit.policy_id])
+            ),
+            None,
+        )
+        if best is None:
+            return None
+        rec = policies[best.hit.policy_id]
+        if (
+            off_focus(own.text, rec)
+            or later_year(own.text, f"{rec['title']} {rec['quote']}")
+            # the whole message must allow it too: "640家入面，专精特新有几多家" asks a part of a total
+            or (own.aspect != "procedure" and not states(own.aspect, u.text, rec))
+        ):
+            return None
+        if all(m.hit.policy_id != best.hit.policy_id for m in found):
+            found.append(best)
+    return found if len(found) >= 2 else None
 
 
 def courtesy_reply(
@@ -348,6 +385,13 @@ class ActionRespond(Action):
         if elsewhere:
             # The record matched the owner's premise; the question is about something no record speaks of.
             return not_in_letter(dispatcher, u, subject, f"“{elsewhere}”方面的内容")
+        separate = None if stated_now or u.match_all or u.context else each_question(u)
+        if separate:
+            # "38号函系几时发嘅？联系人电话又系几多？": each question answered from its own record.
+            events: list[EventType] = []
+            for found in separate:
+                events += answer(dispatcher, found, [], text, offer_check=False)
+            return events + [SlotSet("last_sources", [m.hit.policy_id for m in separate])]
         if u.aspect == "procedure":
             if subject is not None and not letter_states_procedure(
                 u.procedure_topic or "", policies[subject.hit.policy_id]
@@ -486,7 +530,10 @@ class ActionRespond(Action):
                 # "省级专精特新能不能拿股改资助": the letter names 市级 and leaves 省级 open.
                 return not_in_letter(dispatcher, u, subject, unsettled)
             related = [m for m in strong if m is not subject and m.weight >= MIN_EVIDENCE][:2]
-            return answer(dispatcher, subject, related, text, offer_check=bool(rec.get("conditions")))
+            events = answer(dispatcher, subject, related, text, offer_check=bool(rec.get("conditions")))
+            # "开公司要什么材料？注册资本最少要多少？": answer what is stated, then say what is not.
+            unstated = unstated_question(u.said, rec, [policies[m.hit.policy_id] for m in related])
+            return events + (procedure_not_stated(dispatcher, u, rec, unstated) if unstated else [])
         if u.courtesy and not (u.asks and u.scope == "in" and u.policy_words):
             return courtesy_reply(dispatcher, u, intent)  # thanks with a remark, no policy question in it
         if not u.on_topic:

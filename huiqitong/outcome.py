@@ -2,7 +2,8 @@
 dialogue evaluation (``bot.eval_dialogue``), so both count the same thing.
 
 The actions' replies are the evidence: a handoff announcement, the out-of-scope sentence, a verdict
-block, a decline that starts with what the letter does not say, a quote with its sources, a staff
+block, a decline that starts with what the letter does not say (also after an answer to the part
+it does say), a quote with its sources, a staff
 answer's label. The gateway stores the outcome and the record the turn was about on the owner's
 message when the turn finishes (``messages.outcome``, ``messages.subject``).
 """
@@ -35,7 +36,9 @@ OUTCOMES = {
 UNANSWERED = ("not_in_letter", "out_of_scope", "handoff", "other", "busy")
 
 _VERDICT = re.compile(r"【([^】]+)】(符合|不符合|信息不足)")
-_DECLINE_HEAD = re.compile(r"^[^\n，。]{0,40}?没有(写明|涉及)")
+# "答复函没有写明…", and after an answer to part of a message "至于申请材料，答复函没有写明…": a question
+# answered only in part is one the letter does not answer (the editors see it as unanswered demand).
+_DECLINE_HEAD = re.compile(r"^(至于[^\n，。]{1,30}，)?[^\n，。]{0,40}?没有(写明|涉及)")
 STAFF_LABEL = "工作人员答复 · "
 SMALLTALK_MARKS = (
     "您好！我是惠企通",

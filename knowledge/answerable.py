@@ -448,7 +448,7 @@ _PLAIN_NOUNS = frozenset(
 奖金 补贴 补助 资助 奖励 奖补 钱款 资金 干嘛 干啥 啥子 关系 机会 资格
 营收 营业收入 收入 产值 销售额 销售 利润 业绩 营业额 效益
 小厂 小企业 小公司 厂家 厂子 官方 正规 正式 对口 达标 专属 相关 有关 对应 主要 一般 平时 日常
-起来 个数 区间 幅度 渠道 途径 方式 门路 路子 封顶 上限 额度 金额 数额 顶格 外地 本地 当地 异地 外省 各地 城市 小组 团队 队伍 专班
+起来 例子 举例 前提 个数 区间 幅度 渠道 途径 方式 门路 路子 封顶 上限 额度 金额 数额 顶格 外地 本地 当地 异地 外省 各地 城市 小组 团队 队伍 专班
 """.split()
 )
 _FOCUS_TAGS = ("n", "nz", "nt", "nw")
@@ -526,6 +526,17 @@ def _plain_compound(word: str) -> bool:
 def _missing(rec: dict[str, Any], word: str) -> bool:
     """Whether the record never speaks of ``word``, not even by a homophone (人材 of 人才)."""
     return not covers(rec, word) and not sounds_in(word, spoken_text(rec))
+
+
+def unmeasured(question: str, rec: dict[str, Any]) -> str | None:
+    """What a how-much question measures when the record never speaks of it: a focus noun whose head (its
+    last two characters: 注册资本's 资本) the record does not say, even by sound; None otherwise. Stricter
+    than :func:`off_focus`, which counts 注册资本 as spoken of where a record says 注册公司."""
+    text = spoken_text(rec)
+    return next(
+        (n for n in focus_nouns(question) if n[-2:] not in text and not sounds_in(n[-2:], text)),
+        None,
+    )
 
 
 def topic_nouns(question: str) -> list[str]:

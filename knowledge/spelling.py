@@ -24,7 +24,8 @@ _LENGTHS = (6, 5, 4, 3, 2)
 # Words of every policy question, beside the user dictionary's terms.
 _COMMON = (
     "补贴 补助 资助 奖励 政策 申请 申报 材料 流程 条件 标准 贷款 贴息 企业 公司 认定 项目 资金 培训 技能 人才 "
-    "学徒制 工作群 节点 融资 上市 股改 厨卫 灯饰 家电 五金 小巨人 专精特新 增长 改造 数字化 智能化"
+    "学徒制 工作群 节点 融资 上市 股改 厨卫 灯饰 家电 五金 小巨人 专精特新 增长 改造 数字化 智能化 "
+    "利率 抵押 担保 截止 期限"
 ).split()
 
 _CORE = frozenset(_COMMON)
@@ -62,6 +63,7 @@ _LOOKALIKES = {
     "未": "末",
     "柘": "拓",
     "休": "体",
+    "载": "截",
 }
 
 

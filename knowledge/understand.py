@@ -114,7 +114,9 @@ ASPECTS: tuple[tuple[str, re.Pattern[str]], ...] = (
         re.compile(
             r"找谁|谁负责|哪个部门|什么部门|哪个单位|归谁管|谁管|联系(方式|电话|人)|电话|热线|对接(的)?(人|领导|部门)|"
             r"(有没有|有无|是否有|有)[^,，。?？]{0,6}(对接|挂点|专人|联系)[^,，。?？]{0,4}(领导|人|部门)?|谁来(对接|服务|联系)|"
-            r"挂点领导是谁|负责人"
+            r"挂点领导是谁|负责人|"
+            # "有冇手机或者微信", "微信号系几多": a way to reach someone
+            r"(有没有|有无|留个?|给个?|加)[^,，。?？]{0,6}(手机|微信(?![群公])|邮箱)|(手机|微信|邮箱)(号|号码)?(是|系)?(多少|几多)"
         ),
     ),
     (
@@ -136,7 +138,9 @@ ASPECTS: tuple[tuple[str, re.Pattern[str]], ...] = (
     (
         "fee",
         re.compile(
-            r"收费|要钱吗|要不要钱|免费|付费|费用(多少|是多少|怎么算)?|交钱|收不收(钱|费)|收钱|用不用(钱|给钱|付钱)"
+            r"收费|要钱吗|要不要钱|免费|付费|费用(多少|是多少|怎么算)?|交钱|收不收(钱|费)|收钱|用不用(钱|给钱|付钱)|"
+            # "担保费几多", "中介费要多少": a fee for a service (经费, 资费 are money given, not charged)
+            r"(?:(?![经资旅])[\u4e00-\u9fa5])费[^,，。?？]{0,3}(多少|几多|怎么(收|算)|贵不贵|高不高)"
         ),
     ),
     (
@@ -230,7 +234,9 @@ _MATCH_ALL = re.compile(
 )
 
 # --- scope ----------------------------------------------------------------------------------------
-# Other places: named cities and provinces, and the anonymised forms of public message boards (A市, 某省).
+# Other places: named cities and provinces, the districts and towns of the cities around 中山 that owners
+# name without their city (清溪 is 东莞's, 北滘 佛山's), and the anonymised forms of public message boards
+# (A市, 某省).
 _REGIONS = "|".join(
     sorted(
         """
@@ -246,6 +252,9 @@ _REGIONS = "|".join(
 黑龙江 内蒙古 甘肃 宁夏 青海 新疆 西藏
 顺德 南海 禅城 三水 高明 番禺 花都 增城 从化 南沙 虎门 松山湖 宝安 龙岗 龙华 坪山 斗门 金湾 香洲 横琴 台山 开平 恩平 鹤山
 昆山 江阴 张家港 常熟 太仓 慈溪 余姚 诸暨 乐清 瑞安 晋江 石狮 兰溪 永康 东阳
+清溪 常平 塘厦 厚街 寮步 大朗 大岭山 樟木头 凤岗 黄江 谢岗 石碣 石排 企石 横沥 东坑 麻涌 高埗 望牛墩 洪梅 道滘 万江 莞城
+狮山 大沥 西樵 里水 丹灶 北滘 容桂 大良 伦教 勒流 乐从 陈村 均安 杏坛 桂城 黄埔 天河 海珠 荔湾 越秀 福田 罗湖 盐田 蓬江 新会
+惠阳 惠东 博罗 四会 高要 唐家湾
 """.split(),
         key=len,
         reverse=True,
@@ -361,7 +370,10 @@ _BUSINESS = re.compile(
 )
 # The owner's own application in progress (交上去了, 还没到账, 被驳回): a specific case, for a person.
 _OWN_CASE = re.compile(
-    r"(交|报|递|提交|申请|申报)(上去|过|了)[^?？]{0,30}(还没|没有|一直|迟迟|至今|到现在|一分钱)|"
+    # "交上去三个月还没消息", not "报建报了半年…跑到没有晒耐性" (what waited, not a mood)
+    r"(交|报|递|提交|申请|申报)(上去|过|了)[^?？。]{0,30}(还没|没有|一直|迟迟|至今|到现在)[^,，。?？]{0,4}"
+    r"(到账|收到|批|下来|消息|回复|结果|动静|下文|通过|审|拨|发|到|回音|音讯)|"
+    r"(交|报|递|提交|申请|申报)(上去|过|了)[^?？。]{0,30}一分钱|"
     r"(还没|一直没|迟迟没|至今没|到现在都?没)(到账|收到|批|下来|消息|回复|结果)|一分钱(都)?没|被(驳回|退回|拒绝|否决)|"
     r"没(有)?通过(审核|评审)|审核(没|未)通过|卡在|催了"
 )
@@ -736,6 +748,8 @@ _NOT_PLACES = frozenset(
 
 
 _PLACE_END = re.compile(r"(?<=[\u4e00-\u9fa5]{2})[市县]")
+# A town or a development zone of a place jieba knows (长安镇, 固镇开发区): the place before it.
+_TOWN_END = re.compile(r"(?<=[\u4e00-\u9fa5]{2})(镇|开发区|高新区|经开区)")
 
 
 def other_region(text: str) -> str | None:
@@ -753,6 +767,11 @@ def other_region(text: str) -> str | None:
             word = text[start:end]
             if tags.get(word) == "ns" and word not in _NOT_PLACES:
                 return word
+    for town in _TOWN_END.finditer(text):
+        for start in range(max(0, town.start() - 3), town.start() - 1):
+            word = text[start : town.start()]
+            if tags.get(word) == "ns" and word not in _NOT_PLACES:
+                return word + town.group(0)
     return None
 
 

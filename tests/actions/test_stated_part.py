@@ -37,3 +37,47 @@ def test_the_procedural_detail_the_letter_states(topic: str, policy_id: str, sta
     from actions.answer import letter_states_procedure
 
     assert letter_states_procedure(topic, default_searcher().policies[policy_id]) is stated
+
+
+@pytest.mark.parametrize(
+    ("text", "policy_id", "unstated"),
+    [
+        ("开公司要准备什么材料？注册资本最少要多少？", "business-startup-1day", "申请材料"),
+        ("组合支持入面融资担保系边间担保公司做？担保费几多？", "cluster-collab-pilot", "收费情况"),
+        ("企业开办要几耐？注册资本最少要多少？", "business-startup-1day", "“注册资本”方面的内容"),
+        ("股改资助最多几多？边类企业先有？", "zjtx-shareholding-reform", None),  # both stated
+        ("股改资助最多几多？", "zjtx-shareholding-reform", None),  # one question
+    ],
+)
+def test_the_question_of_several_that_the_letter_does_not_state(
+    text: str, policy_id: str, unstated: str | None
+) -> None:
+    from actions.answer import unstated_question
+    from knowledge.understand import understand
+
+    said = understand(text).said  # as the action reads it: 几耐 is 多久
+    assert unstated_question(said, default_searcher().policies[policy_id], []) == unstated
+
+
+@pytest.mark.parametrize(
+    ("text", "records"),
+    [
+        ("38号函系几时发嘅 联系人电话又系几多", ["letter-date", "letter-contact"]),
+        (
+            "數字化智能化轉型辦公室主任是誰？市政府1號文的文號是什麼？",
+            ["transformation-office", "policy-zhongfu-2022-1"],
+        ),
+        ("股改资助最多几多？边类企业先有？", None),  # one record answers both
+        (
+            "640家入面，专精特新有几多家，战新集群企业又有几多家？",
+            None,
+        ),  # a part of a total, whoever counts it
+        ("开公司要准备什么材料？注册资本最少要多少？", None),  # neither is stated
+    ],
+)
+def test_each_question_from_its_own_record(text: str, records: list[str] | None) -> None:
+    from actions.respond import each_question
+    from knowledge.understand import understand
+
+    found = each_question(understand(text))
+    assert (found and [m.hit.policy_id for m in found]) == records

@@ -243,3 +243,49 @@ def test_a_counted_level_is_other_firms() -> None:
 )
 def test_which_department_to_go_to_is_who_unless_asked_where_to_apply(message: str, aspect: str) -> None:
     assert understand(message).aspect == aspect
+
+
+@pytest.mark.parametrize(
+    ("message", "region"),
+    [
+        ("长安镇嘅机器换人补贴点样申请？", "长安镇"),  # 东莞's town, named without its city
+        ("清溪镇台塑厂冇按规定停工，有冇人管？", "清溪"),
+        ("我们是固镇开发区的一家企业，今年能报省级专精特新吗？", "固镇开发区"),
+        ("北滘那边家电企业有什么补贴", "北滘"),
+        ("我们在古镇镇做灯饰，有什么补贴", None),  # our own town
+        ("火炬开发区有什么政策", None),
+        ("我们乡镇企业能不能申请", None),
+        ("长安汽车是我们的客户，我们能拿增长补贴吗", None),  # a brand, not the town
+    ],
+)
+def test_towns_and_zones_of_other_places(message: str, region: str | None) -> None:
+    assert understand(message).region == region
+
+
+@pytest.mark.parametrize(
+    ("message", "own"),
+    [
+        ("材料交上去三个月了还没有消息", True),
+        ("去年申报过了，到现在都没到账", True),
+        ("报上去了一分钱都没见到", True),
+        # a story of an earlier project's paperwork, then a question about a service
+        ("上年报建报咗成半年，同事都跑到冇晒耐性。想问清楚帮办代办服务包啲咩？", False),
+    ],
+)
+def test_an_application_in_progress_is_a_waiting_application_not_a_mood(message: str, own: bool) -> None:
+    assert understand(message).own_case is own
+
+
+@pytest.mark.parametrize(
+    ("message", "aspect"),
+    [
+        ("佢有冇手机或者微信？", "who"),
+        ("微信号系几多", "who"),
+        ("担保费几多？", "fee"),
+        ("中介费要多少", "fee"),
+        ("专项经费有多少", "amount"),  # money given, not a charge
+        ("专精特新企业有冇专门嘅微信群？", None),  # a group to join, not a way to reach a person
+    ],
+)
+def test_contact_and_fee_questions(message: str, aspect: str | None) -> None:
+    assert understand(message).aspect == aspect
