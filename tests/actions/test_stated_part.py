@@ -80,4 +80,4 @@ def test_each_question_from_its_own_record(text: str, records: list[str] | None)
     from knowledge.understand import understand
 
     found = each_question(understand(text))
-    assert (found and [m.hit.policy_id for m in found]) == records
+    assert ([m.hit.policy_id for m in found] if found else None) == records
