@@ -351,8 +351,9 @@ def states(aspect: str | None, question: str, rec: dict[str, Any]) -> bool:
             and (_PER_FIRM_Q.search(question) or not _CITY_SPENDS.search(question))
         ):
             return bool(recipient_amounts(rec))  # what one firm gets, not what the city spent
+        questions = asking_part(question, lead_in=False)  # a story's "我们几个股东" counts nothing asked
         for asked, stated in ((_SHARE_Q, _SHARE_A), (_MONEY_Q, _MONEY_A), (_COUNT_Q, _COUNT_A)):
-            if asked.search(question):
+            if asked.search(questions):
                 return bool(stated.search(_RATIO.sub("", quote) if asked is _COUNT_Q else quote))
         if _BENEFIT.search(question):
             return bool(_MONEY_A.search(quote))  # "配套奖励配多少" of a record that only counts projects
@@ -396,8 +397,8 @@ def _pos_cut(question: str) -> tuple[tuple[str, str], ...]:
 def _counts_that(question: str, rec: dict[str, Any]) -> bool:
     """Whether the record speaks of what the question counts or measures: the noun after 多少个/几家/多少
     (设计人员 → 人员, 多少股份 → 股份), when it names something of its own (企业, 钱 and other plain words
-    go with any figure)."""
-    tokens = _pos_cut(question)
+    go with any figure). Only what a long message asks counts: its story's "我们几个股东" tells."""
+    tokens = _pos_cut(asking_part(question, lead_in=False))
     for i, (word, flag) in enumerate(tokens):
         after_which = i > 0 and tokens[i - 1][0].endswith(("哪", "那", "这"))  # 那几个: those, not how many
         counting = (

@@ -95,6 +95,8 @@ _PHRASES: tuple[tuple[str, str], ...] = (
     ("旧年", "去年"),
     ("定系", "还是"),
     ("入面", "里面"),
+    ("入去", "进去"),  # 推荐咗几多间入去: went in
+    ("入嚟", "进来"),
     ("每间", "每家"),
     ("两间", "两家"),
     ("机械人", "机器人"),
@@ -136,7 +138,7 @@ _PHRASE_RE = re.compile("|".join(re.escape(p) for p, _ in _PHRASES))
 _PHRASE_MAP = dict(_PHRASES)
 _CHAR_RE = re.compile("[" + "".join(_CHARS) + "]")
 # 点 + a verb asks how ("点申请" = 怎么申请); 仲 + a verb is 还 (仲裁 stays); 系 as the copula.
-_HOW = re.compile(r"点(申请|申报|报|搞|拿|办|注册|填|交|查|攞|做|去|联系|找|搵|先)")
+_HOW = re.compile(r"点(申请|申报|报|搞|拿|办|注册|填|交|查|攞|做|去|联系|找|搵|先|计|算)")
 _STILL = re.compile(r"仲(有|系|是|要|可以|未|冇|没|想|会|能|在|喺)")
 _COPULA = re.compile(r"(?<![联关体维派直干院星母父谱世中旁])系(?![统列数谱])")
 
@@ -144,6 +146,8 @@ _COPULA = re.compile(r"(?<![联关体维派直干院星母父谱世中旁])系(?
 # 边两间 / 边几个: which ones of a count (哪两家); 间 after a numeral is the classifier 家.
 _WHICH_N = re.compile(r"边(?=[两几一二三四五六七八九十\d]+[间家个位项])")
 _N_JIAN = re.compile(r"(?<=[两几一二三四五六七八九十\d])间")
+# 定 between two choices of a figure or a level ("系攞10万定100万", "市级定省级") is 还是 ("or").
+_OR = re.compile(r"(?<=[\d万亿元%成级])定(?=\s*[\d两一二三四五六七八九十市省国])")
 
 
 def to_mandarin(text: str) -> str:
@@ -152,6 +156,7 @@ def to_mandarin(text: str) -> str:
         return text
     text = _PHRASE_RE.sub(lambda m: _PHRASE_MAP[m.group(0)], text)
     text = _N_JIAN.sub("家", _WHICH_N.sub("哪", text))
+    text = _OR.sub("还是", text)
     text = _HOW.sub(lambda m: "怎么" + m.group(1), text)
     text = _STILL.sub(lambda m: "还" + m.group(1), text)
     text = _CHAR_RE.sub(lambda m: _CHARS[m.group(0)], text)

@@ -179,3 +179,17 @@ def test_the_kind_of_firm_a_measure_targets_states_its_conditions() -> None:
     """ "招大引强主要是引什么样的企业": the quote names whom it targets (瞄准…企业)."""
     rec = default_searcher().policies["attract-big-investors"]
     assert states("conditions", "商务局招大引强主要是引什么样的企业", rec)
+
+
+def test_a_story_counts_nothing_it_does_not_ask() -> None:
+    # "我们几个股东" tells; the question is the ceiling of the 股改 grant, which the record states
+    from knowledge.answerable import states
+    from knowledge.understand import understand
+
+    rec = default_searcher().policies["zjtx-shareholding-reform"]
+    u = understand(
+        "我哋几个股东最近为咗股改嘈咗好多次，有人话股改费用太高唔值。我唔想再嘈落去，想搵个准数："
+        "政府对股改嘅资助封顶系几多？边类企业先有？我拎个准数返去开会。"
+    )
+    assert states("amount", u.text, rec)
+    assert not states("amount", understand("股改资助有几个股东拿到？").text, rec)
