@@ -28,14 +28,7 @@ from knowledge.answerable import Match, off_focus, states, unmeasured
 from knowledge.citations import record_citation
 from knowledge.search import default_searcher
 from knowledge.staff import StaffAnswer
-from knowledge.understand import (
-    Understanding,
-    asking_part,
-    aspect_of,
-    clauses,
-    is_question,
-    procedure_topic,
-)
+from knowledge.understand import Understanding, aspect_of, clauses, procedure_topic, questions_of
 
 # When the letter itself states the procedural detail asked for (企业开办 "1个工作日内"), answer it.
 _EVIDENCE = {
@@ -159,7 +152,7 @@ def unstated_question(said: str, rec: dict[str, Any], others: list[dict[str, Any
     A question is unstated when it asks for a procedural detail no quote gives, an aspect no record
     states, or a figure of something (注册资本) none of them speaks of.
     """
-    questions = [c for c in clauses(asking_part(said, lead_in=False)) if is_question(c)]
+    questions = questions_of(said)
     if len(questions) < 2:
         return None
     records = [rec, *others]
@@ -183,7 +176,7 @@ def unstated_question(said: str, rec: dict[str, Any], others: list[dict[str, Any
     return None
 
 
-def procedure_not_stated(
+def part_not_stated(
     dispatcher: CollectingDispatcher,
     understanding: Understanding,
     rec: dict[str, Any],

@@ -27,7 +27,7 @@ from actions.answer import (
     letter_states_procedure,
     not_in_letter,
     out_of_scope,
-    procedure_not_stated,
+    part_not_stated,
     staff_answer,
     stated_part,
     unstated_question,
@@ -62,6 +62,7 @@ from knowledge.understand import (
     clauses,
     is_question,
     later_year,
+    questions_of,
     scope_of,
     speaks_for_firm,
     understand,
@@ -183,7 +184,7 @@ def each_question(u: Understanding) -> list[Match] | None:
     """A message that asks two or three things, each answered by a different record ("主任是谁？1号文的文号
     是什么？"): one record for each question, in order; None when any question has no record of its own
     that states what it asks, or when they all ask about the same record (one answer covers them)."""
-    questions = [c for c in clauses(asking_part(u.said, lead_in=False)) if is_question(c)]
+    questions = questions_of(u.said)
     if not 2 <= len(questions) <= 3:
         return None
     policies = default_searcher().policies
@@ -425,7 +426,7 @@ class ActionRespond(Action):
             if rec is not None and stated_part(u.said, rec):
                 # "首期多大，怎么申请": answer what the letter states, then decline the procedure.
                 events = answer(dispatcher, subject, [], text, offer_check=False)  # type: ignore[arg-type]
-                return events + procedure_not_stated(dispatcher, u, rec)
+                return events + part_not_stated(dispatcher, u, rec)
             return not_in_letter(dispatcher, u, subject, u.procedure_topic)
         # The policies asked about: the best match, and others only when matched about as strongly.
         ruled = [m for m in strong if m.hit.policy_id in rules]
@@ -533,7 +534,7 @@ class ActionRespond(Action):
             events = answer(dispatcher, subject, related, text, offer_check=bool(rec.get("conditions")))
             # "开公司要什么材料？注册资本最少要多少？": answer what is stated, then say what is not.
             unstated = unstated_question(u.said, rec, [policies[m.hit.policy_id] for m in related])
-            return events + (procedure_not_stated(dispatcher, u, rec, unstated) if unstated else [])
+            return events + (part_not_stated(dispatcher, u, rec, unstated) if unstated else [])
         if u.courtesy and not (u.asks and u.scope == "in" and u.policy_words):
             return courtesy_reply(dispatcher, u, intent)  # thanks with a remark, no policy question in it
         if not u.on_topic:

@@ -445,6 +445,11 @@ def is_question(clause: str) -> bool:
     return bool(_QUESTION.search(_INDEFINITE.sub("", clause)))
 
 
+def questions_of(text: str) -> list[str]:
+    """The clauses of what a message asks (:func:`asking_part`, without lead-ins) that are questions."""
+    return [c for c in clauses(asking_part(text, lead_in=False)) if is_question(c)]
+
+
 # A clause of a story that asks: not "几个工人" or "还是老样子", which tell.
 _ASKS_IN_STORY = re.compile(
     r"[?？]|吗|么$|呢|多少|几多|什么|啥|哪(?!怕)|怎么|怎样|如何|能否|是否|可否|有没有|能不能|可不可以|是不是|会不会|"
