@@ -99,6 +99,8 @@ _CITY_FIGURE = re.compile(
 # How sure the intent classifier must be that a question is a request for a person, when no pattern of
 # one matched (those are certain) and it names no matter of policy.
 HANDOFF_CONFIDENCE = 0.8
+# Words for our own service's people (转人工, 工作人员, 客服): a request for them is ours, whatever it is about.
+_OUR_STAFF = re.compile(r"人工|客服|工作人员|真人|挂点|工信局|贵局|你们")
 # A weaker match may still be shown as related (labelled so) when the letter is silent.
 RELATED_EVIDENCE = 1.0
 
@@ -293,12 +295,17 @@ class ActionRespond(Action):
             dispatcher.utter_message(text=str(error))
             return [SlotSet("uscc", None)]
         confidence = float(classified.get("confidence") or 0.0)
-        if (
-            u.wants_person
-            or (intent == "request_human" and (payload or not u.asks))
-            # "有冇人可以同我倾下？": a request put as a question, sure to the classifier and naming
-            # no matter of policy that could be the question instead.
-            or (intent == "request_human" and confidence >= HANDOFF_CONFIDENCE and not u.policy_words)
+        # "请环保局派人过来调查" of another city's factory or a city matter: not a person of ours to send.
+        elsewhere = u.scope != "in" and not _OUR_STAFF.search(u.text) and not self._letter_names_region(u)
+        if (intent == "request_human" and payload) or (
+            not elsewhere
+            and (
+                u.wants_person
+                or (intent == "request_human" and not u.asks)
+                # "有冇人可以同我倾下？": a request put as a question, sure to the classifier and naming
+                # no matter of policy that could be the question instead.
+                or (intent == "request_human" and confidence >= HANDOFF_CONFIDENCE and not u.policy_words)
+            )
         ):
             return clear + await hand_off(dispatcher, tracker, reason="user_request")
         if asked and asked in new and not self._new_question(u):

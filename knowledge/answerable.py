@@ -105,6 +105,8 @@ _NAME_A = re.compile(r"[\u4e00-\u9fa5]{2,3}(市长|局长|主任|书记|委员)|
 _OFFERS = re.compile(r"补贴|补助|资助|奖励|奖补|贴息|资金|财政|扶持|给予|免费|支持")
 # A named kind of benefit the owner asks about: 租金补贴, 技改设备补贴, 稳岗补贴.
 _BENEFIT = re.compile(r"补贴|补助|奖励|资助|奖补|贴息|扶持资金|奖金")
+# How far before a benefit word a record's word still says which benefit it is (数字技能等技能人才培养…资金支持).
+BENEFIT_REACH = 20
 
 
 @dataclass(frozen=True)
@@ -280,7 +282,8 @@ def _choice_unsettled(question: str, quote: str) -> bool:
     """A choice between alternatives that the quote does not settle: it names neither ("一次性发下来，还是
     分几期拨"), or both, or one side has no word of its own beside what the two share ("补给银行还是补给企业":
     补给 frames the choice, 企业 is generic, so naming 银行 does not say who gets it)."""
-    match = _CHOICE.search(normalize(question))
+    # Only what is asked: a story's "还是市长做主任" (and it is the mayor) offers no choice.
+    match = _CHOICE.search(asking_part(normalize(question)))
     if match is None:
         return False
     left = next((p for p in reversed(re.split(r"[是,，]", match.group(1))) if p.strip()), "")
@@ -456,6 +459,9 @@ _FOCUS_TAGS = ("n", "nz", "nt", "nw")
 _PUNCTUATION = re.compile(r"[,，。.;；!！?？\n]")
 _SELF = frozenset("我们 我哋 我司 我厂 我公司 本公司 咱们 我企 我们公司 我们厂".split())
 _MODALS = frozenset("可以 能 能够 会 可 在 正在 得以".split())
+# Who told the owner ("人事说有个学徒制", "同行话政府会评标杆", "客户经理讲可以贴息"): the speaker of hearsay is
+# not what the owner asks about.
+_SAYS = frozenset("说 讲 话 说过 讲过 话过 提到 提过 告诉 介绍 建议 推荐 通知 讲话 说的 讲的".split())
 _AVOIDED = re.compile(r"(不用|不必|无需|无须|免得|省得|不需要|用不着|免去)")
 _QUESTION_CLAUSE = re.compile(
     r"[?？]|吗|呢|么|多少|几多|什么|啥|哪|怎|如何|能否|是否|可否|有没有|能不能|可不可以|是不是|谁"
@@ -486,8 +492,12 @@ def focus_nouns(question: str) -> tuple[str, ...]:
     brands = set(_BRAND.findall(question))
     for clause in wanted:
         previous = ""
-        for token in pos_tokenizer().cut(clause.lower()):
+        tokens = [t for t in pos_tokenizer().cut(clause.lower()) if t.word.strip()]
+        for i, token in enumerate(tokens):
             word, flag = token.word.strip(), token.flag
+            if i + 1 < len(tokens) and tokens[i + 1].word in _SAYS and word not in brands:
+                previous = word
+                continue
             # 我们灯饰厂, 我司这种企业: the owner describing their firm, not what they ask about; 可以交流,
             # 在整理: a word after a modal or 在 is a verb there, whatever jieba tags it.
             after_self, after_modal = previous in _SELF, previous in _MODALS
@@ -746,9 +756,18 @@ def unnamed_benefit(question: str, rec: dict[str, Any]) -> str | None:
     """
     # "出国参展的补贴": the 的 between says nothing; the word before it names the benefit.
     cut = [(word, flag) for word, flag in _pos_cut(question) if word != "的"]
-    text = normalize(
-        " ".join([rec["title"], *(rec.get("aliases") or []), rec["quote"], rec.get("benefit") or ""])
-    )
+    aliases = {normalize(a) for a in rec.get("aliases") or []}
+    texts = [normalize(t) for t in (rec["title"], *aliases, rec["quote"], rec.get("benefit") or "")]
+
+    def names(word: str) -> bool:
+        # One of the record's names, or its words just before one of its benefit words: "招工补贴" is not
+        # the 学徒制培训补贴 of a record whose slogan (招工即招生) speaks of hiring far from any money.
+        return word in aliases or any(
+            _OFFERS.search(text[m.end() : m.end() + BENEFIT_REACH])
+            for text in texts
+            for m in re.finditer(re.escape(word), text)
+        )
+
     for (before, flag), (word, _) in zip(cut, cut[1:], strict=False):
         if (
             _BENEFIT.fullmatch(word)
@@ -757,7 +776,7 @@ def unnamed_benefit(question: str, rec: dict[str, Any]) -> str | None:
             and before not in GENERIC
             and before not in STOPWORDS
             and not _BENEFIT.search(before)
-            and not any(t in text for t in terms(before))
+            and not any(names(t) for t in terms(before))
         ):
             return before + word
     return None

@@ -275,7 +275,7 @@ _CITY_SERVICE = re.compile(
     r"隧道|路段|路口|坑洼|坑坑洼洼|那条路|这条路|太堵|很堵|好堵|晚高峰|早高峰|塞车|步行街|公园|绿化|小区|物业|业委会|业主|居民|街坊|村民|游客|垃圾|噪音|噪声|扰民|油烟|烧烤|"
     r"摊贩|摆摊|摆卖|地摊|占道|断头路|违建|拆迁|学校|小学|中学|幼儿园|学区|供水|停水|停电|燃气|排水|污水|水浸|内涝|水库|"
     r"博物馆|图书馆|科普馆|体育馆|文化馆|游泳|宠物|电梯|充电桩|出租车|出租汽车|的士|网约车|供暖|暖气|"
-    r"卫生院|社区|街道办|居委会|村委|派出所|警察|治安|消防|城管|环卫|绿道|河道|臭味|异味|空气|工地|扬尘|渣土|"
+    r"毒烟|黑烟|废气|排污|偷排|乱排|污染|呼吸|卫生院|社区|街道办|居委会|村委|派出所|警察|治安|消防|城管|环卫|绿道|河道|臭味|异味|空气|工地|扬尘|渣土|"
     r"夜间施工|广场舞|流浪|菜市场|农贸市场|公厕|厕所|路面|井盖|积水|条路|修路|路修|断水|自来水|水费|燃气费|物业费|房价|楼盘|"
     r"开发商|烂尾|交房|招生|入学|高铁|火车|机场|码头|轮渡|共享单车|电动车|违章|停车费|收费站|"
     r"天气|彩票|股票|基金推荐|炒股|菜价|电影|旅游|景点|外卖"
@@ -364,6 +364,12 @@ _WANTS_PERSON = re.compile(
 )
 # Enterprise matters beyond the policy words: what makes "the letter does not say" the honest reply
 # rather than "not a matter for this bot".
+# A chore asked of the bot ("帮我写一份年会主持词", "翻译一下这封邮件"): no matter of policy, whatever firm it is for.
+_CHORE = re.compile(
+    r"(帮|替|同|给)(我|我们|我哋)?(写|起草|拟|翻译|改|润色|算|做)(一)?(份|篇|个|下|一下)?[^,，。?？]{0,12}"
+    r"(主持词|讲话稿|发言稿|致辞|稿|文案|邮件|合同|简历|方案|报告|PPT|ppt|表格|海报|广告|祝福语|对联|诗)|"
+    r"^(翻译|写)(一下|一份|一篇|个)"
+)
 _BUSINESS = re.compile(
     r"税|扣除|研发|技改|科技|高新|创新|工业|制造|产业|园区|厂房|用地|招商|投资|营商|执照|开公司|注册公司|人才|培训|技能|"
     r"职业|员工|招工|用工|经营|生产|设备|银行|担保|基金|市场监管|工信|商务局|政务|办事|代办|平台|数字化|智能|上云"
@@ -801,6 +807,11 @@ def scope_of(text: str) -> str:
         return "other_region"
     if _for_oneself(text):
         return "personal"
+    # "我们开腊味厂…想买套房…公积金贷款最多可以贷多少": the firm is the story, the question a personal matter.
+    asked = asking_part(text, lead_in=False)
+    if asked != text and _PERSONAL.search(_FAMILY.sub("", asked)):
+        if not (_FIRM.search(asked) or _BUSINESS.search(asked)):
+            return "personal"
     if _FIRM.search(text) and _ENTERPRISE.search(text):
         return "in"
     # "回去跟我老婆讲", "我老公成日话…": a firm's owner naming family says nothing of a personal matter.
@@ -879,7 +890,10 @@ def understand(raw: str, *, speaking: bool = False) -> Understanding:
         complaint=bool(_COMPLAINT.search(text)),
         own_case=bool(_OWN_CASE.search(text)),
         policy_words=bool(_ENTERPRISE.search(text)),
-        on_topic=bool(_ENTERPRISE.search(text) or _FIRM.search(text) or _BUSINESS.search(text)),
+        on_topic=bool(
+            _ENTERPRISE.search(text)
+            or ((_FIRM.search(text) or _BUSINESS.search(text)) and not _CHORE.search(text))
+        ),
         match_all=bool(_MATCH_ALL.search(text)),
         uscc_error=uscc_error,
         region=region,
