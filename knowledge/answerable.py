@@ -73,13 +73,13 @@ _NUMBER_A = re.compile(r"\d")
 # Money a firm or a person gets, as opposed to city-wide totals (贷款新增 26 亿, 累计发放 320 多万).
 _TOTALS = re.compile(r"总|累计|合计|新增|统计|规模|投入|安排|拨付|出资|首期|已发放|全市")
 _PER_RECIPIENT_Q = re.compile(
-    r"每人|每家|每个|每一个|每项|每一项|每年|每次|人均|一家|一个人|(一|单)个项目|按人头|能拿|能领|能给|能补|给多少(?![家个项人])|补多少|拿多少|"
+    r"每(带|招|培养|培训|请|雇|聘|收|录用|用)(一|1)?(个|名|位|人)|每人|每家|每个|每一个|每项|每一项|每年|每次|人均|一家|一个人|(一|单)个项目|按人头|能拿|能领|能给|能补|给多少(?![家个项人])|补多少|拿多少|"
     r"领多少|奖多少|发多少|可以拿|可以领|给几多|补几多|(能|可以)(贷|借|融)|分到|分得|摊到"
 )
 # The city as the one who spends ("政府每年拿出来多少"): its totals are what is asked, not one firm's share.
 _CITY_SPENDS = re.compile(r"政府|市里|市财政|财政|全市|一共|总共")
 _PER_FIRM_Q = re.compile(
-    r"每家|每间|每个企业|每个公司|每一家|一家企业|(每|一|单)一?个项目|每一?项|人均|每人|分到|分得|分落|摊到"
+    r"每(带|招|培养|培训|请|雇|聘|收|录用|用)(一|1)?(个|名|位|人)|每家|每间|每个企业|每个公司|每一家|一家企业|(每|一|单)一?个项目|每一?项|人均|每人|分到|分得|分落|摊到"
 )
 # Where within the letter's range one firm's amount falls (拿满, 最高那档, 按什么标准定): the letter gives
 # ranges and ceilings, never how a firm's own amount is set.

@@ -24,7 +24,10 @@ from knowledge.text import normalize
 
 # --- clauses and who they are about ----------------------------------------------------------------
 # Owners typing in WeChat use a space where writers put a comma ("我们是市级专精特新 今年准备股改").
-_CLAUSE_END = re.compile(r"[,，。.;；!！?？\n]+|(?<=[\u4e00-\u9fff]) +(?=[\u4e00-\u9fff])")
+# (a full stop, not the point of 1.1亿 or 2.5%)
+_CLAUSE_END = re.compile(
+    r"(?:[,，。;；!！?？\n]|(?<!\d)\.|\.(?!\d))+|(?<=[\u4e00-\u9fff]) +(?=[\u4e00-\u9fff])"
+)
 _FIRST_PERSON = re.compile(
     r"我们|我司|我公司|本公司|我厂|我企|本企业|本厂|咱们|咱|我单位|我这边|我方|敝司|我家|俺们|俺|厂里|公司里|"
     r"(?<![自])我(?!国|市|省|局)"
@@ -64,7 +67,7 @@ ASPECTS: tuple[tuple[str, re.Pattern[str]], ...] = (
             r"(怎么|怎样|如何|咋|咋样)(才能|才可以|去|来|样才能)?(申请|申报|办|领|报|弄|拿|获得|享受|兑现|操作|参加|加入|进入|"
             r"对接|认定|备案|用|使用|注册|登记|提交|填|查|找|联系|争取|评|选|入|进|报名|参与|落实|走|搞到|拿到|弄到|对上|挂上|算)|"
             r"(通过|走)什么(方式|渠道|途径|程序|流程)|什么(方式|渠道|途径|程序)|办理方式|申请方式|申报方式|流程|步骤|手续|"
-            r"(?<!原)材料|资料|表格|证明文件|盖章|原件|复印件|要交|要提交|需要提交|需要准备|准备什么|需要什么|"
+            r"(?<!原)材料|资料|表格|证明文件|盖章|原件|复印件|要交|要提交|需要提交|需要准备|准备(些|哪些|一些)?什么|需要(些|一些)?什么|(准备|提交|交)(些|哪些|一些)?(什么)?(文件|证件|证明)|"
             r"什么时候|啥时候|何时|几时|几月|哪天|哪一天|几号|多久|多长时间|截止|期限|到期|有效期|周期|窗口期|开放申报|"
             r"还能不能申请|今年还有没有|去哪|在哪(里|儿)|在哪(办|申请|交|报|领|下载|提交|填)|哪里|哪儿|什么地方|网址|链接|入口|"
             r"下载|登录|登陆|"
@@ -668,7 +671,11 @@ def identity_facts(text: str) -> tuple[dict[str, Any], str | None]:
 
 
 # "有没有人帮忙跑手续" asks whether a service exists, not how the procedure goes.
-_SERVICE_Q = re.compile(r"有没有(人|谁|部门|机构|平台|地方|服务|专人)[^,，。?？]{0,6}(帮|代|协助|负责|指导)")
+_SERVICE_Q = re.compile(
+    r"有没有(人|谁|部门|机构|平台|地方|服务|专人)[^,，。?？]{0,6}(帮|代|协助|负责|指导)|"
+    # "向书记市长反映诉求，有没有什么渠道？": whether a channel exists, which a record naming one answers
+    r"有没有(什么|啥|些)?(渠道|途径|平台|窗口)(可以|能)?(?=$|[?？吗呢,，。]|可以|能)"
+)
 
 
 def aspect_of(text: str) -> str | None:
@@ -798,7 +805,8 @@ _FAMILY = re.compile(r"我老婆|我老公|我爸|我妈|家属|亲戚")
 
 
 def scope_of(text: str) -> str:
-    """``in``, or why the message is not a 中山 enterprise-policy matter: other_region, personal, city_service.
+    """``in``, or why the message is not a 中山 enterprise-policy matter: other_region, personal, city_service,
+    other (a chore asked of the bot).
 
     A message naming a city service or a personal matter is ours only when a firm asks about a policy
     (我们厂的员工社保补贴): a private school's loan or the stalls outside a factory gate are not.
@@ -807,6 +815,8 @@ def scope_of(text: str) -> str:
         return "other_region"
     if _for_oneself(text):
         return "personal"
+    if _CHORE.search(text) and not _ENTERPRISE.search(text):
+        return "other"  # 帮我写一篇年会致辞: a chore, not a matter of policy, whatever firm it is for
     # "我们开腊味厂…想买套房…公积金贷款最多可以贷多少": the firm is the story, the question a personal matter.
     asked = asking_part(text, lead_in=False)
     if asked != text and _PERSONAL.search(_FAMILY.sub("", asked)):
@@ -890,10 +900,7 @@ def understand(raw: str, *, speaking: bool = False) -> Understanding:
         complaint=bool(_COMPLAINT.search(text)),
         own_case=bool(_OWN_CASE.search(text)),
         policy_words=bool(_ENTERPRISE.search(text)),
-        on_topic=bool(
-            _ENTERPRISE.search(text)
-            or ((_FIRM.search(text) or _BUSINESS.search(text)) and not _CHORE.search(text))
-        ),
+        on_topic=bool(_ENTERPRISE.search(text) or _FIRM.search(text) or _BUSINESS.search(text)),
         match_all=bool(_MATCH_ALL.search(text)),
         uscc_error=uscc_error,
         region=region,

@@ -193,3 +193,27 @@ def test_a_story_counts_nothing_it_does_not_ask() -> None:
     )
     assert states("amount", u.text, rec)
     assert not states("amount", understand("股改资助有几个股东拿到？").text, rec)
+
+
+def test_what_a_story_tells_is_not_what_it_asks() -> None:
+    from knowledge.answerable import focus_nouns, unnamed_benefit
+    from knowledge.understand import understand
+
+    # the one who told the owner (人事说) is no topic of the question
+    assert "人事" not in focus_nouns("我们厂里面人事说有个新型学徒制,主要内容是什么?")
+    assert "人事部门" in focus_nouns("人事部门有没有补贴?")
+    # "还是市长做主任" in the story is no choice between alternatives
+    office = record("transformation-office")
+    u = understand("最近听讲市里成立咗个数字化智能化转型办公室，仲系市长做主任，呢个办公室平时到底系管咩嘅？")
+    assert states(u.aspect, u.text, office)
+    # a benefit is the record's when its words stand just before the record's money, not in its slogan
+    apprenticeship = record("new-apprenticeship")
+    assert unnamed_benefit("招工补贴有没有", apprenticeship) == "招工补贴"
+    assert unnamed_benefit("学徒制补贴有没有", apprenticeship) is None
+    assert unnamed_benefit("技能人才补贴有没有", record("high-skill-talent-policy")) is None
+
+
+def test_a_count_per_person_is_not_the_citys_total() -> None:
+    rec = record("new-apprenticeship")
+    assert not states("amount", "新型学徒制每带1个学徒,企业有多少补贴?", rec)
+    assert states("amount", "新型学徒制培训补贴一共发了多少?", rec)

@@ -289,3 +289,38 @@ def test_an_application_in_progress_is_a_waiting_application_not_a_mood(message:
 )
 def test_contact_and_fee_questions(message: str, aspect: str | None) -> None:
     assert understand(message).aspect == aspect
+
+
+@pytest.mark.parametrize(
+    ("message", "scope"),
+    [
+        # the firm is the story; the question a personal matter
+        (
+            "我哋两公婆喺黄圃开腊味厂，做咗廿年，储咗啲钱，而家想喺石岐买套三房畀个女结婚用，首期都准备好咗。公积金贷款最多可以贷几多？",
+            "personal",
+        ),
+        ("我们厂做五金的，员工社保有没有补贴？", "in"),
+        ("帮我写一篇公司年会的老板致辞，三百字左右", "other"),  # a chore, not a matter of policy
+        ("帮我写一份股改资助的申请报告", "in"),
+        ("天门那个塑料厂每天排毒烟，附近的人呼吸都困难，请环保局派人过来调查", "city_service"),
+    ],
+)
+def test_what_a_message_asks_decides_its_scope(message: str, scope: str) -> None:
+    assert understand(message).scope == scope
+
+
+@pytest.mark.parametrize(
+    ("message", "aspect"),
+    [
+        ("申请要准备啲咩文件？", "procedure"),
+        ("企业想直接向书记市长反映诉求，有冇咩渠道？", None),  # whether a channel exists
+        ("有没有什么渠道申请", "procedure"),
+    ],
+)
+def test_materials_and_channels(message: str, aspect: str | None) -> None:
+    assert understand(message).aspect == aspect
+
+
+def test_a_decimal_point_ends_no_clause() -> None:
+    u = understand("我们是国家级小巨人，营收由8000万做到1.1亿，增长补贴能拿吗")
+    assert u.facts["growth_pct"] == 37.5
