@@ -712,8 +712,10 @@ def other_matter(question: str, rec: dict[str, Any], evidence: tuple[str, ...]) 
     asked = "".join(asking)
     if any(word in asked for word in evidence):
         return None
-    if _SELF_CLAUSE.search(asked) and extract_facts(asked).values:
-        return None  # "我们做纺织印染的可以参加吗": the owner's own firm, asked of the record before it
+    if _SELF_CLAUSE.search(asked) and (extract_facts(asked).values or extract_facts(question).values):
+        # "我们做纺织印染的可以参加吗", "我们是服装厂…我们这种服装企业符合吗": the owner's own firm, asked of
+        # the record before it
+        return None
     stats = default_answerability()
     if any(stats.distinctive(w) and covers(rec, w) for w in terms(asked)):
         return None  # "是跟哪家银行合作搞的": the question names something of the record (银行)

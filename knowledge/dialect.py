@@ -15,7 +15,7 @@ import re
 
 # Characters and words that appear in written Cantonese and not in written Mandarin.
 _MARKERS = re.compile(
-    r"[嘅咗冇唔哋佢咩嚟喺啲畀攞搵揾睇噉嘢乜嗰𠮶啱咪冚]|有冇|系咪|定系|点样|边度|边个|边间|几多|几耐|而家|依家|屋企|明白晒|知道晒|清楚晒|呢度|呢个|呢啲|呢间|呢单|旧年"
+    r"[嘅咗冇唔哋佢咩嚟喺啲畀攞搵揾睇噉嘢乜嗰𠮶啱咪冚]|有冇|系咪|定系|点样|边度|边个|边间|几多|几钱|几耐|而家|依家|屋企|明白晒|知道晒|清楚晒|呢度|呢个|呢啲|呢间|呢单|旧年"
 )
 
 # Longer phrases first: the order of this list is the order of replacement.
@@ -61,6 +61,7 @@ _PHRASES: tuple[tuple[str, str], ...] = (
     ("边年", "哪年"),
     ("几多间", "多少家"),
     ("几多", "多少"),
+    ("几钱", "多少钱"),
     ("几耐", "多久"),
     ("几时", "什么时候"),
     ("而家", "现在"),

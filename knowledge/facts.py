@@ -123,7 +123,9 @@ _REVENUE_CTX = re.compile(r"(营收|营业收入|营业额|产值|销售额|收�
 _USCC = re.compile(r"(?<![0-9A-Z])[0-9A-Z]{18}(?![0-9A-Z])")
 _FIRM = re.compile(r"([\u4e00-\u9fa5A-Za-z0-9()]{2,30}?(?:股份有限公司|有限责任公司|有限公司|集团|公司))")
 _NAME_INTRO = re.compile(r"(我们是|我们公司是|我们公司叫|公司叫|我们叫|我司是|名称是|名字是|叫做|叫)\s*$")
-_NAME_QUESTION = re.compile(r"哪|什么|谁|几|怎|开个|开一个|开家|注册个|注册一个|一家|这家|那家|每家")
+_NAME_QUESTION = re.compile(
+    r"哪|什么|谁|几|怎|开个|开一个|开家|注册个|注册一个|一家|这家|那家|每家|^\d+(家|间|个)"
+)
 _FIRM_PREFIX = re.compile(
     r"^(我们是|我们公司是|我们公司叫|公司叫|我们叫|我是|我司是|我司|公司名称是|公司名是|企业名称是|名称是|叫做|叫)"
 )
@@ -274,6 +276,17 @@ _NOT_AN_INDUSTRY = re.compile(
 )
 
 
+# "我们是一家服装厂", "我哋系间注塑厂": the trade before 厂/企业/公司 when the owner says what the firm is.
+_IS_A = re.compile(
+    r"(我们|我哋|我司|我们公司|本公司|我公司)(是|系)(1|一)?(家|间|个)?([\u4e00-\u9fa5]{2,4}?)(工厂|厂|企业|公司)"
+)
+# What the firm is besides its trade: its size, ownership, titles, age, place.
+_NOT_A_TRADE = re.compile(
+    r"专精|小巨人|冠军|国家|省|市级|中小|小微|微型|民营|私营|外资|港资|台资|合资|国有|本地|中山|制造|科技型|高新|规上|"
+    r"规模|龙头|骨干|初创|成立|老|大型|中型|小型|的|个体|普通|一般|传统|生产型|实体"
+)
+
+
 def parse_industry(text: str) -> str | None:
     """The letter's industry cluster named in ``text`` (longest owner word wins), or 其他 for another trade."""
     for word in sorted(INDUSTRY_WORDS, key=len, reverse=True):
@@ -281,6 +294,9 @@ def parse_industry(text: str) -> str | None:
             return INDUSTRY_WORDS[word]
     made = _MAKES.search(text)
     if made and not _NOT_AN_INDUSTRY.search(made.group(4)):
+        return "其他"
+    trade = _IS_A.search(text)
+    if trade and not _NOT_AN_INDUSTRY.search(trade.group(5)) and not _NOT_A_TRADE.search(trade.group(5)):
         return "其他"
     return None
 

@@ -680,8 +680,11 @@ _SERVICE_Q = re.compile(
 
 def aspect_of(text: str) -> str | None:
     """The aspect asked: procedure, name, qualify, who, conditions, amount; None for 'what is it'."""
-    if _SERVICE_Q.search(text):
-        return None
+    service = _SERVICE_Q.search(text)
+    if service:
+        # "有冇人帮手跑审批？收唔收钱？": whether a service exists asks no detail; another clause may.
+        rest = [c for c in clauses(text) if is_question(c) and not _SERVICE_Q.search(c)]
+        return aspect_of("".join(rest)) if rest else None
     for name, pattern in ASPECTS:
         if pattern.search(text):
             return name

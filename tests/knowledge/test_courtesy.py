@@ -324,3 +324,9 @@ def test_materials_and_channels(message: str, aspect: str | None) -> None:
 def test_a_decimal_point_ends_no_clause() -> None:
     u = understand("我们是国家级小巨人，营收由8000万做到1.1亿，增长补贴能拿吗")
     assert u.facts["growth_pct"] == 37.5
+
+
+def test_a_service_question_leaves_the_other_clauses_their_aspect() -> None:
+    # whether someone helps asks no detail; "收唔收钱" beside it asks the fee
+    assert understand("大项目落地有冇人帮手跑审批？收唔收钱？").aspect == "fee"
+    assert understand("一亩大概几钱？").aspect == "amount"  # 几钱: how much money

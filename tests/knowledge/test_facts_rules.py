@@ -204,3 +204,19 @@ def test_what_the_letter_leaves_open_for_a_named_value() -> None:
     assert left_open(reform, {"zjtx_level": "市级"}) is None
     assert left_open({"any": [reform]}, {"zjtx_level": "省级"}) is not None
     assert left_open(None, {"zjtx_level": "省级"}) is None
+
+
+@pytest.mark.parametrize(
+    ("message", "industry"),
+    [
+        ("我们是一家服装厂", "其他"),  # a trade the letter's clusters do not name
+        ("我哋系间注塑厂", "其他"),
+        ("我们是一家民营企业", None),  # ownership, not a trade
+        ("我们是一家新成立的公司", None),
+        ("我们是一家灯饰厂", "灯饰"),
+    ],
+)
+def test_what_the_firm_is_names_its_trade(message: str, industry: str | None) -> None:
+    facts = extract_facts(message).values
+    assert facts.get("industry") == industry
+    assert "firm_name" not in facts  # "1家贸易公司" is no name
