@@ -24,7 +24,7 @@ from actions.replies import (
     source_name,
     time_note,
 )
-from knowledge.answerable import Match, off_focus, states, unmeasured
+from knowledge.answerable import BENEFIT_WORDS, Match, off_focus, states, unmeasured
 from knowledge.citations import record_citation
 from knowledge.search import default_searcher
 from knowledge.staff import StaffAnswer
@@ -169,6 +169,10 @@ def unstated_question(said: str, rec: dict[str, Any], others: list[dict[str, Any
             and not any(states(aspect, clause, r) for r in records)
         ):
             return ASPECT_WORDS[aspect]
+        # "目录里的人才有没有补贴" beside a count the record gives: a benefit none of them speaks of.
+        benefit = BENEFIT_WORDS.search(clause) if aspect is None else None
+        if benefit and not any(states(None, clause, r) for r in records):
+            return benefit.group(0)
         # "注册资本最少要多少" of the record on 1 个工作日: a figure of something no record speaks of.
         missing = unmeasured(clause, rec) if aspect in ("amount", "fee") else None
         if missing and all(unmeasured(clause, r) for r in others):

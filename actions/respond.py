@@ -135,6 +135,16 @@ def ranked(matches: list[Match], u: Understanding) -> list[Match]:
     return sorted(strong, key=lambda m: (-strength(m), -m.hit.score))
 
 
+_HOW_VERB = re.compile(r"(怎么|怎样|如何|点样|咋)(才能|去|来)?([\u4e00-\u9fa5]{2})")
+
+
+def _by_action(match: Match, text: str) -> bool:
+    """Whether a record matched only on the verb of a how-to ("点注册？" after 中易办: 注册 is the action
+    asked about, not another subject)."""
+    how = _HOW_VERB.search(text)
+    return bool(how) and not match.phrase and set(match.evidence) <= {how.group(3)}  # type: ignore[union-attr]
+
+
 # A follow-up in a few words ("最多几多钱？", "找谁？", "省级呢") is about the record just discussed.
 FOLLOW_UP_CHARS = 16
 
@@ -158,7 +168,11 @@ def follow_up(u: Understanding, tracker: Tracker) -> Understanding:
         or len(u.content) > FOLLOW_UP_CHARS
     ):
         return u
-    own = ranked(default_answerability().matches(u.text, {**u.mentioned}), u)
+    own = [
+        m
+        for m in ranked(default_answerability().matches(u.text, {**u.mentioned}), u)
+        if not _by_action(m, u.text)
+    ]
     if any(
         m.hit.policy_id != rec["id"] and (m.phrase or not all(covers(rec, w) for w in m.evidence))
         for m in own
@@ -416,6 +430,7 @@ class ActionRespond(Action):
                             m.weight >= max(MIN_EVIDENCE, subject.weight)
                             or (
                                 u.context
+                                and not _by_action(m, u.said)
                                 and m.weight >= MIN_EVIDENCE
                                 and policies[m.hit.policy_id].get("category") == discussed.get("category")
                             )
@@ -577,7 +592,19 @@ class ActionRespond(Action):
         if questions == u.text or scope_of(questions) != "in":
             return False
         strong = ranked(default_answerability().matches(questions), u)
-        return bool(strong) and strong[0].phrase and strong[0].weight >= 2 * MIN_EVIDENCE
+        if not strong:
+            return False
+        if strong[0].phrase and strong[0].weight >= 2 * MIN_EVIDENCE:
+            return True
+        # "…有个可以出让的工业用地资源库，我想问下这个资源库是哪个部门搞的": the question refers back to the
+        # record the story named outright.
+        named = ranked(default_answerability().matches(u.text), u)
+        return (
+            bool(named)
+            and named[0].phrase
+            and named[0].weight >= 2 * MIN_EVIDENCE
+            and named[0].hit.policy_id == strong[0].hit.policy_id
+        )
 
     @staticmethod
     def _letter_names_region(u: Understanding) -> bool:

@@ -74,12 +74,13 @@ _NUMBER_A = re.compile(r"\d")
 _TOTALS = re.compile(r"总|累计|合计|新增|统计|规模|投入|安排|拨付|出资|首期|已发放|全市")
 _PER_RECIPIENT_Q = re.compile(
     r"每(带|招|培养|培训|请|雇|聘|收|录用|用)(一|1)?(个|名|位|人)|每人|每家|每个|每一个|每项|每一项|每年|每次|人均|一家|一个人|(一|单)个项目|按人头|能拿|能领|能给|能补|给多少(?![家个项人])|补多少|拿多少|"
-    r"领多少|奖多少|发多少|可以拿|可以领|给几多|补几多|(能|可以)(贷|借|融)|分到|分得|摊到"
+    r"领多少|奖多少|发多少|可以拿|可以领|给几多|补几多|(能|可以)(贷|借|融)|分到|分得|摊到|(能|可以|可)分(多少|几多)"
 )
 # The city as the one who spends ("政府每年拿出来多少"): its totals are what is asked, not one firm's share.
 _CITY_SPENDS = re.compile(r"政府|市里|市财政|财政|全市|一共|总共")
 _PER_FIRM_Q = re.compile(
-    r"每(带|招|培养|培训|请|雇|聘|收|录用|用)(一|1)?(个|名|位|人)|每家|每间|每个企业|每个公司|每一家|一家企业|(每|一|单)一?个项目|每一?项|人均|每人|分到|分得|分落|摊到"
+    r"每(带|招|培养|培训|请|雇|聘|收|录用|用)(一|1)?(个|名|位|人)|每家|每间|每个企业|每个公司|每一家|一家企业|(每|一|单)一?个项目|每一?项|人均|每人|分到|分得|分落|摊到|"
+    r"(能|可以|可)分(多少|几多)"
 )
 # Where within the letter's range one firm's amount falls (拿满, 最高那档, 按什么标准定): the letter gives
 # ranges and ceilings, never how a firm's own amount is set.
@@ -104,7 +105,7 @@ _NAME_A = re.compile(r"[\u4e00-\u9fa5]{2,3}(市长|局长|主任|书记|委员)|
 # A record that gives or speaks of money or support for firms at all.
 _OFFERS = re.compile(r"补贴|补助|资助|奖励|奖补|贴息|资金|财政|扶持|给予|免费|支持")
 # A named kind of benefit the owner asks about: 租金补贴, 技改设备补贴, 稳岗补贴.
-_BENEFIT = re.compile(r"补贴|补助|奖励|资助|奖补|贴息|扶持资金|奖金")
+BENEFIT_WORDS = re.compile(r"补贴|补助|奖励|资助|奖补|贴息|扶持资金|奖金")
 # How far before a benefit word a record's word still says which benefit it is (数字技能等技能人才培养…资金支持).
 BENEFIT_REACH = 20
 
@@ -201,7 +202,8 @@ class Answerability:
     def matches(self, text: str, facts: dict[str, Any] | None = None, top: int = 8) -> list[Match]:
         """Records the message shares words with, best first, each with its evidence."""
         norm = normalize(text).lower()
-        words = set(terms(norm))
+        # "设备供应商说有个标杆示范认定": who told the owner is no evidence of what the message is about
+        words = set(terms(norm)) - hearsay_speakers(norm)
         figures = question_figures(norm)
         bearing = set(facts or {}) | asked_facts(norm)
         phrases = {
@@ -358,7 +360,7 @@ def states(aspect: str | None, question: str, rec: dict[str, Any]) -> bool:
         for asked, stated in ((_SHARE_Q, _SHARE_A), (_MONEY_Q, _MONEY_A), (_COUNT_Q, _COUNT_A)):
             if asked.search(questions):
                 return bool(stated.search(_RATIO.sub("", quote) if asked is _COUNT_Q else quote))
-        if _BENEFIT.search(question):
+        if BENEFIT_WORDS.search(question):
             return bool(_MONEY_A.search(quote))  # "配套奖励配多少" of a record that only counts projects
         return bool(_NUMBER_A.search(quote))
     if aspect == "advice":
@@ -370,7 +372,7 @@ def states(aspect: str | None, question: str, rec: dict[str, Any]) -> bool:
         return bool(re.search(r"叠加|同时享受|不重复|重复享受|兼得|不得同时", quote))
     if (
         aspect in (None, "amount", "qualify")
-        and _BENEFIT.search(question)
+        and BENEFIT_WORDS.search(question)
         and not _OFFERS.search(normalize(" ".join([rec["title"], rec["quote"], rec.get("benefit") or ""])))
     ):
         return False  # "有没有奖励" of a record that speaks of no money at all
@@ -459,12 +461,16 @@ _FOCUS_TAGS = ("n", "nz", "nt", "nw")
 _PUNCTUATION = re.compile(r"[,，。.;；!！?？\n]")
 _SELF = frozenset("我们 我哋 我司 我厂 我公司 本公司 咱们 我企 我们公司 我们厂".split())
 _MODALS = frozenset("可以 能 能够 会 可 在 正在 得以".split())
+_PLACE_KINDS = frozenset(
+    "开发区 高新区 新区 园区 工业园 产业园 镇 街道 社区 片区 经开区 高新技术开发区".split()
+)
 # Who told the owner ("人事说有个学徒制", "同行话政府会评标杆", "客户经理讲可以贴息"): the speaker of hearsay is
 # not what the owner asks about.
 _SAYS = frozenset("说 讲 话 说过 讲过 话过 提到 提过 告诉 介绍 建议 推荐 通知 讲话 说的 讲的".split())
 _AVOIDED = re.compile(r"(不用|不必|无需|无须|免得|省得|不需要|用不着|免去)")
 _QUESTION_CLAUSE = re.compile(
-    r"[?？]|吗|呢|么|多少|几多|什么|啥|哪|怎|如何|能否|是否|可否|有没有|能不能|可不可以|是不是|谁"
+    r"[?？]|吗|呢|么|多少|几多|什么|啥|哪|怎|如何|能否|是否|可否|有没有|能不能|可不可以|是不是|谁|"
+    r"(告诉|告知|发给?|说给)(我|我们|一下)"
 )
 
 
@@ -474,6 +480,19 @@ _NOT_BRANDS = frozenset("ai ok okay hi hello app pdf word excel www com cn http 
 
 
 @lru_cache(maxsize=4096)
+def hearsay_speakers(text: str) -> set[str]:
+    """The nouns that told the owner something ("人事说", "设备供应商讲", "同行话"): their words, each only
+    where it stands nowhere else in the message."""
+    tokens = [(w, f) for w, f in _pos_cut(text)]
+    said = {
+        w for (w, f), (nxt, _) in zip(tokens, tokens[1:], strict=False) if nxt in _SAYS and f.startswith("n")
+    }
+    others = [
+        w for (w, _), (nxt, _) in zip(tokens, [*tokens[1:], ("", "")], strict=False) if nxt not in _SAYS
+    ]
+    return {w for w in said if w not in others}
+
+
 def focus_nouns(question: str) -> tuple[str, ...]:
     """The nouns of the question's asking clauses: what the owner wants to know about (cached: a turn
     asks it of several records, each POS cut costing a millisecond or more)."""
@@ -501,8 +520,10 @@ def focus_nouns(question: str) -> tuple[str, ...]:
             # 我们灯饰厂, 我司这种企业: the owner describing their firm, not what they ask about; 可以交流,
             # 在整理: a word after a modal or 在 is a verb there, whatever jieba tags it.
             after_self, after_modal = previous in _SELF, previous in _MODALS
+            # 火炬|开发区, 翠亨|新区: the kind of place after one of our towns is that town too
+            in_own_place = bool(previous) and bool(OWN_PLACES.fullmatch(previous)) and word in _PLACE_KINDS
             previous = word or previous
-            if after_self or after_modal or OWN_PLACES.fullmatch(word):
+            if after_self or after_modal or in_own_place or OWN_PLACES.fullmatch(word):
                 continue  # (小榄, 古镇: a town of our own city, where the firm is, not what is asked)
             # A word no dictionary knows is as likely a typo (资注, 贴西) as a topic: it decides nothing.
             if word.upper() in brands and word not in _NOT_BRANDS:
@@ -698,7 +719,8 @@ _LIGHT_VERBS = frozenset(
 
 
 _SELF_CLAUSE = re.compile("|".join(sorted(_SELF, key=len, reverse=True)))
-_CONTRAST = re.compile(r"\s*(那|那么|那如果|那要是|换成|改成|如果是|要是)")
+# (not "那么有多少家企业评上过", where 那么 only carries on: 咁 in Cantonese)
+_CONTRAST = re.compile(r"\s*((那么|那)(?!有|是|要|就|还|可以|能|会|么)|那如果|那要是|换成|改成|如果是|要是)")
 
 
 def other_matter(question: str, rec: dict[str, Any], evidence: tuple[str, ...]) -> str | None:
@@ -772,12 +794,12 @@ def unnamed_benefit(question: str, rec: dict[str, Any]) -> str | None:
 
     for (before, flag), (word, _) in zip(cut, cut[1:], strict=False):
         if (
-            _BENEFIT.fullmatch(word)
+            BENEFIT_WORDS.fullmatch(word)
             and len(before) >= 2
             and flag.startswith(("n", "vn"))
             and before not in GENERIC
             and before not in STOPWORDS
-            and not _BENEFIT.search(before)
+            and not BENEFIT_WORDS.search(before)
             and not any(names(t) for t in terms(before))
         ):
             return before + word

@@ -15,7 +15,9 @@ import re
 
 # Characters and words that appear in written Cantonese and not in written Mandarin.
 _MARKERS = re.compile(
-    r"[嘅咗冇唔哋佢咩嚟喺啲畀攞搵揾睇噉嘢乜嗰𠮶啱咪冚]|有冇|系咪|定系|点样|边度|边个|边间|几多|几钱|几耐|而家|依家|屋企|明白晒|知道晒|清楚晒|呢度|呢个|呢啲|呢间|呢单|旧年"
+    r"[嘅咗冇唔哋佢咩嚟喺啲畀攞搵揾睇噉嘢乜嗰𠮶啱咪冚]|有冇|系咪|定系|点样|边度|边个|边间|几多|几钱|几耐|而家|依家|屋企|明白晒|知道晒|清楚晒|呢度|呢个|呢啲|呢间|呢单|旧年|"
+    # 点 + a verb at the start of a question asks how ("点注册？"); 一点, 重点, 地点 are Mandarin words
+    r"(?<![一重地特要焦亮优缺起终观看有差多快慢早晚])点(申请|申报|报名|注册|搞|攞|搵|拿|办)"
 )
 
 # Longer phrases first: the order of this list is the order of replacement.

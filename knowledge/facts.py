@@ -134,6 +134,8 @@ _FIRM_PREFIX = re.compile(
 _DOING = re.compile(
     r"(打算|计划|准备|决定|定了|拍板|正在|在做|已经|已|开展|实施|推进|做了|做过|搞|进行|启动|完成|考虑|用于|用来|拿来|投入|上了|要|有|在|是|备案了?|上[\d一几两]*[条套台个批])[^,.;!?]{0,4}$"
 )
+# "打算把开料和封边线做智能化改造": the plan reaches past the object that 把 puts before the verb.
+_DOING_BA = re.compile(r"(打算|计划|准备|决定|正在|已经|要|想)把[^,.;!?]{1,12}?(做|搞|进行|实施)?$")
 _DOING_AFTER = re.compile(r"^[^,.;!?]{0,2}(正在|在|已经|已)?(推进|进行|实施|做|搞|办理|启动|完成)(中|了|着)?")
 _OTHER_INDUSTRY = re.compile(r"(我们)?(是)?(做|搞)?[\u4e00-\u9fa5]{1,8}?(行业|产业|的|类|企业)?")
 _UNSURE = re.compile(r"不清楚|不知道|不确定|不太清楚|说不准|不好说|跳过|保密|不方便")
@@ -313,7 +315,13 @@ def parse_bool(fact: str, text: str, *, asked: bool = False) -> bool | None:
                 return False
             before = text[max(0, pos - 8) : pos]
             after = text[pos + len(word) : pos + len(word) + 6]
-            if asked or fact == "manufacturing" or _DOING.search(before) or _DOING_AFTER.search(after):
+            if (
+                asked
+                or fact == "manufacturing"
+                or _DOING.search(before)
+                or _DOING_AFTER.search(after)
+                or _DOING_BA.search(text[max(0, pos - 20) : pos])
+            ):
                 return True
     return None
 

@@ -217,3 +217,15 @@ def test_a_count_per_person_is_not_the_citys_total() -> None:
     rec = record("new-apprenticeship")
     assert not states("amount", "新型学徒制每带1个学徒,企业有多少补贴?", rec)
     assert states("amount", "新型学徒制培训补贴一共发了多少?", rec)
+
+
+def test_hearsay_speakers_and_towns_of_ours_are_no_evidence() -> None:
+    from knowledge.answerable import focus_nouns, hearsay_speakers
+
+    assert hearsay_speakers("听设备供应商说有个数字化标杆示范认定") == {"供应商"}
+    assert hearsay_speakers("供应商说有个认定,供应商有没有补贴") == set()  # asked about too
+    assert "开发区" not in focus_nouns("我们在火炬开发区,平台叫什么名?")
+
+
+def test_a_share_of_a_citys_total_is_not_stated() -> None:
+    assert not states("amount", "6220万奖补资金我们公司可以分多少?", record("cluster-collab-pilot"))

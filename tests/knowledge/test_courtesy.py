@@ -330,3 +330,30 @@ def test_a_service_question_leaves_the_other_clauses_their_aspect() -> None:
     # whether someone helps asks no detail; "收唔收钱" beside it asks the fee
     assert understand("大项目落地有冇人帮手跑审批？收唔收钱？").aspect == "fee"
     assert understand("一亩大概几钱？").aspect == "amount"  # 几钱: how much money
+
+
+@pytest.mark.parametrize(
+    ("message", "aspect", "topic"),
+    [
+        ("专精特新增长补贴而家仲有冇得申请？", "procedure", "现行安排"),  # whether it is still open
+        ("咁我哋达唔达标？", "qualify", None),
+        ("点注册？", "procedure", "使用方法"),  # 点 + a verb asks how
+    ],
+)
+def test_still_open_meeting_the_bar_and_how(message: str, aspect: str, topic: str | None) -> None:
+    u = understand(message)
+    assert (u.aspect, u.procedure_topic) == (aspect, topic)
+
+
+def test_a_request_to_be_told_is_a_question() -> None:
+    u = understand("他提到市政府今年一月份出了一个一号文。麻烦告诉我这个文件的全称和文号，谢谢。")
+    assert u.asks
+
+
+def test_what_the_owner_did_not_know_asks_nothing() -> None:
+    from knowledge.understand import asking_part
+
+    text = understand(
+        "我哋係火炬开发区做电子元件嘅旧年啱啱搬咗新厂房成日都唔知政府出咗咩政策我想知道嗰个平台叫乜嘢名"
+    ).text
+    assert asking_part(text, lead_in=False).startswith("我想知道")
