@@ -138,6 +138,10 @@ def ranked(matches: list[Match], u: Understanding) -> list[Match]:
 _HOW_VERB = re.compile(r"(怎么|怎样|如何|点样|咋)(才能|去|来)?([\u4e00-\u9fa5]{2})")
 
 
+# "分别", "各自": a question asked of each thing it names.
+_EACH = re.compile(r"分别|各自|各有|各是|各管|两者|两样(东西)?各")
+
+
 def _by_action(match: Match, text: str) -> bool:
     """Whether a record matched only on the verb of a how-to ("点注册？" after 中易办: 注册 is the action
     asked about, not another subject)."""
@@ -201,9 +205,15 @@ def each_question(u: Understanding) -> list[Match] | None:
     是什么？"): one record for each question, in order; None when any question has no record of its own
     that states what it asks, or when they all ask about the same record (one answer covers them)."""
     questions = questions_of(u.said)
+    policies = default_searcher().policies
+    if len(questions) == 1 and _EACH.search(questions[0]):
+        # "中易办同书记市长直通车分别有咩用？": one question of two records it names outright.
+        named = [m for m in ranked(default_answerability().matches(u.text, {**u.mentioned}), u) if m.phrase]
+        if 2 <= len(named) <= 3 and all(states(u.aspect, u.text, policies[m.hit.policy_id]) for m in named):
+            return named
+        return None
     if not 2 <= len(questions) <= 3:
         return None
-    policies = default_searcher().policies
     found: list[Match] = []
     for question in questions:
         own = understand(question)

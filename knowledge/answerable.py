@@ -332,7 +332,10 @@ _LISTED = re.compile(r"([\u4e00-\u9fa5]{2,10}、)+[\u4e00-\u9fa5]{2,10}(等)?\s*
 def states(aspect: str | None, question: str, rec: dict[str, Any]) -> bool:
     """Whether a record's quote states the aspect asked (the amount, who, conditions …)."""
     quote = normalize(rec["quote"])
-    if _choice_unsettled(question, quote):
+    # (a fee's choice, 免费还是收费, by the benefit too: where the letter's sentence runs past the quote's
+    # page, 帮办代办's 免费 is there)
+    settles = quote + normalize(rec.get("benefit") or "") if aspect == "fee" else quote
+    if _choice_unsettled(question, settles):
         return False
     if aspect in (None, "amount", "name") and _part_of_whole(normalize(question)):
         return False

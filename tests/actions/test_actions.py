@@ -723,3 +723,24 @@ def test_a_story_naming_a_measure_is_answered_about_it_not_interrogated() -> Non
     )
     assert messages[0]["text"].startswith("市科技局实施战略性新兴产业技术攻关专项")
     assert not any("是否已认定为专精特新企业" in m.get("text", "") for m in messages)
+
+
+def test_one_question_of_two_records_answers_each_and_a_chore_is_declined() -> None:
+    _, messages = run(
+        ActionRespond(),
+        state(
+            "owner-each",
+            {},
+            [LISTEN, user_event("中易办同书记市长直通车分别有咩用？", "ask_policy", 1718000001.0)],
+        ),
+    )
+    texts = "\n".join(m["text"] for m in messages)
+    assert "中易办" in texts
+    assert "书记市长直通车" in texts
+    assert not any(m["text"].startswith("答复函没有写明") for m in messages)
+    chore = reply_to("owner-chore", "帮我写一篇公司年会的老板致辞，三百字左右", intent="match_policies")
+    assert "不在我能解答的范围内" in chore
+    elsewhere = reply_to(
+        "owner-far", "天门那个塑料制品厂每天排毒烟，附近的人呼吸都困难，请环保局派人过来调查！"
+    )
+    assert "不在我能解答的范围内" in elsewhere  # not a person of ours to send

@@ -229,3 +229,9 @@ def test_hearsay_speakers_and_towns_of_ours_are_no_evidence() -> None:
 
 def test_a_share_of_a_citys_total_is_not_stated() -> None:
     assert not states("amount", "6220万奖补资金我们公司可以分多少?", record("cluster-collab-pilot"))
+
+
+def test_a_fee_choice_is_settled_by_the_benefit_another_choice_by_the_quote_only() -> None:
+    agency = record("key-project-agency-service")
+    assert states("fee", "这个代办是免费的还是要收费的?", agency)
+    assert not states("amount", "那400万是每家各拿还是两家加起来?", record("zjtx-exclusive-service"))

@@ -122,3 +122,10 @@ def test_status_durations_also_and_thresholds_are_read_as_asked(
 ) -> None:
     u = understand(text)
     assert (u.aspect, u.procedure_topic) == (aspect, topic)
+
+
+def test_this_before_a_classifier_and_recently() -> None:
+    from knowledge.understand import understand
+
+    assert "这边" in understand("扩产中山呢边冇地，想喺佛山顺德开分厂，点申请？").text
+    assert understand("呢排好忙，股改资助几多呢？").text.startswith("最近")
