@@ -473,7 +473,7 @@ _SAYS = frozenset("说 讲 话 说过 讲过 话过 提到 提过 告诉 介绍 
 _AVOIDED = re.compile(r"(不用|不必|无需|无须|免得|省得|不需要|用不着|免去)")
 _QUESTION_CLAUSE = re.compile(
     r"[?？]|吗|呢|么|多少|几多|什么|啥|哪|怎|如何|能否|是否|可否|有没有|能不能|可不可以|是不是|谁|"
-    r"(告诉|告知|发给?|说给)(我|我们|一下)"
+    r"(告诉|告知|发给?|说给)(我|我们|一下)|(想|要)(了解|知道|咨询)(一下)?[^,，。?？]{2,}"
 )
 
 
@@ -782,7 +782,13 @@ def unnamed_benefit(question: str, rec: dict[str, Any]) -> str | None:
     a stopword or a generic word) and the record's text never uses it, the record is not about it.
     """
     # "出国参展的补贴": the 的 between says nothing; the word before it names the benefit.
-    cut = [(word, flag) for word, flag in _pos_cut(question) if word != "的"]
+    # "出国参展的补贴": a verb before 的 names the benefit's purpose as a noun would.
+    whole = _pos_cut(question)
+    cut = [
+        (word, "vn" if flag == "v" and i + 1 < len(whole) and whole[i + 1][0] == "的" else flag)
+        for i, (word, flag) in enumerate(whole)
+        if word != "的"
+    ]
     aliases = {normalize(a) for a in rec.get("aliases") or []}
     texts = [normalize(t) for t in (rec["title"], *aliases, rec["quote"], rec.get("benefit") or "")]
 

@@ -235,3 +235,10 @@ def test_a_fee_choice_is_settled_by_the_benefit_another_choice_by_the_quote_only
     agency = record("key-project-agency-service")
     assert states("fee", "这个代办是免费的还是要收费的?", agency)
     assert not states("amount", "那400万是每家各拿还是两家加起来?", record("zjtx-exclusive-service"))
+
+
+def test_a_purpose_before_de_names_the_benefit() -> None:
+    from knowledge.answerable import unnamed_benefit
+
+    assert unnamed_benefit("中山有没有给企业出国参展的补贴?", record("cluster-iiot-pilot")) == "参展补贴"
+    assert unnamed_benefit("能不能申请的补贴", record("zjtx-growth-subsidy")) is None

@@ -357,3 +357,12 @@ def test_what_the_owner_did_not_know_asks_nothing() -> None:
         "我哋係火炬开发区做电子元件嘅旧年啱啱搬咗新厂房成日都唔知政府出咗咩政策我想知道嗰个平台叫乜嘢名"
     ).text
     assert asking_part(text, lead_in=False).startswith("我想知道")
+
+
+def test_wanting_to_know_asks_and_names_the_place_asked_about() -> None:
+    u = understand(
+        "我们在东莞长安也有工厂，做五金冲压件的，中山这边只是总部和研发。听说东莞有机器换人专项资金，"
+        "想了解东莞那边的申报条件和补助比例。"
+    )
+    assert u.asks
+    assert (u.scope, u.region) == ("other_region", "东莞")
