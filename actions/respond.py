@@ -146,7 +146,7 @@ def _by_action(match: Match, text: str) -> bool:
     """Whether a record matched only on the verb of a how-to ("点注册？" after 中易办: 注册 is the action
     asked about, not another subject)."""
     how = _HOW_VERB.search(text)
-    return bool(how) and not match.phrase and set(match.evidence) <= {how.group(3)}  # type: ignore[union-attr]
+    return how is not None and not match.phrase and set(match.evidence) <= {how.group(3)}
 
 
 # A follow-up in a few words ("最多几多钱？", "找谁？", "省级呢") is about the record just discussed.

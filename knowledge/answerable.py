@@ -31,7 +31,14 @@ from knowledge.segment import STOPWORDS, terms, tokenizer
 from knowledge.segment import words as whole_words
 from knowledge.spelling import sounds_in
 from knowledge.text import normalize
-from knowledge.understand import LONG_MESSAGE, OWN_PLACES, asking_part, aspect_of, pos_tokenizer
+from knowledge.understand import (
+    ASKING_TO_KNOW,
+    LONG_MESSAGE,
+    OWN_PLACES,
+    asking_part,
+    aspect_of,
+    pos_tokenizer,
+)
 
 # Words that decide nothing about which record is meant, however rare they are in the letter.
 GENERIC = frozenset(
@@ -72,15 +79,18 @@ _COUNT_A = re.compile(
 _NUMBER_A = re.compile(r"\d")
 # Money a firm or a person gets, as opposed to city-wide totals (贷款新增 26 亿, 累计发放 320 多万).
 _TOTALS = re.compile(r"总|累计|合计|新增|统计|规模|投入|安排|拨付|出资|首期|已发放|全市")
+# "每带一个学徒", "可以分几多": one trainee's or one firm's share, asked in the owner's words.
+_ONE_SHARE = r"每(带|招|培养|培训|请|雇|聘|收|录用|用)(一|1)?(个|名|位|人)|(能|可以|可)分(多少|几多)"
 _PER_RECIPIENT_Q = re.compile(
-    r"每(带|招|培养|培训|请|雇|聘|收|录用|用)(一|1)?(个|名|位|人)|每人|每家|每个|每一个|每项|每一项|每年|每次|人均|一家|一个人|(一|单)个项目|按人头|能拿|能领|能给|能补|给多少(?![家个项人])|补多少|拿多少|"
-    r"领多少|奖多少|发多少|可以拿|可以领|给几多|补几多|(能|可以)(贷|借|融)|分到|分得|摊到|(能|可以|可)分(多少|几多)"
+    _ONE_SHARE
+    + r"|每人|每家|每个|每一个|每项|每一项|每年|每次|人均|一家|一个人|(一|单)个项目|按人头|能拿|能领|能给|能补|给多少(?![家个项人])|补多少|拿多少|"
+    r"领多少|奖多少|发多少|可以拿|可以领|给几多|补几多|(能|可以)(贷|借|融)|分到|分得|摊到"
 )
 # The city as the one who spends ("政府每年拿出来多少"): its totals are what is asked, not one firm's share.
 _CITY_SPENDS = re.compile(r"政府|市里|市财政|财政|全市|一共|总共")
 _PER_FIRM_Q = re.compile(
-    r"每(带|招|培养|培训|请|雇|聘|收|录用|用)(一|1)?(个|名|位|人)|每家|每间|每个企业|每个公司|每一家|一家企业|(每|一|单)一?个项目|每一?项|人均|每人|分到|分得|分落|摊到|"
-    r"(能|可以|可)分(多少|几多)"
+    _ONE_SHARE
+    + r"|每家|每间|每个企业|每个公司|每一家|一家企业|(每|一|单)一?个项目|每一?项|人均|每人|分到|分得|分落|摊到"
 )
 # Where within the letter's range one firm's amount falls (拿满, 最高那档, 按什么标准定): the letter gives
 # ranges and ceilings, never how a firm's own amount is set.
@@ -473,7 +483,7 @@ _SAYS = frozenset("说 讲 话 说过 讲过 话过 提到 提过 告诉 介绍 
 _AVOIDED = re.compile(r"(不用|不必|无需|无须|免得|省得|不需要|用不着|免去)")
 _QUESTION_CLAUSE = re.compile(
     r"[?？]|吗|呢|么|多少|几多|什么|啥|哪|怎|如何|能否|是否|可否|有没有|能不能|可不可以|是不是|谁|"
-    r"(告诉|告知|发给?|说给)(我|我们|一下)|(想|要)(了解|知道|咨询)(一下)?[^,，。?？]{2,}"
+    + ASKING_TO_KNOW
 )
 
 
@@ -482,20 +492,17 @@ _BRAND = re.compile(r"(?<![A-Za-z])[A-Z]{2,}(?![A-Za-z])")  # typed in capitals:
 _NOT_BRANDS = frozenset("ai ok okay hi hello app pdf word excel www com cn http https gov sme ipo".split())
 
 
+def hearsay_speakers(text: str) -> frozenset[str]:
+    """The nouns that told the owner something ("人事说", "设备供应商讲"), unless the message also speaks of
+    them otherwise ("供应商说…，供应商有没有补贴")."""
+    tokens = _pos_cut(text)
+    pairs = list(zip(tokens, [*tokens[1:], ("", "")], strict=True))
+    said = {word for (word, flag), (nxt, _) in pairs if nxt in _SAYS and flag.startswith("n")}
+    elsewhere = {word for (word, _), (nxt, _) in pairs if nxt not in _SAYS}
+    return frozenset(said - elsewhere)
+
+
 @lru_cache(maxsize=4096)
-def hearsay_speakers(text: str) -> set[str]:
-    """The nouns that told the owner something ("人事说", "设备供应商讲", "同行话"): their words, each only
-    where it stands nowhere else in the message."""
-    tokens = [(w, f) for w, f in _pos_cut(text)]
-    said = {
-        w for (w, f), (nxt, _) in zip(tokens, tokens[1:], strict=False) if nxt in _SAYS and f.startswith("n")
-    }
-    others = [
-        w for (w, _), (nxt, _) in zip(tokens, [*tokens[1:], ("", "")], strict=False) if nxt not in _SAYS
-    ]
-    return {w for w in said if w not in others}
-
-
 def focus_nouns(question: str) -> tuple[str, ...]:
     """The nouns of the question's asking clauses: what the owner wants to know about (cached: a turn
     asks it of several records, each POS cut costing a millisecond or more)."""
@@ -512,12 +519,12 @@ def focus_nouns(question: str) -> tuple[str, ...]:
     found = []
     known = _dictionary_words()
     brands = set(_BRAND.findall(question))
+    speakers = hearsay_speakers(question)
     for clause in wanted:
         previous = ""
-        tokens = [t for t in pos_tokenizer().cut(clause.lower()) if t.word.strip()]
-        for i, token in enumerate(tokens):
+        for token in pos_tokenizer().cut(clause.lower()):
             word, flag = token.word.strip(), token.flag
-            if i + 1 < len(tokens) and tokens[i + 1].word in _SAYS and word not in brands:
+            if word in speakers:
                 previous = word
                 continue
             # 我们灯饰厂, 我司这种企业: the owner describing their firm, not what they ask about; 可以交流,
@@ -781,8 +788,8 @@ def unnamed_benefit(question: str, rec: dict[str, Any]) -> str | None:
     The word just before 补贴/奖励/资助 … says which benefit is meant; when that word is a real one (not
     a stopword or a generic word) and the record's text never uses it, the record is not about it.
     """
-    # "出国参展的补贴": the 的 between says nothing; the word before it names the benefit.
-    # "出国参展的补贴": a verb before 的 names the benefit's purpose as a noun would.
+    # "出国参展的补贴": the 的 between says nothing; the word before it names the benefit, a verb there (参展)
+    # as a noun would.
     whole = _pos_cut(question)
     cut = [
         (word, "vn" if flag == "v" and i + 1 < len(whole) and whole[i + 1][0] == "的" else flag)

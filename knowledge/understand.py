@@ -53,11 +53,12 @@ _ASKS_FOR_SELF = re.compile(
 # A year a figure belongs to: the clause reports what happened (to the speaker's firm), not a condition.
 _DATED = re.compile(r"今年|去年|前年|旧年|上年|上一年|本年度?|这两年|近两年")
 _UNDER_WAY = re.compile(r"打算|准备|计划|正在|已经|已|明年|今年|年底|年内|刚|推进中|进行中|在推进|在搞|在做")
+# A request to be told ("麻烦告诉我这个文件的全称和文号") or wanting to know ("想了解东莞那边的申报条件"):
+# asking, with no question word.
+ASKING_TO_KNOW = r"(告诉|告知|发给?|说给)(我|我们|一下)|(想|要)(了解|知道|咨询)(一下)?[^,，。?？]{2,}"
 _QUESTION = re.compile(
     r"[?？]|吗|么$|呢|多少|什么|啥|哪(?!怕)|怎么|怎样|如何|能否|是否|可否|有没有|能不能|可不可以|还是|"
-    r"是不是|会不会|算不算|够不够|(?<!好)几[个万家项次年月天]|谁|"
-    r"(告诉|告知|发给?|说给)(我|我们|一下)|"  # "麻烦告诉我这个文件的全称和文号": a request to be told asks
-    r"(想|要)(了解|知道|咨询)(一下)?[^,，。?？]{2,}"  # "想了解东莞那边的申报条件": so does wanting to know
+    r"是不是|会不会|算不算|够不够|(?<!好)几[个万家项次年月天]|谁|" + ASKING_TO_KNOW
 )
 
 # --- aspects: what the owner wants to know --------------------------------------------------------
@@ -467,7 +468,7 @@ def questions_of(text: str) -> list[str]:
 # A clause of a story that asks: not "几个工人" or "还是老样子", which tell.
 _ASKS_IN_STORY = re.compile(
     r"[?？]|吗|么$|呢|多少|几多|什么|啥|哪(?!怕)|怎么|怎样|如何|能否|是否|可否|有没有|能不能|可不可以|是不是|会不会|"
-    r"算不算|够不够|谁|(想|要)(了解|知道|咨询)(一下)?[^,，。?？]{2,}"
+    r"算不算|够不够|谁|" + ASKING_TO_KNOW
 )
 # Where a new thought starts in unpunctuated speech: before asking, before the firm speaks of itself.
 _NEW_THOUGHT = re.compile(
