@@ -60,11 +60,13 @@ from knowledge.understand import (
     Understanding,
     asking_part,
     clauses,
+    complains,
     is_question,
     later_year,
     questions_of,
     scope_of,
     speaks_for_firm,
+    tells_own_case,
     understand,
 )
 
@@ -344,17 +346,24 @@ class ActionRespond(Action):
             return clear + self.by_intent(dispatcher, intent, firm)
         if u.small_talk:  # 天气不错 names no city service to report
             return clear + courtesy_reply(dispatcher, u, intent)
-        if u.scope != "in" and not self._letter_names_region(u) and not self._story_around_record(u):
+        if (
+            u.scope != "in"
+            and not self._letter_names_region(u)
+            and not (u.scope in ("city_service", "personal") and self._question_stands_alone(u))
+        ):
             return clear + out_of_scope(dispatcher, u.scope)
-        if u.complaint:
+        if u.complaint and not (not complains(asking_part(u.text)) and self._question_stands_alone(u)):
             return clear + await hand_off(dispatcher, tracker, reason="user_request")
         # "…总算搞清楚了，谢谢！" asks nothing; "…补贴多少，谢谢" does.
-        closing = bool({"thanks", "goodbye"} & set(u.courtesy)) and not any(
-            is_question(c) for c in clauses(u.text)
+        # "您好，我们是市级的，今年涨了20% 谢谢！" states the firm's facts: they are answered, thanks or not.
+        stated_now = {k for k in new if k in FACT_SLOTS}
+        closing = (
+            bool({"thanks", "goodbye"} & set(u.courtesy))
+            and not any(is_question(c) for c in clauses(u.text))
+            and stated_now <= _TRADE
         )
         if not u.content or "bot" in u.courtesy or closing:
             return clear + courtesy_reply(dispatcher, u, intent)
-        stated_now = {k for k in new if k in FACT_SLOTS}
         if stated_now <= _TRADE and u.courtesy and not u.asks:
             # "你好，我係坦洲做五金嘅老闆娘…你哋整咗個咁方便嘅": an introduction with thanks, not a request.
             return clear + courtesy_reply(dispatcher, u, intent)
@@ -396,7 +405,11 @@ class ActionRespond(Action):
         policies = default_searcher().policies
         rules = rule_policies()
         subject = strong[0] if strong else None
-        if u.own_case and subject is not None:
+        if (
+            u.own_case
+            and subject is not None
+            and not (not tells_own_case(asking_part(u.text)) and self._question_stands_alone(u))
+        ):
             # The owner's own application of a measure of the letter: a specific case, for a person.
             return await hand_off(dispatcher, tracker, reason="specific_case")
         if u.other_firm:
@@ -593,18 +606,22 @@ class ActionRespond(Action):
         return bool(u.asks and u.aspect and ranked(default_answerability().matches(u.text), u))
 
     @staticmethod
-    def _story_around_record(u: Understanding) -> bool:
-        """A long message whose story touches a city service or a personal matter (业主加租, 员工社保) but
-        whose question names a record of the letter outright ("可供出让工业用地资源库是哪个部门牵头")."""
-        if u.scope not in ("city_service", "personal"):
-            return False
+    def _question_stands_alone(u: Understanding) -> bool:
+        """A long message whose story holds words that would decide the reply (业主加租, 技工学校, a customer's
+        投诉, 卡在 a technology) but whose question, read with the clause that leads in, is a matter of ours
+        on its own and names a record of the letter on that record's own terms ("这种技能人才的培训基地、实训基地，
+        政府会不会有资金支持"): the story is the background, the question decides."""
         questions = asking_part(u.text)  # with the clause that leads in: "市里在搞一个资源库，这个是哪个部门"
-        if questions == u.text or scope_of(questions) != "in":
+        # (a firm's story: a parent's letter about a school asks nothing of ours, whatever it matches)
+        if questions == u.text or not u.on_topic or scope_of(questions) != "in":
             return False
         strong = ranked(default_answerability().matches(questions), u)
         if not strong:
             return False
-        if strong[0].phrase and strong[0].weight >= 2 * MIN_EVIDENCE:
+        top = strong[0]
+        if (top.phrase or top.weight >= 2 * MIN_EVIDENCE) and off_focus(
+            questions, default_searcher().policies[top.hit.policy_id]
+        ) is None:
             return True
         # "…有个可以出让的工业用地资源库，我想问下这个资源库是哪个部门搞的": the question refers back to the
         # record the story named outright.
@@ -613,7 +630,7 @@ class ActionRespond(Action):
             bool(named)
             and named[0].phrase
             and named[0].weight >= 2 * MIN_EVIDENCE
-            and named[0].hit.policy_id == strong[0].hit.policy_id
+            and named[0].hit.policy_id == top.hit.policy_id
         )
 
     @staticmethod

@@ -48,7 +48,7 @@ GENERIC = frozenset(
 技术 问题 有关 相关 部门 单位 情况 进行 加快 不断 全面 积极 大力 已 为 等 年 个 家 万元 亿元 元 万 亿 系列 方面
 中小 小企业 中小企业 中心 组织 领域 通过 拥有 共 向 我局 印发 措施 专项 新 办 申请 申报 条件 标准 要求 进度
 金额 多少 钱 现在 今年 去年 目前 最新 哪里 公司 超过 不超过 最高 比例 大概 一下 可以 能够 增长 同比 下降 工厂 行业 产业 升级 转型 发放 补助 优惠 扶持资金
-财政补贴 财政资金 财政补助 财政支持 财政奖励 资金补贴 补贴资金 全部 所有 一切 都
+财政补贴 财政资金 财政补助 财政支持 财政奖励 资金补贴 补贴资金 全部 所有 一切 都 帮手 帮忙
 """.split()
 )
 # A term in more records than this names a theme, not a record.
@@ -592,10 +592,13 @@ def uncovered_topic(question: str, rec: dict[str, Any]) -> str | None:
 
 
 def covers(rec: dict[str, Any], word: str) -> bool:
-    """Whether a record's text speaks of ``word``: the word, or any two characters of it in a row
-    (学徒治 is a typo of 学徒制, 专精特新企业 names 专精特新)."""
+    """Whether a record's text speaks of ``word``: the word, or any two characters of it in a row that
+    are not a generic word (学徒治 is a typo of 学徒制, 专精特新企业 names 专精特新)."""
     text = spoken_text(rec)
-    return word in text or any(word[i : i + 2] in text for i in range(len(word) - 1))
+    # (a generic part says nothing: 住房补贴 is not spoken of where a record says 补贴)
+    return word in text or any(
+        word[i : i + 2] in text and word[i : i + 2] not in GENERIC for i in range(len(word) - 1)
+    )
 
 
 def spoken_text(rec: dict[str, Any]) -> str:

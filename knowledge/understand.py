@@ -30,7 +30,8 @@ _CLAUSE_END = re.compile(
 )
 _FIRST_PERSON = re.compile(
     r"我们|我司|我公司|本公司|我厂|我企|本企业|本厂|咱们|咱|我单位|我这边|我方|敝司|我家|俺们|俺|厂里|公司里|"
-    r"(?<![自])我(?!国|市|省|局)"
+    # The one who asks is not the firm: "老板叫我问一下", "我想了解下", "麻烦告诉我" (我 alone, not 我们).
+    r"(?<![自叫让帮托请喊给])(?<!告诉)我(?!国|市|省|局|想?(问|咨询|了解|知道|打听|请教))"
 )
 # Another firm ("我们隔壁的恒达五金有限公司", "朋友的厂"): what a clause says of it is not about the asker's firm.
 _OTHER_FIRM = re.compile(
@@ -56,9 +57,12 @@ _UNDER_WAY = re.compile(r"打算|准备|计划|正在|已经|已|明年|今年|�
 # A request to be told ("麻烦告诉我这个文件的全称和文号") or wanting to know ("想了解东莞那边的申报条件"):
 # asking, with no question word.
 ASKING_TO_KNOW = r"(告诉|告知|发给?|说给)(我|我们|一下)|(想|要)(了解|知道|咨询)(一下)?[^,，。?？]{2,}"
+# A yes/no question put as "A…not" at the end, as owners type without a question mark ("市里有挂牌奖励没",
+# "增长补贴还能拿不", "出台了未"): a verb that can be asked, then the negation closing the clause.
+_ENDS_NOT = r"(?:有|能|可以|会|是|要|行|够|算|得|肯|了|咗|过)[^,，。;；!！?？\s]{0,15}?(?:没有|没|不|未)(?=$|[,，。;；!！\s])"
 _QUESTION = re.compile(
     r"[?？]|吗|么$|呢|多少|什么|啥|哪(?!怕)|怎么|怎样|如何|能否|是否|可否|有没有|能不能|可不可以|还是|"
-    r"是不是|会不会|算不算|够不够|(?<!好)几[个万家项次年月天]|谁|" + ASKING_TO_KNOW
+    r"是不是|会不会|算不算|够不够|(?<!好)几[个万家项次年月天]|谁|" + ASKING_TO_KNOW + "|" + _ENDS_NOT
 )
 
 # --- aspects: what the owner wants to know --------------------------------------------------------
@@ -390,10 +394,23 @@ _OWN_CASE = re.compile(
     r"(到账|收到|批|下来|消息|回复|结果|动静|下文|通过|审|拨|发|到|回音|音讯)|"
     r"(交|报|递|提交|申请|申报)(上去|过|了)[^?？。]{0,30}一分钱|"
     r"(还没|一直没|迟迟没|至今没|到现在都?没)(到账|收到|批|下来|消息|回复|结果)|一分钱(都)?没|被(驳回|退回|拒绝|否决)|"
-    r"没(有)?通过(审核|评审)|审核(没|未)通过|卡在|催了"
+    r"没(有)?通过(审核|评审)|审核(没|未)通过|催了|"
+    # stuck in a procedure ("卡在镇里两个多月", "审批卡住了"), not on a technology ("卡在一个核心技术上")
+    r"卡在[^,，。?？]{0,8}(审批|审核|流程|环节|手续|镇里|区里|市里|部门|窗口|那里|那边)|"
+    r"(审批|审核|申请|申报|手续|流程|材料)[^,，。?？]{0,10}卡(在|住)"
 )
 # A complaint is for a person too, but only about a matter of ours: a neighbour's noise is not.
 _COMPLAINT = re.compile(r"投诉|我要反映|我要举报|要求(处理|解决|答复)")
+
+
+def tells_own_case(text: str) -> bool:
+    """Whether the text tells of the owner's own application stuck or refused (交上去三个月还没消息)."""
+    return bool(_OWN_CASE.search(text))
+
+
+def complains(text: str) -> bool:
+    """Whether the text makes a complaint (投诉, 我要反映)."""
+    return bool(_COMPLAINT.search(text))
 
 
 @dataclass
@@ -804,6 +821,20 @@ def other_region(text: str) -> str | None:
     return None
 
 
+# Our own city named in a question ("想问下市里对企业引进人才有没有…"): what it asks is a 中山 matter.
+_OUR_CITY = re.compile(r"中山|市里|我市|本市|市政府|市委")
+
+
+def asked_region(text: str) -> str | None:
+    """The other place a message asks about. A long message asks about the place its question names
+    ("总部喺中山…想问下佛山顺德区对技改有冇补贴"); a place only its story names (从广州招了几个本科生) is not
+    asked about when the question names our own city."""
+    questions = asking_part(text, lead_in=False)
+    if questions == text:
+        return other_region(text)
+    return other_region(questions) or (None if _OUR_CITY.search(questions) else other_region(text))
+
+
 @lru_cache(maxsize=1)
 def pos_tokenizer() -> jieba.posseg.POSTokenizer:
     """Part-of-speech cutting with the knowledge base's tokenizer (its user dictionary)."""
@@ -822,7 +853,7 @@ def scope_of(text: str) -> str:
     A message naming a city service or a personal matter is ours only when a firm asks about a policy
     (我们厂的员工社保补贴): a private school's loan or the stalls outside a factory gate are not.
     """
-    if other_region(text):
+    if asked_region(text):
         return "other_region"
     if _for_oneself(text):
         return "personal"
@@ -896,7 +927,7 @@ def understand(raw: str, *, speaking: bool = False) -> Understanding:
     if aspect and len(text) > LONG_MESSAGE and not any(is_question(p) for p in clauses(text)):
         aspect = None  # a story with no question in it ("申报材料交上去了…谢谢") asks for no detail
     # "总部喺中山…想问下佛山顺德区对技改有冇补贴": the place a long message asks about, whatever else it names.
-    region = other_region(text) or (other_region(questions) if questions != text else None)
+    region = asked_region(text)
     return Understanding(
         text=text,
         facts={**stated, **identity},
@@ -907,9 +938,10 @@ def understand(raw: str, *, speaking: bool = False) -> Understanding:
         asks=any(is_question(p) for p in clauses(text)) or aspect is not None,
         scope="other_region" if region else scope_of(text),
         courtesy=courtesy_of(text),
-        wants_person=bool(_WANTS_PERSON.search(text)) and not _BOT.search(text),
-        complaint=bool(_COMPLAINT.search(text)),
-        own_case=bool(_OWN_CASE.search(text)),
+        # clause by clause: "麻烦转一下人工 谢谢！" ends its request before the thanks
+        wants_person=any(_WANTS_PERSON.search(c) for c in [text, *clauses(text)]) and not _BOT.search(text),
+        complaint=complains(text),
+        own_case=tells_own_case(text),
         policy_words=bool(_ENTERPRISE.search(text)),
         on_topic=bool(_ENTERPRISE.search(text) or _FIRM.search(text) or _BUSINESS.search(text)),
         match_all=bool(_MATCH_ALL.search(text)),

@@ -744,3 +744,33 @@ def test_one_question_of_two_records_answers_each_and_a_chore_is_declined() -> N
         "owner-far", "天门那个塑料制品厂每天排毒烟，附近的人呼吸都困难，请环保局派人过来调查！"
     )
     assert "不在我能解答的范围内" in elsewhere  # not a person of ours to send
+
+
+def test_a_story_around_a_question_of_ours_does_not_decide_the_reply() -> None:
+    # 技工学校 in the story is no city service, a customer's 投诉 no complaint of the owner's
+    school = reply_to(
+        "owner-story-school",
+        "我们厂是做数控机床配件的，技术工人一直招不到，打算在厂里建个技能实训基地，跟技工学校合作搞培训。"
+        "想问下这种技能人才的培训基地、实训基地，政府会不会有资金支持？",
+    )
+    assert "实训基地" in school
+    assert "不在我能解答的范围" not in school
+    complaint = reply_to(
+        "owner-story-complaint",
+        "我哋喺古镇做灯饰，最近有人翻版我哋嘅吸顶灯，搞到有客户打电话嚟投诉品质。"
+        "律师话打官司要好耐又贵，中山有冇地方可以帮手调解知识产权纠纷？",
+    )
+    assert "知识产权纠纷行政调解中心" in complaint
+    # a parent's letter about a school asks nothing of ours, whatever record its question matches
+    parent = reply_to(
+        "owner-story-parent",
+        "我是一名学生家长，小孩今年9月该上学，按以往划片是万辛庄小学，但现在学校迁址，路程太远，"
+        "希望能得到领导的重视，能不能从新划片",
+    )
+    assert "不在我能解答的范围" in parent
+
+
+def test_thanks_after_the_firms_facts_do_not_swallow_them() -> None:
+    reply = reply_to("owner-facts-thanks", "您好，打扰一下，我们是市级专精特新，去年到今年涨了35% 谢谢！")
+    assert "符合" in reply
+    assert not reply.startswith("不客气")

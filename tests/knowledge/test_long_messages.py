@@ -102,3 +102,49 @@ def test_other_banks_are_beyond_the_bank_record() -> None:
     rec = default_searcher().policies["zjtx-boc-cloud-matching"]
     assert narrower("其他银行有没有类似活动", rec) == "其他银行"
     assert narrower("具体是什么级别的领导", default_searcher().policies["zjtx-exclusive-service"]) is None
+
+
+def test_a_yes_no_question_ending_in_a_negation_asks() -> None:
+    from knowledge.understand import is_question
+
+    assert is_question("市里有挂牌奖励没")
+    assert is_question("增长补贴还能拿不")
+    assert is_question("政策出台咗未")
+    assert not is_question("我们今年还没")
+    assert not is_question("我们去年也不")
+
+
+def test_the_one_who_asks_is_not_the_firm() -> None:
+    from knowledge.understand import split_facts
+
+    stated, _, named = split_facts("老板叫我问一下，省级专精特新企业做股份制改造，有冇资助？")
+    assert stated == {}
+    assert named["zjtx_level"] == "省级"
+    assert split_facts("我想问一下，省级专精特新企业有什么补贴？")[0] == {}
+    assert split_facts("我想问一下，我们是省级专精特新，有什么补贴？")[0]["zjtx_level"] == "省级"
+
+
+def test_a_place_only_the_story_names_is_not_asked_about() -> None:
+    from knowledge.understand import asked_region
+
+    story = "我们厂今年从广州招了几个本科生做数据和自动化，有两个已经说想回广州，老板很着急。"
+    assert asked_region(story + "想问下市里对企业引进这类人才有没有住房补贴") is None
+    assert asked_region(story + "想问下佛山对企业引进这类人才有没有住房补贴") == "佛山"
+    assert asked_region("广州对企业引进人才有没有住房补贴") == "广州"
+
+
+def test_a_request_for_a_person_ends_before_the_thanks() -> None:
+    assert understand("您好，打扰一下，麻烦转一下人工 谢谢！").wants_person
+
+
+def test_stuck_on_a_technology_is_no_case_of_ones_own() -> None:
+    from knowledge.understand import tells_own_case
+
+    assert not tells_own_case("我哋卡在一个核心技术上面成年，想同大学合作攻关")
+    assert tells_own_case("上个月我们报建一个仓库，卡在镇里两个多月没动静")
+    assert tells_own_case("申请材料交上去审批一直卡住了")
+
+
+def test_a_generic_part_of_a_word_does_not_cover_it() -> None:
+    rec = default_searcher().policies["high-skill-talent-policy"]
+    assert off_focus("市里对企业引进人才有没有人才公寓或者住房补贴", rec) == "公寓"
