@@ -62,7 +62,9 @@ ASKING_TO_KNOW = r"(告诉|告知|发给?|说给)(我|我们|一下)|(想|要)(�
 _ENDS_NOT = r"(?:有|能|可以|会|是|要|行|够|算|得|肯|了|咗|过)[^,，。;；!！?？\s]{0,15}?(?:没有|没|不|未)(?=$|[,，。;；!！\s])"
 _QUESTION = re.compile(
     r"[?？]|吗|么$|呢|多少|什么|啥|哪(?!怕)|怎么|怎样|如何|能否|是否|可否|有没有|能不能|可不可以|还是|"
-    r"是不是|会不会|算不算|够不够|(?<!好)几[个万家项次年月天]|谁|" + ASKING_TO_KNOW + "|" + _ENDS_NOT
+    r"是不是|会不会|算不算|够不够|(?<!好)几[个万家项次年月天时耐成]|几个点|百分之几|谁|干嘛|干啥|为啥|为何|"
+    # 多大, 多久 (not 大多, 差不多); A-not-A of any verb (收不收钱, 批不批, 给不给)
+    r"(?<![差大许很好])多(大|长|久|高|远|快)|([\u4e00-\u9fff])不\1|" + ASKING_TO_KNOW + "|" + _ENDS_NOT
 )
 
 # --- aspects: what the owner wants to know --------------------------------------------------------
@@ -349,7 +351,11 @@ _STAFF = r"(工作人员|人员|专人|专员|同志|领导|负责人|同事|客
 # Asking for someone to be sent or arranged: a request ("能不能安排…", "请派…"), not "会安排领导对接吗".
 _ASKING = r"(能不能|能否|可不可以|可唔可以|可否|请|麻烦|帮我|给我|希望|我要|我想|想)"
 _WANTS_PERSON = re.compile(
-    r"转人工|人工(客服|服务|坐席)?(在吗|呢)?$|找人工|要人工|接人工|真人(客服)?|人工客服|"
+    r"转(一下|下)?人工|人工(客服|服务|坐席)?(在吗|呢)?$|找人工|要人工|接人工|真人(客服)?|人工客服|"
+    # "帮我转过去", "帮我转给他", "请工作人员致电本公司", "搵个同事帮我睇下"
+    r"(帮我|麻烦|请)转(过去|给(他|她|佢))|致电(本公司|我|我们|我司)|(找|搵)(个|一个)(同事|工作人员|负责人)帮|"
+    r"(想|要)(直接)?(跟|和|同)[^,，。?？]{0,8}(工作人员|负责人)[^,，。?？]{0,4}(讲|倾|说|谈|聊|沟通)|"
+    r"接(个|一个)(工作人员|人工|同事|真人)|"
     r"(?<![难唔不])(叫|喊|找|派)(个|一个)?(人|真人|工作人员|同事|同志)(来|过来|出来)?(吧|啊|呀|啦)?(?=$|[,，。!！?？~～])|"
     r"派(个|一个|几个)?(人|同事|同志|工作人员)(来|过来|上门|到)|(复|回|覆)(我|返我)?(个)?电话|"
     r"转(给|到)?(你们|贵局|工信局)?的?(领导|负责人|工作人员|人工|客服|真人)|"
@@ -939,7 +945,8 @@ def understand(raw: str, *, speaking: bool = False) -> Understanding:
         scope="other_region" if region else scope_of(text),
         courtesy=courtesy_of(text),
         # clause by clause: "麻烦转一下人工 谢谢！" ends its request before the thanks
-        wants_person=any(_WANTS_PERSON.search(c) for c in [text, *clauses(text)]) and not _BOT.search(text),
+        wants_person=any(_WANTS_PERSON.search(c.rstrip(",，。!！~～ ")) for c in [text, *clauses(text)])
+        and not _BOT.search(text),
         complaint=complains(text),
         own_case=tells_own_case(text),
         policy_words=bool(_ENTERPRISE.search(text)),

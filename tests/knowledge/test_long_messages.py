@@ -148,3 +148,29 @@ def test_stuck_on_a_technology_is_no_case_of_ones_own() -> None:
 def test_a_generic_part_of_a_word_does_not_cover_it() -> None:
     rec = default_searcher().policies["high-skill-talent-policy"]
     assert off_focus("市里对企业引进人才有没有人才公寓或者住房补贴", rec) == "公寓"
+
+
+def test_question_words_owners_type_without_a_question_mark() -> None:
+    from knowledge.understand import is_question
+
+    for asked in (
+        "母基金多大",
+        "收不收钱",
+        "专精特新申报截止日期系几时",
+        "要比上年增长百分之几先有",
+        "直通车能帮企业干嘛",
+    ):
+        assert is_question(asked), asked
+    for told in ("差不多了", "我们大多是外贸单", "不得不说"):
+        assert not is_question(told), told
+
+
+def test_requests_for_a_person_inside_politeness() -> None:
+    for asked in (
+        "您好，打扰一下，你都答唔到，搵个同事帮我睇下 谢谢！",
+        "您好，我想同负责这块的工作人员直接讲，帮我转过去 谢谢！",
+        "可否請工作人員致電本公司 谢谢！",
+        "麻烦帮我接个工作人员，我这个情况比较复杂",
+    ):
+        assert understand(asked).wants_person, asked
+    assert not understand("工作人员会不会讲解").wants_person
