@@ -502,12 +502,54 @@ def hearsay_speakers(text: str) -> frozenset[str]:
     return frozenset(said - elsewhere)
 
 
+# Voice input without punctuation ("朋友圈有人转发说专精特新企业业绩涨三成以上政府会给补贴真的假的给多少钱啊"): a
+# question's clause is what lies just before its question word and just after it, not the story before.
+VOICE_SHORT = 20
+_SPOKEN_PAUSE = re.compile(
+    r"(?<=[\u4e00-\u9fff]) +(?=[\u4e00-\u9fff])"
+)  # a space between words ends a clause
+_VOICE_QUESTION = re.compile(  # (这么晚, 那么多: no question)
+    r"吗|呢|(?<![这那什怎多要])么|多少|几多|什么|啥|哪|怎|如何|能否|是否|可否|有没有|能不能|可不可以|是不是|谁|"
+    r"几[个家项次年月天时间]|" + ASKING_TO_KNOW
+)
+_BEFORE_QUESTION, _AFTER_QUESTION = 10, 8
+
+
+def around_questions(text: str) -> str:
+    """The stretches of unpunctuated text around its question words, as clauses ("，" between them); the
+    text itself when it has no question word."""
+    spans = [m.span() for m in _VOICE_QUESTION.finditer(text)]
+    if not spans:
+        return text
+    # a stretch starts and ends at a word's edge, never inside 挂点 or 工业互联网
+    edges, at = [0], 0
+    for word, _ in _pos_cut(text):
+        at = text.lower().find(word, at) + len(word) if word in text.lower()[at:] else at
+        edges.append(at)
+    kept: list[list[int]] = []
+    for start, end in spans:
+        low = min((e for e in edges if e >= start - _BEFORE_QUESTION), default=0)
+        high = max((e for e in edges if e <= end + _AFTER_QUESTION), default=len(text))
+        low, high = min(low, start), max(high, end)
+        if kept and low <= kept[-1][1]:
+            kept[-1][1] = max(kept[-1][1], high)
+        else:
+            kept.append([low, high])
+    return "，".join(text[low:high] + "?" for low, high in kept)
+
+
 @lru_cache(maxsize=4096)
 def focus_nouns(question: str) -> tuple[str, ...]:
     """The nouns of the question's asking clauses: what the owner wants to know about (cached: a turn
     asks it of several records, each POS cut costing a millisecond or more)."""
     if len(question) > LONG_MESSAGE and not _PUNCTUATION.search(question):
         question = asking_part(normalize(question), lead_in=False)  # voice input: its questions alone
+    if (
+        len(question) > VOICE_SHORT
+        and not _PUNCTUATION.search(question)
+        and not _SPOKEN_PAUSE.search(question)
+    ):
+        question = around_questions(normalize(question))
     # Cut after a question mark too: "…多少家?我们是小榄做音响的" asks only in its first clause.
     clauses = [c for c in re.findall(r"[^,，。.;；!！?？\n]+[?？]?", normalize(question)) if c.strip()]
     asking = [c for c in clauses if _QUESTION_CLAUSE.search(c)] or clauses

@@ -64,7 +64,10 @@ _QUESTION = re.compile(
     r"[?？]|吗|么$|呢|多少|什么|啥|哪(?!怕)|怎么|怎样|如何|能否|是否|可否|有没有|能不能|可不可以|还是|"
     r"是不是|会不会|算不算|够不够|(?<!好)几[个万家项次年月天时耐成]|几个点|百分之几|谁|干嘛|干啥|为啥|为何|"
     # 多大, 多久 (not 大多, 差不多); A-not-A of any verb (收不收钱, 批不批, 给不给)
-    r"(?<![差大许很好])多(大|长|久|高|远|快)|(?P<verb>[\u4e00-\u9fff])不(?P=verb)|" + ASKING_TO_KNOW + "|" + _ENDS_NOT
+    r"(?<![差大许很好])多(大|长|久|高|远|快)|(?P<verb>[\u4e00-\u9fff])不(?P=verb)|"
+    + ASKING_TO_KNOW
+    + "|"
+    + _ENDS_NOT
 )
 
 # --- aspects: what the owner wants to know --------------------------------------------------------
@@ -610,6 +613,28 @@ _AIMS_AT_LEVEL = re.compile(
 )
 
 
+# Where a question starts in speech typed without punctuation ("打算年底前完成股份制改造有钱补吗"): the
+# question's own predicate, after a stretch that tells.
+_SPOKEN_QUESTION = re.compile(
+    r"(?<=[\u4e00-\u9fff\d%]{4})(?=有没有|能不能|可不可以|能否|是否|是不是|够不够|算不算|有钱|有得|"
+    r"可以(?:申请|拿|享受|报)|能(?:申请|拿|享受|报)|请问|想问|问下|问一下)"
+)
+VOICE_CLAUSE = 16  # characters: a clause this long without a pause may hold a statement and a question
+
+
+def spoken_clauses(clause: str) -> list[str]:
+    """A long clause typed without punctuation, cut where its question starts; others as they are."""
+    if len(clause) < VOICE_CLAUSE or not is_question(clause):
+        return [clause]
+    pieces: list[str] = []
+    for piece in _SPOKEN_QUESTION.split(clause):
+        if pieces and len(pieces[-1]) < 4:
+            pieces[-1] += piece  # (能不|能申请: no cut inside the question's own words)
+        elif piece:
+            pieces.append(piece)
+    return pieces
+
+
 def split_facts(
     text: str, *, speaking: bool = False
 ) -> tuple[dict[str, Any], dict[str, Any], dict[str, Any]]:
@@ -623,7 +648,9 @@ def split_facts(
     is the firm's too.
     """
     norm = normalize(text)
-    parts = clauses(norm)
+    # each piece with the clause it was cut from (a measure a question names is read on the whole)
+    pieces = [(piece, part) for part in clauses(norm) for piece in spoken_clauses(part)]
+    parts = [piece for piece, _ in pieces]
     any_question = any(is_question(p) for p in parts)
     stated: dict[str, Any] = {}
     posed: dict[str, Any] = {}
@@ -634,7 +661,7 @@ def split_facts(
     speaks = speaking or any(
         _FIRST_PERSON.search(p) and not _HYPOTHETICAL.search(p) and not _OTHER_FIRM.search(p) for p in parts
     )
-    for part in parts:
+    for part, whole in pieces:
         found = extract_facts(part).values
         found = {k: v for k, v in found.items() if k not in ("firm_name", "uscc", "revenue_wan")}
         named.update(found)
@@ -642,7 +669,7 @@ def split_facts(
             found = {k: v for k, v in found.items() if k != "zjtx_level"}  # "两家小巨人拿了400万": others'
         if "zjtx_level" in found and _AIMS_AT_LEVEL.search(part):
             found = {k: v for k, v in found.items() if k != "zjtx_level"}  # "想冲省级": not yet the firm's
-        if "zjtx_level" in found and is_question(part) and _level_names_measure(part):
+        if "zjtx_level" in found and is_question(whole) and _level_names_measure(whole):
             found = {k: v for k, v in found.items() if k != "zjtx_level"}
         first_person = bool(_FIRST_PERSON.search(part)) and not _OTHER_FIRM.search(part)
         if _HYPOTHETICAL.search(part):

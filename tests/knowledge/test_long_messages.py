@@ -174,3 +174,24 @@ def test_requests_for_a_person_inside_politeness() -> None:
     ):
         assert understand(asked).wants_person, asked
     assert not understand("工作人员会不会讲解").wants_person
+
+
+def test_voice_input_is_read_around_its_question_words() -> None:
+    from knowledge.answerable import around_questions
+
+    said = "朋友圈有人转发说专精特新企业业绩涨三成以上政府会给补贴真的假的给多少钱啊"
+    assert "朋友圈" not in around_questions(said)
+    assert focus_nouns(said) == ()
+    # a stretch starts at a word's edge
+    assert "挂点" in focus_nouns("专精特新嘅挂点领导係点安排嘅 每间企业都有吗")
+
+
+def test_voice_input_states_the_firms_facts_before_its_question() -> None:
+    from knowledge.understand import split_facts, spoken_clauses
+
+    assert spoken_clauses("打算年底前完成股份制改造有钱补吗") == ["打算年底前完成股份制改造", "有钱补吗"]
+    assert split_facts("打算年底前完成股份制改造有钱补吗", speaking=True)[0] == {"shareholding_reform": True}
+    said = "我们是市级专精特新今年增长了百分之四十能不能申请增长补贴"
+    assert spoken_clauses(said)[1] == "能不能申请增长补贴"
+    # a measure that a question names is read on the whole clause: no level of the firm's
+    assert split_facts("那个小巨人400万国家补贴我们可以拿吗", speaking=True)[0] == {}
