@@ -107,6 +107,9 @@ _OUR_STAFF = re.compile(r"人工|客服|工作人员|真人|挂点|工信局|贵
 RELATED_EVIDENCE = 1.0
 
 
+OFF_FOCUS_PENALTY = 2.0
+
+
 def ranked(matches: list[Match], u: Understanding) -> list[Match]:
     """Answerable matches, strongest evidence first; a verbatim alias, being the kind of record that
     answers the aspect asked (a person for 'who', money for 'how much') and the bm25 rank add to it."""
@@ -131,6 +134,9 @@ def ranked(matches: list[Match], u: Understanding) -> list[Match]:
             + (1.5 if fit else 0.0)
             + 2.0 * m.hit.score / top
             + len(read)
+            # "外观设计俾人抄咗，有冇地方帮手维权": a record that never speaks of what is asked (维权) comes
+            # after one that does, however much else it shares (设计)
+            - (OFF_FOCUS_PENALTY if rec and off_focus(u.text, rec) else 0.0)
         )
 
     strong = [m for m in matches if m.answerable]

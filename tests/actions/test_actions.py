@@ -774,3 +774,8 @@ def test_thanks_after_the_firms_facts_do_not_swallow_them() -> None:
     reply = reply_to("owner-facts-thanks", "您好，打扰一下，我们是市级专精特新，去年到今年涨了35% 谢谢！")
     assert "符合" in reply
     assert not reply.startswith("不客气")
+
+
+def test_a_record_that_speaks_of_what_is_asked_comes_before_one_that_shares_more_else() -> None:
+    reply = reply_to("owner-rank-focus", "我哋嘅外观设计俾人抄咗，中山有冇地方可以快啲帮手维权？")
+    assert "快速维权服务中心" in reply.splitlines()[0]

@@ -195,3 +195,15 @@ def test_voice_input_states_the_firms_facts_before_its_question() -> None:
     assert spoken_clauses(said)[1] == "能不能申请增长补贴"
     # a measure that a question names is read on the whole clause: no level of the firm's
     assert split_facts("那个小巨人400万国家补贴我们可以拿吗", speaking=True)[0] == {}
+
+
+def test_a_space_after_a_figure_ends_a_clause() -> None:
+    said = understand("我哋系市级专精特新 今年刚好增长咗30% 够唔够格攞增长补贴")
+    assert said.facts == {"zjtx_level": "市级", "growth_pct": 30.0}
+
+
+def test_the_fee_of_a_service_that_runs_procedures_is_asked() -> None:
+    from knowledge.understand import aspect_of
+
+    assert aspect_of("政府帮企业代办手续收不收钱?") == "fee"
+    assert aspect_of("代办手续怎么办") == "procedure"
