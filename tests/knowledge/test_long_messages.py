@@ -207,3 +207,18 @@ def test_the_fee_of_a_service_that_runs_procedures_is_asked() -> None:
 
     assert aspect_of("政府帮企业代办手续收不收钱?") == "fee"
     assert aspect_of("代办手续怎么办") == "procedure"
+
+
+def test_whether_the_firm_falls_within_a_measure_asks_if_it_qualifies() -> None:
+    from knowledge.understand import aspect_of
+
+    for asked in (
+        "上云上平台那个集群试点有没有我们份",
+        "工业互联网转型试点有我们的份吗",
+        "省里那个产业集群上云上平台试点我们在范围内吗？",
+        "上云上平台试点我们在不在范围？",
+        "省里那个工业互联网上云试点我们算在里面吗？",
+        "产业链协同创新那个组合支持我们能报吗",
+    ):
+        assert aspect_of(asked) == "qualify", asked
+    assert aspect_of("政府会同供应商、担保公司一齐帮中小企做智能化，是不是有这个模式？") is None
