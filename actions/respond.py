@@ -90,8 +90,9 @@ _TRADE = frozenset({"industry", "manufacturing"})  # what a firm makes: how owne
 
 
 def _by_facts(match: Match) -> bool:
-    """Whether a record matched only on words that state a firm's facts (灯饰, 小家电, 省级)."""
-    return bool(match.evidence) and all(extract_facts(w).values for w in match.evidence)
+    """Whether a record matched only on words that state a firm's facts (灯饰, 小家电, 省级), or on the
+    facts alone (no word of its own at all)."""
+    return all(extract_facts(w).values for w in match.evidence)
 
 
 # A count of firms or projects, or a city-wide total, asked beside the owner's own facts.

@@ -164,6 +164,12 @@ def _record_figures(rec: dict[str, Any]) -> frozenset[float]:
     )
 
 
+@lru_cache(maxsize=4096)
+def _names_trade(word: str) -> bool:
+    """Whether a word names a trade (五金, 灯饰): a fact about the firm."""
+    return "industry" in extract_facts(word).values
+
+
 class Answerability:
     """Term statistics of the curated records of one index."""
 
@@ -214,6 +220,11 @@ class Answerability:
         norm = normalize(text).lower()
         # "设备供应商说有个标杆示范认定": who told the owner is no evidence of what the message is about
         words = set(terms(norm)) - hearsay_speakers(norm)
+        # "我们厂在小榄做五金…质量奖有几家": the trade a long message's story gives is the firm's fact (it
+        # bears on records through ``facts``), not what the question is about
+        asked = asking_part(norm, lead_in=False)
+        trades = {w for w in words if w not in asked and _names_trade(w)}
+        words -= {w for w in words if w not in asked and any(w in t for t in trades)}  # (小家 of 小家电)
         figures = question_figures(norm)
         bearing = set(facts or {}) | asked_facts(norm)
         phrases = {
@@ -419,6 +430,10 @@ def _counts_that(question: str, rec: dict[str, Any]) -> bool:
     tokens = _pos_cut(asking_part(question, lead_in=False))
     for i, (word, flag) in enumerate(tokens):
         after_which = i > 0 and tokens[i - 1][0].endswith(("哪", "那", "这"))  # 那几个: those, not how many
+        # 五十几个工人: about fifty, not how many
+        after_which = after_which or (
+            i > 0 and bool(re.search(r"[十百千万零一二三四五六七八九两\d]$", tokens[i - 1][0]))
+        )
         counting = (
             flag == "m"
             and not after_which
@@ -483,6 +498,7 @@ _SAYS = frozenset("说 讲 话 说过 讲过 话过 提到 提过 告诉 介绍 
 _AVOIDED = re.compile(r"(不用|不必|无需|无须|免得|省得|不需要|用不着|免去)")
 _QUESTION_CLAUSE = re.compile(
     r"[?？]|吗|呢|么|多少|几多|什么|啥|哪|怎|如何|能否|是否|可否|有没有|能不能|可不可以|是不是|谁|"
+    r"(?<![十百千万零一二三四五六七八九两\d好])几[个家项次年月天时间名位成]|"  # (五十几个工人 tells)
     + ASKING_TO_KNOW
 )
 
@@ -510,7 +526,7 @@ _SPOKEN_PAUSE = re.compile(
 )  # a space between words ends a clause
 _VOICE_QUESTION = re.compile(  # (这么晚, 那么多: no question)
     r"吗|呢|(?<![这那什怎多要])么|多少|几多|什么|啥|哪|怎|如何|能否|是否|可否|有没有|能不能|可不可以|是不是|谁|"
-    r"几[个家项次年月天时间]|" + ASKING_TO_KNOW
+    r"(?<![十百千万零一二三四五六七八九两\d])几[个家项次年月天时间]|" + ASKING_TO_KNOW
 )
 _BEFORE_QUESTION, _AFTER_QUESTION = 10, 8
 

@@ -222,3 +222,26 @@ def test_whether_the_firm_falls_within_a_measure_asks_if_it_qualifies() -> None:
     ):
         assert aspect_of(asked) == "qualify", asked
     assert aspect_of("政府会同供应商、担保公司一齐帮中小企做智能化，是不是有这个模式？") is None
+
+
+def test_an_approximate_number_asks_nothing() -> None:
+    from knowledge.answerable import states
+    from knowledge.understand import is_question
+
+    assert not is_question("五十几个工人")
+    assert not is_question("十几家企业")
+    assert is_question("一共几家")
+    rec = default_searcher().policies["government-quality-award"]
+    story = "我们厂在小榄做五金二十多年了，五十几个工人，这两年订单一般。质量奖到现在有几家企业拿到了"
+    assert states("amount", story, rec)
+    assert focus_nouns(story) == ("质量奖",)
+
+
+def test_the_trade_a_story_gives_is_no_evidence_of_what_is_asked() -> None:
+    from knowledge.answerable import default_answerability
+
+    story = "我们厂在小榄做五金二十多年了，五十几个工人，这两年订单一般。质量奖到现在有几家企业拿到了"
+    evidence = {w for m in default_answerability().matches(story) for w in m.evidence}
+    assert "五金" not in evidence
+    asked = "我们五金行业有什么协同创新试点？"
+    assert "五金" in {w for m in default_answerability().matches(asked) for w in m.evidence}
