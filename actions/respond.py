@@ -36,6 +36,7 @@ from actions.eligibility import rule_policies, verdict_reply
 from actions.handoff import hand_off
 from actions.profile import FACT_SLOTS, IDENTITY_SLOTS, profile, turn_facts
 from knowledge.answerable import (
+    GENERIC,
     MIN_EVIDENCE,
     Match,
     asks_contact,
@@ -54,6 +55,7 @@ from knowledge.answerable import (
 from knowledge.facts import UNKNOWN, extract_facts
 from knowledge.rules import left_open, needed_facts
 from knowledge.search import default_searcher
+from knowledge.segment import STOPWORDS, terms
 from knowledge.staff import best_match
 from knowledge.understand import (
     LETTER_YEAR,
@@ -109,6 +111,36 @@ RELATED_EVIDENCE = 1.0
 
 
 OFF_FOCUS_PENALTY = 2.0
+
+
+# Words of asking that name nothing asked about (能不能拿, 有没有, 多少钱, 市里).
+_ASKING_WORDS = frozenset(
+    "没有 不要 多少钱 享受 市里 可以 申请 获得 符合 条件 资格 能不能 有没有 可不可以 怎么样 知道 了解".split()
+)
+
+
+def _by_trade(u: Understanding, rec: dict[str, Any]) -> bool:
+    """Whether the firm's trade is what the record's conditions read (the cluster pilots)."""
+    return (
+        "industry" in u.mentioned
+        and bool(rec.get("conditions"))
+        and "industry" in needed_facts(rec["conditions"])
+    )
+
+
+def _asks_beyond(u: Understanding, rec: dict[str, Any]) -> bool:
+    """Whether the question has a word of its own (not a fact, not a generic or asking word) that the record
+    never speaks of: 参展 of "参展费有没有补贴" beside the cluster pilot a 五金 firm matched on its trade."""
+    asked = asking_part(u.said, lead_in=False)
+    return any(
+        len(w) >= 2
+        and w not in GENERIC
+        and w not in STOPWORDS
+        and w not in _ASKING_WORDS
+        and not extract_facts(w).values
+        and not covers(rec, w)
+        for w in terms(asked)
+    )
 
 
 def ranked(matches: list[Match], u: Understanding) -> list[Match]:
@@ -408,8 +440,16 @@ class ActionRespond(Action):
         """Procedure, verdict, answer or honest decline, from what the letter states."""
         text = (tracker.latest_message or {}).get("text") or ""
         matches = default_answerability().matches(u.text, {**u.mentioned})
-        strong = ranked(matches, u)
+        # A record matched on the firm's facts alone (a 五金 firm, the 五金 cluster pilot) is not what a
+        # question of something else asks about ("参展费有没有补贴", "高企认定咗奖几多").
         policies = default_searcher().policies
+        strong = [
+            m
+            for m in ranked(matches, u)
+            if m.evidence
+            or not _by_trade(u, policies[m.hit.policy_id])
+            or not _asks_beyond(u, policies[m.hit.policy_id])
+        ]
         rules = rule_policies()
         subject = strong[0] if strong else None
         if (

@@ -788,3 +788,12 @@ def test_a_trade_and_a_question_of_what_a_measure_is_ask_for_no_verdict() -> Non
     assert "组合支持" in reply
     within = reply_to("owner-trade-within", "我们做板式家具的，上云上平台试点我们在不在范围？")
     assert within.startswith("按您说的情况，贵企业不符合")
+
+
+def test_a_record_matched_on_the_firms_trade_alone_is_not_what_another_question_asks() -> None:
+    reply = reply_to(
+        "owner-trade-fair",
+        "我们厂在小榄做五金二十多年了，五十几个工人，这两年订单一般。我们想去广交会，参展费有没有补贴？",
+    )
+    assert not reply.startswith(("按您说的情况", "目前还不能判断"))
+    assert "协同创新" not in reply.splitlines()[0]
