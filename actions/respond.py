@@ -568,15 +568,7 @@ class ActionRespond(Action):
                 )
                 or (
                     self._facts_bear_on(stated_now, rules[targets[0]])
-                    and (
-                        _ASKS_BENEFIT.search(u.text)
-                        or (
-                            not uncovered_topic(u.text, policies[targets[0]])
-                            # "我哋做家电嘅…系咪有呢个模式？": a trade the owner introduces themself with, and
-                            # a question of what the measure is, asks for no verdict
-                            and not (stated_now <= _TRADE and u.aspect is None)
-                        )
-                    )
+                    and (_ASKS_BENEFIT.search(u.text) or not uncovered_topic(u.text, policies[targets[0]]))
                 )
             )
         ):

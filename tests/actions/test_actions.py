@@ -781,11 +781,7 @@ def test_a_record_that_speaks_of_what_is_asked_comes_before_one_that_shares_more
     assert "快速维权服务中心" in reply.splitlines()[0]
 
 
-def test_a_trade_and_a_question_of_what_a_measure_is_ask_for_no_verdict() -> None:
-    said = "我哋做家电嘅，同行话政府会同供应商、担保公司一齐帮中小企做智能化，系咪有呢个模式？"
-    reply = reply_to("owner-trade-what", said)
-    assert not reply.startswith(("按您说的情况", "目前还不能判断"))
-    assert "组合支持" in reply
+def test_whether_a_firm_falls_within_a_measure_gets_a_verdict() -> None:
     within = reply_to("owner-trade-within", "我们做板式家具的，上云上平台试点我们在不在范围？")
     assert within.startswith("按您说的情况，贵企业不符合")
 
