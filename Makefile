@@ -63,8 +63,8 @@ eval-kb: bootstrap kb ## recall@1/@3 and MRR of our search vs rank_bm25
 eval-nlu: bootstrap train ## rasa test nlu on the held-out set: intent macro-F1 and confusion matrix
 	@$(PY) -m bot.eval_nlu
 
-eval-dialogue: bootstrap kb train ## labelled owner messages through the real stack: confusion table, misleading replies, invented numbers (SPLIT=dev|heldout, MISSES=1, ONLY=owner8-)
-	@$(PY) -m bot.eval_dialogue --check $(if $(SPLIT),--split $(SPLIT),) $(if $(MISSES),--show-misses,) $(if $(ONLY),--only $(ONLY),)
+eval-dialogue: bootstrap kb train ## labelled owner messages through the real stack: confusion table, misleading replies, invented numbers (SPLIT=dev|heldout, MISSES=1, ONLY=owner8-, REWRITE=polite|voice|story|traditional)
+	@$(PY) -m bot.eval_dialogue --check $(if $(SPLIT),--split $(SPLIT),) $(if $(MISSES),--show-misses,) $(if $(ONLY),--only $(ONLY),) $(if $(REWRITE),--rewrite $(REWRITE),)
 
 bench: bootstrap kb train ## side-by-side benchmark: stock Rasa vs our stack vs scaled, a 510-turn conversation, KB vs rank_bm25, capacity model (QUICK=1, PROFILE=1)
 	@$(PY) -m bench $(if $(QUICK),--quick,) $(if $(PROFILE),--profile,)

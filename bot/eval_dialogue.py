@@ -19,6 +19,7 @@ import re
 import sys
 import tempfile
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -227,6 +228,40 @@ def meets_targets(summary: dict[str, Any]) -> list[str]:
     return missed
 
 
+# Rewrites of an owner's last message that keep its label: a bot that reads what is asked gives the same
+# behaviour after them. Run on `--split dev` beside a plain run: a case that passes plain and fails rewritten
+# shows a weakness that held-out questions will meet (politeness taken for the content, voice input without
+# punctuation, a story about the firm before the question).
+_PAUSES = re.compile(r"[\s，。！？、；：,!?;:“”\"'（）()…~～]+|(?<!\d)\.|\.(?!\d)")
+_STORY = "我们厂在小榄做五金二十多年了，五十几个工人，这两年订单一般。"
+
+
+def _traditional(text: str) -> str:
+    import opencc  # only for this rewrite
+
+    return str(opencc.OpenCC("s2t").convert(text))
+
+
+REWRITES: dict[str, Callable[[str], str]] = {
+    "polite": lambda t: f"您好，打扰一下，{t} 谢谢！",
+    "voice": lambda t: _PAUSES.sub("", t),
+    "story": lambda t: _STORY + t,
+    "traditional": _traditional,
+}
+# A firm's story changes what a verdict, a greeting or a follow-up means: it keeps only these, on one message.
+_REWRITE_KEEPS = {"story": ("answer", "not_in_letter", "out_of_scope", "handoff")}
+
+
+def rewritten(cases: list[dict[str, Any]], how: str) -> list[dict[str, Any]]:
+    """The cases with their last message rewritten by ``how`` (those the rewrite keeps the label of)."""
+    keeps = _REWRITE_KEEPS.get(how)
+    return [
+        {**c, "turns": [*c["turns"][:-1], REWRITES[how](c["turns"][-1])]}
+        for c in cases
+        if keeps is None or (c["expect"] in keeps and len(c["turns"]) == 1)
+    ]
+
+
 def main(argv: list[str] | None = None) -> int:
     """Run the evaluation; with --check, exit 1 when the held-out split misses a target."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
@@ -236,12 +271,17 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--check", action="store_true", help="exit 1 when the held-out split misses a target")
     parser.add_argument("--json", type=Path, help="write the figures to this file")
     parser.add_argument("--only", default="", help="only cases whose id starts with this (a batch: owner8-)")
+    parser.add_argument(
+        "--rewrite", choices=sorted(REWRITES), help="rewrite each last message keeping its label (robustness)"
+    )
     args = parser.parse_args(argv)
     cases = [
         c
         for c in load_cases()
         if (args.split == "all" or c["split"] == args.split) and c["id"].startswith(args.only)
     ]
+    if args.rewrite:
+        cases = rewritten(cases, args.rewrite)
     if args.url:
         results = evaluate(args.url.rstrip("/"), cases)
     else:
