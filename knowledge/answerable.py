@@ -274,7 +274,7 @@ def general_frequency(words: set[str]) -> dict[str, int]:
 
 _PHONE_Q = re.compile(r"电话|热线|联系方式|号码|手机")
 _PHONE_A = re.compile(r"\d{7,}|\d{3,4}-\d{7,8}")
-_ANY_PERSON = frozenset("领导 负责人 人员 人 牵头人".split())
+_ANY_PERSON = frozenset("领导 负责人 人员 人 牵头人 专人 专员 对接人".split())
 
 
 def asks_contact(question: str) -> bool:
@@ -474,7 +474,7 @@ def recipient_amounts(rec: dict[str, Any]) -> list[dict[str, Any]]:
 # size (封顶, 额度), a place or a team in general (外地, 小组) name the kind of answer, not the topic.
 _PLAIN_NOUNS = frozenset(
     """
-朋友 事情 事 东西 时候 地方 老板 同事 大家 人家 人 钱 问题 情况 文件 内容 方面 部分 东东 答复 答复函 机器人 客服
+朋友 事情 事 东西 时候 地方 老板 同事 大家 人家 人 钱 问题 情况 文件 内容 方面 部分 东东 答复 答复函 答案 回答 机器人 客服
 资料 信息 消息 新闻 通知 网上 手机 电话号码 号码 具体 详细 一点 一些 东区 西区 南区 北区 市里 省里 镇里 区里
 问下 问问 请问 级别 动作 名字 名称 模式 作用 用处 用途 意思 好处 类型 种类 区别 范围 措施 举措 支持 帮助 服务 工作 一块 这块 那块
 实际 全程 收费 费用 免费 真的 假的 说法 回事 程度 水平 力度 效果 结果 目的 专门 数据 数字

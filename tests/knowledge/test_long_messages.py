@@ -245,3 +245,7 @@ def test_the_trade_a_story_gives_is_no_evidence_of_what_is_asked() -> None:
     assert "五金" not in evidence
     asked = "我们五金行业有什么协同创新试点？"
     assert "五金" in {w for m in default_answerability().matches(asked) for w in m.evidence}
+
+
+def test_the_bots_own_answers_name_no_topic() -> None:
+    assert "答案" not in focus_nouns("你哋呢度啲答案系根据边份文件嘅？有冇文号？")
