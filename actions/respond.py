@@ -14,6 +14,7 @@ several, not the decision.
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from dataclasses import replace
 from typing import Any
 
@@ -391,7 +392,7 @@ class ActionRespond(Action):
             and not (u.scope in ("city_service", "personal") and self._question_stands_alone(u))
         ):
             return clear + out_of_scope(dispatcher, u.scope)
-        if u.complaint and not (not complains(asking_part(u.text)) and self._question_stands_alone(u)):
+        if u.complaint and not self._only_in_story(u, complains):
             return clear + await hand_off(dispatcher, tracker, reason="user_request")
         # "…总算搞清楚了，谢谢！" asks nothing; "…补贴多少，谢谢" does.
         # "您好，我们是市级的，今年涨了20% 谢谢！" states the firm's facts: they are answered, thanks or not.
@@ -452,11 +453,7 @@ class ActionRespond(Action):
         ]
         rules = rule_policies()
         subject = strong[0] if strong else None
-        if (
-            u.own_case
-            and subject is not None
-            and not (not tells_own_case(asking_part(u.text)) and self._question_stands_alone(u))
-        ):
+        if u.own_case and subject is not None and not self._only_in_story(u, tells_own_case):
             # The owner's own application of a measure of the letter: a specific case, for a person.
             return await hand_off(dispatcher, tracker, reason="specific_case")
         if u.other_firm:
@@ -651,6 +648,12 @@ class ActionRespond(Action):
     def _new_question(u: Understanding) -> bool:
         """Whether the message asks something of its own about a record (not just answers the bot)."""
         return bool(u.asks and u.aspect and ranked(default_answerability().matches(u.text), u))
+
+    @classmethod
+    def _only_in_story(cls, u: Understanding, says: Callable[[str], bool]) -> bool:
+        """Whether what ``says`` finds (a 投诉, a case stuck) is only in a long message's story, its question
+        standing alone: a customer's complaint told before "有冇地方调解知识产权纠纷" is no complaint to hand on."""
+        return not says(asking_part(u.text)) and cls._question_stands_alone(u)
 
     @staticmethod
     def _question_stands_alone(u: Understanding) -> bool:

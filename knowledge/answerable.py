@@ -34,6 +34,7 @@ from knowledge.text import normalize
 from knowledge.understand import (
     ASKING_TO_KNOW,
     LONG_MESSAGE,
+    NUMERALS,
     OWN_PLACES,
     asking_part,
     aspect_of,
@@ -431,9 +432,7 @@ def _counts_that(question: str, rec: dict[str, Any]) -> bool:
     for i, (word, flag) in enumerate(tokens):
         after_which = i > 0 and tokens[i - 1][0].endswith(("哪", "那", "这"))  # 那几个: those, not how many
         # 五十几个工人: about fifty, not how many
-        after_which = after_which or (
-            i > 0 and bool(re.search(r"[十百千万零一二三四五六七八九两\d]$", tokens[i - 1][0]))
-        )
+        after_which = after_which or (i > 0 and bool(re.search(rf"[{NUMERALS}]$", tokens[i - 1][0])))
         counting = (
             flag == "m"
             and not after_which
@@ -498,8 +497,7 @@ _SAYS = frozenset("说 讲 话 说过 讲过 话过 提到 提过 告诉 介绍 
 _AVOIDED = re.compile(r"(不用|不必|无需|无须|免得|省得|不需要|用不着|免去)")
 _QUESTION_CLAUSE = re.compile(
     r"[?？]|吗|呢|么|多少|几多|什么|啥|哪|怎|如何|能否|是否|可否|有没有|能不能|可不可以|是不是|谁|"
-    r"(?<![十百千万零一二三四五六七八九两\d好])几[个家项次年月天时间名位成]|"  # (五十几个工人 tells)
-    + ASKING_TO_KNOW
+    rf"(?<![好{NUMERALS}])几[个家项次年月天时间名位成]|" + ASKING_TO_KNOW  # (五十几个工人 tells)
 )
 
 
@@ -526,7 +524,7 @@ _SPOKEN_PAUSE = re.compile(
 )  # a space between words ends a clause
 _VOICE_QUESTION = re.compile(  # (这么晚, 那么多: no question)
     r"吗|呢|(?<![这那什怎多要])么|多少|几多|什么|啥|哪|怎|如何|能否|是否|可否|有没有|能不能|可不可以|是不是|谁|"
-    r"(?<![十百千万零一二三四五六七八九两\d])几[个家项次年月天时间]|" + ASKING_TO_KNOW
+    rf"(?<![{NUMERALS}])几[个家项次年月天时间]|" + ASKING_TO_KNOW
 )
 _BEFORE_QUESTION, _AFTER_QUESTION = 10, 8
 
