@@ -256,9 +256,11 @@ def rewritten(cases: list[dict[str, Any]], how: str) -> list[dict[str, Any]]:
     """The cases with their last message rewritten by ``how`` (those the rewrite keeps the label of)."""
     keeps = _REWRITE_KEEPS.get(how)
     return [
-        {**c, "turns": [*c["turns"][:-1], REWRITES[how](c["turns"][-1])]}
+        {**c, "turns": [*c["turns"][:-1], last]}
         for c in cases
         if keeps is None or (c["expect"] in keeps and len(c["turns"]) == 1)
+        # a bare "?" has nothing left once its punctuation is gone: no message to send
+        if (last := REWRITES[how](c["turns"][-1]).strip())
     ]
 
 

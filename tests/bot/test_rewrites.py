@@ -22,3 +22,9 @@ def test_a_story_is_put_only_before_single_messages_whose_label_it_keeps() -> No
     assert [c["id"] for c in kept] == ["x-2"]
     assert kept[0]["turns"][0].endswith("股改资助多少")
     assert kept[0]["turns"][0].startswith("我们厂")
+
+
+def test_a_message_the_rewrite_empties_is_not_sent() -> None:
+    bare = {"id": "x-3", "turns": ["？"], "expect": "smalltalk"}
+    assert rewritten([bare], "voice") == []
+    assert len(rewritten([bare], "polite")) == 1
