@@ -129,19 +129,23 @@ def _by_trade(u: Understanding, rec: dict[str, Any]) -> bool:
     )
 
 
-def _asks_beyond(u: Understanding, rec: dict[str, Any]) -> bool:
-    """Whether the question has a word of its own (not a fact, not a generic or asking word) that the record
-    never speaks of: 参展 of "参展费有没有补贴" beside the cluster pilot a 五金 firm matched on its trade."""
-    asked = asking_part(u.said, lead_in=False)
-    return any(
-        len(w) >= 2
+def _own_words(u: Understanding) -> list[str]:
+    """The question's own words: of its asking part, neither a fact nor a generic or asking word."""
+    return [
+        w
+        for w in terms(asking_part(u.said, lead_in=False))
+        if len(w) >= 2
         and w not in GENERIC
         and w not in STOPWORDS
         and w not in _ASKING_WORDS
         and not extract_facts(w).values
-        and not covers(rec, w)
-        for w in terms(asked)
-    )
+    ]
+
+
+def _asks_beyond(u: Understanding, rec: dict[str, Any]) -> bool:
+    """Whether the question has a word of its own that the record never speaks of: 参展 of "参展费有没有补贴"
+    beside the cluster pilot a 五金 firm matched on its trade."""
+    return any(not covers(rec, w) for w in _own_words(u))
 
 
 def ranked(matches: list[Match], u: Understanding) -> list[Match]:
@@ -149,7 +153,15 @@ def ranked(matches: list[Match], u: Understanding) -> list[Match]:
     answers the aspect asked (a person for 'who', money for 'how much') and the bm25 rank add to it."""
     policies = default_searcher().policies
 
-    top = max((m.hit.score for m in matches), default=1.0) or 1.0
+    # bm25 of what is asked: between records the evidence ties on (领导: the 挂点 service and 书记市长直通车
+    # for "企业有困难想直接向市里领导反映"), the story's words (镇里, 打电话) decide nothing.
+    asked = asking_part(u.said)
+    if asked != u.said:
+        on_question = {h.policy_id: h.score for h in default_searcher().search(asked, top=16)}
+        scores = {m.hit.policy_id: on_question.get(m.hit.policy_id, 0.0) for m in matches}
+    else:
+        scores = {m.hit.policy_id: m.hit.score for m in matches}
+    top = max(scores.values(), default=1.0) or 1.0
 
     def strength(m: Match) -> float:
         rec = policies.get(m.hit.policy_id, {})
@@ -166,7 +178,7 @@ def ranked(matches: list[Match], u: Understanding) -> list[Match]:
             m.weight
             + (3.0 if m.phrase else 0.0)
             + (1.5 if fit else 0.0)
-            + 2.0 * m.hit.score / top
+            + 2.0 * scores[m.hit.policy_id] / top
             + len(read)
             # "外观设计俾人抄咗，有冇地方帮手维权": a record that never speaks of what is asked (维权) comes
             # after one that does, however much else it shares (设计)

@@ -15,7 +15,7 @@ import re
 
 # Characters and words that appear in written Cantonese and not in written Mandarin.
 _MARKERS = re.compile(
-    r"[嘅咗冇唔哋佢咩嚟喺啲畀攞搵揾睇噉嘢乜嗰𠮶啱咪冚]|有冇|系咪|定系|点样|边度|边个|边间|几多|几钱|几耐|而家|依家|屋企|明白晒|知道晒|清楚晒|呢度|呢个|呢啲|呢间|呢单|呢(边|排|份|条|种|类|次|位|张|笔|批|项)|旧年|"
+    r"[嘅咗冇唔哋佢咩嚟喺啲畀攞搵揾睇噉嘢乜嗰𠮶啱咪冚㗎]|有冇|系咪|定系|点样|边度|边个|边间|几多|几钱|几耐|而家|依家|屋企|明白晒|知道晒|清楚晒|呢度|呢个|呢啲|呢间|呢单|呢(边|排|份|条|种|类|次|位|张|笔|批|项)|旧年|"
     # 点 + a verb at the start of a question asks how ("点注册？"); 一点, 重点, 地点 are Mandarin words
     r"(?<![一重地特要焦亮优缺起终观看有差多快慢早晚])点(申请|申报|报名|注册|搞|攞|搵|拿|办)"
 )
@@ -97,7 +97,6 @@ _PHRASES: tuple[tuple[str, str], ...] = (
     ("唔系", "不是"),
     ("系度", "在"),
     ("旧年", "去年"),
-    ("定系", "还是"),
     ("入面", "里面"),
     ("入去", "进去"),  # 推荐咗几多间入去: went in
     ("入嚟", "进来"),
@@ -154,6 +153,12 @@ _WHICH_N = re.compile(r"边(?=[两几一二三四五六七八九十\d]+[间家�
 _N_JIAN = re.compile(r"(?<=[两几一二三四五六七八九十\d])间")
 # 定 between two choices of a figure or a level ("系攞10万定100万", "市级定省级") is 还是 ("or").
 _OR = re.compile(r"(?<=[\d万亿元%成级])定(?=\s*[\d两一二三四五六七八九十市省国])")
+# 定 between two ways of doing a thing in a question ("一次过畀定分期畀？", "补企业定补银行？") is 还是 too,
+# where it forms no word with its neighbours (规定, 确定, 一定 before it; 定期, 定金, 定咗 after it).
+_OR_WAYS = re.compile(
+    r"(?<=[\u4e00-\u9fa5])(?<![规确决认评稳一指设核鉴审制约固肯否锁选特界判签既预商坚镇安待未搞敲])定"
+    r"(?![期时向价点制金做下了咗位义律论案稿局型量性额居夺好晒系])(?=[^,，。.!！?？]{1,12}[?？])"
+)
 
 
 def to_mandarin(text: str) -> str:
@@ -162,7 +167,7 @@ def to_mandarin(text: str) -> str:
         return text
     text = _PHRASE_RE.sub(lambda m: _PHRASE_MAP[m.group(0)], text)
     text = _N_JIAN.sub("家", _WHICH_N.sub("哪", text))
-    text = _OR.sub("还是", text)
+    text = _OR_WAYS.sub("还是", _OR.sub("还是", text))
     text = _HOW.sub(lambda m: "怎么" + m.group(1), text)
     text = _THIS.sub("这", text)
     text = _STILL.sub(lambda m: "还" + m.group(1), text)

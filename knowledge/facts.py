@@ -180,9 +180,21 @@ def parse_level(text: str) -> str | None:
     return None
 
 
+# What rose when a cost rose ("厂房租金涨了两成", "原材料涨了30%"): the firm's costs, not its growth.
+_COST_BEFORE = re.compile(
+    r"(租金|房租|厂租|租|成本|原材料|材料|原料|工资|人工|用工|价格|价钱|单价|电费|水电|运费|物流|利息|社保|开支|支出|费用|物价)"
+    r"[^,.;!?]{0,4}$"
+)
+
+
+def _of_cost(text: str, start: int) -> bool:
+    """Whether the rise at ``start`` is of a cost named just before it in its clause."""
+    return bool(_COST_BEFORE.search(text[max(0, start - 10) : start]))
+
+
 def parse_growth(text: str, *, asked: bool = False) -> float | None:
     """Growth over last year in percent; negative for a decline. ``asked``: the bot just asked it."""
-    cheng = _CHENG.search(text)
+    cheng = next((m for m in _CHENG.finditer(text) if not _of_cost(text, m.start())), None)
     if cheng:
         tail = re.match(r"([1-9一二三四五六七八九])(?![\d%])", text[cheng.end() :])  # 三成五 → 35%
         extra = (
@@ -195,7 +207,7 @@ def parse_growth(text: str, *, asked: bool = False) -> float | None:
             else 0.0
         )
         return float(cheng.group(4)) * 10 + extra
-    down = _CHENG_DOWN.search(text)
+    down = next((m for m in _CHENG_DOWN.finditer(text) if not _of_cost(text, m.start())), None)
     if down:
         return -float(down.group(3)) * 10  # 跌了两成
     if re.search(r"翻(了)?(一|1)?(番|倍)", text):
@@ -204,6 +216,10 @@ def parse_growth(text: str, *, asked: bool = False) -> float | None:
         return 50.0  # 多了一半
     for match in _PERCENT.finditer(text):
         before = text[max(0, match.start() - 12) : match.start()]
+        rises = [*_GROWTH_CTX.finditer(before), *_DECLINE_CTX.finditer(before)]
+        nearest = max(rises, key=lambda m: m.start(), default=None)
+        if nearest and _of_cost(before, nearest.start()):
+            continue  # 原材料涨了30%
         value = float(match.group(1))
         if _DECLINE_CTX.search(before) or _DECLINE_CTX.search(text[match.end() : match.end() + 3]):
             return -abs(value)

@@ -78,6 +78,17 @@ OWNERS_TERMS = {
 # Government paying a firm's interest, however said (帮企业贴贷款利息, 帮手还啲利息, 补点利息): the 贴息 of the
 # letter. Only after a verb of paying: "利息多少" or "贷款利率" ask something else.
 _PAYS_INTEREST = re.compile(r"(贴|补|还|付|垫)(些|点|部分|一部分|一些)?(贷款|银行)?的?利息")
+# "啲利息政府有冇帮手贴息": the interest put first as the topic is what 贴息 already says; left in, it reads
+# as a second matter asked about.
+_INTEREST_TOPIC = re.compile(r"(?:贷款|银行)?的?利息(?=[^,，。;；?？!！]{0,12}?贴息)")
+
+
+def without_interest_topic(text: str) -> str:
+    """``text`` without an interest named before the 贴息 that pays it (run again after spelling
+    correction, which turns 贴习 into 贴息)."""
+    return _INTEREST_TOPIC.sub("", text)
+
+
 _OWNERS_TERMS = re.compile("|".join(sorted(map(re.escape, OWNERS_TERMS), key=len, reverse=True)))
 # "这份函", "那封函", "份函", "复函": the only letter an owner can mean here is the 答复函 the bot answers
 # from, whose own records (date, 文号, contact) call it that.
@@ -167,6 +178,6 @@ def normalize(text: str) -> str:
     text = "".join(ch for ch in text if ch in "\n\t" or unicodedata.category(ch)[0] != "C")
     text = _OUR_LETTER.sub(r"\1答复函", to_mandarin(_t2s().convert(text)))
     text = _OWNERS_TERMS.sub(lambda m: OWNERS_TERMS[m.group(0)], text)
-    text = _PAYS_INTEREST.sub("贴息", text)
+    text = without_interest_topic(_PAYS_INTEREST.sub("贴息", text))
     text = _numerals(text)
     return _WS.sub(" ", text).strip()

@@ -20,7 +20,7 @@ if TYPE_CHECKING:
 from knowledge.facts import BOOL_FACTS, extract_facts
 from knowledge.segment import tokenizer
 from knowledge.spelling import correct
-from knowledge.text import normalize
+from knowledge.text import normalize, without_interest_topic
 
 # --- clauses and who they are about ----------------------------------------------------------------
 # Owners typing in WeChat use a space where writers put a comma ("我们是市级专精特新 今年准备股改").
@@ -557,6 +557,9 @@ _GOT = re.compile(
 )
 
 
+_GOT_REACH = 16
+
+
 def becoming(text: str, aspect: str | None) -> str | None:
     """The title whose criteria a question asks for (专精特新 in "评专精特新要满足什么条件"), or None."""
     rated = _TITLE_CRITERIA.search(text)
@@ -583,7 +586,8 @@ def asked_of_other_firm(text: str) -> str | None:
     or None."""
     for part in clauses(text):
         found = _OTHER_FIRM.search(part)
-        if found and is_question(part) and _GOT.search(part, found.end()):
+        # (what it got follows the firm closely: "被隔壁镇的厂抄了…想问下有没有地方维权" asks of the owner)
+        if found and is_question(part) and _GOT.search(part, found.end(), found.end() + _GOT_REACH):
             return found.group(0)
         brand = _BRAND_FIRM.search(part)
         if (
@@ -645,6 +649,9 @@ def spoken_clauses(clause: str) -> list[str]:
     return pieces
 
 
+_SENTENCE_END = re.compile(r"[。.!！?？;；]\s*$")
+
+
 def split_facts(
     text: str, *, speaking: bool = False
 ) -> tuple[dict[str, Any], dict[str, Any], dict[str, Any]]:
@@ -667,11 +674,14 @@ def split_facts(
     named: dict[str, Any] = {}
     about_self = False
     hypothetical_run = False
+    other_run = False
     # "市级专精特新，但我们不打算股改": a bare clause before the owner's own is the owner's too.
     speaks = speaking or any(
         _FIRST_PERSON.search(p) and not _HYPOTHETICAL.search(p) and not _OTHER_FIRM.search(p) for p in parts
     )
     for part, whole in pieces:
+        # (another firm's run ends with its sentence: "客户主要是家电大厂。今年股东决定做股改" is the owner's)
+        ends_sentence = whole.endswith(part) and bool(_SENTENCE_END.search(whole))
         found = extract_facts(part).values
         found = {k: v for k, v in found.items() if k not in ("firm_name", "uscc", "revenue_wan")}
         named.update(found)
@@ -682,6 +692,12 @@ def split_facts(
         if "zjtx_level" in found and is_question(whole) and _level_names_measure(whole):
             found = {k: v for k, v in found.items() if k != "zjtx_level"}
         first_person = bool(_FIRST_PERSON.search(part)) and not _OTHER_FIRM.search(part)
+        # "朋友公司是市级专精特新，今年增长了40%。我们公司还没评上": what follows another firm is its, until
+        # the owner's side speaks again
+        if _OTHER_FIRM.search(part) or (other_run and not first_person):
+            other_run = not ends_sentence
+            continue
+        other_run = False
         if _HYPOTHETICAL.search(part):
             hypothetical_run = True
             posed.update(found)
@@ -961,7 +977,7 @@ _ONE_FIRM = re.compile(r"(开|注册|成立|新开|开办|设立|办)(1|一)?(�
 def understand(raw: str, *, speaking: bool = False) -> Understanding:
     """Read one owner message (any script, width or numerals, homophone typos of our words);
     ``speaking``: earlier messages already stated facts of the owner's firm."""
-    text = _ONE_FIRM.sub(r"\1", correct(normalize(raw)))
+    text = _ONE_FIRM.sub(r"\1", without_interest_topic(correct(normalize(raw))))
     stated, posed, named = split_facts(text, speaking=speaking)
     identity, uscc_error = identity_facts(text)
     # The questions' own aspect first ("我们这种国家级的能享受吗" after "一直没被拉进群"), else their lead-in's.

@@ -386,6 +386,17 @@ def test_another_firms_award_and_a_titles_criteria_are_declined_and_a_dated_even
     assert not issued.startswith("答复函没有写明")
 
 
+def test_the_question_not_the_story_decides_between_records_of_equal_evidence() -> None:
+    # 领导 is evidence for the 挂点 service and for 书记市长直通车 alike; 镇里 and 打电话 in the story are no
+    # reason to pick the 专精特新 service for a firm that wants to reach the city's leaders
+    reply = reply_to(
+        "owner-channel",
+        "上个月我们报建一个仓库，卡在镇里两个多月没动静，打电话过去每次都说在走流程，老板很火。"
+        "企业有困难想直接向市里领导反映，有没有什么渠道？",
+    )
+    assert reply.startswith("优化升级“书记市长直通车”功能")
+
+
 def test_an_individuals_matter_is_out_of_scope_and_cites_nothing() -> None:
     events, messages = run(ActionRespond(), ASK_OFF_TOPIC)
     assert [(m["buttons"], m.get("custom")) for m in messages] == [([], {})]

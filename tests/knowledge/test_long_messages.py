@@ -249,3 +249,38 @@ def test_the_trade_a_story_gives_is_no_evidence_of_what_is_asked() -> None:
 
 def test_the_bots_own_answers_name_no_topic() -> None:
     assert "答案" not in focus_nouns("你哋呢度啲答案系根据边份文件嘅？有冇文号？")
+
+
+def test_a_cost_that_rose_is_not_the_firms_growth() -> None:
+    rent = "我们租的厂房一年租金涨了两成，订单又少，听说中山有厂房租金补贴，能补多少？"
+    assert "growth_pct" not in understand(rent).mentioned
+    both = "我们原材料涨了30%，但营收增长了35%，能拿增长补贴吗？"
+    assert understand(both).facts["growth_pct"] == 35.0
+
+
+def test_what_is_said_of_another_firm_is_not_the_owners_until_the_owner_speaks_again() -> None:
+    friend = (
+        "朋友公司是市级专精特新，今年增长了40%，说已经拿了增长补贴。"
+        "我们公司还没评上专精特新，但今年营收也涨了四成多，这个增长补贴我们能拿吗？"
+    )
+    assert understand(friend).facts == {"zjtx_level": "无", "growth_pct": 40.0}
+    # another firm's sentence ends its run: the shareholders' decision is the owner's
+    customers = "我们公司是单项冠军培育企业，客户主要是家电大厂。今年股东决定做股份制改造，股改资助能拿吗？"
+    assert understand(customers).facts["shareholding_reform"] is True
+
+
+def test_a_story_about_another_firm_is_no_question_about_it() -> None:
+    copied = (
+        "我们做灯具的新款刚上市一个月就被隔壁镇的厂抄了外观一模一样价钱还便宜两成客户都跑过去了"
+        "想问下中山有没有地方可以帮企业快速维权的"
+    )
+    assert understand(copied).other_firm is None
+    asked = understand("我们隔壁的中山市恒达五金有限公司有没有拿到集群组合支持？")
+    assert asked.other_firm == "隔壁的中山市恒达五金有限公司"
+
+
+def test_interest_named_before_the_subsidy_of_it_is_no_second_matter() -> None:
+    u = understand("搞数字化借银航嘅钱，啲利息政府有冇帮手贴习？")
+    assert "利息" not in u.text
+    assert "贴息" in u.text
+    assert "利息" in understand("贷款利息多少，有没有贴息？").text  # its own clause: asked
