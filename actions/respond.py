@@ -142,6 +142,19 @@ def _own_words(u: Understanding) -> list[str]:
     ]
 
 
+def _story_facts_only(u: Understanding, stated: set[str]) -> bool:
+    """Whether the facts stated are only the story's, and the question after it asks neither for the firm nor
+    for what it can get: "我们厂在小榄做五金二十多年了…组合支持具体是什么模式" asks what the measure is."""
+    asked = asking_part(u.said)
+    return (
+        asked != u.said
+        and u.aspect not in ("qualify", "amount", "conditions")
+        and not speaks_for_firm(asked)
+        and not _ASKS_BENEFIT.search(asked)
+        and not set(extract_facts(asked).values) & stated
+    )
+
+
 def _asks_beyond(u: Understanding, rec: dict[str, Any]) -> bool:
     """Whether the question has a word of its own that the record never speaks of: 参展 of "参展费有没有补贴"
     beside the cluster pilot a 五金 firm matched on its trade."""
@@ -578,6 +591,7 @@ class ActionRespond(Action):
                 or (
                     self._facts_bear_on(stated_now, rules[targets[0]])
                     and (_ASKS_BENEFIT.search(u.text) or not uncovered_topic(u.text, policies[targets[0]]))
+                    and not _story_facts_only(u, stated_now)
                 )
             )
         ):

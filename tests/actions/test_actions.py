@@ -397,6 +397,17 @@ def test_the_question_not_the_story_decides_between_records_of_equal_evidence() 
     assert reply.startswith("优化升级“书记市长直通车”功能")
 
 
+def test_a_story_of_the_firm_before_a_question_of_what_a_measure_is_gets_the_answer() -> None:
+    story = "我们厂在小榄做五金二十多年了，五十几个工人，这两年订单一般。"
+    what = reply_to("owner-story-what", story + "协同创新试点那个组合支持具体是什么模式？")
+    assert "政府政策+智能制造供应商+融资担保+产业链中小企业" in what
+    assert "信息不足" not in what
+    assert "符合" not in what
+    # asked for the firm itself, the same story gets the verdict
+    ours = reply_to("owner-story-ours", story + "协同创新试点那个组合支持我们能不能参加？")
+    assert "【特色产业集群产业链协同创新试点（组合支持）】" in ours
+
+
 def test_an_individuals_matter_is_out_of_scope_and_cites_nothing() -> None:
     events, messages = run(ActionRespond(), ASK_OFF_TOPIC)
     assert [(m["buttons"], m.get("custom")) for m in messages] == [([], {})]
