@@ -60,6 +60,7 @@ from knowledge.segment import STOPWORDS, terms
 from knowledge.staff import best_match
 from knowledge.understand import (
     LETTER_YEAR,
+    LONG_MESSAGE,
     Understanding,
     asking_part,
     clauses,
@@ -147,7 +148,8 @@ def _story_facts_only(u: Understanding, stated: set[str]) -> bool:
     for what it can get: "我们厂在小榄做五金二十多年了…组合支持具体是什么模式" asks what the measure is."""
     asked = asking_part(u.said)
     return (
-        asked != u.said
+        len(u.said) > LONG_MESSAGE
+        and asked != u.said
         and u.aspect not in ("qualify", "amount", "conditions")
         and not speaks_for_firm(asked)
         and not _ASKS_BENEFIT.search(asked)

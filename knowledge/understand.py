@@ -525,7 +525,8 @@ def asking_part(text: str, *, lead_in: bool = True) -> str:
         # punctuation: cut where owners start a new thought.
         parts = [p for p in _NEW_THOUGHT.split(text) if p.strip()]
     asking = [i for i, p in enumerate(parts) if _ASKS_IN_STORY.search(_NOT_KNOWING.sub("", p))]
-    if len(text) <= LONG_MESSAGE or len(parts) < 2 or not asking:
+    # (three clauses or more tell a story however short: "做五金20多年了,50几个工人,订单一般。高企认定有奖励吗")
+    if (len(text) <= LONG_MESSAGE and len(parts) < 3) or len(parts) < 2 or not asking:
         return text
     keep = sorted({j for i in asking for j in ((i - 1, i) if lead_in else (i,)) if j >= 0})
     return "".join(parts[j] for j in keep)
@@ -857,11 +858,17 @@ _PLACE_END = re.compile(r"(?<=[\u4e00-\u9fa5]{2})[市县]")
 _TOWN_END = re.compile(r"(?<=[\u4e00-\u9fa5]{2})(镇|开发区|高新区|经开区)")
 
 
+_SENTENCES = re.compile(r"[。!！?？;；\n]+")
+
+
 def other_region(text: str) -> str | None:
     """The other city, province or anonymised place (A市, 某省, or any place jieba knows as X市/X县,
     such as 汨罗市) a message is about, unless it names 中山."""
-    if OWN_PLACES.search(text):
+    # (per sentence: "我们厂在小榄…。湛江市坡头区…希望领导核实处理" is about 湛江, whatever the story named)
+    sentences = [s for s in _SENTENCES.split(text) if s and not OWN_PLACES.search(s)]
+    if not sentences:
         return None
+    text = "。".join(sentences)
     match = _OTHER_REGION.search(text)
     if match:
         return match.group(0)

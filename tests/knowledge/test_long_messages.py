@@ -7,6 +7,7 @@ import pytest
 from knowledge.answerable import focus_nouns, off_focus, states
 from knowledge.search import default_searcher
 from knowledge.spelling import sounds_in
+from knowledge.text import normalize
 from knowledge.understand import asking_part, understand
 
 STORY = (
@@ -284,3 +285,18 @@ def test_interest_named_before_the_subsidy_of_it_is_no_second_matter() -> None:
     assert "利息" not in u.text
     assert "贴息" in u.text
     assert "利息" in understand("贷款利息多少，有没有贴息？").text  # its own clause: asked
+
+
+def test_three_clauses_tell_a_story_however_short() -> None:
+    said = normalize("我们做五金二十年了，五十几个工人，订单一般。高企认定有奖励吗")
+    assert asking_part(said, lead_in=False) == "高企认定有奖励吗"
+    assert asking_part("股改资助多少，怎么申请？") == "股改资助多少，怎么申请？"
+
+
+def test_another_place_is_asked_about_whatever_the_story_names_of_ours() -> None:
+    said = "我们厂在小榄做五金二十多年了。湛江市坡头区乾塘镇全体事业单位职工一直没有收到乡镇工作补贴，希望领导核实处理。"
+    assert understand(said).scope == "other_region"
+    # the question names our city: a story's other place is not asked about
+    assert (
+        understand("我们去年从广州搬到小榄，工人都跟过来了。想问下中山对搬过来的企业有冇补贴？").scope == "in"
+    )
