@@ -109,7 +109,9 @@ ASPECTS: tuple[tuple[str, re.Pattern[str]], ...] = (
     (
         "combine",
         re.compile(
-            r"(一起|同时|叠加|兼得|重复|都)(拿|领|享受|申请|申报|要)|能不能(一起|同时|叠加|兼得)|"
+            # (都要 alone is "must": 每件产品都要有追溯码, 每个部门都要跑几次)
+            r"(一起|同时|叠加|兼得|重复)(拿|领|享受|申请|申报|要)|都(拿|领|享受|申请|申报)|(两|几|多)(个|项|样|种)都要|"
+            r"能不能(一起|同时|叠加|兼得)|"
             r"可以(叠加|兼得|同时)|(叠加|兼得|同时享受)(吗|么|不)"
         ),
     ),
@@ -536,9 +538,10 @@ def asking_part(text: str, *, lead_in: bool = True) -> str:
 # already hold one and how many did, never the criteria for being rated. "已认定为市级专精特新的企业" holds it.
 _TITLES = r"(专精特新|小巨人|单项冠军|高新技术企业|高企|标杆示范|工业设计中心|瞪羚|独角兽)"
 _BECOMING = re.compile(
-    r"(?<![已经被])(评|评上|评选|认定|评定|评为|申报|申请|成为|入选|当上|升级|升为|晋升|进入|拿到|确定|判定|冲|冲击|争取)(为|成|上|是)?"
+    # (not 已/被认定, nor a year's: "2021年认定为市级专精特新" happened)
+    r"(?<![已经被])(?<!\d年)(?<!去年)(?<!前年)(?<!上年)(评|评上|评选|认定|评定|评为|申报|申请|成为|入选|当上|升级|升为|晋升|进入|拿到|确定|判定|冲|冲击|争取)(为|成|上|是)?"
     rf"[“\"‘']?(国家级|省级|市级|国家|省|市)?(的)?{_TITLES}"
-    r"(企业|称号|资格|认定)?(?![^,，。?？]{0,3}的(企业|公司|厂)|[^,，。?？]{0,2}(奖励|补贴|资助|补助|奖补|资金|奖))"
+    r"(企业|称号|资格|认定)?(?![^,，。?？]{0,3}的(企业|公司|厂)|[^,，。?？]{0,4}(奖励|补贴|资助|补助|奖补|资金|奖))"
 )
 # "专精特新认定标准", "小巨人，每一级的认定条件": the title, then the criteria of its rating.
 _TITLE_CRITERIA = re.compile(
@@ -568,7 +571,8 @@ def becoming(text: str, aspect: str | None) -> str | None:
         return rated.group(1)
     if aspect == "procedure" or (aspect not in ("conditions", "qualify") and not _CRITERIA.search(text)):
         return None  # 申请专精特新要什么材料 is a procedure
-    for part in clauses(text):
+    # (voice input: the criteria asked at the end of one long clause are not of a title its story holds)
+    for part in (piece for whole in clauses(text) for piece in spoken_clauses(whole)):
         found = _BECOMING.search(part)
         if found and (_CRITERIA.search(part) or _AIMING.search(part, 0, found.start())):
             return (found.group(3) or "") + found.group(5)
@@ -612,9 +616,11 @@ _OWN_LEVEL_LEAD = re.compile(r"是|系|为|属于|我们|我司|我公司|咱们
 
 def _level_names_measure(clause: str) -> bool:
     """Whether the level in a question clause qualifies the measure asked about rather than the firm."""
+    # (a bare 专精特新 before the benefit names the measure, not a level: "我们是市级专精特新…专精特新那个增长补贴")
     return any(
         not _OWN_LEVEL_LEAD.search(clause[max(0, m.start() - 4) : m.start()])
         for m in _LEVEL_BEFORE_BENEFIT.finditer(clause)
+        if m.group(1) or m.group(3) != "专精特新"
     )
 
 

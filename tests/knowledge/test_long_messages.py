@@ -8,7 +8,7 @@ from knowledge.answerable import focus_nouns, off_focus, states
 from knowledge.search import default_searcher
 from knowledge.spelling import sounds_in
 from knowledge.text import normalize
-from knowledge.understand import asking_part, understand
+from knowledge.understand import asking_part, aspect_of, understand
 
 STORY = (
     "你好，我系小榄做五金配件嘅，厂入面五十几个工人，去年疫情断断续续开工，今年订单先慢慢返嚟。"
@@ -300,3 +300,24 @@ def test_another_place_is_asked_about_whatever_the_story_names_of_ours() -> None
     assert (
         understand("我们去年从广州搬到小榄，工人都跟过来了。想问下中山对搬过来的企业有冇补贴？").scope == "in"
     )
+
+
+def test_must_is_no_question_of_combining_measures() -> None:
+    assert aspect_of("每件产品都要有追溯码") is None
+    assert aspect_of("两个都要可以吗") == "combine"
+    assert aspect_of("股改资助和增长补贴能不能一起拿") == "combine"
+
+
+def test_voice_input_keeps_the_firms_level_and_asks_no_criteria_of_a_title_it_holds() -> None:
+    said = (
+        "您好本公司为三乡镇一家包装材料企业2021年认定为市级专精特新企业目前正在推进股份制改造"
+        "请问我司是否符合市里专精特新股改资助的条件"
+    )
+    u = understand(said)
+    assert u.becoming is None
+    assert u.facts["zjtx_level"] == "市级"
+    # a bare 专精特新 before the benefit names the measure; the firm's 市级 stays its own
+    figures = "去年产值4500万今年6000万我们是市级专精特新主要做水泵配件专精特新那个增长补贴够不够条件"
+    assert understand(figures).facts["zjtx_level"] == "市级"
+    assert understand("市级专精特新股改资助能拿多少").facts == {}  # the level names the measure
+    assert understand("我们想明年申报市级专精特新，评上要满足什么条件").becoming == "市级专精特新"
