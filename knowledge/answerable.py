@@ -622,7 +622,10 @@ def _plain_compound(word: str) -> bool:
 
 
 def _missing(rec: dict[str, Any], word: str) -> bool:
-    """Whether the record never speaks of ``word``, not even by a homophone (人材 of 人才)."""
+    """Whether the record never speaks of ``word``, not even by a homophone (人材 of 人才); a person asked for
+    (专人, 对接人) is spoken of where the record assigns one (每家企业配备一个部门或镇街领导)."""
+    if word in _ANY_PERSON and _PERSON_A.search(rec["quote"]):
+        return False
     return not covers(rec, word) and not sounds_in(word, spoken_text(rec))
 
 

@@ -408,6 +408,14 @@ def test_a_story_of_the_firm_before_a_question_of_what_a_measure_is_gets_the_ans
     assert "【特色产业集群产业链协同创新试点（组合支持）】" in ours
 
 
+def test_a_person_asked_for_is_spoken_of_where_the_record_assigns_one() -> None:
+    assigned = reply_to("owner-assigned", "专精特新企业有冇专人跟进㗎？听人讲有领导挂点")
+    assert assigned.startswith("针对省市专精特新企业建立专门线上工作群")
+    # a record that assigns nobody does not say who reviews
+    nobody = reply_to("owner-nobody", "股改资助有没有专人负责审核？")
+    assert nobody.startswith("答复函没有写明“专人”方面的内容。")
+
+
 def test_an_individuals_matter_is_out_of_scope_and_cites_nothing() -> None:
     events, messages = run(ActionRespond(), ASK_OFF_TOPIC)
     assert [(m["buttons"], m.get("custom")) for m in messages] == [([], {})]
