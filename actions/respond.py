@@ -83,6 +83,8 @@ COURTESY_RESPONSES = {
 }
 # Every domain response this action utters (rasa data validate cannot see them used in a story).
 RESPONSES = frozenset({*COURTESY_RESPONSES.values(), "utter_default", "utter_how_can_help"})
+# Something asked of the bot ("帮我写一段新年祝福"): a request, not a remark beside thanks.
+_REQUEST = re.compile(r"(帮|给|替|为)(我|我们)|请你|你帮")
 INTENT_COURTESY = {"bot_challenge": "bot", "goodbye": "goodbye", "thanks": "thanks", "greet": "greet"}
 # The owner asks what they can get (money, a share, eligibility), whatever else the message names.
 _ASKS_BENEFIT = re.compile(
@@ -427,11 +429,12 @@ class ActionRespond(Action):
         closing = (
             bool({"thanks", "goodbye"} & set(u.courtesy))
             and not any(is_question(c) for c in clauses(u.text))
+            and not _REQUEST.match(u.content)
             and stated_now <= _TRADE
         )
         if not u.content or "bot" in u.courtesy or closing:
             return clear + courtesy_reply(dispatcher, u, intent)
-        if stated_now <= _TRADE and u.courtesy and not u.asks:
+        if stated_now <= _TRADE and u.courtesy and not u.asks and not _REQUEST.match(u.content):
             # "你好，我係坦洲做五金嘅老闆娘…你哋整咗個咁方便嘅": an introduction with thanks, not a request.
             return clear + courtesy_reply(dispatcher, u, intent)
         if stated_now and not u.asks and not (stated_now <= _TRADE and self._names_record(u)):
@@ -652,8 +655,14 @@ class ActionRespond(Action):
             # "开公司要什么材料？注册资本最少要多少？": answer what is stated, then say what is not.
             unstated = unstated_question(u.said, rec, [policies[m.hit.policy_id] for m in related])
             return events + (part_not_stated(dispatcher, u, rec, unstated) if unstated else [])
-        if u.courtesy and not (u.asks and u.scope == "in" and u.policy_words):
-            return courtesy_reply(dispatcher, u, intent)  # thanks with a remark, no policy question in it
+        # thanks with a remark, no policy question in it; a request inside the politeness ("您好，帮我写一段
+        # 新年祝福，谢谢") is answered for what it is
+        if (
+            u.courtesy
+            and not (u.asks and u.scope == "in" and u.policy_words)
+            and not _REQUEST.match(u.content)
+        ):
+            return courtesy_reply(dispatcher, u, intent)
         if not u.on_topic:
             return out_of_scope(dispatcher, "other")  # nothing of enterprise policy in it at all
         if not u.asks and len(u.content) < 6:

@@ -13,11 +13,13 @@ from __future__ import annotations
 
 import re
 
+# 点 that ends a word (一点, 重点, 试点, 节点, 挂点) is not the Cantonese "how" before a verb.
+_NOT_HOW = r"(?<![一重地特要焦亮优缺起终观看有差多快慢早晚盘清试节网站景热痛难弱盲拐支据查挂钟])"
 # Characters and words that appear in written Cantonese and not in written Mandarin.
 _MARKERS = re.compile(
     r"[嘅咗冇唔哋佢咩嚟喺啲畀攞搵揾睇噉嘢乜嗰𠮶啱咪冚㗎]|有冇|系咪|定系|点样|边度|边个|边间|几多|几钱|几耐|而家|依家|屋企|明白晒|知道晒|清楚晒|呢度|呢个|呢啲|呢间|呢单|呢(边|排|份|条|种|类|次|位|张|笔|批|项)|旧年|"
     # 点 + a verb at the start of a question asks how ("点注册？"); 一点, 重点, 地点 are Mandarin words
-    r"(?<![一重地特要焦亮优缺起终观看有差多快慢早晚])点(申请|申报|报名|注册|搞|攞|搵|拿|办)"
+    rf"{_NOT_HOW}点(申请|申报|报名|注册|搞|攞|搵|拿|办|计|算)"
 )
 
 # Longer phrases first: the order of this list is the order of replacement.
@@ -145,7 +147,7 @@ _PHRASE_RE = re.compile("|".join(re.escape(p) for p, _ in _PHRASES))
 _PHRASE_MAP = dict(_PHRASES)
 _CHAR_RE = re.compile("[" + "".join(_CHARS) + "]")
 # 点 + a verb asks how ("点申请" = 怎么申请); 仲 + a verb is 还 (仲裁 stays); 系 as the copula.
-_HOW = re.compile(r"点(申请|申报|报|搞|拿|办|注册|填|交|查|攞|做|去|联系|找|搵|先|计|算)")
+_HOW = re.compile(_NOT_HOW + r"点(申请|申报|报|搞|拿|办|注册|填|交|查|攞|做|去|联系|找|搵|先|计|算)")
 # 呢 before a classifier or 边/排 is "this" (呢边 = 这边), not the question particle.
 _THIS = re.compile(r"呢(?=[边排几两次份条种位类张样笔批项部])")
 _STILL = re.compile(r"仲(有|系|是|要|可以|未|冇|没|想|会|能|在|喺)")

@@ -416,6 +416,13 @@ def test_a_person_asked_for_is_spoken_of_where_the_record_assigns_one() -> None:
     assert nobody.startswith("答复函没有写明“专人”方面的内容。")
 
 
+def test_a_request_or_a_count_inside_politeness_is_no_greeting() -> None:
+    chore = reply_to("owner-chore", "您好，打扰一下，帮我写一段给客户的新年祝福 谢谢！", "greet")
+    assert chore.startswith("抱歉，这个问题不在我能解答的范围内。")
+    count = reply_to("owner-count", "您好，打扰一下，省机器人骨干企业中山有几间 谢谢！", "greet")
+    assert count.startswith("中山拥有省机器人骨干企业3家。")
+
+
 def test_an_individuals_matter_is_out_of_scope_and_cites_nothing() -> None:
     events, messages = run(ActionRespond(), ASK_OFF_TOPIC)
     assert [(m["buttons"], m.get("custom")) for m in messages] == [([], {})]
