@@ -167,7 +167,8 @@ def _asks_beyond(u: Understanding, rec: dict[str, Any]) -> bool:
 
 def ranked(matches: list[Match], u: Understanding) -> list[Match]:
     """Answerable matches, strongest evidence first; a verbatim alias, being the kind of record that
-    answers the aspect asked (a person for 'who', money for 'how much') and the bm25 rank add to it."""
+    answers the aspect asked (a person for 'who', money for 'how much') and the bm25 rank of what is asked
+    (a long message's questions, not its story) add to it."""
     policies = default_searcher().policies
 
     # bm25 of what is asked: between records the evidence ties on (领导: the 挂点 service and 书记市长直通车

@@ -559,8 +559,7 @@ _CRITERIA = re.compile(
 _GOT = re.compile(
     r"拿到|拿了|获得|得到|评上|评了|入选|申请到|领到|领了|批了|到账|收到|享受到|享受了|有没有拿|是不是|算不算|属不属于|有没有"
 )
-
-
+# How close after another firm what it got is asked (characters): farther on, the question is the owner's.
 _GOT_REACH = 16
 
 
