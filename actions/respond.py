@@ -16,6 +16,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 from dataclasses import replace
+from functools import lru_cache
 from typing import Any
 
 from rasa_sdk import Action, Tracker
@@ -55,7 +56,7 @@ from knowledge.answerable import (
 )
 from knowledge.facts import UNKNOWN, extract_facts
 from knowledge.rules import left_open, needed_facts
-from knowledge.search import default_searcher
+from knowledge.search import Searcher, default_searcher
 from knowledge.segment import STOPWORDS, terms
 from knowledge.staff import best_match
 from knowledge.understand import (
@@ -165,6 +166,13 @@ def _asks_beyond(u: Understanding, rec: dict[str, Any]) -> bool:
     return any(not covers(rec, w) for w in _own_words(u))
 
 
+@lru_cache(maxsize=256)
+def _question_scores(searcher: Searcher, asked: str) -> dict[str, float]:
+    """bm25 of a long message's asking part, per record (one search per message and index, however many
+    times a turn ranks its matches)."""
+    return {h.policy_id: h.score for h in searcher.search(asked, top=16)}
+
+
 def ranked(matches: list[Match], u: Understanding) -> list[Match]:
     """Answerable matches, strongest evidence first; a verbatim alias, being the kind of record that
     answers the aspect asked (a person for 'who', money for 'how much') and the bm25 rank of what is asked
@@ -175,7 +183,7 @@ def ranked(matches: list[Match], u: Understanding) -> list[Match]:
     # for "企业有困难想直接向市里领导反映"), the story's words (镇里, 打电话) decide nothing.
     asked = asking_part(u.said)
     if asked != u.said:
-        on_question = {h.policy_id: h.score for h in default_searcher().search(asked, top=16)}
+        on_question = _question_scores(default_searcher(), asked)
         scores = {m.hit.policy_id: on_question.get(m.hit.policy_id, 0.0) for m in matches}
     else:
         scores = {m.hit.policy_id: m.hit.score for m in matches}
