@@ -44,6 +44,7 @@ from knowledge.answerable import (
     asks_contact,
     covers,
     default_answerability,
+    excluded_kind,
     firm_kind,
     fits,
     narrower,
@@ -67,6 +68,7 @@ from knowledge.understand import (
     clauses,
     complains,
     is_question,
+    keyword_query,
     later_year,
     questions_of,
     scope_of,
@@ -348,6 +350,29 @@ def confirm_facts(dispatcher: CollectingDispatcher, new: dict[str, Any]) -> list
     return []
 
 
+# A question to the bot itself or of its presence ("还在上班吗", "你是机器人吗", "在忙吗"), not of the world.
+_TO_THE_BOT = re.compile(
+    r"你|您|機|机器|真人|ai|人工|在吗|在不在|在忙|喺唔喺|上班|下班|忙|休息|吃(了|咗)?饭|^(最近)?(怎么样|好吗|还好吗)",
+    re.IGNORECASE,
+)
+
+
+def _searches(u: Understanding) -> bool:
+    """Words of enterprise policy typed apart as into a search box, between courtesies ("您好，贴息 银行 谢谢")."""
+    return keyword_query(u.text) and (u.on_topic or ActionRespond._names_record(u))
+
+
+def _asks_world(u: Understanding) -> bool:
+    """A question of the world inside courtesies ("您好，今天会不会打台风？谢谢"), which is out of scope rather
+    than small talk; a question to the bot or of its presence is small talk."""
+    return (
+        not u.on_topic
+        and len(u.content) >= 4
+        and any(is_question(c) for c in clauses(u.content))
+        and not _TO_THE_BOT.search(u.content)
+    )
+
+
 class ActionRespond(Action):
     """Reply to an owner message: handoff, verdict, answer, honest decline, out of scope or courtesy."""
 
@@ -440,10 +465,17 @@ class ActionRespond(Action):
             and not any(is_question(c) for c in clauses(u.text))
             and not _REQUEST.match(u.content)
             and stated_now <= _TRADE
+            and not _searches(u)
         )
         if not u.content or "bot" in u.courtesy or closing:
             return clear + courtesy_reply(dispatcher, u, intent)
-        if stated_now <= _TRADE and u.courtesy and not u.asks and not _REQUEST.match(u.content):
+        if (
+            stated_now <= _TRADE
+            and u.courtesy
+            and not u.asks
+            and not _REQUEST.match(u.content)
+            and not _searches(u)
+        ):
             # "你好，我係坦洲做五金嘅老闆娘…你哋整咗個咁方便嘅": an introduction with thanks, not a request.
             return clear + courtesy_reply(dispatcher, u, intent)
         if stated_now and not u.asks and not (stated_now <= _TRADE and self._names_record(u)):
@@ -655,6 +687,10 @@ class ActionRespond(Action):
             if kind and u.aspect in (None, "qualify", "conditions", "amount"):
                 # "港资企业评咗专精特新，都可以申请增长补贴吗": the record never names that kind of firm.
                 return not_in_letter(dispatcher, u, subject, f"{kind}能否适用")
+            excluded = excluded_kind(u.said, rec)
+            if excluded:
+                # "并非重点项目…这类一般项目是否也能享受免费代办": the record is for the kind the owner is not.
+                return not_in_letter(dispatcher, u, subject, f"{excluded}能否适用")
             unsettled = None if about_firm else left_open(rec.get("conditions"), u.mentioned)
             if unsettled and u.aspect in (None, "qualify", "conditions", "amount"):
                 # "省级专精特新能不能拿股改资助": the letter names 市级 and leaves 省级 open.
@@ -668,8 +704,10 @@ class ActionRespond(Action):
         # 新年祝福，谢谢") is answered for what it is
         if (
             u.courtesy
-            and not (u.asks and u.scope == "in" and u.policy_words)
+            and not (u.asks and u.scope == "in" and (u.policy_words or u.on_topic))
             and not _REQUEST.match(u.content)
+            and not _searches(u)
+            and not _asks_world(u)
         ):
             return courtesy_reply(dispatcher, u, intent)
         if not u.on_topic:

@@ -39,6 +39,7 @@ from knowledge.understand import (
     asking_part,
     aspect_of,
     pos_tokenizer,
+    without_courtesies,
 )
 
 # Words that decide nothing about which record is meant, however rare they are in the letter.
@@ -71,7 +72,7 @@ _MONEY_Q = re.compile(
 _MONEY_A = re.compile(r"\d(\.\d+)?\s*(多|余)?\s*(元|(万|亿)(?!\s*[次个家人项件台套户名吨亩标枚条张笔家辆]))")
 _SHARE_Q = re.compile(r"几成|比例|百分之几|百分比|几个点|%|多少成")
 _SHARE_A = re.compile(r"\d\s*(%|成)")
-_COUNT_Q = re.compile(r"(多少|几)(家|个|项|人|次|件|所|场|户)")
+_COUNT_Q = re.compile(r"(多少|几)(家|个|项|人|次|件|所|场|户)|数量|数目|总数")
 # "每1家企业配备1个部门": a ratio, not a count of anything.
 _RATIO = re.compile(r"每\s*\d+\s*[家个项人名位][^,，。;；]{0,10}?\d+\s*[家个项人名位]")
 _COUNT_A = re.compile(
@@ -478,7 +479,7 @@ _PLAIN_NOUNS = frozenset(
 问下 问问 请问 级别 动作 名字 名称 模式 作用 用处 用途 意思 好处 类型 种类 区别 范围 措施 举措 支持 帮助 服务 工作 一块 这块 那块
 实际 全程 收费 费用 免费 真的 假的 说法 回事 程度 水平 力度 效果 结果 目的 专门 数据 数字
 办法 细则 文件 文号 规定 条文 原文 机构 组织 单位 部门 地方 专项 项目 计划 安排 活动 全称 简称
-奖金 补贴 补助 资助 奖励 奖补 钱款 资金 干嘛 干啥 啥子 关系 机会 资格
+奖金 补贴 补助 资助 奖励 奖补 钱款 资金 干嘛 干啥 啥子 关系 机会 资格 门槛 编号 数量 数目 总数
 营收 营业收入 收入 产值 销售额 销售 利润 业绩 营业额 效益
 小厂 小企业 小公司 厂家 厂子 官方 正规 正式 对口 达标 专属 相关 有关 对应 主要 一般 平时 日常
 起来 例子 举例 前提 个数 区间 幅度 渠道 途径 方式 门路 路子 封顶 上限 额度 金额 数额 顶格 外地 本地 当地 异地 外省 各地 城市 小组 团队 队伍 专班
@@ -486,6 +487,7 @@ _PLAIN_NOUNS = frozenset(
 )
 _FOCUS_TAGS = ("n", "nz", "nt", "nw")
 _PUNCTUATION = re.compile(r"[,，。.;；!！?？\n]")
+_THE_BOT = frozenset("客服 机器人 小助手 助手 助理 客服机器人".split())
 _SELF = frozenset("我们 我哋 我司 我厂 我公司 本公司 咱们 我企 我们公司 我们厂".split())
 _MODALS = frozenset("可以 能 能够 会 可 在 正在 得以".split())
 _PLACE_KINDS = frozenset(
@@ -556,6 +558,7 @@ def around_questions(text: str) -> str:
 def focus_nouns(question: str) -> tuple[str, ...]:
     """The nouns of the question's asking clauses: what the owner wants to know about (cached: a turn
     asks it of several records, each POS cut costing a millisecond or more)."""
+    question = without_courtesies(question)
     if len(question) > LONG_MESSAGE and not _PUNCTUATION.search(question):
         question = asking_part(normalize(question), lead_in=False)  # voice input: its questions alone
     if (
@@ -578,9 +581,11 @@ def focus_nouns(question: str) -> tuple[str, ...]:
     speakers = hearsay_speakers(question)
     for clause in wanted:
         previous = ""
-        for token in pos_tokenizer().cut(clause.lower()):
+        tokens = list(pos_tokenizer().cut(clause.lower()))
+        for at, token in enumerate(tokens):
             word, flag = token.word.strip(), token.flag
-            if word in speakers:
+            # "你们这个智能客服依据哪份文件": what describes the bot itself is not what is asked about
+            if word in speakers or (at + 1 < len(tokens) and tokens[at + 1].word in _THE_BOT):
                 previous = word
                 continue
             # 我们灯饰厂, 我司这种企业: the owner describing their firm, not what they ask about; 可以交流,
@@ -722,6 +727,65 @@ def _besides(question: str, rec: dict[str, Any]) -> str | None:
     return None
 
 
+# "除了五金、家电、灯具、板式家具，还有哪些产业集群": others beyond a list, asked by naming the list.
+_BESIDES_ASK = re.compile(
+    r"(除了|除咗|除开|除去)([^,，。?？]{1,40}?)(以外|之外)?[,，]?(还有|仲有|另外|其他|其它|别的|还)"
+    r"[^。?？]{0,4}?(哪些|什么|啥|边啲|边几|咩|哪几|哪个|哪家|边个|边间)"
+)
+_ENUMERATION = re.compile(r"[^,，。;；:：“”()（）、]{1,10}(?:、[^,，。;；:：“”()（）、]{1,10})+")
+
+
+def nothing_besides(question: str, rec: dict[str, Any]) -> str | None:
+    """What the question asks for beyond a list it names, when the record's own list holds nothing else:
+    the list ("除了五金、家电、灯具、板式家具") or None."""
+    found = _BESIDES_ASK.search(normalize(question))
+    if not found:
+        return None
+    named = [n.strip() for n in re.split(r"[、,，和及与跟/]", found.group(2)) if len(n.strip()) >= 2]
+    quote = normalize(rec["quote"])
+    if not named or not all(n in quote for n in named):
+        return None
+    for listed in _ENUMERATION.finditer(quote):
+        items = listed.group(0).split("、")
+        if any(n in listed.group(0) for n in named):
+            return found.group(1) + found.group(2) if all(any(n in i for n in named) for i in items) else None
+    return None
+
+
+# "并非重点项目…这类一般项目是否也能享受": a project (or kind) the record's own qualifier leaves out.
+_NOT_OF_KIND = re.compile(  # (not 是不是 and 系唔系, which ask)
+    r"((?<![是])不是|并非|(?<![是并])非(?!常)|不属于|算不上|(?<!系)唔系|唔属于|未列入|没有列入|不在)"
+)
+_ORDINARY_PROJECT = re.compile(r"(一般|普通|寻常|小型|非重点|其他|其它)(的|性)?(项目|工程)")
+_ALSO = re.compile(r"也|都|同样|一样|亦")
+_TITLES = re.compile(r"专精特新|小巨人|单项冠军")
+
+
+def excluded_kind(question: str, rec: dict[str, Any]) -> str | None:
+    """A kind the question says it is not, of those the record is for ("并非重点项目…是否也能享受" of the
+    重点项目 window), or an ordinary project where the record is for 重点/重大 ones; None otherwise."""
+    norm = normalize(question)
+    text = spoken_text(rec)
+    if not _ALSO.search(asking_part(norm, lead_in=False)):
+        return None
+    for negation in _NOT_OF_KIND.finditer(norm):
+        after = negation.end(1)
+        scope = re.split(r"[,，。?？!！]", norm[after : after + 14])[0]
+        for word in whole_words(scope):
+            if (
+                len(word) >= 3
+                and word not in GENERIC
+                and word in text
+                and not extract_facts(word).values
+                and not _TITLES.search(word)  # 不是专精特新: the firm's title, which verdicts weigh
+            ):
+                return norm[negation.start() : after + scope.find(word) + len(word)]
+    ordinary = _ORDINARY_PROJECT.search(norm)
+    if ordinary and re.search(r"(重点|重大)(项目|工程)", text) and ordinary.group(1) not in text:
+        return ordinary.group(0)
+    return None
+
+
 def narrower(question: str, rec: dict[str, Any]) -> str | None:
     """A kind narrower than the record's that the question asks about ("农业银行" of a record on 中国银行):
     a word of four or more characters whose head the record speaks of and whose modifier it never does;
@@ -730,7 +794,7 @@ def narrower(question: str, rec: dict[str, Any]) -> str | None:
     other = _OTHER_KIND.search(normalize(question))
     if other and other.group(2)[-2:] in text:
         return other.group(0)  # "其他银行有没有类似活动" of the 中国银行 record: beyond what it names
-    besides = _besides(question, rec)
+    besides = _besides(question, rec) or nothing_besides(question, rec)
     if besides:
         return besides
     for noun in focus_nouns(question):

@@ -80,6 +80,11 @@ OWNERS_TERMS = {
 _PAYS_INTEREST = re.compile(r"(贴|补|还|付|垫)(些|点|部分|一部分|一些)?(贷款|银行)?的?利息")
 # "啲利息政府有冇帮手贴息": the interest put first as the topic is what 贴息 already says; left in, it reads
 # as a second matter asked about.
+# "利息政府能不能帮忙出一部分": the interest named first and the government paying it after, the same 贴息.
+_INTEREST_PAID = re.compile(
+    r"利息(?=[^,，。;；?？!！]{0,10}?(政府|市里|财政|你们|局里|帮)[^,，。;；?？!！]{0,6}?"
+    r"(出|补|贴|承担|分担|报销|负担|减免)(?!不起|不了))"
+)
 _INTEREST_TOPIC = re.compile(r"(?:贷款|银行)?的?利息(?=[^,，。;；?？!！]{0,12}?贴息)")
 
 
@@ -178,6 +183,6 @@ def normalize(text: str) -> str:
     text = "".join(ch for ch in text if ch in "\n\t" or unicodedata.category(ch)[0] != "C")
     text = _OUR_LETTER.sub(r"\1答复函", to_mandarin(_t2s().convert(text)))
     text = _OWNERS_TERMS.sub(lambda m: OWNERS_TERMS[m.group(0)], text)
-    text = without_interest_topic(_PAYS_INTEREST.sub("贴息", text))
+    text = without_interest_topic(_INTEREST_PAID.sub("贴息", _PAYS_INTEREST.sub("贴息", text)))
     text = _numerals(text)
     return _WS.sub(" ", text).strip()

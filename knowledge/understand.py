@@ -325,7 +325,7 @@ OWN_PLACES = re.compile(  # 中山 and its towns: where a firm is, never another
 _GREETING = re.compile(
     r"^(您好|你好|hi|hello|hey|嗨|哈喽|哈啰|早上好|上午好|中午好|下午好|晚上好|早安|早|在吗|在么|在不在|"
     r"在忙吗|忙吗|忙不忙|在线吗|有人没|人呢|[?？!！.。…~～\s]+$|"  # a ping, or a bare "?"
-    r"有人吗|有人在吗|老师好|领导好|喂+[,，。!！?？~～\s]*$|测试[一下]*$|test$|"
+    r"有人吗|有人在吗|老师好|领导好|喂+[,，。!！?？~～\s]*$|(测试|test|testing)[一下]*[\s\d.。!！]*$|"
     r"(新年|节日|春节|元旦|中秋|国庆|端午|元宵|冬至|周末)(快乐|好|愉快)|恭喜发财|新年好)"
 )
 _THANKS = re.compile(
@@ -359,6 +359,21 @@ _POLITE = re.compile(
     r"辛苦(你|您|你们|您们|大家)?(了|啦)?|不好意思|冒昧|劳驾|再见|拜拜|好的|好|嗯|哦|啊|呀|呢|哈|"
     r"(我|我们)?(想|要)?(咨询|请教|问|了解)(一下|一些|下|问)?(问题|情况|政策)?|[~～!！。.,，?？\s]"
 )
+# "您好，打扰一下，贴息 银行 谢谢！": words typed as a search, between courtesies.
+_COURTESY_WORDS = re.compile(_POLITE.pattern.rsplit("|", 1)[0])
+_KEYWORD = re.compile(r"[^\s?？]{1,16}")
+
+
+def keyword_query(text: str) -> bool:
+    """Whether ``text`` without its courtesies is one clause of two or more short words typed apart by
+    spaces, as into a search box (a sentence, a question or remarks apart by commas are not)."""
+    kept = [c.strip() for c in re.split(r"[,，。.!！~～;；]+", _COURTESY_WORDS.sub(" ", text)) if c.strip()]
+    pieces = kept[0].split() if len(kept) == 1 else []
+    return (
+        len(pieces) >= 2 and all(_KEYWORD.fullmatch(p) for p in pieces) and not re.search(r"[?？吗呢]", text)
+    )
+
+
 # A request for a person, not a question about the 挂点 service or the contact line.
 _STAFF = r"(工作人员|人员|专人|专员|同志|领导|负责人|同事|客服|人工|真人)"
 # Asking for someone to be sent or arranged: a request ("能不能安排…", "请派…"), not "会安排领导对接吗".
@@ -369,7 +384,8 @@ _WANTS_PERSON = re.compile(
     r"(帮我|麻烦|请)转(过去|给(他|她|佢))|致电(本公司|我|我们|我司)|(找|搵)(个|一个)(同事|工作人员|负责人)帮|"
     r"(想|要)(直接)?(跟|和|同)[^,，。?？]{0,8}(工作人员|负责人)[^,，。?？]{0,4}(讲|倾|说|谈|聊|沟通)|"
     r"接(个|一个)(工作人员|人工|同事|真人)|"
-    r"(?<![难唔不])(叫|喊|找|派)(个|一个)?(人|真人|工作人员|同事|同志)(来|过来|出来)?(吧|啊|呀|啦)?(?=$|[,，。!！?？~～])|"
+    r"(?<![难唔不])(叫|喊|找|派)(个|一个)?(负责|管事|懂行)?的?(人|真人|工作人员|同事|同志|负责人)(来|过来|出来)?"
+    r"((马上|尽快|立即|立刻|赶紧)?(跟进|处理|对接|联系我)(一下|下)?(处理)?)?(吧|啊|呀|啦)?(?=$|[,，。!！?？~～])|"
     r"派(个|一个|几个)?(人|同事|同志|工作人员)(来|过来|上门|到)|(复|回|覆)(我|返我)?(个)?电话|"
     r"转(给|到)?(你们|贵局|工信局)?的?(领导|负责人|工作人员|人工|客服|真人)|"
     r"(?<!有没有)(?<!是不是)(?<!有无)(?<!已经)(?<!机器)换(个|一个|过)?([\u4e00-\u9fa5]{1,4}的)?(人|真人|人工|客服|工作人员|负责人|领导)(来|吧|啊|呀|啦|得唔得|行不行|可以吗|$|[,，。!！?？])|"
@@ -473,6 +489,28 @@ class Understanding:
         return _POLITE.sub("", self.text)
 
 
+_TRAILING_THANKS = re.compile(
+    r"[\s,，]+(谢谢|多谢|感谢|唔该|thx|thanks)(您|你|你们|晒|哂)?(了|啦|晒)?[!！。.~～\s]*$", re.IGNORECASE
+)
+
+
+def without_courtesies(text: str) -> str:
+    """``text`` without the clauses at its start and end that only greet or thank ("您好，打扰一下，…谢谢！"):
+    what is left is what the owner says, punctuated (or spaced) as they typed it."""
+    text = _TRAILING_THANKS.sub("", text)
+    cuts = [0, *(m.end() for m in _CLAUSE_END.finditer(text)), len(text)]
+    spans = [(a, b) for a, b in zip(cuts, cuts[1:], strict=False) if text[a:b].strip()]
+
+    def courteous(span: tuple[int, int]) -> bool:
+        return not _COURTESY_WORDS.sub("", text[span[0] : span[1]]).strip(" ,，。.!！~～?？")
+
+    while len(spans) > 1 and courteous(spans[0]):
+        spans.pop(0)
+    while len(spans) > 1 and courteous(spans[-1]):
+        spans.pop()
+    return text[spans[0][0] : spans[-1][1]].strip() if spans else text
+
+
 def clauses(text: str) -> list[str]:
     """Normalised text cut at punctuation, the question mark kept with its clause."""
     parts, last = [], 0
@@ -521,6 +559,7 @@ def asking_part(text: str, *, lead_in: bool = True) -> str:
     """What a long message asks: its questions, each with the clause just before it ("股改资助的材料，能发我
     吗") unless ``lead_in`` is False; the story around them ("五十几个工人", "手续一大堆") says what the firm
     is, not what is asked. A short message, or one with no question clause, is read whole."""
+    text = without_courtesies(text)
     parts = clauses(text)
     if len(parts) < 3 and len(text) > LONG_MESSAGE:
         # Voice input ("我想问下那个转型办公室是谁当主任的我们公司在石岐做包装印刷的…") has little or no

@@ -423,6 +423,26 @@ def test_a_request_or_a_count_inside_politeness_is_no_greeting() -> None:
     assert count.startswith("中山拥有省机器人骨干企业3家。")
 
 
+def test_words_typed_as_a_search_or_a_world_question_inside_politeness_are_no_greeting() -> None:
+    search = reply_to("owner-search", "您好，打扰一下，贴息 银行 谢谢！", "greet")
+    assert "原文" in search and "贴息" in search
+    world = reply_to("owner-world", "您好，打扰一下，今天会不会打台风？ 谢谢！", "greet")
+    assert world.startswith("抱歉，这个问题不在我能解答的范围内。")
+    # a question to the bot itself is small talk
+    _, bot = run(
+        ActionRespond(), state("owner-there", {}, [LISTEN, user_event("晚上好呀，还在上班吗", "greet", 1.0)])
+    )
+    assert [m.get("response") for m in bot] == ["utter_greet"]
+    # a long story typed by voice between courtesies is read as voice: the question decides, not the trade
+    story = reply_to(
+        "owner-voice-polite",
+        "您好，打扰一下，我哋係火炬开发区做电子元件嘅旧年啱啱搬咗新厂房成日都唔知政府出咗咩政策"
+        "隔离厂嘅老细话政府有个平台可以推送惠企政策我想知道嗰个平台叫乜嘢名 谢谢！",
+        "greet",
+    )
+    assert "中易办" in story and not story.startswith("答复函没有写明")
+
+
 def test_an_individuals_matter_is_out_of_scope_and_cites_nothing() -> None:
     events, messages = run(ActionRespond(), ASK_OFF_TOPIC)
     assert [(m["buttons"], m.get("custom")) for m in messages] == [([], {})]

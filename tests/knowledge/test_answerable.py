@@ -7,6 +7,7 @@ import pytest
 
 from knowledge.answerable import (
     default_answerability,
+    excluded_kind,
     firm_kind,
     narrower,
     other_matter,
@@ -151,6 +152,13 @@ def test_a_narrower_kind_and_a_year_the_record_does_not_name() -> None:
     assert narrower("除咗中行，工行建行有冇类似嘅专精特新对接活动？", boc) == "工行"
     growth = default_searcher().policies["zjtx-growth-subsidy"]
     assert narrower("除了增长补贴，还有什么补贴？", growth) is None  # other records answer that
+    # others beyond the record's whole list, asked by naming that list; a part of it leaves the rest to say
+    pilot = default_searcher().policies["cluster-collab-pilot"]
+    assert (
+        narrower("除了五金、家电、灯具、板式家具，还有哪些产业集群可以参加？", pilot)
+        == "除了五金、家电、灯具、板式家具"
+    )
+    assert narrower("除了五金，还有哪些产业集群可以参加？", pilot) is None
     assert later_year("2022年度呢?", "2020-2021 年度共立项 13 项") == 2022
     assert later_year("2021年立了几项?", "2020-2021 年度共立项 13 项") is None
     assert later_year("2023年还有吗?") == 2023
@@ -242,3 +250,30 @@ def test_a_purpose_before_de_names_the_benefit() -> None:
 
     assert unnamed_benefit("中山有没有给企业出国参展的补贴?", record("cluster-iiot-pilot")) == "参展补贴"
     assert unnamed_benefit("能不能申请的补贴", record("zjtx-growth-subsidy")) is None
+
+
+@pytest.mark.parametrize(
+    ("question", "pid", "kind"),
+    [
+        (
+            "我司扩建厂房，并非市里的重点项目。请问这类一般项目是否也能享受免费代办？",
+            "free-agency-window",
+            "并非市里的重点项目",
+        ),
+        ("普通项目也可以免费代办吗", "free-agency-window", "普通项目"),
+        ("重点项目可以免费代办吗", "free-agency-window", None),
+        # 是不是 asks; the firm's own title is for the verdicts to weigh
+        ("重点项目是不是也可以免费代办", "free-agency-window", None),
+        ("我们不是专精特新，也能拿增长补贴吗", "zjtx-growth-subsidy", None),
+    ],
+)
+def test_a_kind_the_record_leaves_out(question: str, pid: str, kind: str | None) -> None:
+    assert excluded_kind(question, default_searcher().policies[pid]) == kind
+
+
+def test_words_of_the_bot_and_of_the_aspect_are_no_topic() -> None:
+    from knowledge.answerable import focus_nouns
+
+    assert focus_nouns("请问你们这个智能客服回答的内容是依据哪份文件？") == ()
+    assert "门槛" not in focus_nouns("补贴门槛和金额范围大概是多少？")
+    assert "数量" not in focus_nouns("省级工业互联网标杆企业项目 中山 数量")

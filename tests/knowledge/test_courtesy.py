@@ -17,6 +17,7 @@ from knowledge.understand import is_question, understand
         ("新年快乐", "greet"),
         ("喂", "greet"),
         ("测试", "greet"),
+        ("test 123", "greet"),
         ("你能做什么", "bot"),
         ("你是哪个部门的？", "bot"),
         ("好的没问题了", "ack"),
@@ -366,3 +367,15 @@ def test_wanting_to_know_asks_and_names_the_place_asked_about() -> None:
     )
     assert u.asks
     assert (u.scope, u.region) == ("other_region", "东莞")
+
+
+def test_courtesies_around_what_is_said_are_left_out_and_keywords_are_a_search() -> None:
+    from knowledge.understand import keyword_query, without_courtesies
+
+    assert without_courtesies("您好，打扰一下，贴息 银行 谢谢！") == "贴息 银行"
+    assert without_courtesies("你好，请问股改资助多少？谢谢！") == "请问股改资助多少？"
+    assert without_courtesies("谢谢") == "谢谢"  # nothing else: the courtesy is what is said
+    assert keyword_query("您好，打扰一下，贴息 银行 谢谢！")
+    assert keyword_query("省级工业互联网标杆企业项目 中山 数量")
+    assert not keyword_query("收到，明白，谢谢")  # remarks apart by commas
+    assert not keyword_query("谢谢你介绍的股改资助，很清楚")

@@ -20,6 +20,9 @@ FACT_CASES: list[tuple[str, str | None, str | None, dict[str, Any]]] = [
     ("我们是省级专精特新，去年增长了百分之三十五", None, None, {"zjtx_level": "省级", "growth_pct": 35.0}),
     ("我們是市級專精特新，打算股改", None, None, {"zjtx_level": "市级", "shareholding_reform": True}),
     ("没有做数字化改造", None, None, {"digital_project": False}),
+    # a level that opens another measure's name is that measure's, not the firm's
+    ("省级工业互联网标杆企业项目 中山 数量", None, None, {}),
+    ("省级，增长了四成", None, None, {"zjtx_level": "省级", "growth_pct": 40.0}),
     ("今年股东决定做股份制改造", None, None, {"shareholding_reform": True}),  # a decision is a plan
     ("是的", "shareholding_reform", "affirm", {"shareholding_reform": True}),
     ("没有做", "shareholding_reform", "deny", {"shareholding_reform": False}),

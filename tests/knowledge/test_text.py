@@ -21,6 +21,9 @@ TABLE = [
     ("政府帮唔帮手还啲利息", "政府帮不帮手贴息"),
     ("政府有冇帮企业贴贷款利息", "政府有没有帮企业贴息"),
     ("贷款利息多少", "贷款利息多少"),  # no verb of paying: not the 贴息
+    # the interest first, the government paying it after
+    ("利息政府能不能帮忙出一部分", "贴息政府能不能帮忙出一部分"),
+    ("贷款利息太高政府帮不了", "贷款利息太高政府帮不了"),
     ("有冇传媒嚟报道", "有没有媒体来报道"),
     ("增长30%", "增长30%"),
     # Amounts keep the unit owners write.
