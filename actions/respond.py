@@ -691,7 +691,10 @@ class ActionRespond(Action):
             if excluded:
                 # "并非重点项目…这类一般项目是否也能享受免费代办": the record is for the kind the owner is not.
                 return not_in_letter(dispatcher, u, subject, f"{excluded}能否适用")
-            unsettled = None if about_firm else left_open(rec.get("conditions"), u.mentioned)
+            # (about the firm, only what the question names of firms in general: "我们厂在小榄做五金…。省级
+            # 专精特新企业做股份制改造，有冇资助？")
+            general = {k: v for k, v in u.mentioned.items() if k not in firm}
+            unsettled = left_open(rec.get("conditions"), general if about_firm else u.mentioned)
             if unsettled and u.aspect in (None, "qualify", "conditions", "amount"):
                 # "省级专精特新能不能拿股改资助": the letter names 市级 and leaves 省级 open.
                 return not_in_letter(dispatcher, u, subject, unsettled)

@@ -570,6 +570,9 @@ def focus_nouns(question: str) -> tuple[str, ...]:
     # Cut after a question mark too: "…多少家?我们是小榄做音响的" asks only in its first clause.
     clauses = [c for c in re.findall(r"[^,，。.;；!！?？\n]+[?？]?", normalize(question)) if c.strip()]
     asking = [c for c in clauses if _QUESTION_CLAUSE.search(c)] or clauses
+    # "我们厂在小榄做五金…。我们做灯具的新款…想问下中山有没有地方可以帮企业快速维权的": one long clause
+    # typed by voice after a punctuated story is read as voice too, around its question words.
+    asking = [part for c in asking for part in _voiced(c)]
     marked = [c for c in asking if c.endswith(("?", "？"))]
     if marked and len(question) > LONG_MESSAGE:
         asking = marked  # a story's "客户总问我们有没有这个牌子" reports a question; the owner's end in ?
@@ -611,6 +614,14 @@ def focus_nouns(question: str) -> tuple[str, ...]:
             ):
                 found.append(word)
     return tuple(dict.fromkeys(found))
+
+
+def _voiced(clause: str) -> list[str]:
+    """A clause as long as a story and without a spoken pause, cut to the stretches around its question
+    words; any other clause as it is."""
+    if len(clause) <= LONG_MESSAGE or _SPOKEN_PAUSE.search(clause):
+        return [clause]
+    return re.findall(r"[^,，?？]+[?？]?", around_questions(clause)) or [clause]
 
 
 def _says_nothing(word: str) -> bool:

@@ -50,6 +50,8 @@ _HYPOTHETICAL = re.compile(
 _POLICY_TALK = re.compile(r"补贴|补助|奖励|资助|给予|扶持|政策|支持|能拿|可以拿")
 # "专精特新企业增长三成…" speaks of firms in general; a bare "市级专精特新，增长三成五" of the asker.
 _GENERIC_SUBJECT = re.compile(r"企业|公司|单位|厂家|厂商|他们|别人|人家|有的")
+# Firms of a kind, spoken of in general ("省级专精特新企业做股份制改造，有冇资助"); 公司 alone is often the owner's.
+_FIRMS_IN_GENERAL = re.compile(r"(专精特新|小巨人|单项冠军|培育|的|类|种)企业|单位|厂家|厂商|他们|别人|人家|有的")
 _ASKS_FOR_SELF = re.compile(
     r"(能|可以)(拿|领|申请|享受|获得)|有没有得?(拿|领|份|机会)|有(什么|哪些|啥)[^,，。?？]{0,6}(可以|能)?(拿|领|享受)|有戏|有份|够不够|符不符合|符合"
 )
@@ -382,9 +384,9 @@ _WANTS_PERSON = re.compile(
     r"转(一下|下)?人工|人工(客服|服务|坐席)?(在吗|呢)?$|找人工|要人工|接人工|真人(客服)?|人工客服|"
     # "帮我转过去", "帮我转给他", "请工作人员致电本公司", "搵个同事帮我睇下"
     r"(帮我|麻烦|请)转(过去|给(他|她|佢))|致电(本公司|我|我们|我司)|(找|搵)(个|一个)(同事|工作人员|负责人)帮|"
-    r"(想|要)(直接)?(跟|和|同)[^,，。?？]{0,8}(工作人员|负责人)[^,，。?？]{0,4}(讲|倾|说|谈|聊|沟通)|"
+    r"(想|要)(直接)?(跟|和|同|找|搵)[^,，。?？]{0,8}(工作人员|负责人|人工(?!智能)|真人|活人)[^,，。?？]{0,4}(讲|倾|说|谈|聊|沟通)|"
     r"接(个|一个)(工作人员|人工|同事|真人)|"
-    r"(?<![难唔不])(叫|喊|找|派)(个|一个)?(负责|管事|懂行)?的?(人|真人|工作人员|同事|同志|负责人)(来|过来|出来)?"
+    r"(?<![难唔不])(叫|喊|找|派)(个|一个)?(负责|管事|懂行)?的?(人|真人|活人|工作人员|同事|同志|负责人)(来|过来|出来)?"
     r"((马上|尽快|立即|立刻|赶紧)?(跟进|处理|对接|联系我)(一下|下)?(处理)?)?(吧|啊|呀|啦)?(?=$|[,，。!！?？~～])|"
     r"派(个|一个|几个)?(人|同事|同志|工作人员)(来|过来|上门|到)|(复|回|覆)(我|返我)?(个)?电话|"
     r"转(给|到)?(你们|贵局|工信局)?的?(领导|负责人|工作人员|人工|客服|真人)|"
@@ -647,7 +649,8 @@ def asked_of_other_firm(text: str) -> str | None:
 # A level that names the measure asked about ("那个小巨人400万国家补贴我们可以拿吗"), not the firm's own: it
 # stands before the benefit it qualifies, with no 是/我们 before it.
 _LEVEL_BEFORE_BENEFIT = re.compile(
-    r"(国家级|省级|市级)?(专精特新)?(小巨人|单项冠军|专精特新)[^,，。?？我]{0,8}?(补贴|资助|奖励|奖补|资金|政策|贷款|扶持)"
+    r"(国家级|省级|市级)?(专精特新)?(小巨人|单项冠军|专精特新)[^,，。?？我]{0,8}?"
+    r"(补贴|资助|奖励|奖补|资金|政策|贷款|扶持|\d+(?:\.\d+)?\s*(?:万|亿))"
 )
 _OWN_LEVEL_LEAD = re.compile(r"是|系|为|属于|我们|我司|我公司|咱们|我厂|我企|评上|认定|获评|作为|刚评")
 
@@ -724,9 +727,22 @@ def split_facts(
     speaks = speaking or any(
         _FIRST_PERSON.search(p) and not _HYPOTHETICAL.search(p) and not _OTHER_FIRM.search(p) for p in parts
     )
+    # Sentences that ask: "我们厂在小榄做五金…。省级专精特新企业做股份制改造，有冇资助？" speaks of such firms in
+    # general after the owner's story, not of the owner's firm.
+    sentence, asking_sentences, own_sentences, sentence_of = 0, set(), set(), []
     for part, whole in pieces:
+        sentence_of.append(sentence)
+        if is_question(part):
+            asking_sentences.add(sentence)
+        if _FIRST_PERSON.search(part):
+            own_sentences.add(sentence)  # "单项冠军培育企业 我们就是": the owner's kind after all
+        sentence += whole.endswith(part) and bool(_SENTENCE_END.search(whole))
+    for at, (part, whole) in enumerate(pieces):
         # (another firm's run ends with its sentence: "客户主要是家电大厂。今年股东决定做股改" is the owner's)
         ends_sentence = whole.endswith(part) and bool(_SENTENCE_END.search(whole))
+        in_general = (
+            sentence_of[at] in asking_sentences - own_sentences and bool(_FIRMS_IN_GENERAL.search(part))
+        )
         found = extract_facts(part).values
         found = {k: v for k, v in found.items() if k not in ("firm_name", "uscc", "revenue_wan")}
         named.update(found)
@@ -734,7 +750,8 @@ def split_facts(
             found = {k: v for k, v in found.items() if k != "zjtx_level"}  # "两家小巨人拿了400万": others'
         if "zjtx_level" in found and _AIMS_AT_LEVEL.search(part):
             found = {k: v for k, v in found.items() if k != "zjtx_level"}  # "想冲省级": not yet the firm's
-        if "zjtx_level" in found and is_question(whole) and _level_names_measure(whole):
+        # (in a sentence that asks: "小巨人嗰400万，系每间400万定两间加埋400万？")
+        if "zjtx_level" in found and sentence_of[at] in asking_sentences and _level_names_measure(whole):
             found = {k: v for k, v in found.items() if k != "zjtx_level"}
         first_person = bool(_FIRST_PERSON.search(part)) and not _OTHER_FIRM.search(part)
         # "朋友公司是市级专精特新，今年增长了40%。我们公司还没评上": what follows another firm is its, until
@@ -754,12 +771,13 @@ def split_facts(
         about_self = about_self or first_person
         if (
             first_person
-            or (about_self and not is_question(part))
+            or (about_self and not is_question(part) and not in_general)
             or not any_question
             or (
                 speaks
                 and not is_question(part)
                 and not (_GENERIC_SUBJECT.search(part) and _POLICY_TALK.search(part))
+                and not in_general
             )
         ):
             for key, value in found.items():

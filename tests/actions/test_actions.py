@@ -425,7 +425,8 @@ def test_a_request_or_a_count_inside_politeness_is_no_greeting() -> None:
 
 def test_words_typed_as_a_search_or_a_world_question_inside_politeness_are_no_greeting() -> None:
     search = reply_to("owner-search", "您好，打扰一下，贴息 银行 谢谢！", "greet")
-    assert "原文" in search and "贴息" in search
+    assert "原文" in search
+    assert "贴息" in search
     world = reply_to("owner-world", "您好，打扰一下，今天会不会打台风？ 谢谢！", "greet")
     assert world.startswith("抱歉，这个问题不在我能解答的范围内。")
     # a question to the bot itself is small talk
@@ -440,7 +441,22 @@ def test_words_typed_as_a_search_or_a_world_question_inside_politeness_are_no_gr
         "隔离厂嘅老细话政府有个平台可以推送惠企政策我想知道嗰个平台叫乜嘢名 谢谢！",
         "greet",
     )
-    assert "中易办" in story and not story.startswith("答复函没有写明")
+    assert "中易办" in story
+    assert not story.startswith("答复函没有写明")
+
+
+def test_a_story_before_a_question_of_firms_in_general_leaves_open_what_the_letter_does() -> None:
+    story = "我们厂在小榄做五金二十多年了，五十几个工人，这两年订单一般。"
+    reply = reply_to("owner-story-general", story + "省级专精特新企业做股份制改造，有冇资助？")
+    assert reply.startswith("答复函没有写明专精特新认定级别为省级的企业能否适用。")
+    # voice typed after the story: its question decides, not the trade in the same run
+    voice = reply_to(
+        "owner-story-voice",
+        story
+        + "我们做灯具的新款刚上市一个月就被隔壁镇的厂抄了外观一模一样客户都跑过去了想问下中山有没有地方可以帮企业快速维权的",
+    )
+    assert "快速维权" in voice
+    assert not voice.startswith("答复函没有写明")
 
 
 def test_an_individuals_matter_is_out_of_scope_and_cites_nothing() -> None:

@@ -102,6 +102,10 @@ def test_cantonese_classifier_after_a_verb() -> None:
         ("有没有专人对接专精特新企业", False),
         ("我们厂难找人，有没有招工补贴", False),
         ("市长换人了吗", False),
+        ("机器人讲不清楚，我想同人工倾下", True),
+        ("我要找个活人说话", True),
+        ("你们找个负责的人马上跟进处理！", True),
+        ("人工智能有补贴吗", False),
     ],
 )
 def test_asking_for_someone_to_be_sent_is_a_request_for_a_person(message: str, person: bool) -> None:

@@ -123,6 +123,19 @@ def test_the_one_who_asks_is_not_the_firm() -> None:
     assert named["zjtx_level"] == "省级"
     assert split_facts("我想问一下，省级专精特新企业有什么补贴？")[0] == {}
     assert split_facts("我想问一下，我们是省级专精特新，有什么补贴？")[0]["zjtx_level"] == "省级"
+    # after the owner's story, a sentence that asks of such firms in general is not about the owner's
+    story = "我们厂在小榄做五金二十多年了，五十几个工人，这两年订单一般。"
+    assert split_facts(story + "省级专精特新企业做股份制改造，有冇资助？")[0] == {"industry": "五金"}
+    assert split_facts(story + "小巨人嗰400万，系每间400万定两间加埋400万？")[0] == {"industry": "五金"}
+    # the owner's own kind, said so in the sentence that asks
+    assert (
+        split_facts("单项冠军培育企业 我们就是 准备做股份制改造 资助最多几多")[0]["zjtx_level"]
+        == "单项冠军培育"
+    )
+    assert split_facts("我们是省级专精特新。今年增长了40%，能拿多少？")[0] == {
+        "zjtx_level": "省级",
+        "growth_pct": 40.0,
+    }
 
 
 def test_a_place_only_the_story_names_is_not_asked_about() -> None:
