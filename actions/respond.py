@@ -70,6 +70,7 @@ from knowledge.understand import (
     is_question,
     keyword_query,
     later_year,
+    on_topic,
     questions_of,
     scope_of,
     speaks_for_firm,
@@ -160,6 +161,15 @@ def _story_facts_only(u: Understanding, stated: set[str]) -> bool:
         and not _ASKS_BENEFIT.search(asked)
         and not set(extract_facts(asked).values) & stated
     )
+
+
+def _question_for_firm(u: Understanding, stated: set[str]) -> bool:
+    """Whether a long message's question itself speaks for the firm (我们, or a fact of the firm in it),
+    rather than only its story; a short message is one with its question."""
+    asked = asking_part(u.said, lead_in=False)
+    if len(u.said) <= LONG_MESSAGE or asked == u.said:
+        return True
+    return speaks_for_firm(asked) or bool(set(extract_facts(asked).values) & stated)
 
 
 def _asks_beyond(u: Understanding, rec: dict[str, Any]) -> bool:
@@ -669,7 +679,10 @@ class ActionRespond(Action):
         if subject is not None:
             rec = policies[subject.hit.policy_id]
             # "我们2023年增长了35%" is the owner's fact; "2022年度呢" of a 2020-2021 count is not in the record.
-            year = None if about_firm else later_year(u.said, f"{rec['title']} {rec['quote']}")
+            # "我们厂在小榄做五金…。除咗中行，工行建行有冇类似嘅对接活动？": the story is the firm's, the
+            # question is not; what the owner's own words would mean is weighed only where the question speaks.
+            own = about_firm and _question_for_firm(u, stated_now)
+            year = None if own else later_year(u.said, f"{rec['title']} {rec['quote']}")
             if year:
                 after = "（答复函是2022年6月的文件）" if year > LETTER_YEAR else ""
                 return not_in_letter(dispatcher, u, subject, f"{year}年的情况{after}")
@@ -680,10 +693,11 @@ class ActionRespond(Action):
             benefit = unnamed_benefit(u.text, rec)
             if benefit:
                 return not_in_letter(dispatcher, u, subject, benefit)
-            focus = off_focus(u.text, rec) or (None if about_firm else narrower(u.said, rec))
+            asked = asking_part(u.said)  # (the kind of firm a story tells of is the owner's, not asked about)
+            focus = off_focus(u.text, rec) or (None if own else narrower(asked, rec))
             if focus:
                 return not_in_letter(dispatcher, u, subject, f"“{focus}”方面的内容")
-            kind = None if about_firm else firm_kind(u.said, rec)
+            kind = None if own else firm_kind(asked, rec)
             if kind and u.aspect in (None, "qualify", "conditions", "amount"):
                 # "港资企业评咗专精特新，都可以申请增长补贴吗": the record never names that kind of firm.
                 return not_in_letter(dispatcher, u, subject, f"{kind}能否适用")
@@ -713,8 +727,10 @@ class ActionRespond(Action):
             and not _asks_world(u)
         ):
             return courtesy_reply(dispatcher, u, intent)
-        if not u.on_topic:
-            return out_of_scope(dispatcher, "other")  # nothing of enterprise policy in it at all
+        if not u.on_topic or not on_topic(asking_part(u.said, lead_in=False)):
+            # nothing of enterprise policy in it at all, or only in the story before the question ("我们厂在
+            # 小榄做五金…。今晚食咩好")
+            return out_of_scope(dispatcher, "other")
         if not u.asks and len(u.content) < 6:
             dispatcher.utter_message(response="utter_default")
             return []

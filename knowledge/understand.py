@@ -50,8 +50,9 @@ _HYPOTHETICAL = re.compile(
 _POLICY_TALK = re.compile(r"补贴|补助|奖励|资助|给予|扶持|政策|支持|能拿|可以拿")
 # "专精特新企业增长三成…" speaks of firms in general; a bare "市级专精特新，增长三成五" of the asker.
 _GENERIC_SUBJECT = re.compile(r"企业|公司|单位|厂家|厂商|他们|别人|人家|有的")
-# Firms of a kind, spoken of in general ("省级专精特新企业做股份制改造，有冇资助"); 公司 alone is often the owner's.
-_FIRMS_IN_GENERAL = re.compile(r"(专精特新|小巨人|单项冠军|培育|的|类|种)企业|单位|厂家|厂商|他们|别人|人家|有的")
+# Firms of a kind, spoken of in general ("省级专精特新企业做股份制改造，有冇资助", "企业为了搞数字化转型去银行贷款"); 公司
+# alone is as often the owner's own ("公司今年增长了40%").
+_FIRMS_IN_GENERAL = re.compile(r"企业|单位|厂家|厂商|他们|别人|人家|有的")
 _ASKS_FOR_SELF = re.compile(
     r"(能|可以)(拿|领|申请|享受|获得)|有没有得?(拿|领|份|机会)|有(什么|哪些|啥)[^,，。?？]{0,6}(可以|能)?(拿|领|享受)|有戏|有份|够不够|符不符合|符合"
 )
@@ -1043,6 +1044,11 @@ def courtesy_of(text: str) -> tuple[str, ...]:
 _ONE_FIRM = re.compile(r"(开|注册|成立|新开|开办|设立|办)(1|一)?(家|间|个)(新的?)?(?=公司|企业|工厂|厂)")
 
 
+def on_topic(text: str) -> bool:
+    """Whether ``text`` speaks of enterprise policy, firms or business at all."""
+    return bool(_ENTERPRISE.search(text) or _FIRM.search(text) or _BUSINESS.search(text))
+
+
 def understand(raw: str, *, speaking: bool = False) -> Understanding:
     """Read one owner message (any script, width or numerals, homophone typos of our words);
     ``speaking``: earlier messages already stated facts of the owner's firm."""
@@ -1072,7 +1078,7 @@ def understand(raw: str, *, speaking: bool = False) -> Understanding:
         complaint=complains(text),
         own_case=tells_own_case(text),
         policy_words=bool(_ENTERPRISE.search(text)),
-        on_topic=bool(_ENTERPRISE.search(text) or _FIRM.search(text) or _BUSINESS.search(text)),
+        on_topic=on_topic(text),
         match_all=bool(_MATCH_ALL.search(text)),
         uscc_error=uscc_error,
         region=region,

@@ -459,6 +459,24 @@ def test_a_story_before_a_question_of_firms_in_general_leaves_open_what_the_lett
     assert not voice.startswith("答复函没有写明")
 
 
+def test_the_question_after_a_story_decides_what_is_asked_about() -> None:
+    story = "我们厂在小榄做五金二十多年了，五十几个工人，这两年订单一般。"
+    # beside what the record names: the story is the firm's, the question is not
+    banks = reply_to("owner-story-banks", story + "除咗中行，工行建行有冇类似嘅专精特新对接活动？")
+    assert banks.startswith("答复函没有写明“工行”方面的内容。")
+    # a world question after the firm's story is no matter of the letter
+    dinner = reply_to("owner-story-dinner", story + "今晚食咩好")
+    assert dinner.startswith("抱歉，这个问题不在我能解答的范围内。")
+    # the kind of firm the story tells of is the owner's, not a kind asked about
+    growth = reply_to(
+        "owner-story-kind",
+        "您好，我是三角镇一家纺织企业的财务。年底要给董事会做一份政策汇总，其中涉及市里对专精特新企业的增长补贴。"
+        "具体是增长多少、补贴区间是多少？",
+    )
+    assert "30%" in growth
+    assert not growth.startswith("答复函没有写明")
+
+
 def test_an_individuals_matter_is_out_of_scope_and_cites_nothing() -> None:
     events, messages = run(ActionRespond(), ASK_OFF_TOPIC)
     assert [(m["buttons"], m.get("custom")) for m in messages] == [([], {})]
