@@ -365,6 +365,10 @@ def test_whether_a_planned_measure_has_happened_is_beyond_a_2022_letter() -> Non
     assert not messages[0]["text"].startswith("答复函没有写明")
 
 
+# The firm's story the label-keeping ``story`` rewrite puts before a question (bot/eval_dialogue.py).
+FIRM_STORY = "我们厂在小榄做五金二十多年了，五十几个工人，这两年订单一般。"
+
+
 def reply_to(sender: str, message: str, intent: str = "ask_policy") -> str:
     _, messages = run(ActionRespond(), state(sender, {}, [LISTEN, user_event(message, intent, 1718000001.0)]))
     return messages[0]["text"]
@@ -398,7 +402,7 @@ def test_the_question_not_the_story_decides_between_records_of_equal_evidence() 
 
 
 def test_a_story_of_the_firm_before_a_question_of_what_a_measure_is_gets_the_answer() -> None:
-    story = "我们厂在小榄做五金二十多年了，五十几个工人，这两年订单一般。"
+    story = FIRM_STORY
     what = reply_to("owner-story-what", story + "协同创新试点那个组合支持具体是什么模式？")
     assert "政府政策+智能制造供应商+融资担保+产业链中小企业" in what
     assert "信息不足" not in what
@@ -445,10 +449,11 @@ def test_words_typed_as_a_search_or_a_world_question_inside_politeness_are_no_gr
     assert not story.startswith("答复函没有写明")
 
 
-def test_a_story_before_a_question_of_firms_in_general_leaves_open_what_the_letter_does() -> None:
-    story = "我们厂在小榄做五金二十多年了，五十几个工人，这两年订单一般。"
-    reply = reply_to("owner-story-general", story + "省级专精特新企业做股份制改造，有冇资助？")
-    assert reply.startswith("答复函没有写明专精特新认定级别为省级的企业能否适用。")
+def test_the_question_after_a_story_decides_what_is_asked_about() -> None:
+    story = FIRM_STORY
+    # a sentence asking of firms of a kind in general: what the letter leaves open for them is said
+    general = reply_to("owner-story-general", story + "省级专精特新企业做股份制改造，有冇资助？")
+    assert general.startswith("答复函没有写明专精特新认定级别为省级的企业能否适用。")
     # voice typed after the story: its question decides, not the trade in the same run
     voice = reply_to(
         "owner-story-voice",
@@ -457,10 +462,6 @@ def test_a_story_before_a_question_of_firms_in_general_leaves_open_what_the_lett
     )
     assert "快速维权" in voice
     assert not voice.startswith("答复函没有写明")
-
-
-def test_the_question_after_a_story_decides_what_is_asked_about() -> None:
-    story = "我们厂在小榄做五金二十多年了，五十几个工人，这两年订单一般。"
     # beside what the record names: the story is the firm's, the question is not
     banks = reply_to("owner-story-banks", story + "除咗中行，工行建行有冇类似嘅专精特新对接活动？")
     assert banks.startswith("答复函没有写明“工行”方面的内容。")
