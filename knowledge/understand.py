@@ -741,8 +741,8 @@ def split_facts(
     for at, (part, whole) in enumerate(pieces):
         # (another firm's run ends with its sentence: "客户主要是家电大厂。今年股东决定做股改" is the owner's)
         ends_sentence = whole.endswith(part) and bool(_SENTENCE_END.search(whole))
-        in_general = (
-            sentence_of[at] in asking_sentences - own_sentences and bool(_FIRMS_IN_GENERAL.search(part))
+        in_general = sentence_of[at] in asking_sentences - own_sentences and bool(
+            _FIRMS_IN_GENERAL.search(part)
         )
         found = extract_facts(part).values
         found = {k: v for k, v in found.items() if k not in ("firm_name", "uscc", "revenue_wan")}
