@@ -362,14 +362,17 @@ def confirm_facts(dispatcher: CollectingDispatcher, new: dict[str, Any]) -> list
 
 # A question to the bot itself or of its presence ("还在上班吗", "你是机器人吗", "在忙吗"), not of the world.
 _TO_THE_BOT = re.compile(
-    r"你|您|機|机器|真人|ai|人工|在吗|在不在|在忙|喺唔喺|上班|下班|忙|休息|吃(了|咗)?饭|^(最近)?(怎么样|好吗|还好吗)",
+    r"你|您|机器|真人|ai|人工|在吗|在不在|在忙|喺唔喺|上班|下班|忙|休息|吃(了|咗)?饭|^(最近)?(怎么样|好吗|还好吗)",
     re.IGNORECASE,
 )
 
 
-def _searches(u: Understanding) -> bool:
-    """Words of enterprise policy typed apart as into a search box, between courtesies ("您好，贴息 银行 谢谢")."""
-    return keyword_query(u.text) and (u.on_topic or ActionRespond._names_record(u))
+def _beside_courtesy(u: Understanding) -> bool:
+    """Whether something besides the courtesies is asked of the bot: a request ("您好，帮我写一段新年祝福，
+    谢谢") or words of enterprise policy typed apart as into a search box ("您好，贴息 银行 谢谢")."""
+    return bool(_REQUEST.match(u.content)) or (
+        keyword_query(u.text) and (u.on_topic or ActionRespond._names_record(u))
+    )
 
 
 def _asks_world(u: Understanding) -> bool:
@@ -378,7 +381,7 @@ def _asks_world(u: Understanding) -> bool:
     return (
         not u.on_topic
         and len(u.content) >= 4
-        and any(is_question(c) for c in clauses(u.content))
+        and is_question(u.content)
         and not _TO_THE_BOT.search(u.content)
     )
 
@@ -473,19 +476,12 @@ class ActionRespond(Action):
         closing = (
             bool({"thanks", "goodbye"} & set(u.courtesy))
             and not any(is_question(c) for c in clauses(u.text))
-            and not _REQUEST.match(u.content)
             and stated_now <= _TRADE
-            and not _searches(u)
+            and not _beside_courtesy(u)
         )
         if not u.content or "bot" in u.courtesy or closing:
             return clear + courtesy_reply(dispatcher, u, intent)
-        if (
-            stated_now <= _TRADE
-            and u.courtesy
-            and not u.asks
-            and not _REQUEST.match(u.content)
-            and not _searches(u)
-        ):
+        if stated_now <= _TRADE and u.courtesy and not u.asks and not _beside_courtesy(u):
             # "你好，我係坦洲做五金嘅老闆娘…你哋整咗個咁方便嘅": an introduction with thanks, not a request.
             return clear + courtesy_reply(dispatcher, u, intent)
         if stated_now and not u.asks and not (stated_now <= _TRADE and self._names_record(u)):
@@ -722,8 +718,7 @@ class ActionRespond(Action):
         if (
             u.courtesy
             and not (u.asks and u.scope == "in" and (u.policy_words or u.on_topic))
-            and not _REQUEST.match(u.content)
-            and not _searches(u)
+            and not _beside_courtesy(u)
             and not _asks_world(u)
         ):
             return courtesy_reply(dispatcher, u, intent)

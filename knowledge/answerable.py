@@ -716,7 +716,8 @@ _OTHER_KIND = re.compile(
 
 
 # "除了中行，工行建行有没有…": what is asked about is what comes after the exception.
-_BESIDES = re.compile(r"(除了|除咗|除开|除去)[^,，。?？]{1,12}?(以外|之外)?[,，]([^。?？]{2,40})")
+_EXCEPT = r"(除了|除咗|除开|除去)"
+_BESIDES = re.compile(_EXCEPT + r"[^,，。?？]{1,12}?(以外|之外)?[,，]([^。?？]{2,40})")
 
 
 def _besides(question: str, rec: dict[str, Any]) -> str | None:
@@ -740,7 +741,7 @@ def _besides(question: str, rec: dict[str, Any]) -> str | None:
 
 # "除了五金、家电、灯具、板式家具，还有哪些产业集群": others beyond a list, asked by naming the list.
 _BESIDES_ASK = re.compile(
-    r"(除了|除咗|除开|除去)([^,，。?？]{1,40}?)(以外|之外)?[,，]?(还有|仲有|另外|其他|其它|别的|还)"
+    _EXCEPT + r"([^,，。?？]{1,40}?)(以外|之外)?[,，]?(还有|仲有|另外|其他|其它|别的|还)"
     r"[^。?？]{0,4}?(哪些|什么|啥|边啲|边几|咩|哪几|哪个|哪家|边个|边间)"
 )
 _ENUMERATION = re.compile(r"[^,，。;；:：“”()（）、]{1,10}(?:、[^,，。;；:：“”()（）、]{1,10})+")

@@ -78,13 +78,13 @@ OWNERS_TERMS = {
 # Government paying a firm's interest, however said (帮企业贴贷款利息, 帮手还啲利息, 补点利息): the 贴息 of the
 # letter. Only after a verb of paying: "利息多少" or "贷款利率" ask something else.
 _PAYS_INTEREST = re.compile(r"(贴|补|还|付|垫)(些|点|部分|一部分|一些)?(贷款|银行)?的?利息")
-# "啲利息政府有冇帮手贴息": the interest put first as the topic is what 贴息 already says; left in, it reads
-# as a second matter asked about.
 # "利息政府能不能帮忙出一部分": the interest named first and the government paying it after, the same 贴息.
 _INTEREST_PAID = re.compile(
     r"利息(?=[^,，。;；?？!！]{0,10}?(政府|市里|财政|你们|局里|帮)[^,，。;；?？!！]{0,6}?"
     r"(出|补|贴|承担|分担|报销|负担|减免)(?!不起|不了))"
 )
+# "啲利息政府有冇帮手贴息": the interest put first as the topic is what 贴息 already says; left in, it reads
+# as a second matter asked about.
 _INTEREST_TOPIC = re.compile(r"(?:贷款|银行)?的?利息(?=[^,，。;；?？!！]{0,12}?贴息)")
 
 

@@ -49,10 +49,10 @@ _HYPOTHETICAL = re.compile(
 # "专精特新企业增长三成有补贴" tells what the policy gives; "省级专精特新企业 去年增长35%" describes the asker.
 _POLICY_TALK = re.compile(r"补贴|补助|奖励|资助|给予|扶持|政策|支持|能拿|可以拿")
 # "专精特新企业增长三成…" speaks of firms in general; a bare "市级专精特新，增长三成五" of the asker.
-_GENERIC_SUBJECT = re.compile(r"企业|公司|单位|厂家|厂商|他们|别人|人家|有的")
 # Firms of a kind, spoken of in general ("省级专精特新企业做股份制改造，有冇资助", "企业为了搞数字化转型去银行贷款"); 公司
 # alone is as often the owner's own ("公司今年增长了40%").
 _FIRMS_IN_GENERAL = re.compile(r"企业|单位|厂家|厂商|他们|别人|人家|有的")
+_GENERIC_SUBJECT = re.compile(_FIRMS_IN_GENERAL.pattern + r"|公司")
 _ASKS_FOR_SELF = re.compile(
     r"(能|可以)(拿|领|申请|享受|获得)|有没有得?(拿|领|份|机会)|有(什么|哪些|啥)[^,，。?？]{0,6}(可以|能)?(拿|领|享受)|有戏|有份|够不够|符不符合|符合"
 )
@@ -357,23 +357,27 @@ _ACK_WORD = (
 # WeChat sends a sticker or emoji as its name in brackets ([微笑][抱拳], [表情]).
 _ACK_NOISE = re.compile(r"[啦啊呀哈咯喔滴吧]+|[\U0001F300-\U0001FAFF\u2600-\u27BF\uFE0F]+|\[[^\[\]\s]{1,6}\]")
 _ACK = re.compile(rf"^({_ACK_WORD}[,，、。.!！~～\s]*)+$")
-_POLITE = re.compile(
+# The words of politeness, and with punctuation: what a message that only greets or thanks is made of.
+_COURTESY_WORDS = re.compile(
     r"您好|你好|在吗|在不在|打扰(一下|了|您了)?|麻烦(您|你)?(一下)?|请问(一下)?|谢谢(您|你)?(了|啦)?|多谢|感谢(您|你)?|"
     r"辛苦(你|您|你们|您们|大家)?(了|啦)?|不好意思|冒昧|劳驾|再见|拜拜|好的|好|嗯|哦|啊|呀|呢|哈|"
-    r"(我|我们)?(想|要)?(咨询|请教|问|了解)(一下|一些|下|问)?(问题|情况|政策)?|[~～!！。.,，?？\s]"
+    r"(我|我们)?(想|要)?(咨询|请教|问|了解)(一下|一些|下|问)?(问题|情况|政策)?"
 )
-# "您好，打扰一下，贴息 银行 谢谢！": words typed as a search, between courtesies.
-_COURTESY_WORDS = re.compile(_POLITE.pattern.rsplit("|", 1)[0])
+_POLITE = re.compile(_COURTESY_WORDS.pattern + r"|[~～!！。.,，?？\s]")
+# "您好，打扰一下，贴息 银行 谢谢！": words typed apart as into a search box, between courtesies.
 _KEYWORD = re.compile(r"[^\s?？]{1,16}")
+_APART_BY_PUNCTUATION = re.compile(r"[,，。.!！~～;；?？]|吗|呢")
 
 
 def keyword_query(text: str) -> bool:
-    """Whether ``text`` without its courtesies is one clause of two or more short words typed apart by
-    spaces, as into a search box (a sentence, a question or remarks apart by commas are not)."""
-    kept = [c.strip() for c in re.split(r"[,，。.!！~～;；]+", _COURTESY_WORDS.sub(" ", text)) if c.strip()]
-    pieces = kept[0].split() if len(kept) == 1 else []
+    """Whether ``text`` without its courtesies is two or more short words typed apart by spaces, as into a
+    search box (a sentence, a question or remarks apart by commas are not)."""
+    said = without_courtesies(text)
+    pieces = said.split()
     return (
-        len(pieces) >= 2 and all(_KEYWORD.fullmatch(p) for p in pieces) and not re.search(r"[?？吗呢]", text)
+        len(pieces) >= 2
+        and not _APART_BY_PUNCTUATION.search(said)
+        and all(_KEYWORD.fullmatch(p) for p in pieces)
     )
 
 
