@@ -85,14 +85,14 @@ _TOTALS = re.compile(r"总|累计|合计|新增|统计|规模|投入|安排|拨�
 _ONE_SHARE = r"每(带|招|培养|培训|请|雇|聘|收|录用|用)(一|1)?(个|名|位|人)|(能|可以|可)分(多少|几多)"
 _PER_RECIPIENT_Q = re.compile(
     _ONE_SHARE
-    + r"|每人|每家|每个|每一个|每项|每一项|每年|每次|人均|一家|一个人|(一|单)个项目|按人头|能拿|能领|能给|能补|给多少(?![家个项人])|补多少|拿多少|"
+    + r"|每人|每家|每个|每(一|1)个|每项|每(一|1)项|每年|每次|人均|(一|1)家|(一|1)个人|(一|1|单)个项目|按人头|能拿|能领|能给|能补|给多少(?![家个项人])|补多少|拿多少|"
     r"领多少|奖多少|发多少|可以拿|可以领|给几多|补几多|(能|可以)(贷|借|融)|分到|分得|摊到"
 )
 # The city as the one who spends ("政府每年拿出来多少"): its totals are what is asked, not one firm's share.
 _CITY_SPENDS = re.compile(r"政府|市里|市财政|财政|全市|一共|总共")
 _PER_FIRM_Q = re.compile(
     _ONE_SHARE
-    + r"|每家|每间|每个企业|每个公司|每一家|一家企业|(每|一|单)一?个项目|每一?项|人均|每人|分到|分得|分落|摊到"
+    + r"|每家|每间|每个企业|每个公司|每(一|1)家|(一|1)家企业|(每|一|1|单)(一|1)?个项目|每(一|1)?项|人均|每人|分到|分得|分落|摊到"
 )
 # Where within the letter's range one firm's amount falls (拿满, 最高那档, 按什么标准定): the letter gives
 # ranges and ceilings, never how a firm's own amount is set.
@@ -106,7 +106,7 @@ _USAGE_Q = re.compile(
 )
 # An amount the letter does not say is per firm or in total (its label says 未明确).
 _UNCLEAR_SPLIT = re.compile(r"未明确为每家|未明确.{0,4}(每家|合计)")
-_SPLIT_Q = re.compile(r"每家|每个企业|一家(能|可以)?(拿|得|获)|各(拿|得|获)|平分")
+_SPLIT_Q = re.compile(r"每(一|1)?家|每(一|1)?个企业|(一|1)家(能|可以)?(拿|得|获)|各(拿|得|获)|平分|加起来")
 
 # The quote itself sets a condition (对…的企业, 针对…, 已认定为…): only then does it state who qualifies.
 _CONDITION_A = re.compile(
@@ -375,14 +375,15 @@ def states(aspect: str | None, question: str, rec: dict[str, Any]) -> bool:
     if aspect == "amount":
         if not _counts_that(question, rec):
             return False  # "多少个设计人员" of a record that counts design centres; "让多少股份" of a fund's size
+        # (what the question asks, not a story's "我们几个股东" or hearsay's "有人说1个项目几百万")
+        questions = asking_part(question, lead_in=False)
         if (
             _MONEY_Q.search(question)
-            and _PER_RECIPIENT_Q.search(question)
+            and _PER_RECIPIENT_Q.search(questions)
             and not _SHARE_Q.search(question)
-            and (_PER_FIRM_Q.search(question) or not _CITY_SPENDS.search(question))
+            and (_PER_FIRM_Q.search(questions) or not _CITY_SPENDS.search(question))
         ):
             return bool(recipient_amounts(rec))  # what one firm gets, not what the city spent
-        questions = asking_part(question, lead_in=False)  # a story's "我们几个股东" counts nothing asked
         for asked, stated in ((_SHARE_Q, _SHARE_A), (_MONEY_Q, _MONEY_A), (_COUNT_Q, _COUNT_A)):
             if asked.search(questions):
                 return bool(stated.search(_RATIO.sub("", quote) if asked is _COUNT_Q else quote))
@@ -398,7 +399,8 @@ def states(aspect: str | None, question: str, rec: dict[str, Any]) -> bool:
         return bool(re.search(r"叠加|同时享受|不重复|重复享受|兼得|不得同时", quote))
     if (
         aspect in (None, "amount", "qualify")
-        and BENEFIT_WORDS.search(question)
+        # (not the story before the question: "好多补贴都是过了截止日期才知道，有没有平台推送政策")
+        and BENEFIT_WORDS.search(asking_part(question, lead_in=False))
         and not _OFFERS.search(normalize(" ".join([rec["title"], rec["quote"], rec.get("benefit") or ""])))
     ):
         return False  # "有没有奖励" of a record that speaks of no money at all

@@ -132,7 +132,7 @@ _USCC = re.compile(r"(?<![0-9A-Z])[0-9A-Z]{18}(?![0-9A-Z])")
 _FIRM = re.compile(r"([\u4e00-\u9fa5A-Za-z0-9()]{2,30}?(?:股份有限公司|有限责任公司|有限公司|集团|公司))")
 _NAME_INTRO = re.compile(r"(我们是|我们公司是|我们公司叫|公司叫|我们叫|我司是|名称是|名字是|叫做|叫)\s*$")
 _NAME_QUESTION = re.compile(
-    r"哪|什么|谁|几|怎|开个|开一个|开家|注册个|注册一个|一家|这家|那家|每家|^\d+(家|间|个)"
+    r"哪|什么|谁|几|怎|开个|开一个|开1个|开家|注册个|注册一个|注册1个|一家|1家|这家|那家|每家|^\d+(家|间|个)"
 )
 _FIRM_PREFIX = re.compile(
     r"^(我们是|我们公司是|我们公司叫|公司叫|我们叫|我是|我司是|我司|公司名称是|公司名是|企业名称是|名称是|叫做|叫)"
@@ -212,12 +212,16 @@ def parse_growth(text: str, *, asked: bool = False) -> float | None:
                 else tail.group(1)
             )
             if tail
+            else 5.0
+            if text[cheng.end() : cheng.end() + 1] == "半"  # 两成半 → 25%
             else 0.0
         )
         return float(cheng.group(4)) * 10 + extra
     down = next((m for m in _CHENG_DOWN.finditer(text) if not _of_cost(text, m.start())), None)
     if down:
-        return -float(down.group(3)) * 10  # 跌了两成
+        return -float(down.group(3)) * 10 - (
+            5.0 if text[down.end() : down.end() + 1] == "半" else 0.0
+        )  # 跌了两成
     if re.search(r"翻(了)?(一|1)?(番|倍)", text):
         return 100.0
     if _HALF.search(text):

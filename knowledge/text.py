@@ -164,6 +164,39 @@ def _numerals_unprotected(text: str) -> str:
     return _RUN.sub(lambda m: _convert_run(m.group(0), text[m.end() : m.end() + 1]), text)
 
 
+# A speaker correcting themselves ("增长了3成,不对不对,是2成半", "我们是市级,呃,不对,是省级"): what
+# follows the correction replaces what it corrects. Not "对不对" (a question) nor "不对外" (no pause after it).
+_CORRECTION = re.compile(
+    r"(?:[,，\s]*(?:呃|嗯|啊|哦|额)*[,，\s]*(?:(?<!对)不对(?:不对)*|说错了?|讲错了?|搞错了?|口误|更正一下))+"
+    r"(?=[,，\s]|应该|应当|是|\d)[,，\s]*(?:呃|嗯)*[,，\s]*(?:应该|应当)?(?:是)?[,，\s]*"
+)
+_SAID = re.compile(r"[^,，。;；!！?？]*$")
+_SPOKEN_FIGURE = re.compile(r"\d+(?:\.\d+)?")
+_SPOKEN_LEVEL = re.compile(r"国家级|省级|市级|区级|镇级")
+_WHOLE_CLAUSE = 8  # a clause this short that is corrected by a figure of another kind is replaced whole
+
+
+def without_self_corrections(text: str) -> str:
+    """The message as the speaker meant it: each corrected figure or level replaced by its correction
+    ("今年增长了3成,不对,是2成半" → "今年增长了2成半"; "2020年,不对,2021年那届" → "2021年那届")."""
+    while match := _CORRECTION.search(text):
+        before, after = text[: match.start()], text[match.end() :]
+        if not after or not before:
+            break
+        clause = _SAID.search(before)
+        said = clause.group(0) if clause else ""
+        start = len(before) - len(said)
+        for kind in (_SPOKEN_FIGURE, _SPOKEN_LEVEL):
+            if kind.match(after) and (found := list(kind.finditer(said))):
+                start += found[-1].start()
+                break
+        else:
+            if len(said) > _WHOLE_CLAUSE:  # what is corrected cannot be told: say it as it was
+                break
+        text = before[:start] + after
+    return text
+
+
 @lru_cache(maxsize=8192)
 def normalize(text: str) -> str:
     """Normalise owner text once, at the edge, for NLU, search and rules.
@@ -184,5 +217,5 @@ def normalize(text: str) -> str:
     text = _OUR_LETTER.sub(r"\1答复函", to_mandarin(_t2s().convert(text)))
     text = _OWNERS_TERMS.sub(lambda m: OWNERS_TERMS[m.group(0)], text)
     text = without_interest_topic(_INTEREST_PAID.sub("贴息", _PAYS_INTEREST.sub("贴息", text)))
-    text = _numerals(text)
+    text = without_self_corrections(_numerals(text))
     return _WS.sub(" ", text).strip()

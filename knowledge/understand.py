@@ -388,30 +388,30 @@ _ASKING = r"(能不能|能否|可不可以|可唔可以|可否|请|麻烦|帮我
 _WANTS_PERSON = re.compile(
     r"转(一下|下)?人工|人工(客服|服务|坐席)?(在吗|呢)?$|找人工|要人工|接人工|真人(客服)?|人工客服|"
     # "帮我转过去", "帮我转给他", "请工作人员致电本公司", "搵个同事帮我睇下"
-    r"(帮我|麻烦|请)转(过去|给(他|她|佢))|致电(本公司|我|我们|我司)|(找|搵)(个|一个)(同事|工作人员|负责人)帮|"
+    r"(帮我|麻烦|请)转(过去|给(他|她|佢))|致电(本公司|我|我们|我司)|(找|搵)(个|一个|1个)(同事|工作人员|负责人)帮|"
     r"(想|要)(直接)?(跟|和|同|找|搵)[^,，。?？]{0,8}(工作人员|负责人|人工(?!智能)|真人|活人)[^,，。?？]{0,4}(讲|倾|说|谈|聊|沟通)|"
-    r"接(个|一个)(工作人员|人工|同事|真人)|"
-    r"(?<![难唔不])(叫|喊|找|派)(个|一个)?(负责|管事|懂行)?的?(人|真人|活人|工作人员|同事|同志|负责人)(来|过来|出来)?"
+    r"接(个|一个|1个)(工作人员|人工|同事|真人)|"
+    r"(?<![难唔不])(叫|喊|找|派)(个|一个|1个)?(负责|管事|懂行)?的?(人|真人|活人|工作人员|同事|同志|负责人)(来|过来|出来)?"
     r"((马上|尽快|立即|立刻|赶紧)?(跟进|处理|对接|联系我)(一下|下)?(处理)?)?(吧|啊|呀|啦)?(?=$|[,，。!！?？~～])|"
-    r"派(个|一个|几个)?(人|同事|同志|工作人员)(来|过来|上门|到)|(复|回|覆)(我|返我)?(个)?电话|"
+    r"派(个|一个|1个|几个)?(人|同事|同志|工作人员)(来|过来|上门|到)|(复|回|覆)(我|返我)?(个)?电话|"
     r"转(给|到)?(你们|贵局|工信局)?的?(领导|负责人|工作人员|人工|客服|真人)|"
-    r"(?<!有没有)(?<!是不是)(?<!有无)(?<!已经)(?<!机器)换(个|一个|过)?([\u4e00-\u9fa5]{1,4}的)?(人|真人|人工|客服|工作人员|负责人|领导)(来|吧|啊|呀|啦|得唔得|行不行|可以吗|$|[,，。!！?？])|"
+    r"(?<!有没有)(?<!是不是)(?<!有无)(?<!已经)(?<!机器)换(个|一个|1个|过)?([\u4e00-\u9fa5]{1,4}的)?(人|真人|人工|客服|工作人员|负责人|领导)(来|吧|啊|呀|啦|得唔得|行不行|可以吗|$|[,，。!！?？])|"
     rf"{_ASKING}[^,，。?？]{{0,6}}(安排|派)[^,，。?？]{{0,12}}{_STAFF}|"
     r"(帮(我|我们|我哋|忙|手)?|麻烦(你|你们|您)?|请)(对接|转接?|跟进)(一下|下)?(?=$|[,，。!！?？~～]|谢谢|唔该|多谢)|"
     r"(转给|转接|转到|帮我转|接通|帮我(联系|联络|找)|我要找|我想找|找一下|联系一下|联络一下|让)[^,，。?？]{0,10}"
     r"(工作人员|客服|挂点领导|领导|专人|专员|同志|负责人|人工|同事)|"
     rf"(请|让|叫|麻烦)[^,，。?？]{{0,12}}{_STAFF}[^,，。?？]{{0,8}}(对接|联系|联络|沟通|跟进|上门|过来|指导)|"
-    r"(请|让|叫|麻烦|安排)[^,，。?？]{0,24}(联系我|给我打(个|一个)?电话|打(个|一个)?电话给我|打给我|回电|来电|回个电话|"
+    r"(请|让|叫|麻烦|安排)[^,，。?？]{0,24}(联系我|给我打(个|一个|1个)?电话|打(个|一个|1个)?电话给我|打给我|回电|来电|回个电话|"
     r"加我|电话联系|电话联络)|通知[^,，。?？]{0,10}(领导|挂点|工作人员|负责人)|"
     r"real person|human|talk to|agent|(有没有|有无)[^,，。?？]{0,8}客服|"
     r"(跟|和|同)(工作人员|人|真人|领导)(聊|说|谈|沟通)|"
-    rf"(跟|和|同|给)[^,，。?？]{{0,6}}{_STAFF}[^,，。?？]{{0,4}}(通|打)(个|一个|一下)?电话|"
+    rf"(跟|和|同|给)[^,，。?？]{{0,6}}{_STAFF}[^,，。?？]{{0,4}}(通|打)(个|一个|1个|一下)?电话|"
     r"(约|预约)[^,，。?？]{0,6}(见面|上门|走访|面谈|出来|倾|聊|当面)|"
     r"(有没有|有无)(人工|真人)(客服|服务)?(?=$|[,，。!！?？吗呀啊])|"
     r"(让|叫|请|安排)[^,，。?？]{0,10}的?人[^,，。?？]{0,6}(跟|和|同|与)(我|我们)[^,，。?？]{0,4}(对接|联系|沟通|谈|聊)|"
     # Someone to talk to, call back, meet or come: 有冇人可以同我倾下, 叫人打返畀我, 我要见你们领导, 当面聊.
     rf"(有没有|有无)?(人|{_STAFF})(可以|能)?(同|跟|和|与)(我|我们)(倾|聊|讲|说|谈|沟通)|"
-    r"(打|回|覆|call)(返|回)(个|一个)?(电话)?给?(我|我们)|有(没有|无)?人在(线|吗)|"
+    r"(打|回|覆|call)(返|回)(个|一个|1个)?(电话)?给?(我|我们)|有(没有|无)?人在(线|吗)|"
     rf"(我要|我想|想|要求|希望)(见|约|面见)[^,，。?？]{{0,6}}{_STAFF}|当面(聊|谈|沟通|倾|讲|咨询)|"
     rf"转交(给)?[^,，。?？]{{0,6}}{_STAFF}|加[^,，。?？]{{0,4}}{_STAFF}[^,，。?？]{{0,2}}(微信|企业微信|电话)|"
     rf"(需要|要|想要)(专人|人工|真人)|(叫|让)[^,，。?？]{{0,4}}{_STAFF}(出来|过来|来)|"
@@ -1016,11 +1016,25 @@ _CHITCHAT = re.compile(
 )
 
 
+# Talk about the conversation itself, not a matter: whether the line works ("喂喂，听得到吗？", "我先试一下这个
+# 语音能不能用"), a message sent by mistake ("刚才按错了，不用理"), or a social question ("食咗饭未？").
+_PHATIC = re.compile(
+    r"听(得|不)?(到|见|清)|信号|试(一)?下|试试|测试|语音|按错|发错|打错|点错|不用理|不使理|不好理|不用管|忽略|撤回|"
+    r"(吃|食)(了)?(饭|早餐|早饭|午饭|晚饭)(未|没|了没|了吗|吗)"
+)
+
+
 def _small_talk(text: str) -> bool:
-    """Whether every clause is a greeting or a remark on the weather, and one is the latter."""
+    """Whether every clause is a greeting, a courtesy, a remark on the weather or talk about the
+    conversation itself, one of them one of the latter two, and nothing of enterprise policy is named."""
     parts = [p.strip() for p in re.split(r"[,，。.!！~～\s]+", text.lower()) if p.strip()]
-    return any(_CHITCHAT.match(p) for p in parts) and all(
-        _CHITCHAT.match(p) or _GREETING.search(p) for p in parts
+    return (
+        any(_CHITCHAT.match(p) or _PHATIC.search(p) for p in parts)
+        and all(
+            _CHITCHAT.match(p) or _GREETING.search(p) or _PHATIC.search(p) or not _POLITE.sub("", p)
+            for p in parts
+        )
+        and not on_topic(text)
     )
 
 
@@ -1066,6 +1080,7 @@ def understand(raw: str, *, speaking: bool = False) -> Understanding:
         aspect = None  # a story with no question in it ("申报材料交上去了…谢谢") asks for no detail
     # "总部喺中山…想问下佛山顺德区对技改有冇补贴": the place a long message asks about, whatever else it names.
     region = asked_region(text)
+    scope = "other_region" if region else scope_of(text)
     return Understanding(
         text=text,
         facts={**stated, **identity},
@@ -1074,7 +1089,7 @@ def understand(raw: str, *, speaking: bool = False) -> Understanding:
         aspect=aspect,
         procedure_topic=procedure_topic(asked) if aspect == "procedure" else None,
         asks=any(is_question(p) for p in clauses(text)) or aspect is not None,
-        scope="other_region" if region else scope_of(text),
+        scope=scope,
         courtesy=courtesy_of(text),
         # clause by clause: "麻烦转一下人工 谢谢！" ends its request before the thanks
         wants_person=any(_WANTS_PERSON.search(c.rstrip(",，。!！~～ ")) for c in [text, *clauses(text)])
@@ -1088,5 +1103,5 @@ def understand(raw: str, *, speaking: bool = False) -> Understanding:
         region=region,
         other_firm=asked_of_other_firm(text),
         becoming=becoming(text, aspect),
-        small_talk=_small_talk(text),
+        small_talk=scope == "in" and _small_talk(text),  # "试一下社保怎么交" asks of a matter
     )
