@@ -8,7 +8,7 @@ PYTHON310 ?= $(shell for p in python3.10 $$HOME/.pyenv/versions/3.10*/bin/python
 	"$$p" -c 'import sys; assert sys.version_info[:2] == (3, 10)' >/dev/null 2>&1 && { command -v "$$p" || echo "$$p"; } && break; done)
 QUICK ?=
 
-.PHONY: help bootstrap sysdeps run run-scaled test lint kb train eval-kb eval-nlu eval-dialogue bench
+.PHONY: help bootstrap sysdeps run run-scaled test lint kb train pauses eval-kb eval-nlu eval-dialogue bench
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-11s %s\n", $$1, $$2}'
@@ -56,6 +56,9 @@ lint: bootstrap ## ruff check, ruff format --check, mypy (strict defs, tests inc
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
 	$(VENV)/bin/mypy
+
+pauses: bootstrap ## retrain knowledge/pauses.json (where unpunctuated speech pauses) from the development split
+	@$(PY) -m knowledge.pauses
 
 eval-kb: bootstrap kb ## recall@1/@3 and MRR of our search vs rank_bm25
 	@$(PY) -m knowledge eval

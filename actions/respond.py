@@ -760,6 +760,8 @@ class ActionRespond(Action):
         on its own and names a record of the letter on that record's own terms ("这种技能人才的培训基地、实训基地，
         政府会不会有资金支持"): the story is the background, the question decides."""
         questions = asking_part(u.text)  # with the clause that leads in: "市里在搞一个资源库，这个是哪个部门"
+        if scope_of(questions) != "in":  # (unless the clause that leads in is the story's: "业主年年加租…")
+            questions = asking_part(u.text, lead_in=False)
         # (a firm's story: a parent's letter about a school asks nothing of ours, whatever it matches)
         if questions == u.text or not u.on_topic or scope_of(questions) != "in":
             return False

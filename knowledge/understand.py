@@ -18,6 +18,7 @@ if TYPE_CHECKING:
     import jieba.posseg
 
 from knowledge.facts import BOOL_FACTS, extract_facts
+from knowledge.pauses import with_pauses
 from knowledge.segment import tokenizer
 from knowledge.spelling import correct
 from knowledge.text import normalize, without_interest_topic
@@ -44,7 +45,9 @@ _OTHER_FIRM = re.compile(
 _HYPOTHETICAL = re.compile(
     # not 主要是 (mainly), 若干 (several)
     r"如果|假如|(?<![主需])要是|假设|倘若|万一|若是|若(?!干)|的话|比如说|比方说|听说|据说|听人说|朋友说|别人说|"
-    r"有人说|说是|网上说|看到(新闻|报道|通知)"
+    r"有人说|说是|网上说|看到(新闻|报道|通知)|"
+    # "人事说现在有个新型学徒制": someone told of a measure that exists, not of what the firm does
+    r"(说|讲|话)(现在|而家|宜家|最近)?(有|出了)(个|1个|一个|种|1种|一种)"
 )
 # "专精特新企业增长三成有补贴" tells what the policy gives; "省级专精特新企业 去年增长35%" describes the asker.
 _POLICY_TALK = re.compile(r"补贴|补助|奖励|资助|给予|扶持|政策|支持|能拿|可以拿")
@@ -634,7 +637,14 @@ _NOT_FIRMS = frozenset("AI APP PDF IPO SME GDP OK WIFI CEO ERP MES".split())
 def asked_of_other_firm(text: str) -> str | None:
     """The other firm a question clause asks about (隔壁的恒达五金有限公司有没有拿到…, TCL德龙那个项目拿了多少),
     or None."""
-    for part in clauses(text):
+    parts = clauses(text)
+    # (a clause that ends with the firm's name is read with the next: "隔壁的恒达五金有限公司，有没有拿到")
+    ending = [
+        a + b
+        for a, b in zip(parts, parts[1:], strict=False)
+        if (m := _OTHER_FIRM.search(a)) and not a[m.end() :].strip(",， ")
+    ]
+    for part in [*parts, *ending]:
         found = _OTHER_FIRM.search(part)
         # (what it got follows the firm closely: "被隔壁镇的厂抄了…想问下有没有地方维权" asks of the owner)
         if found and is_question(part) and _GOT.search(part, found.end(), found.end() + _GOT_REACH):
@@ -717,7 +727,7 @@ def split_facts(
     messages of the conversation already spoke for the firm, so a bare statement ("今年增长了三成五")
     is the firm's too.
     """
-    norm = normalize(text)
+    norm = with_pauses(normalize(text))  # (a voice message's clauses)
     # each piece with the clause it was cut from (a measure a question names is read on the whole)
     pieces = [(piece, part) for part in clauses(norm) for piece in spoken_clauses(part)]
     parts = [piece for piece, _ in pieces]
@@ -1070,7 +1080,7 @@ def on_topic(text: str) -> bool:
 def understand(raw: str, *, speaking: bool = False) -> Understanding:
     """Read one owner message (any script, width or numerals, homophone typos of our words);
     ``speaking``: earlier messages already stated facts of the owner's firm."""
-    text = _ONE_FIRM.sub(r"\1", without_interest_topic(correct(normalize(raw))))
+    text = _ONE_FIRM.sub(r"\1", without_interest_topic(correct(with_pauses(normalize(raw)))))
     stated, posed, named = split_facts(text, speaking=speaking)
     identity, uscc_error = identity_facts(text)
     # The questions' own aspect first ("我们这种国家级的能享受吗" after "一直没被拉进群"), else their lead-in's.

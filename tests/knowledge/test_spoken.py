@@ -1,0 +1,75 @@
+"""Spoken messages: pauses put back into voice input, self-corrections, talk about the line itself."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from knowledge.pauses import MIN_RUN, MODEL, with_pauses
+from knowledge.text import normalize, without_self_corrections
+from knowledge.understand import asking_part, understand
+
+VOICE = "我们是做注塑的工厂五十几个工人今年打算贷款上一条自动化生产线贴息能不能享受"
+
+
+def test_the_pause_model_is_trained_and_reports_how_well_it_finds_pauses() -> None:
+    figures = json.loads(MODEL.read_text(encoding="utf-8"))["figures"]
+    assert figures["gaps"] > 10_000
+    assert figures["precision"] >= 0.8  # a wrong pause splits a clause that was whole
+
+
+def test_a_voice_message_gets_its_pauses_back_and_only_its_question_is_asked() -> None:
+    paused = with_pauses(normalize(VOICE))
+    assert paused.replace(",", "") == normalize(VOICE)  # nothing but commas is added
+    assert paused.count(",") >= 1
+    assert asking_part(paused, lead_in=False).startswith("贴息")
+
+
+def test_a_message_the_owner_punctuated_or_a_short_one_is_read_as_written() -> None:
+    typed = "我们是省级专精特新,今年增长35%,增长补贴能拿吗?"
+    assert with_pauses(typed) == typed
+    short = normalize(VOICE)[: MIN_RUN - 1]
+    assert with_pauses(short) == short
+
+
+def test_a_story_in_one_breath_keeps_the_firms_facts_and_its_question() -> None:
+    u = understand(
+        "我哋系做水泵嘅早两年评咗省级专精特新今年市场都算稳不过原材料贵咗好多利润薄咗工人工资又年年加"
+        "讲返产值去年产值8000万今年9200万可唔可以申请增长补贴"
+    )
+    assert u.facts["zjtx_level"] == "省级"
+    assert u.facts["growth_pct"] == pytest.approx(15.0)
+    assert u.scope == "in"  # 工资 is the story's, not a personal matter asked about
+
+
+@pytest.mark.parametrize(
+    ("said", "meant"),
+    [
+        ("今年增长了3成,不对不对,是2成半,那个增长补贴能不能拿?", "今年增长了2成半,那个增长补贴能不能拿?"),
+        ("我们是市级,呃,不对,是省级专精特新", "我们是省级专精特新"),
+        ("那个工业设计大赛,2020年,不对,2021年那届", "那个工业设计大赛,2021年那届"),
+        ("你说的对不对?", "你说的对不对?"),  # a question, not a correction
+        ("这样做是不对的", "这样做是不对的"),
+    ],
+)
+def test_a_self_correction_replaces_what_it_corrects(said: str, meant: str) -> None:
+    assert without_self_corrections(said) == meant
+
+
+def test_the_corrected_figure_is_the_firms_fact() -> None:
+    u = understand("我们是省级专精特新，今年增长了三成，不对不对，是两成半，那个增长补贴能不能拿？")
+    assert u.facts["growth_pct"] == pytest.approx(25.0)
+
+
+@pytest.mark.parametrize(
+    "text",
+    ["喂，你好，喂喂，听得到吗？", "早晨啊，食咗饭未？", "哈哈不好意思，刚才按错了，发了一段语音，不用理。"],
+)
+def test_talk_about_the_line_itself_is_small_talk(text: str) -> None:
+    assert understand(text).small_talk
+
+
+@pytest.mark.parametrize("text", ["试一下社保怎么交", "测试一下股改资助有多少"])
+def test_a_matter_named_beside_a_test_is_not_small_talk(text: str) -> None:
+    assert not understand(text).small_talk
