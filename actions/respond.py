@@ -156,10 +156,14 @@ def _story_facts_only(u: Understanding, stated: set[str]) -> bool:
     return (
         len(u.said) > LONG_MESSAGE
         and asked != u.said
-        and u.aspect not in ("qualify", "amount", "conditions")
         and not speaks_for_firm(asked)
-        and not _ASKS_BENEFIT.search(asked)
         and not set(extract_facts(asked).values) & stated
+        and (
+            # the trade alone, and a question of what a measure gives firms ("…做五金…。新型学徒制每带一个学徒，
+            # 企业能拿多少补贴", "要咩条件先报得"), not of whether the firm can apply
+            (stated <= _TRADE and u.aspect in ("amount", "conditions"))
+            or (u.aspect not in ("qualify", "amount", "conditions") and not _ASKS_BENEFIT.search(asked))
+        )
     )
 
 

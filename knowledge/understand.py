@@ -552,7 +552,7 @@ def questions_of(text: str) -> list[str]:
 # A clause of a story that asks: not "几个工人" or "还是老样子", which tell.
 _ASKS_IN_STORY = re.compile(
     r"[?？]|吗|么$|呢|多少|几多|什么|啥|哪(?!怕)|怎么|怎样|如何|能否|是否|可否|有没有|能不能|可不可以|是不是|会不会|"
-    r"算不算|够不够|谁|"
+    r"算不算|够不够|谁|百分之几|几成(?!了)|"
     # 有几家企业拿到: how many; not 五十几个工人, 我哋几个股东, 招了几个本科生, 几家银行都说
     rf"(?<![了们哋这那好{NUMERALS}])几[个家间项名位](?![^,，。?？]{{0,8}}(都|也))|" + ASKING_TO_KNOW
 )
