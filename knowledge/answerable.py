@@ -372,6 +372,13 @@ def states(aspect: str | None, question: str, rec: dict[str, Any]) -> bool:
             return False  # "每家400万还是加起来": the letter does not say
     if aspect == "amount" and _USAGE_Q.search(question):
         return False  # how much has been used or is left: the letter gives what was planned, not since
+    if (
+        aspect == "qualify"
+        and _MONEY_Q.search(question)
+        and _PER_FIRM_Q.search(asking_part(question, lead_in=False))
+        and not recipient_amounts(rec)
+    ):
+        return False  # "每个项目能拿多少" of a record that gives only the city's total
     if aspect == "amount":
         if not _counts_that(question, rec):
             return False  # "多少个设计人员" of a record that counts design centres; "让多少股份" of a fund's size
