@@ -721,8 +721,26 @@ def off_focus(question: str, rec: dict[str, Any]) -> str | None:
     nouns = focus_nouns(question)
     # "哪位领导任主任" of a record that names a person: 领导 is the kind of answer asked for, not a topic.
     names_person = bool(_NAME_A.search(normalize(rec["quote"])))
-    missing = [n for n in nouns if _missing(rec, n) and not (names_person and n in _ANY_PERSON)]
+    missing = [
+        n
+        for n in nouns
+        if _missing(rec, n) and not (names_person and n in _ANY_PERSON) and not _cut_across(question, n, rec)
+    ]
     return missing[0] if nouns and len(missing) * 2 >= len(nouns) else None
+
+
+def _cut_across(question: str, word: str, rec: dict[str, Any]) -> bool:
+    """Whether ``word`` is jieba's cut across the start of the record's own name in the question (过市 of
+    "获评过市政府质量奖"): a piece of the name, not a topic of its own."""
+    text = normalize(question).lower()
+    name = " ".join([rec["title"], *(rec.get("aliases") or [])])
+    for at in (m.start() for m in re.finditer(re.escape(word), text)):
+        end = at + len(word)
+        for k in range(at + 1, end):
+            # a name of two characters or more of the record starts inside the word and runs past it
+            if any(text[k:j] in name for j in range(end + 2, min(len(text), k + 12) + 1)):
+                return True
+    return False
 
 
 _OTHER_KIND = re.compile(
