@@ -204,6 +204,7 @@ def ranked(matches: list[Match], u: Understanding) -> list[Match]:
     else:
         scores = {m.hit.policy_id: m.hit.score for m in matches}
     top = max(scores.values(), default=1.0) or 1.0
+    named_in = default_answerability().names_record
 
     def strength(m: Match) -> float:
         rec = policies.get(m.hit.policy_id, {})
@@ -218,7 +219,8 @@ def ranked(matches: list[Match], u: Understanding) -> list[Match]:
         )
         return (
             m.weight
-            + (3.0 if m.phrase else 0.0)
+            # (a name the story gives, "网上看到市政府出了个1号文…转型办公室是谁当主任", is not what is asked)
+            + (3.0 if m.phrase and (asked == u.said or named_in(asked, m.hit.policy_id)) else 0.0)
             + (1.5 if fit else 0.0)
             + 2.0 * scores[m.hit.policy_id] / top
             + len(read)

@@ -253,6 +253,10 @@ class Answerability:
             out.append(Match(hit, evidence, round(weight, 3), hit.policy_id in phrases))
         return out
 
+    def names_record(self, text: str, pid: str) -> bool:
+        """Whether ``text`` names record ``pid`` by its title or an alias, verbatim and distinctively."""
+        return self._phrase_is_distinctive(normalize(text).lower(), pid)
+
     def _phrase_is_distinctive(self, text: str, pid: str) -> bool:
         rec = self.searcher.policies[pid]
         for phrase in [rec["title"], *(rec["aliases"] or [])]:
