@@ -586,9 +586,8 @@ def focus_nouns(question: str) -> tuple[str, ...]:
     if not asking:
         # "我们厂在小榄做五金…订单一般。贴息 银行": words typed as into a search box after a story are what
         # is looked for; with no question anywhere, the last sentence is the request
-        sentences = [t for t in re.split(r"(?<=[。.!！?？\n])", normalize(question)) if t.strip()]
-        last = sentences[-1] if len(sentences) > 1 else normalize(question)
-        asking = [c for c in clauses if c in last] or clauses
+        last = [t for t in re.split(r"(?<=[。.!！?？\n])", normalize(question)) if t.strip()][-1:]
+        asking = [c for c in clauses if last and c in last[0]] or clauses
     # "我们厂在小榄做五金…。我们做灯具的新款…想问下中山有没有地方可以帮企业快速维权的": one long clause
     # typed by voice after a punctuated story is read as voice too, around its question words.
     asking = [part for c in asking for part in _voiced(c)]

@@ -200,6 +200,11 @@ def _of_cost(text: str, start: int) -> bool:
     return bool(_COST_BEFORE.search(text[max(0, start - 10) : start]))
 
 
+def _and_a_half(text: str, end: int) -> float:
+    """5 points for a 半 right after N成 (两成半 is 25%), else 0."""
+    return 5.0 if text.startswith("半", end) else 0.0
+
+
 def parse_growth(text: str, *, asked: bool = False) -> float | None:
     """Growth over last year in percent; negative for a decline. ``asked``: the bot just asked it."""
     cheng = next((m for m in _CHENG.finditer(text) if not _of_cost(text, m.start())), None)
@@ -212,16 +217,12 @@ def parse_growth(text: str, *, asked: bool = False) -> float | None:
                 else tail.group(1)
             )
             if tail
-            else 5.0
-            if text[cheng.end() : cheng.end() + 1] == "半"  # 两成半 → 25%
-            else 0.0
+            else _and_a_half(text, cheng.end())
         )
         return float(cheng.group(4)) * 10 + extra
     down = next((m for m in _CHENG_DOWN.finditer(text) if not _of_cost(text, m.start())), None)
     if down:
-        return -float(down.group(3)) * 10 - (
-            5.0 if text[down.end() : down.end() + 1] == "半" else 0.0
-        )  # 跌了两成
+        return -float(down.group(3)) * 10 - _and_a_half(text, down.end())  # 跌了两成(半)
     if re.search(r"翻(了)?(一|1)?(番|倍)", text):
         return 100.0
     if _HALF.search(text):

@@ -30,6 +30,8 @@ MODEL = Path(__file__).with_name("pauses.json")
 MIN_RUN = 30  # characters without punctuation before a run is read as spoken in one breath
 THRESHOLD = 0.7
 _PUNCT = re.compile(r"[,，。.!！?？;；:：、\s]+")
+# an NLU example's entity annotation, [省级专精特新](zjtx_level) or [省级]{"entity": …}: its text alone
+_ANNOTATION = re.compile(r"\[([^\]]*)\](?:\([^)]*\)|\{[^}]*\})")
 _RUN = re.compile(rf"[^,，。.!！?？;；:：、\s]{{{MIN_RUN},}}")
 
 
@@ -108,7 +110,7 @@ def _training_texts() -> list[str]:
     for path in sorted(root.glob("*.yml")):
         for item in (yaml.safe_load(path.read_text(encoding="utf-8")) or {}).get("nlu") or []:
             for line in str(item.get("examples") or "").splitlines():
-                texts.append(re.sub(r"\[([^\]]*)\]\([^)]*\)", r"\1", line.strip()[2:]))
+                texts.append(_ANNOTATION.sub(r"\1", line.strip()[2:]))
     return [t for t in texts if _PUNCT.search(t.strip().rstrip("?？!！。."))]
 
 

@@ -170,7 +170,7 @@ _CORRECTION = re.compile(
     r"(?:[,，\s]*(?:呃|嗯|啊|哦|额)*[,，\s]*(?:(?<!对)不对(?:不对)*|说错了?|讲错了?|搞错了?|口误|更正一下))+"
     r"(?=[,，\s]|应该|应当|是|\d)[,，\s]*(?:呃|嗯)*[,，\s]*(?:应该|应当)?(?:是)?[,，\s]*"
 )
-_SAID = re.compile(r"[^,，。;；!！?？]*$")
+_CLAUSE_BREAK = re.compile(r"[,，。;；!！?？]")
 _SPOKEN_FIGURE = re.compile(r"\d+(?:\.\d+)?")
 _SPOKEN_LEVEL = re.compile(r"国家级|省级|市级|区级|镇级")
 _WHOLE_CLAUSE = 8  # a clause this short that is corrected by a figure of another kind is replaced whole
@@ -183,8 +183,7 @@ def without_self_corrections(text: str) -> str:
         before, after = text[: match.start()], text[match.end() :]
         if not after or not before:
             break
-        clause = _SAID.search(before)
-        said = clause.group(0) if clause else ""
+        said = _CLAUSE_BREAK.split(before)[-1]
         start = len(before) - len(said)
         for kind in (_SPOKEN_FIGURE, _SPOKEN_LEVEL):
             if kind.match(after) and (found := list(kind.finditer(said))):

@@ -565,6 +565,7 @@ _NOT_KNOWING = re.compile(r"(不知|不清楚|不晓得|搞不清|唔知)[^,，�
 LONG_MESSAGE = 40  # characters: a message longer than this that has questions also tells a story around them
 
 
+@lru_cache(maxsize=4096)  # (a turn asks it of the same message for every record it weighs)
 def asking_part(text: str, *, lead_in: bool = True) -> str:
     """What a long message asks: its questions, each with the clause just before it ("股改资助的材料，能发我
     吗") unless ``lead_in`` is False; the story around them ("五十几个工人", "手续一大堆") says what the firm
