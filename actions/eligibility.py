@@ -89,8 +89,19 @@ def best_first(verdicts: list[Verdict]) -> list[Verdict]:
     )
 
 
+def decided(targets: list[str], firm: dict[str, Any]) -> bool:
+    """Whether ``firm``'s facts decide any of ``targets`` (符合 or 不符合, not 信息不足)."""
+    rules = rule_policies()
+    return any(evaluate(pid, rules[pid], firm, "").status != UNDECIDED for pid in targets if pid in rules)
+
+
 def verdict_reply(
-    dispatcher: CollectingDispatcher, targets: list[str], firm: dict[str, Any], everything: bool
+    dispatcher: CollectingDispatcher,
+    targets: list[str],
+    firm: dict[str, Any],
+    everything: bool,
+    *,
+    supposed: bool = False,
 ) -> list[EventType]:
     """Show the verdicts of ``targets`` for ``firm``; ask the one fact that decides the most, if any.
 
@@ -99,6 +110,8 @@ def verdict_reply(
         targets: Record ids to judge.
         firm: The firm profile (fact slots).
         everything: The owner asked what they can get at all (list matches, name the rest briefly).
+        supposed: ``firm`` holds what the owner supposes ("假设我们是市级专精特新，增长25%，能拿吗"): the
+            verdict is of that case, and no question follows (an answer would be taken as the firm's fact).
     """
     policies = default_searcher().policies
     rules = rule_policies()
@@ -108,7 +121,7 @@ def verdict_reply(
     )
     cited = {source_name(policies[pid]) for pid in judged}
     basis = cited.pop() if len(cited) == 1 else "政策原文"
-    fact = next(iter(next_missing(judged, firm)), None)
+    fact = None if supposed else next(iter(next_missing(judged, firm)), None)
     asking = [
         SlotSet("asked_fact", fact),
         SlotSet("pending_targets", list(targets)),
@@ -122,7 +135,10 @@ def verdict_reply(
         )
         return [SlotSet("last_sources", []), *asking]
     stated = summary(firm)
-    lines = [lead(verdicts), f"根据您提供的信息（{stated}），对照{basis}：" if stated else f"对照{basis}："]
+    said = "按您假设的情况" if supposed else "根据您提供的信息"
+    lines = [lead(verdicts), f"{said}（{stated}），对照{basis}：" if stated else f"对照{basis}："]
+    if supposed:
+        lines[0] = lines[0].replace("按您说的情况", "按您假设的情况")
     shown = verdicts
     if everything:
         matched = [v for v in verdicts if v.status == MATCH]

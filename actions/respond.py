@@ -34,7 +34,7 @@ from actions.answer import (
     stated_part,
     unstated_question,
 )
-from actions.eligibility import rule_policies, verdict_reply
+from actions.eligibility import decided, rule_policies, verdict_reply
 from actions.handoff import hand_off
 from actions.profile import FACT_SLOTS, IDENTITY_SLOTS, profile, turn_facts
 from knowledge.answerable import (
@@ -629,6 +629,16 @@ class ActionRespond(Action):
             return verdict_reply(dispatcher, list(rules), firm, everything=True)
         # Facts that bear on a record make a verdict, unless the owner asks about something else the
         # record never speaks of ("灯饰厂转型做得好，政府会不会找媒体报道") rather than what they can get.
+        supposed = {**firm, **u.hypothetical}
+        if (
+            targets
+            and u.hypothetical
+            and u.aspect == "qualify"
+            and self._facts_bear_on(set(u.hypothetical), rules[targets[0]])
+            and decided(targets, supposed)
+        ):
+            # "假设我们是市级专精特新，今年增长了25%，能拿增长补贴吗": whether the case supposed would qualify.
+            return verdict_reply(dispatcher, targets, supposed, everything=False, supposed=True)
         if (
             targets
             and about_firm

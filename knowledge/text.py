@@ -196,6 +196,29 @@ def without_self_corrections(text: str) -> str:
     return text
 
 
+# What a chat app adds around the owner's words (WeCom and WeChat groups, a forwarded message):
+# a quoted message ("「张经理:股改有补贴吗」" then a separator line), a forwarding label (【转发】), @-mentions
+# ("@惠企通", "@所有人") and stickers or emoji ([表情], [鼓掌], 😤).
+_QUOTED = re.compile(r"「[^「」:\n]{1,16}:([^「」]+)」\s*(?:-\s*){3,}")
+_QUOTED_BARE = re.compile(r"「[^「」:\n]{1,16}:([^「」]+)」")
+_FORWARDED = re.compile(r"【(?:转发|转载|分享|引用)】|^(?:转发|转)\s*[:：]")
+_MENTION = re.compile(r"@(?:惠企通|机器人|小助手|所有人|全体成员)|@[^\s@,，。.!！?？:]{1,12}(?=\s|$)")
+_STICKER = re.compile(r"\[[^\[\]\s\d]{1,4}\]|[\U0001F300-\U0001FAFF\u2600-\u27BF\uFE0F]+")
+
+
+def without_chat_markup(text: str) -> str:
+    """``text`` (normalised) as the owner wrote it, without the markup a chat app adds: a quoted message
+    becomes a sentence of its own ("「张经理:股改有补贴吗」这个呢?" → "股改有补贴吗。这个呢?"), @-mentions
+    and forwarding labels go, and a sticker or emoji between words is a pause. A message of stickers or
+    emoji alone (👍, [抱拳]) is kept: it is the whole of what the owner said."""
+    said = _MENTION.sub(" ", _FORWARDED.sub(" ", text))
+    said = _QUOTED_BARE.sub(r"\1。", _QUOTED.sub(r"\1。", said))
+    if _STICKER.sub("", said).strip(" ,，。.!！?？~～"):
+        said = _STICKER.sub("，", said)
+    said = re.sub(r"\s*([,，。])(?:\s*[,，。])+", r"\1", said)
+    return _WS.sub(" ", said).strip(" ，,") or text
+
+
 @lru_cache(maxsize=8192)
 def normalize(text: str) -> str:
     """Normalise owner text once, at the edge, for NLU, search and rules.

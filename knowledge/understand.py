@@ -21,7 +21,7 @@ from knowledge.facts import BOOL_FACTS, extract_facts
 from knowledge.pauses import with_pauses
 from knowledge.segment import tokenizer
 from knowledge.spelling import correct
-from knowledge.text import normalize, without_interest_topic
+from knowledge.text import normalize, without_chat_markup, without_interest_topic
 
 # --- clauses and who they are about ----------------------------------------------------------------
 # Owners typing in WeChat use a space where writers put a comma ("我们是市级专精特新 今年准备股改").
@@ -125,10 +125,13 @@ ASPECTS: tuple[tuple[str, re.Pattern[str]], ...] = (
         "qualify",
         re.compile(
             r"能不能(也|都)?(申请|享受|拿|领|申报|报|参加|获得|入|进)|能否(申请|享受|拿|领|申报|报|获得)|可不可以(申请|享受|拿|领|申报|报)|"
-            r"(可以|能)(申请|享受|拿|领|申报|报|获得|参加|进|加入|入|贷|借)[^,，。?？]{0,8}(吗|么|不)|可不可以(参加|进|加入|入|贷|借)|有没有资格|有资格|符合|够不够|算不算|"
+            r"(可以|能)(申请|享受|拿|领|申报|报|获得|参加|进|加入|入|贷|借|用(?![来于在作做]))[^,，。?？]{0,8}(吗|么|不)|"
+            # "那个贷款贴息政策我们能用吗", "适用于我们吗": whether the measure is the firm's to use
+            r"(我们|我司|我公司|本公司|咱们|我厂|我企)[^,，。?？]{0,4}(能|可以)用(?![来于在作做])|适用(于)?(我们|我司|我公司|我厂)|(我们|我司|我公司|我厂)[^,，。?？]{0,4}适用|可不可以(参加|进|加入|入|贷|借)|有没有资格|有资格|符合|够不够|算不算|"
             r"(我们|我司|我公司|本公司|咱们|我厂|我企)[^,，。?？]{0,12}(能|可以)[^,，。?？]{0,6}(拿|领|享受|申请|获得)|"
             r"有(什么|哪些|啥)[^,，。?？]{0,8}(可以|能)(拿|领|享受|申请|获得)|能享受(哪些|什么|啥)|能拿(什么|哪些|啥|多少)|"
             r"适合(我们|我司)(吗|么|嘛|不|吧)|适不适合|有份|有没有份|轮得到|够格|够资格|有戏|达不达标|达标(吗|么|没有|不)|(拿|领|申请|享受)(得到|不到)|(能|可以)(拿|领)到|"
+            r"(?<!要)(?<!需)(够|满足|达到)(条件|要求|标准)(吗|么|不|没|未|呢|[?？])|(够|满足|达)不(够|满足|达)(条件|要求|标准)?|"
             r"是不是拿不到|能不能拿到|符不符合|(我们|我司|我公司)[^,，。?？]{0,4}(对不对|合不合适|合不合|适不适合)|有没有得(拿|领|参加|申请|享受|报|入|进)|也(有|能|可以|可|享受|适用)[^,，。?？]{0,10}(吗|么|嘛)|"
             # A-not-A on getting it ("增长补贴行不行", "我们拿不拿到", "报不报得"): whether the owner can.
             r"(?P<v>拿|领|报|申请|享受|申报|参加)不(?P=v)(得)?(到|了)?|(?<![是对好])(行不行|得不得)|"
@@ -418,7 +421,9 @@ _WANTS_PERSON = re.compile(
     rf"(我要|我想|想|要求|希望)(见|约|面见)[^,，。?？]{{0,6}}{_STAFF}|当面(聊|谈|沟通|倾|讲|咨询)|"
     rf"转交(给)?[^,，。?？]{{0,6}}{_STAFF}|加[^,，。?？]{{0,4}}{_STAFF}[^,，。?？]{{0,2}}(微信|企业微信|电话)|"
     rf"(需要|要|想要)(专人|人工|真人)|(叫|让)[^,，。?？]{{0,4}}{_STAFF}(出来|过来|来)|"
-    r"(有没有|有无)人(能|可以)?上门|找个[^,，。?？]{0,6}的人(来|过来|帮)|找个人(帮|来|问)|接通"
+    r"(有没有|有无)人(能|可以)?上门|找个[^,，。?？]{0,6}的人(来|过来|帮)|找个人(帮|来|问)|接通|"
+    # a group chat's own way to ask for one: "拉1个工信局的工作人员进群", "邀请你们领导入群"
+    rf"(拉|邀请?|加)[^,，。?？]{{0,12}}{_STAFF}[^,，。?？]{{0,4}}(进|入|加入)(群|来)"
 )
 # Enterprise matters beyond the policy words: what makes "the letter does not say" the honest reply
 # rather than "not a matter for this bot".
@@ -1031,7 +1036,9 @@ _CHITCHAT = re.compile(
 # 语音能不能用"), a message sent by mistake ("刚才按错了，不用理"), or a social question ("食咗饭未？").
 _PHATIC = re.compile(
     r"听(得|不)?(到|见|清)|信号|试(一)?下|试试|测试|语音|按错|发错|打错|点错|不用理|不使理|不好理|不用管|忽略|撤回|"
-    r"(吃|食)(了)?(饭|早餐|早饭|午饭|晚饭)(未|没|了没|了吗|吗)"
+    r"(吃|食)(了)?(饭|早餐|早饭|午饭|晚饭)(未|没|了没|了吗|吗)|"
+    # a group chat's own talk: greeting everyone, welcoming a member, the day's mood ("今天也是搬砖的1天")
+    r"^(各位|大家)[^,，。]{0,6}好$|^大家早晨$|欢迎[^,，。]{0,8}(入群|进群|加入|加群|加入群聊)|搬砖|打工人|摸鱼"
 )
 
 
@@ -1081,7 +1088,9 @@ def on_topic(text: str) -> bool:
 def understand(raw: str, *, speaking: bool = False) -> Understanding:
     """Read one owner message (any script, width or numerals, homophone typos of our words);
     ``speaking``: earlier messages already stated facts of the owner's firm."""
-    text = _ONE_FIRM.sub(r"\1", without_interest_topic(correct(with_pauses(normalize(raw)))))
+    text = _ONE_FIRM.sub(
+        r"\1", without_interest_topic(correct(with_pauses(without_chat_markup(normalize(raw)))))
+    )
     stated, posed, named = split_facts(text, speaking=speaking)
     identity, uscc_error = identity_facts(text)
     # The questions' own aspect first ("我们这种国家级的能享受吗" after "一直没被拉进群"), else their lead-in's.

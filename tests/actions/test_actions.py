@@ -885,3 +885,34 @@ def test_a_record_matched_on_the_firms_trade_alone_is_not_what_another_question_
     )
     assert not reply.startswith(("按您说的情况", "目前还不能判断"))
     assert "协同创新" not in reply.splitlines()[0]
+
+
+def test_a_supposed_case_gets_the_verdict_of_that_case_and_no_question_that_would_store_it() -> None:
+    recorded = state(
+        "owner-supposed",
+        {},
+        [
+            LISTEN,
+            user_event(
+                "假设我们是市级专精特新，今年增长了25%，能拿增长补贴吗", "ask_eligibility", 1718000001.0
+            ),
+        ],
+    )
+    events, messages = run(ActionRespond(), recorded)
+    text = messages[0]["text"]
+    assert text.startswith("按您假设的情况，贵企业不符合【专精特新企业增长补贴】的条件。")
+    assert "低于答复函要求的30%" in text
+    assert len(messages) == 1  # no question: an answer would be taken for the firm's own fact
+    assert SlotSet("asked_fact", None) in events
+    assert not any(e.get("name") == "growth_pct" and e.get("value") for e in events)
+
+
+def test_a_supposition_that_decides_nothing_is_answered_not_judged() -> None:
+    recorded = state(
+        "owner-supposed-open",
+        {},
+        [LISTEN, user_event("如果我们做股改，最多能拿多少资助？", "ask_policy", 1718000001.0)],
+    )
+    _, messages = run(ActionRespond(), recorded)
+    assert "200 万元" in messages[0]["text"]
+    assert "按您假设的情况" not in messages[0]["text"]

@@ -13,6 +13,7 @@ from knowledge.answerable import (
     other_matter,
     question_figures,
     states,
+    topic_nouns,
 )
 from knowledge.search import default_searcher
 from knowledge.understand import later_year
@@ -277,3 +278,7 @@ def test_words_of_the_bot_and_of_the_aspect_are_no_topic() -> None:
     assert focus_nouns("请问你们这个智能客服回答的内容是依据哪份文件？") == ()
     assert "门槛" not in focus_nouns("补贴门槛和金额范围大概是多少？")
     assert "数量" not in focus_nouns("省级工业互联网标杆企业项目 中山 数量")
+
+
+def test_how_a_letter_addresses_the_bureau_is_no_topic() -> None:
+    assert topic_nouns("烦请告知,贵局该答复函是针对哪1件政协提案?") == ["政协提案"]

@@ -7,7 +7,7 @@ import json
 import pytest
 
 from knowledge.pauses import MIN_RUN, MODEL, with_pauses
-from knowledge.text import normalize, without_self_corrections
+from knowledge.text import normalize, without_chat_markup, without_self_corrections
 from knowledge.understand import asking_part, understand
 
 VOICE = "我们是做注塑的工厂五十几个工人今年打算贷款上一条自动化生产线贴息能不能享受"
@@ -73,3 +73,33 @@ def test_talk_about_the_line_itself_is_small_talk(text: str) -> None:
 @pytest.mark.parametrize("text", ["试一下社保怎么交", "测试一下股改资助有多少"])
 def test_a_matter_named_beside_a_test_is_not_small_talk(text: str) -> None:
     assert not understand(text).small_talk
+
+
+@pytest.mark.parametrize(
+    ("typed", "meant"),
+    [
+        ("「张经理:股改有补贴吗」\n- - - - - - - - - - - - - - -\n这个呢?", "股改有补贴吗。这个呢?"),
+        ("@惠企通 这条补多少钱?", "这条补多少钱?"),
+        ("【转发】对专精特新企业增长30%的给予补贴", "对专精特新企业增长30%的给予补贴"),
+        (
+            "我们产品外观被人抄了😤 中山有没有行政调解的地方?",
+            "我们产品外观被人抄了， 中山有没有行政调解的地方?",
+        ),
+        ("股改资助多少[捂脸]", "股改资助多少"),
+        ("👍", "👍"),  # a sticker alone is the whole message
+        ("[抱拳]", "[抱拳]"),
+        ("邮箱abc@qq.com 发给我", "邮箱abc@qq.com 发给我"),  # an address is no mention
+    ],
+)
+def test_chat_markup_is_not_the_owners_words(typed: str, meant: str) -> None:
+    assert without_chat_markup(normalize(typed)) == meant
+
+
+def test_a_group_chats_own_talk_is_small_talk_and_its_request_for_a_person_a_handoff() -> None:
+    assert understand("大家早上好☀️ 今天也是搬砖的1天[表情]").small_talk
+    assert understand("欢迎新朋友入群[鼓掌]").small_talk
+    assert not understand("欢迎新朋友入群，请问股改资助多少").small_talk
+    assert understand("能不能拉1个工信局的工作人员进群？").wants_person
+    assert understand("@惠企通 贴息够条件吗？").aspect == "qualify"
+    assert understand("那个贷款贴息政策我们能用吗？").aspect == "qualify"
+    assert understand("贷款可以用来买设备吗").aspect != "qualify"
