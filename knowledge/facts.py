@@ -97,7 +97,7 @@ _LEVEL_PATTERNS = (
         re.compile(
             r"省级专精特新|省专精特新|省级的|省级(?=$|[,，。.!！;；\s])|^省级"
             + _OF_MEASURE
-            + r"|省里认定|省级认定|省一级"
+            + r"|省里认定(?!的?单项冠军)|省级认定(?!的?单项冠军)|省一级"
         ),
     ),
     (
@@ -105,7 +105,7 @@ _LEVEL_PATTERNS = (
         re.compile(
             r"市级专精特新|市专精特新|市级的|市级(?=$|[,，。.!！;；\s])|^市级"
             + _OF_MEASURE
-            + r"|市里认定|市级认定|市一级"
+            + r"|市里认定(?!的?单项冠军)|市级认定(?!的?单项冠军)|市一级"
         ),
     ),
     (
@@ -181,11 +181,21 @@ def negated(text: str, start: int) -> bool:
 
 
 def parse_level(text: str) -> str | None:
-    """专精特新 level named in ``text``, or None."""
-    for level, pattern in _LEVEL_PATTERNS:
-        if pattern.search(text):
-            return level
-    return None
+    """专精特新 level named in ``text``, or None. Where two are named, the first is the firm's: the other
+    names a measure ("我们是市级专精特新小巨人那个400万国家补贴能拿吗", typed by voice without a pause)."""
+    found = first_level(text)
+    return found[0] if found else None
+
+
+def first_level(text: str) -> tuple[str, int] | None:
+    """The first 专精特新 level named in ``text`` and where it starts, or None."""
+    found = [
+        (m.start(), rank) for rank, (_, pattern) in enumerate(_LEVEL_PATTERNS) if (m := pattern.search(text))
+    ]
+    if not found:
+        return None
+    at, rank = min(found)
+    return _LEVEL_PATTERNS[rank][0], at
 
 
 # What rose when a cost rose ("厂房租金涨了两成", "原材料涨了30%"): the firm's costs, not its growth.

@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:
     import jieba.posseg
 
-from knowledge.facts import BOOL_FACTS, extract_facts
+from knowledge.facts import BOOL_FACTS, extract_facts, first_level
 from knowledge.pauses import with_pauses
 from knowledge.segment import tokenizer
 from knowledge.spelling import correct
@@ -39,7 +39,8 @@ _FIRST_PERSON = re.compile(
 # Another firm ("我们隔壁的恒达五金有限公司", "朋友的厂"): what a clause says of it is not about the asker's firm.
 _OTHER_FIRM = re.compile(
     r"(隔壁|旁边|对面|附近|楼上|楼下|别家|朋友|同行|亲戚|客户|供应商|竞争对手|对手|同学|老乡)"
-    r"(的|那|这|嗰)?(间|家|个)?([^,，。?？]{0,20}?(有限公司|公司|工厂|厂|企业))"
+    # (not what they said: "同行讲专精特新企业业绩做上去政府会俾钱" is hearsay of a measure)
+    r"(的|那|这|嗰)?(间|家|个)?(?!讲|说|话|问|告诉|提|介绍|推荐)([^,，。?？]{0,20}?(有限公司|公司|工厂|厂|企业))"
 )
 # A condition posed, or something heard from others: neither is a fact the owner states about the firm.
 _HYPOTHETICAL = re.compile(
@@ -676,13 +677,15 @@ _LEVEL_BEFORE_BENEFIT = re.compile(
 _OWN_LEVEL_LEAD = re.compile(r"是|系|为|属于|我们|我司|我公司|咱们|我厂|我企|评上|认定|获评|作为|刚评")
 
 
-def _level_names_measure(clause: str) -> bool:
-    """Whether the level in a question clause qualifies the measure asked about rather than the firm."""
+def _level_names_measure(clause: str, level_at: int) -> bool:
+    """Whether the level at ``level_at`` in a question clause qualifies the measure asked about rather than
+    the firm ("我们是国家级专精特新小巨人…那个小巨人财政补贴能拿吗": the first names the firm, the second the
+    measure)."""
     # (a bare 专精特新 before the benefit names the measure, not a level: "我们是市级专精特新…专精特新那个增长补贴")
     return any(
         not _OWN_LEVEL_LEAD.search(clause[max(0, m.start() - 4) : m.start()])
         for m in _LEVEL_BEFORE_BENEFIT.finditer(clause)
-        if m.group(1) or m.group(3) != "专精特新"
+        if (m.group(1) or m.group(3) != "专精特新") and m.start() <= level_at < m.end()
     )
 
 
@@ -772,7 +775,13 @@ def split_facts(
         if "zjtx_level" in found and _AIMS_AT_LEVEL.search(part):
             found = {k: v for k, v in found.items() if k != "zjtx_level"}  # "想冲省级": not yet the firm's
         # (in a sentence that asks: "小巨人嗰400万，系每间400万定两间加埋400万？")
-        if "zjtx_level" in found and sentence_of[at] in asking_sentences and _level_names_measure(whole):
+        level = first_level(part)
+        if (
+            level
+            and "zjtx_level" in found
+            and sentence_of[at] in asking_sentences
+            and _level_names_measure(whole, whole.find(part) + level[1])
+        ):
             found = {k: v for k, v in found.items() if k != "zjtx_level"}
         first_person = bool(_FIRST_PERSON.search(part)) and not _OTHER_FIRM.search(part)
         # "朋友公司是市级专精特新，今年增长了40%。我们公司还没评上": what follows another firm is its, until

@@ -103,3 +103,21 @@ def test_a_group_chats_own_talk_is_small_talk_and_its_request_for_a_person_a_han
     assert understand("@惠企通 贴息够条件吗？").aspect == "qualify"
     assert understand("那个贷款贴息政策我们能用吗？").aspect == "qualify"
     assert understand("贷款可以用来买设备吗").aspect != "qualify"
+
+
+@pytest.mark.parametrize(
+    ("said", "level"),
+    [
+        ("我们是市级专精特新小巨人那个400万国家补贴我们能拿吗", "市级"),  # voice: no pause before the measure
+        ("我们是国家级专精特新小巨人国家那个小巨人财政补贴我们能拿吗", "国家级小巨人"),
+        ("您好,我司是市里认定的单项冠军培育企业", "单项冠军培育"),
+    ],
+)
+def test_the_first_level_named_is_the_firms_the_next_names_a_measure(said: str, level: str) -> None:
+    assert understand(said).facts.get("zjtx_level") == level
+
+
+def test_what_a_peer_said_is_hearsay_not_another_firm_asked_about() -> None:
+    u = understand("同行讲专精特新企业业绩做上去政府会俾钱系咪真㗎俾几多")
+    assert u.other_firm is None
+    assert u.aspect == "amount"
