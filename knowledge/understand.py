@@ -71,7 +71,7 @@ ASKING_TO_KNOW = r"(告诉|告知|发给?|说给)(我|我们|一下)|(想|要)(�
 _ENDS_NOT = r"(?:有|能|可以|会|是|要|行|够|算|得|肯|了|咗|过)[^,，。;；!！?？\s]{0,15}?(?:没有|没|不|未)(?=$|[,，。;；!！\s])"
 _QUESTION = re.compile(
     r"[?？]|吗|么$|呢|多少|什么|啥|哪(?!怕)|怎么|怎样|如何|能否|是否|可否|有没有|能不能|可不可以|还是|"
-    rf"是不是|会不会|算不算|够不够|(?<![好{NUMERALS}])几[个万家间项次年月天时耐成]|几个点|百分之几|谁|干嘛|干啥|为啥|为何|"
+    rf"是不是|会不会|算不算|够不够|(?<![好{NUMERALS}])几[个万家间项次年月天时耐成厘]|几个点|百分之几|谁|干嘛|干啥|为啥|为何|"
     # 多大, 多久 (not 大多, 差不多); A-not-A of any verb (收不收钱, 批不批, 给不给)
     r"(?<![差大许很好])多(大|长|久|高|远|快)|(?P<verb>[\u4e00-\u9fff])不(?P=verb)|"
     + ASKING_TO_KNOW
@@ -703,14 +703,17 @@ _AIMS_AT_LEVEL = re.compile(
 # question's own predicate, after a stretch that tells.
 _SPOKEN_QUESTION = re.compile(
     r"(?<=[\u4e00-\u9fff\d%]{4})(?=有没有|能不能|可不可以|能否|是否|是不是|够不够|算不算|有钱|有得|"
-    r"可以(?:申请|拿|享受|报)|能(?:申请|拿|享受|报)|请问|想问|问下|问一下)"
+    r"可以(?:申请|拿|享受|报)|能(?:申请|拿|享受|报)|请问|想问|问下|问一下|"
+    # the question put after what it is about ("今年增长了3成五增长补贴行不行", "…增长补贴有戏吗")
+    r"(?<=补贴|资助|奖励|贴息|补助)(?:行不行|得不得|有戏|有份|有没有份|够不够格|够格))"
 )
 VOICE_CLAUSE = 16  # characters: a clause this long without a pause may hold a statement and a question
 
 
 def spoken_clauses(clause: str) -> list[str]:
-    """A long clause typed without punctuation, cut where its question starts; others as they are."""
-    if len(clause) < VOICE_CLAUSE or not is_question(clause):
+    """A long clause typed without punctuation, or a shorter one that tells what happened in a year
+    ("今年增长了45%有没有增长补贴"), cut where its question starts; others as they are."""
+    if not is_question(clause) or (len(clause) < VOICE_CLAUSE and not _DATED.search(clause)):
         return [clause]
     pieces: list[str] = []
     for piece in _SPOKEN_QUESTION.split(clause):

@@ -121,3 +121,22 @@ def test_what_a_peer_said_is_hearsay_not_another_firm_asked_about() -> None:
     u = understand("同行讲专精特新企业业绩做上去政府会俾钱系咪真㗎俾几多")
     assert u.other_firm is None
     assert u.aspect == "amount"
+
+
+@pytest.mark.parametrize(
+    ("said", "growth"),
+    [
+        ("今年增长咗45%有冇增长补贴", 45.0),  # a year's figure, then the question, in one breath
+        ("今年增长咗三成五增长补贴得唔得", 35.0),  # the question after the measure it is about
+        ("去年比前年增长了两成多一点增长补贴有戏吗", 20.0),
+    ],
+)
+def test_a_years_figure_said_before_the_question_in_one_breath_is_the_firms(said: str, growth: float) -> None:
+    assert understand(said, speaking=True).facts.get("growth_pct") == growth
+
+
+@pytest.mark.parametrize(
+    "said", ["专精特新企业增长三成有没有补贴", "专精特心增长三成能拿几多", "中山对制造业用电有没有补贴"]
+)
+def test_a_short_general_question_states_no_fact_of_the_firm(said: str) -> None:
+    assert understand(said).facts == {}
