@@ -61,6 +61,7 @@ from knowledge.search import Searcher, default_searcher
 from knowledge.segment import STOPWORDS, terms
 from knowledge.staff import best_match
 from knowledge.understand import (
+    FIRMS_IN_GENERAL,
     LETTER_YEAR,
     LONG_MESSAGE,
     Understanding,
@@ -124,6 +125,8 @@ OFF_FOCUS_PENALTY = 2.0
 # Words of asking that name nothing asked about (能不能拿, 有没有, 多少钱, 市里).
 _ASKING_WORDS = frozenset(
     "没有 不要 多少钱 享受 市里 可以 申请 获得 符合 条件 资格 能不能 有没有 可不可以 怎么样 知道 了解".split()
+    # nor do the words of a plan (准备做智能化改造: the plan is the firm's fact)
+    + "准备 打算 计划 正在 已经 想要 希望 今年 明年 年底 年内".split()
 )
 
 
@@ -137,16 +140,21 @@ def _by_trade(u: Understanding, rec: dict[str, Any]) -> bool:
 
 
 def _own_words(u: Understanding) -> list[str]:
-    """The question's own words: of its asking part, neither a fact nor a generic or asking word."""
-    return [
-        w
-        for w in terms(asking_part(u.said, lead_in=False))
-        if len(w) >= 2
-        and w not in GENERIC
-        and w not in STOPWORDS
-        and w not in _ASKING_WORDS
-        and not extract_facts(w).values
-    ]
+    """The question's own words: of its asking part, neither a fact nor a generic or asking word; where
+    the question itself has none ("…我们企业引进1个博士，政府给企业补贴吗"), those of its lead-in."""
+
+    def own(part: str) -> list[str]:
+        return [
+            w
+            for w in terms(part)
+            if len(w) >= 2
+            and w not in GENERIC
+            and w not in STOPWORDS
+            and w not in _ASKING_WORDS
+            and not extract_facts(w).values
+        ]
+
+    return own(asking_part(u.said, lead_in=False)) or own(asking_part(u.said))
 
 
 def _story_facts_only(u: Understanding, stated: set[str]) -> bool:
@@ -162,6 +170,8 @@ def _story_facts_only(u: Understanding, stated: set[str]) -> bool:
             # the trade alone, and a question of what a measure gives firms ("…做五金…。新型学徒制每带一个学徒，
             # 企业能拿多少补贴", "要咩条件先报得"), not of whether the firm can apply
             (stated <= _TRADE and u.aspect in ("amount", "conditions"))
+            # "…。新型学徒制每带1个学徒，企业能拿多少补贴": what firms in general can get
+            or (stated <= _TRADE and u.aspect == "qualify" and bool(FIRMS_IN_GENERAL.search(asked)))
             or (u.aspect not in ("qualify", "amount", "conditions") and not _ASKS_BENEFIT.search(asked))
         )
     )
@@ -650,7 +660,7 @@ class ActionRespond(Action):
             # "已经有多少家企业在开展", "一共拨付了多少": a figure of the city, not what the firm can get
             and not (u.aspect == "amount" and _CITY_FIGURE.search(u.text))
             and (
-                u.aspect == "qualify"
+                (u.aspect == "qualify" and not _story_facts_only(u, stated_now))
                 # "我们刚评上国家级小巨人" then "有没有领导挂点服务": asked for the firm just described
                 or (
                     self._short_after_facts(u, firm, stated_now)

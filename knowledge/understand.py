@@ -55,8 +55,8 @@ _POLICY_TALK = re.compile(r"补贴|补助|奖励|资助|给予|扶持|政策|支
 # "专精特新企业增长三成…" speaks of firms in general; a bare "市级专精特新，增长三成五" of the asker.
 # Firms of a kind, spoken of in general ("省级专精特新企业做股份制改造，有冇资助", "企业为了搞数字化转型去银行贷款"); 公司
 # alone is as often the owner's own ("公司今年增长了40%").
-_FIRMS_IN_GENERAL = re.compile(r"企业|单位|厂家|厂商|他们|别人|人家|有的")
-_GENERIC_SUBJECT = re.compile(_FIRMS_IN_GENERAL.pattern + r"|公司")
+FIRMS_IN_GENERAL = re.compile(r"企业|单位|厂家|厂商|他们|别人|人家|有的")
+_GENERIC_SUBJECT = re.compile(FIRMS_IN_GENERAL.pattern + r"|公司")
 _ASKS_FOR_SELF = re.compile(
     r"(能|可以)(拿|领|申请|享受|获得)|有没有得?(拿|领|份|机会)|有(什么|哪些|啥)[^,，。?？]{0,6}(可以|能)?(拿|领|享受)|有戏|有份|够不够|符不符合|符合"
 )
@@ -768,7 +768,7 @@ def split_facts(
         # (another firm's run ends with its sentence: "客户主要是家电大厂。今年股东决定做股改" is the owner's)
         ends_sentence = whole.endswith(part) and bool(_SENTENCE_END.search(whole))
         in_general = sentence_of[at] in asking_sentences - own_sentences and bool(
-            _FIRMS_IN_GENERAL.search(part)
+            FIRMS_IN_GENERAL.search(part)
         )
         found = extract_facts(part).values
         found = {k: v for k, v in found.items() if k not in ("firm_name", "uscc", "revenue_wan")}

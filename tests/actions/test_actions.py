@@ -916,3 +916,22 @@ def test_a_supposition_that_decides_nothing_is_answered_not_judged() -> None:
     _, messages = run(ActionRespond(), recorded)
     assert "200 万元" in messages[0]["text"]
     assert "按您假设的情况" not in messages[0]["text"]
+
+
+@pytest.mark.parametrize(
+    "question",
+    [
+        "新型学徒制每带一个学徒，企业能拿多少补贴？",  # what firms in general get: the record does not say
+        "我们企业引进一个博士，政府给企业补贴吗？",  # the lead-in names what is asked (博士), not the trade
+        "厂区屋顶想建光伏，有没有建设补贴？",
+    ],
+)
+def test_a_story_that_gives_only_the_trade_makes_no_verdict_of_a_question_about_something_else(
+    question: str,
+) -> None:
+    story = "我们厂在小榄做五金二十多年了，五十几个工人，这两年订单一般。"
+    recorded = state("owner-story", {}, [LISTEN, user_event(story + question, "ask_policy", 1718000001.0)])
+    _, messages = run(ActionRespond(), recorded)
+    first = messages[0]["text"].split("\n")[0]
+    assert "贵企业" not in first  # no 符合/不符合/不能判断 of the firm
+    assert "答复函没有" in first
