@@ -58,7 +58,7 @@ from knowledge.answerable import (
 from knowledge.facts import UNKNOWN, extract_facts
 from knowledge.rules import left_open, needed_facts
 from knowledge.search import Searcher, default_searcher
-from knowledge.segment import STOPWORDS, terms
+from knowledge.segment import STOPWORDS, terms, tokenizer
 from knowledge.staff import best_match
 from knowledge.understand import (
     FIRMS_IN_GENERAL,
@@ -175,6 +175,14 @@ def _story_facts_only(u: Understanding, stated: set[str]) -> bool:
             or (u.aspect not in ("qualify", "amount", "conditions") and not _ASKS_BENEFIT.search(asked))
         )
     )
+
+
+def _unspoken_words(u: Understanding) -> list[str]:
+    """The question's own words that are words of the dictionary and that no record speaks of: 参展 of
+    "我们想去广交会，参展费有没有补贴" (not 厂能, jieba's glue of 我们厂能拿什么钱)."""
+    known = tokenizer().FREQ  # (a prefix of a word is there too, with frequency 0)
+    records = default_searcher().policies.values()
+    return [w for w in _own_words(u) if known.get(w) and not any(covers(rec, w) for rec in records)]
 
 
 def _question_for_firm(u: Understanding, stated: set[str]) -> bool:
@@ -635,7 +643,15 @@ class ActionRespond(Action):
         topics = topic_nouns(u.text)
         # "依据哪份文件？文号发我" names a record of its own, as strongly as any: not a request either.
         names_record = bool(strong) and not ruled
-        if intent == "match_policies" and not targets and about_firm and not topics and not names_record:
+        # "您好，我们想去广交会，参展费有没有补贴？谢谢": a word of its own (参展费) no record speaks of.
+        if (
+            intent == "match_policies"
+            and not targets
+            and about_firm
+            and not topics
+            and not names_record
+            and not _unspoken_words(u)
+        ):
             return verdict_reply(dispatcher, list(rules), firm, everything=True)
         # Facts that bear on a record make a verdict, unless the owner asks about something else the
         # record never speaks of ("灯饰厂转型做得好，政府会不会找媒体报道") rather than what they can get.

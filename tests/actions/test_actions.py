@@ -935,3 +935,16 @@ def test_a_story_that_gives_only_the_trade_makes_no_verdict_of_a_question_about_
     first = messages[0]["text"].split("\n")[0]
     assert "贵企业" not in first  # no 符合/不符合/不能判断 of the firm
     assert "答复函没有" in first
+
+
+def test_a_request_with_a_word_no_record_speaks_of_is_not_a_request_to_check_every_policy() -> None:
+    said = "您好，打扰一下，我们想去广交会，参展费有没有补贴？ 谢谢！"
+    recorded = state("owner-fair", {}, [LISTEN, user_event(said, "match_policies", 1718000001.0)])
+    _, messages = run(ActionRespond(), recorded)
+    assert "逐条帮您判断" not in messages[0]["text"]
+    assert "答复函没有" in messages[0]["text"]
+    everything = state(
+        "owner-all", {}, [LISTEN, user_event("我们能享受哪些政策", "match_policies", 1718000001.0)]
+    )
+    _, messages = run(ActionRespond(), everything)
+    assert "逐条帮您判断" in messages[0]["text"]
