@@ -55,7 +55,7 @@ from knowledge.answerable import (
     uncovered_topic,
     unnamed_benefit,
 )
-from knowledge.facts import UNKNOWN, extract_facts
+from knowledge.facts import INDUSTRY_WORDS, UNKNOWN, extract_facts
 from knowledge.rules import left_open, needed_facts
 from knowledge.search import Searcher, default_searcher
 from knowledge.segment import STOPWORDS, terms, tokenizer
@@ -157,21 +157,34 @@ def _own_words(u: Understanding) -> list[str]:
     return own(asking_part(u.said, lead_in=False)) or own(asking_part(u.said))
 
 
+def _trades_listed(text: str) -> bool:
+    """Whether ``text`` lists two or more of the letter's trades ("五金家电灯具这些行业"): a measure's list,
+    not the firm's own trade."""
+    return len({industry for word, industry in INDUSTRY_WORDS.items() if word in text}) >= 2
+
+
 def _story_facts_only(u: Understanding, stated: set[str]) -> bool:
     """Whether the facts stated are only the story's, and the question after it asks neither for the firm nor
     for what it can get: "我们厂在小榄做五金二十多年了…组合支持具体是什么模式" asks what the measure is."""
     asked = asking_part(u.said)
+    named = set(extract_facts(asked).values)
     return (
         len(u.said) > LONG_MESSAGE
         and asked != u.said
         and not speaks_for_firm(asked)
-        and not set(extract_facts(asked).values) & stated
+        and (not named & stated or _trades_listed(asked))
         and (
             # the trade alone, and a question of what a measure gives firms ("…做五金…。新型学徒制每带一个学徒，
             # 企业能拿多少补贴", "要咩条件先报得"), not of whether the firm can apply
             (stated <= _TRADE and u.aspect in ("amount", "conditions"))
-            # "…。新型学徒制每带1个学徒，企业能拿多少补贴": what firms in general can get
-            or (stated <= _TRADE and u.aspect == "qualify" and bool(FIRMS_IN_GENERAL.search(asked)))
+            # "…。新型学徒制每带1个学徒，企业能拿多少补贴": what firms in general can get; "股改资助，省级专精特新
+            # 能不能拿", "专精特新增长3成能拿几多": what a kind of firm the question names can; "要是我们明年增长
+            # 3成的话，能拿多少": what the case supposed would
+            or (
+                stated <= _TRADE
+                and u.aspect == "qualify"
+                and (bool(FIRMS_IN_GENERAL.search(asked)) or bool(named - stated) or bool(u.hypothetical))
+            )
             or (u.aspect not in ("qualify", "amount", "conditions") and not _ASKS_BENEFIT.search(asked))
         )
     )

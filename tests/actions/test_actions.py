@@ -948,3 +948,24 @@ def test_a_request_with_a_word_no_record_speaks_of_is_not_a_request_to_check_eve
     )
     _, messages = run(ActionRespond(), everything)
     assert "逐条帮您判断" in messages[0]["text"]
+
+
+@pytest.mark.parametrize(
+    ("question", "fact"),
+    [
+        (
+            "五金家电灯具这些行业，政府说的组合支持到底是哪几样东西组合在一起？",
+            "政府政策+智能制造供应商",
+        ),  # the measure's list
+        ("要是我们明年增长三成的话，大概能拿多少补贴？", "10-100 万元"),  # the case supposed
+        ("专精特新增长三成能拿几多", "10-100 万元"),  # a kind of firm the question names
+    ],
+)
+def test_a_question_after_a_trade_story_about_a_measures_list_a_supposition_or_a_kind_is_answered(
+    question: str, fact: str
+) -> None:
+    story = "我们厂在小榄做五金二十多年了，五十几个工人，这两年订单一般。"
+    recorded = state("owner-story2", {}, [LISTEN, user_event(story + question, "ask_policy", 1718000001.0)])
+    _, messages = run(ActionRespond(), recorded)
+    assert "贵企业" not in messages[0]["text"].split("\n")[0]
+    assert fact in messages[0]["text"]
