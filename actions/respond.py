@@ -198,6 +198,22 @@ def _unspoken_words(u: Understanding) -> list[str]:
     return [w for w in _own_words(u) if known.get(w) and not any(covers(rec, w) for rec in records)]
 
 
+# A request put as an imperative ("帮我写1段给客户的新年祝福", "请列一下…"): it asks, without a question word.
+_REQUEST = re.compile(r"^(请|麻烦|帮我|帮忙|给我|替我|(你|您)(帮|给|替)我)")
+
+
+def _asks_after_story(u: Understanding) -> bool:
+    """Whether a story of the firm is followed by a sentence that asks without a question word: keywords
+    typed as into a search box ("…订单一般。专精特新 补贴 标准") or a request ("…。帮我写1段新年祝福")."""
+    sentences = [s.strip() for s in re.split(r"[。！!？?\n]+", u.said) if s.strip()]
+    if len(sentences) < 2:
+        return False
+    last = sentences[-1]
+    # (not "请多指教": a request has something to do)
+    request = bool(_REQUEST.search(last)) and len(last) >= 6
+    return not extract_facts(last).values and (keyword_query(last) or request)
+
+
 def _question_for_firm(u: Understanding, stated: set[str]) -> bool:
     """Whether a long message's question itself speaks for the firm (我们, or a fact of the firm in it),
     rather than only its story; a short message is one with its question."""
@@ -521,7 +537,11 @@ class ActionRespond(Action):
         if stated_now <= _TRADE and u.courtesy and not u.asks and not _beside_courtesy(u):
             # "你好，我係坦洲做五金嘅老闆娘…你哋整咗個咁方便嘅": an introduction with thanks, not a request.
             return clear + courtesy_reply(dispatcher, u, intent)
-        if stated_now and not u.asks and not (stated_now <= _TRADE and self._names_record(u)):
+        if (
+            stated_now
+            and not u.asks
+            and not (stated_now <= _TRADE and (self._names_record(u) or _asks_after_story(u)))
+        ):
             # Facts alone: show at once what they decide for the policy just discussed (or for all of
             # them), then ask the one fact that decides the most. A story that gives only the firm's trade
             # and names a measure ("听说市里有个战略性新兴产业技术攻关专项") is answered about that measure.

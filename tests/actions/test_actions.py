@@ -969,3 +969,21 @@ def test_a_question_after_a_trade_story_about_a_measures_list_a_supposition_or_a
     _, messages = run(ActionRespond(), recorded)
     assert "贵企业" not in messages[0]["text"].split("\n")[0]
     assert fact in messages[0]["text"]
+
+
+def test_a_request_after_a_trade_story_is_not_the_firms_facts_alone() -> None:
+    said = "我们厂在小榄做五金二十多年了，五十几个工人，这两年订单一般。帮我写一段给客户的新年祝福"
+    recorded = state("owner-story3", {}, [LISTEN, user_event(said, "provide_firm_info", 1718000001.0)])
+    _, messages = run(ActionRespond(), recorded)
+    assert "贵企业" not in messages[0]["text"]
+    assert "符合" not in messages[0]["text"].split("\n")[0]
+    alone = state(
+        "owner-story4",
+        {},
+        [
+            LISTEN,
+            user_event("我们厂在小榄做五金二十多年了，五十几个工人。", "provide_firm_info", 1718000001.0),
+        ],
+    )
+    _, messages = run(ActionRespond(), alone)
+    assert "所属产业：五金" in messages[0]["text"]  # facts alone: what they decide, at once
