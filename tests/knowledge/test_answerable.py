@@ -282,3 +282,8 @@ def test_words_of_the_bot_and_of_the_aspect_are_no_topic() -> None:
 
 def test_how_a_letter_addresses_the_bureau_is_no_topic() -> None:
     assert topic_nouns("烦请告知,贵局该答复函是针对哪1件政协提案?") == ["政协提案"]
+
+
+def test_a_per_firm_quantifier_is_no_evidence_of_a_record() -> None:
+    # "每家400万？" after the 小巨人 answer: 每家 is not the 挂点 record's ("每一家企业配备…")
+    assert all("每家" not in m.evidence for m in default_answerability().matches("每家400万?"))
