@@ -209,9 +209,10 @@ _STICKER = re.compile(r"\[[^\[\]\s\d]{1,4}\]|[\U0001F300-\U0001FAFF\u2600-\u27BF
 def without_chat_markup(text: str) -> str:
     """``text`` (normalised) as the owner wrote it, without the markup a chat app adds: a quoted message
     becomes a sentence of its own ("「张经理:股改有补贴吗」这个呢?" → "股改有补贴吗。这个呢?"), @-mentions
-    and forwarding labels go, and a sticker or emoji between words is a pause. A message of stickers or
+    go, a forwarding label is hearsay ("【转发】…" → "据说,…"), and a sticker or emoji between words is a pause. A message of stickers or
     emoji alone (👍, [抱拳]) is kept: it is the whole of what the owner said."""
-    said = _MENTION.sub(" ", _FORWARDED.sub(" ", text))
+    # (what a forwarded message says is what someone else wrote: hearsay, as "据说" is, not the owner's facts)
+    said = _MENTION.sub(" ", _FORWARDED.sub("据说,", text))
     said = _QUOTED_BARE.sub(r"\1。", _QUOTED.sub(r"\1。", said))
     if _STICKER.sub("", said).strip(" ,，。.!！?？~～"):
         said = _STICKER.sub("，", said)

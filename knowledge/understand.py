@@ -739,7 +739,7 @@ def split_facts(
     messages of the conversation already spoke for the firm, so a bare statement ("今年增长了三成五")
     is the firm's too.
     """
-    norm = with_pauses(normalize(text))  # (a voice message's clauses)
+    norm = with_pauses(without_chat_markup(normalize(text)))  # (a voice message's clauses)
     # each piece with the clause it was cut from (a measure a question names is read on the whole)
     pieces = [(piece, part) for part in clauses(norm) for piece in spoken_clauses(part)]
     parts = [piece for piece, _ in pieces]
@@ -805,7 +805,9 @@ def split_facts(
         if (
             first_person
             or (about_self and not is_question(part) and not in_general)
-            or not any_question
+            # (a message that only tells, unless it tells what a measure gives firms: "对专精特新企业较上1年
+            # 增长30%的,给予财政资金补贴" is the policy's words, not the firm's)
+            or (not any_question and not (_GENERIC_SUBJECT.search(part) and _POLICY_TALK.search(part)))
             or (
                 speaks
                 and not is_question(part)

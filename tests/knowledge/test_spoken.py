@@ -8,7 +8,7 @@ import pytest
 
 from knowledge.pauses import MIN_RUN, MODEL, with_pauses
 from knowledge.text import normalize, without_chat_markup, without_self_corrections
-from knowledge.understand import asking_part, understand
+from knowledge.understand import asking_part, split_facts, understand
 
 VOICE = "我们是做注塑的工厂五十几个工人今年打算贷款上一条自动化生产线贴息能不能享受"
 
@@ -80,7 +80,7 @@ def test_a_matter_named_beside_a_test_is_not_small_talk(text: str) -> None:
     [
         ("「张经理:股改有补贴吗」\n- - - - - - - - - - - - - - -\n这个呢?", "股改有补贴吗。这个呢?"),
         ("@惠企通 这条补多少钱?", "这条补多少钱?"),
-        ("【转发】对专精特新企业增长30%的给予补贴", "对专精特新企业增长30%的给予补贴"),
+        ("【转发】对专精特新企业增长30%的给予补贴", "据说,对专精特新企业增长30%的给予补贴"),
         (
             "我们产品外观被人抄了😤 中山有没有行政调解的地方?",
             "我们产品外观被人抄了， 中山有没有行政调解的地方?",
@@ -140,3 +140,12 @@ def test_a_years_figure_said_before_the_question_in_one_breath_is_the_firms(said
 )
 def test_a_short_general_question_states_no_fact_of_the_firm(said: str) -> None:
     assert understand(said).facts == {}
+
+
+def test_a_forwarded_policy_statement_is_not_the_firms_facts() -> None:
+    forwarded = "【转发】对专精特新企业较上一年增长30%的，给予财政资金补贴……"
+    assert understand(forwarded).facts == {}
+    assert split_facts(forwarded)[0] == {}  # what the NLU pipeline's fact extractor reads too
+    assert (
+        understand("市级专精特新，增长三成五，准备股改").facts["growth_pct"] == 35.0
+    )  # facts alone still are
