@@ -55,7 +55,7 @@ from knowledge.answerable import (
     uncovered_topic,
     unnamed_benefit,
 )
-from knowledge.facts import INDUSTRY_WORDS, UNKNOWN, extract_facts
+from knowledge.facts import UNKNOWN, extract_facts, industries_named
 from knowledge.rules import left_open, needed_facts
 from knowledge.search import Searcher, default_searcher
 from knowledge.segment import STOPWORDS, terms, tokenizer
@@ -160,7 +160,7 @@ def _own_words(u: Understanding) -> list[str]:
 def _trades_listed(text: str) -> bool:
     """Whether ``text`` lists two or more of the letter's trades ("五金家电灯具这些行业"): a measure's list,
     not the firm's own trade."""
-    return len({industry for word, industry in INDUSTRY_WORDS.items() if word in text}) >= 2
+    return len(industries_named(text)) >= 2
 
 
 def _story_facts_only(u: Understanding, stated: set[str]) -> bool:

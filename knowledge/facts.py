@@ -29,6 +29,7 @@ INDUSTRY_WORDS = {
     "家电": "家电",
     "厨电": "厨卫",
     "厨卫": "厨卫",
+    "橱卫": "厨卫",
     "卫浴": "厨卫",
     "灯饰": "灯饰",
     "照明": "灯饰",
@@ -328,11 +329,22 @@ _NOT_A_TRADE = re.compile(
 )
 
 
-def parse_industry(text: str) -> str | None:
-    """The letter's industry cluster named in ``text`` (longest owner word wins), or 其他 for another trade."""
+def industries_named(text: str) -> list[str]:
+    """The letter's industry clusters ``text`` names, in order, each word read once (小家电 is not 家电 too)."""
+    taken: list[tuple[int, int, str]] = []
     for word in sorted(INDUSTRY_WORDS, key=len, reverse=True):
-        if word in text:
-            return INDUSTRY_WORDS[word]
+        for m in re.finditer(re.escape(word), text):
+            if not any(a < m.end() and m.start() < b for a, b, _ in taken):
+                taken.append((m.start(), m.end(), INDUSTRY_WORDS[word]))
+    return list(dict.fromkeys(industry for _, _, industry in sorted(taken)))
+
+
+def parse_industry(text: str) -> str | None:
+    """The letter's industry cluster named in ``text`` (longest owner word wins), or 其他 for another trade;
+    None where it lists several ("灯饰小家电厨卫那个上云试点"): that is a measure's list, not the firm's trade."""
+    named = industries_named(text)
+    if named:
+        return named[0] if len(named) == 1 else None
     made = _MAKES.search(text)
     if made and not _NOT_AN_INDUSTRY.search(made.group(4)):
         return "其他"

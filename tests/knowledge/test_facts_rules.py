@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 from stdnum.cn import uscc
 
-from knowledge.facts import UNKNOWN, extract_facts
+from knowledge.facts import UNKNOWN, extract_facts, parse_industry
 from knowledge.records import Policy, load_policies
 from knowledge.rules import MATCH, NO_MATCH, UNDECIDED, Verdict, evaluate, next_missing
 
@@ -223,3 +223,16 @@ def test_what_the_firm_is_names_its_trade(message: str, industry: str | None) ->
     facts = extract_facts(message).values
     assert facts.get("industry") == industry
     assert "firm_name" not in facts  # "1家贸易公司" is no name
+
+
+@pytest.mark.parametrize(
+    ("text", "industry"),
+    [
+        ("我们做小家电的", "小家电"),  # (小家电 is not 家电 as well)
+        ("我们做橱卫产品的", "厨卫"),
+        ("灯饰小家电厨卫那个上云试点我们能参加吗", None),  # a measure's list, not the firm's trade
+        ("五金、家电、灯具、板式家具那个组合支持", None),
+    ],
+)
+def test_one_trade_named_is_the_firms_and_a_list_of_them_a_measures(text: str, industry: str | None) -> None:
+    assert parse_industry(text) == industry
