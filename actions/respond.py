@@ -92,6 +92,10 @@ RESPONSES = frozenset({*COURTESY_RESPONSES.values(), "utter_default", "utter_how
 _REQUEST = re.compile(r"(帮|给|替|为)(我|我们)|请你|你帮")
 INTENT_COURTESY = {"bot_challenge": "bot", "goodbye": "goodbye", "thanks": "thanks", "greet": "greet"}
 # The owner asks what they can get (money, a share, eligibility), whatever else the message names.
+# The name or number of a document asked for ("细则的全称是什么", "文件叫什么名字", "文号系咩").
+_ASKS_TITLE = re.compile(
+    r"全称|全名|名称|文号|(叫|是)(什么|咩|啥)(名字?)?(?=$|[?？,，。呢啊])|什么名字|咩名|叫咩"
+)
 _ASKS_BENEFIT = re.compile(
     r"补贴|补助|资助|奖励|奖补|扶持|贴息|多少|几多|钱|能拿|能领|有没有份|有份|符合|享受"
 )
@@ -708,6 +712,8 @@ class ActionRespond(Action):
             and not unnamed_benefit(asking_part(u.text, lead_in=False), policies[targets[0]])
             # "已经有多少家企业在开展", "一共拨付了多少": a figure of the city, not what the firm can get
             and not (u.aspect == "amount" and _CITY_FIGURE.search(u.text))
+            # "…贴息那个细则的全称是什么": the name of a document, whatever the firm's facts
+            and not _ASKS_TITLE.search(asking_part(u.said, lead_in=False))
             and (
                 (u.aspect == "qualify" and not _story_facts_only(u, stated_now))
                 # "我们刚评上国家级小巨人" then "有没有领导挂点服务": asked for the firm just described

@@ -987,3 +987,14 @@ def test_a_request_after_a_trade_story_is_not_the_firms_facts_alone() -> None:
     )
     _, messages = run(ActionRespond(), alone)
     assert "所属产业：五金" in messages[0]["text"]  # facts alone: what they decide, at once
+
+
+def test_the_name_of_a_document_asked_beside_the_firms_facts_is_answered_not_judged() -> None:
+    said = (
+        "我们在准备一个数字化改造项目的银行贷款，客户经理说可以申请贴息，我要在项目申请报告里写上政策依据，"
+        "贴息那个细则的全称是什么？"
+    )
+    recorded = state("owner-title", {}, [LISTEN, user_event(said, "ask_policy", 1718000001.0)])
+    _, messages = run(ActionRespond(), recorded)
+    assert "贵企业" not in messages[0]["text"].split("\n")[0]
+    assert "《中山市制造业数字化智能化转型银行贷款贴息与风险补偿实施细则》" in messages[0]["text"]
