@@ -161,12 +161,6 @@ def _own_words(u: Understanding) -> list[str]:
     return own(asking_part(u.said, lead_in=False)) or own(asking_part(u.said))
 
 
-def _trades_listed(text: str) -> bool:
-    """Whether ``text`` lists two or more of the letter's trades ("五金家电灯具这些行业"): a measure's list,
-    not the firm's own trade."""
-    return len(industries_named(text)) >= 2
-
-
 def _story_facts_only(u: Understanding, stated: set[str]) -> bool:
     """Whether the facts stated are only the story's, and the question after it asks neither for the firm nor
     for what it can get: "我们厂在小榄做五金二十多年了…组合支持具体是什么模式" asks what the measure is."""
@@ -176,7 +170,8 @@ def _story_facts_only(u: Understanding, stated: set[str]) -> bool:
         len(u.said) > LONG_MESSAGE
         and asked != u.said
         and not speaks_for_firm(asked)
-        and (not named & stated or _trades_listed(asked))
+        # (a list of the letter's trades, "五金家电灯具这些行业", is a measure's, not the firm's own trade)
+        and (not named & stated or len(industries_named(asked)) >= 2)
         and (
             # the trade alone, and a question of what a measure gives firms ("…做五金…。新型学徒制每带一个学徒，
             # 企业能拿多少补贴", "要咩条件先报得"), not of whether the firm can apply

@@ -199,23 +199,21 @@ def without_self_corrections(text: str) -> str:
 # What a chat app adds around the owner's words (WeCom and WeChat groups, a forwarded message):
 # a quoted message ("「张经理:股改有补贴吗」" then a separator line), a forwarding label (【转发】), @-mentions
 # ("@惠企通", "@所有人") and stickers or emoji ([表情], [鼓掌], 😤).
-_QUOTED = re.compile(r"「[^「」:\n]{1,16}:([^「」]+)」\s*(?:-\s*){3,}")
-_QUOTED_BARE = re.compile(r"「[^「」:\n]{1,16}:([^「」]+)」")
+_QUOTED = re.compile(r"「[^「」:\n]{1,16}:([^「」]+)」(?:\s*(?:-\s*){3,})?")
 _FORWARDED = re.compile(r"【(?:转发|转载|分享|引用)】|^(?:转发|转)\s*[:：]")
 _MENTION = re.compile(r"@(?:惠企通|机器人|小助手|所有人|全体成员)|@[^\s@,，。.!！?？:]{1,12}(?=\s|$)")
-_STICKER = re.compile(r"\[[^\[\]\s\d]{1,4}\]|[\U0001F300-\U0001FAFF\u2600-\u27BF\uFE0F]+")
+STICKER = re.compile(r"\[[^\[\]\s\d]{1,6}\]|[\U0001F300-\U0001FAFF\u2600-\u27BF\uFE0F]+")
 
 
 def without_chat_markup(text: str) -> str:
     """``text`` (normalised) as the owner wrote it, without the markup a chat app adds: a quoted message
     becomes a sentence of its own ("「张经理:股改有补贴吗」这个呢?" → "股改有补贴吗。这个呢?"), @-mentions
-    go, a forwarding label is hearsay ("【转发】…" → "据说,…"), and a sticker or emoji between words is a pause. A message of stickers or
-    emoji alone (👍, [抱拳]) is kept: it is the whole of what the owner said."""
-    # (what a forwarded message says is what someone else wrote: hearsay, as "据说" is, not the owner's facts)
-    said = _MENTION.sub(" ", _FORWARDED.sub("据说,", text))
-    said = _QUOTED_BARE.sub(r"\1。", _QUOTED.sub(r"\1。", said))
-    if _STICKER.sub("", said).strip(" ,，。.!！?？~～"):
-        said = _STICKER.sub("，", said)
+    go, a forwarding label is hearsay ("【转发】…" → "据说,…": someone else wrote it, not the owner's facts),
+    and a sticker or emoji between words is a pause. A message of stickers or emoji alone (👍, [抱拳]) is
+    kept: it is the whole of what the owner said."""
+    said = _QUOTED.sub(r"\1。", _MENTION.sub(" ", _FORWARDED.sub("据说,", text)))
+    if STICKER.sub("", said).strip(" ,，。.!！?？~～"):
+        said = STICKER.sub("，", said)
     said = re.sub(r"\s*([,，。])(?:\s*[,，。])+", r"\1", said)
     return _WS.sub(" ", said).strip(" ，,") or text
 

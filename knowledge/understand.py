@@ -21,7 +21,7 @@ from knowledge.facts import BOOL_FACTS, extract_facts, first_level
 from knowledge.pauses import with_pauses
 from knowledge.segment import tokenizer
 from knowledge.spelling import correct
-from knowledge.text import normalize, without_chat_markup, without_interest_topic
+from knowledge.text import STICKER, normalize, without_chat_markup, without_interest_topic
 
 # --- clauses and who they are about ----------------------------------------------------------------
 # Owners typing in WeChat use a space where writers put a comma ("我们是市级专精特新 今年准备股改").
@@ -362,7 +362,7 @@ _ACK_WORD = (
 )
 # Particles and emoji an acknowledgement may carry (知道啦, 好滴, 👍): removed before it is recognised.
 # WeChat sends a sticker or emoji as its name in brackets ([微笑][抱拳], [表情]).
-_ACK_NOISE = re.compile(r"[啦啊呀哈咯喔滴吧]+|[\U0001F300-\U0001FAFF\u2600-\u27BF\uFE0F]+|\[[^\[\]\s]{1,6}\]")
+_ACK_NOISE = re.compile(r"[啦啊呀哈咯喔滴吧]+|" + STICKER.pattern)
 _ACK = re.compile(rf"^({_ACK_WORD}[,，、。.!！~～\s]*)+$")
 # The words of politeness, and with punctuation: what a message that only greets or thanks is made of.
 _COURTESY_WORDS = re.compile(

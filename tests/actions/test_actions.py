@@ -256,6 +256,13 @@ def run(action: Any, recorded: dict[str, Any]) -> tuple[list[dict[str, Any]], li
     return events, dispatcher.messages
 
 
+def first_message(
+    said: str, intent: str = "ask_policy", sender: str = "owner-first"
+) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+    """Run action_respond on a conversation's first message: (events, messages)."""
+    return run(ActionRespond(), state(sender, {}, [LISTEN, user_event(said, intent, 1718000001.0)]))
+
+
 def client_settings(tmp_path: Path) -> Settings:
     return Settings(
         var_dir=tmp_path,
@@ -342,12 +349,7 @@ def test_a_procedure_question_says_the_letter_is_silent_and_labels_the_related_r
 
 
 def test_whether_a_planned_measure_has_happened_is_beyond_a_2022_letter() -> None:
-    asked = state(
-        "owner-plan",
-        {},
-        [LISTEN, user_event("百亿母基金现在设立了吗？", "ask_procedure", 1718000001.0)],
-    )
-    _, messages = run(ActionRespond(), asked)
+    _, messages = first_message("百亿母基金现在设立了吗？", "ask_procedure", "owner-plan")
     text = messages[0]["text"]
     assert text.startswith("答复函没有写明2022年6月以后的进展。")
     assert "不是对这个问题的回答" in text  # the plan itself, shown as related, never as the answer
@@ -355,12 +357,7 @@ def test_whether_a_planned_measure_has_happened_is_beyond_a_2022_letter() -> Non
     assert "百亿级" in text
     assert messages[0]["buttons"] == OFFER_BUTTONS
     # A measure the letter reports as done is answered from its own account.
-    done = state(
-        "owner-done",
-        {},
-        [LISTEN, user_event("项目落地协同管理平台上线了吗？", "ask_procedure", 1718000001.0)],
-    )
-    _, messages = run(ActionRespond(), done)
+    _, messages = first_message("项目落地协同管理平台上线了吗？", "ask_procedure", "owner-done")
     assert "原文" in messages[0]["text"]
     assert not messages[0]["text"].startswith("答复函没有写明")
 
@@ -629,12 +626,7 @@ def test_politeness_never_overrides_the_question() -> None:
 
 
 def test_a_question_about_the_liaison_service_is_answered_not_handed_off() -> None:
-    recorded = state(
-        "owner-liaison",
-        {},
-        [LISTEN, user_event("专精特新企业有没有对接的领导？", "request_human", 1718000001.0)],
-    )
-    events, messages = run(ActionRespond(), recorded)
+    events, messages = first_message("专精特新企业有没有对接的领导？", "request_human", "owner-liaison")
     assert "挂点服务" in messages[0]["text"]
     assert "（依据：答复函 三（一）" in messages[0]["text"]
     assert ConversationPaused() not in events
@@ -908,12 +900,7 @@ def test_a_supposed_case_gets_the_verdict_of_that_case_and_no_question_that_woul
 
 
 def test_a_supposition_that_decides_nothing_is_answered_not_judged() -> None:
-    recorded = state(
-        "owner-supposed-open",
-        {},
-        [LISTEN, user_event("如果我们做股改，最多能拿多少资助？", "ask_policy", 1718000001.0)],
-    )
-    _, messages = run(ActionRespond(), recorded)
+    _, messages = first_message("如果我们做股改，最多能拿多少资助？", "ask_policy", "owner-supposed-open")
     assert "200 万元" in messages[0]["text"]
     assert "按您假设的情况" not in messages[0]["text"]
 
@@ -930,8 +917,7 @@ def test_a_story_that_gives_only_the_trade_makes_no_verdict_of_a_question_about_
     question: str,
 ) -> None:
     story = "我们厂在小榄做五金二十多年了，五十几个工人，这两年订单一般。"
-    recorded = state("owner-story", {}, [LISTEN, user_event(story + question, "ask_policy", 1718000001.0)])
-    _, messages = run(ActionRespond(), recorded)
+    _, messages = first_message(story + question, "ask_policy", "owner-story")
     first = messages[0]["text"].split("\n")[0]
     assert "贵企业" not in first  # no 符合/不符合/不能判断 of the firm
     assert "答复函没有" in first
@@ -939,8 +925,7 @@ def test_a_story_that_gives_only_the_trade_makes_no_verdict_of_a_question_about_
 
 def test_a_request_with_a_word_no_record_speaks_of_is_not_a_request_to_check_every_policy() -> None:
     said = "您好，打扰一下，我们想去广交会，参展费有没有补贴？ 谢谢！"
-    recorded = state("owner-fair", {}, [LISTEN, user_event(said, "match_policies", 1718000001.0)])
-    _, messages = run(ActionRespond(), recorded)
+    _, messages = first_message(said, "match_policies", "owner-fair")
     assert "逐条帮您判断" not in messages[0]["text"]
     assert "答复函没有" in messages[0]["text"]
     everything = state(
@@ -965,16 +950,14 @@ def test_a_question_after_a_trade_story_about_a_measures_list_a_supposition_or_a
     question: str, fact: str
 ) -> None:
     story = "我们厂在小榄做五金二十多年了，五十几个工人，这两年订单一般。"
-    recorded = state("owner-story2", {}, [LISTEN, user_event(story + question, "ask_policy", 1718000001.0)])
-    _, messages = run(ActionRespond(), recorded)
+    _, messages = first_message(story + question, "ask_policy", "owner-story2")
     assert "贵企业" not in messages[0]["text"].split("\n")[0]
     assert fact in messages[0]["text"]
 
 
 def test_a_request_after_a_trade_story_is_not_the_firms_facts_alone() -> None:
     said = "我们厂在小榄做五金二十多年了，五十几个工人，这两年订单一般。帮我写一段给客户的新年祝福"
-    recorded = state("owner-story3", {}, [LISTEN, user_event(said, "provide_firm_info", 1718000001.0)])
-    _, messages = run(ActionRespond(), recorded)
+    _, messages = first_message(said, "provide_firm_info", "owner-story3")
     assert "贵企业" not in messages[0]["text"]
     assert "符合" not in messages[0]["text"].split("\n")[0]
     alone = state(
@@ -994,7 +977,6 @@ def test_the_name_of_a_document_asked_beside_the_firms_facts_is_answered_not_jud
         "我们在准备一个数字化改造项目的银行贷款，客户经理说可以申请贴息，我要在项目申请报告里写上政策依据，"
         "贴息那个细则的全称是什么？"
     )
-    recorded = state("owner-title", {}, [LISTEN, user_event(said, "ask_policy", 1718000001.0)])
-    _, messages = run(ActionRespond(), recorded)
+    _, messages = first_message(said, "ask_policy", "owner-title")
     assert "贵企业" not in messages[0]["text"].split("\n")[0]
     assert "《中山市制造业数字化智能化转型银行贷款贴息与风险补偿实施细则》" in messages[0]["text"]
